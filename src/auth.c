@@ -1,0 +1,533 @@
+/*
+ * auth.c: who is calling (the token-and-role step of the front line) and
+ * the account routes: register, login, refresh, logout, me.
+ *
+ * Every access token is checked twice: its signature and claims
+ * (token.c), then its login session in the database, on every request, so
+ * that logout, a password change or a deactivation stops it at once in
+ * every worker, and the role comes from our records, not from the token.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "park.h"
+
+/* The same words for an unknown user and a wrong password. */
+#define BAD_LOGIN "Invalid username/email or password"
+
+/* ---- the front-line step ---- */
+
+/* Takes the token out of "Authorization: Bearer <token>"; NULL if none. */
+static const char *
+bearer(const struct req *r, size_t *len)
+{
+	const char *a = r->authorization;
+
+	if (a == NULL || strncasecmp(a, "Bearer ", 7) != 0)
+		return NULL;
+	a += 7;
+	while (*a == ' ')
+		a++;
+	*len = strlen(a);
+	while (*len > 0 && a[*len - 1] == ' ')
+		(*len)--;
+	return *len > 0 ? a : NULL;
+}
+
+/* Fills a 401 with the Bearer challenge. */
+static void
+unauthorized(struct resp *w, const char *code, const char *text)
+{
+	resp_error(w, 401, code, text);
+	resp_header(w, "WWW-Authenticate", "Bearer");
+}
+
+int
+auth_front(struct req *r, struct resp *w)
+{
+	const struct route *rt = r->route;
+	struct session_state ss;
+	struct token t;
+	const char *tok;
+	size_t len;
+	enum tokerr te;
+	enum dbrc rc;
+	int type = rt->access == AC_REFRESH ? TOK_REFRESH : TOK_ACCESS;
+
+	if ((tok = bearer(r, &len)) == NULL) {
+		unauthorized(w, "UNAUTHENTICATED", "Missing bearer token");
+		return -1;
+	}
+	te = token_verify(tok, len, type, &t, &r->pool);
+	if (te == TOK_EXPIRED) {
+		unauthorized(w, "TOKEN_EXPIRED", "Token has expired");
+		return -1;
+	}
+	if (te != TOK_OK) {
+		unauthorized(w, "UNAUTHENTICATED", "Invalid token");
+		return -1;
+	}
+	r->who.user_id = t.user_id;
+	memcpy(r->who.sid, t.sid, sizeof(r->who.sid));
+	memcpy(r->who.jti, t.jti, sizeof(r->who.jti));
+	if (type == TOK_REFRESH) {
+		/* The refresh handler checks the session in its own write
+		 * transaction (rotation). */
+		r->who.role = t.role;
+		return 0;
+	}
+
+	rc = db_session_check(&r->pool, t.sid, &ss);
+	if (rc == DB_NOTFOUND || (rc == DB_OK && !ss.valid)) {
+		unauthorized(w, "TOKEN_REVOKED", "Token has been revoked");
+		return -1;
+	}
+	if (rc != DB_OK) {
+		db_to_http(rc, w);
+		return -1;
+	}
+	/* The session row, not the token, says who this is. */
+	if (ss.is_admin != (t.role == ROLE_ADMIN) ||
+	    (!ss.is_admin && ss.user_id != t.user_id)) {
+		unauthorized(w, "UNAUTHENTICATED", "Invalid token");
+		return -1;
+	}
+	r->who.role = ss.is_admin ? ROLE_ADMIN : ROLE_USER;
+	if (!ss.user_active) {
+		resp_error(w, 403, "ACCOUNT_INACTIVE", "Account is inactive");
+		return -1;
+	}
+	if (ss.is_admin)
+		snprintf(r->who.email, sizeof(r->who.email), "%s",
+		    conf.admin_email);
+	else {
+		snprintf(r->who.username, sizeof(r->who.username), "%s",
+		    ss.username ? ss.username : "");
+		snprintf(r->who.email, sizeof(r->who.email), "%s",
+		    ss.email ? ss.email : "");
+	}
+	if ((rt->access == AC_USER && r->who.role != ROLE_USER) ||
+	    (rt->access == AC_ADMIN && r->who.role != ROLE_ADMIN)) {
+		resp_error(w, 403, "FORBIDDEN",
+		    rt->access == AC_ADMIN ? "Admin access required" :
+		    "This route is for users");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- JSON of accounts ---- */
+
+void
+user_json(struct jw *jw, const char *key, const struct user *u)
+{
+	jw_obj(jw, key);
+	jw_int(jw, "id", u->id);
+	jw_str(jw, "username", u->username);
+	jw_str(jw, "email", u->email);
+	jw_str(jw, "role", "user");
+	jw_str(jw, "phone", u->phone);
+	jw_bool(jw, "is_active", u->is_active);
+	jw_time(jw, "created_at", u->created_at);
+	jw_time(jw, "updated_at", u->updated_at);
+	jw_time(jw, "last_login", u->last_login);
+	jw_obj_end(jw);
+}
+
+/* The configured admin, shaped like a user. */
+static void
+admin_json(struct jw *jw, const char *key)
+{
+	jw_obj(jw, key);
+	jw_str(jw, "id", "admin");
+	jw_str(jw, "username", "admin");
+	jw_str(jw, "email", conf.admin_email);
+	jw_str(jw, "role", "admin");
+	jw_null(jw, "phone");
+	jw_bool(jw, "is_active", 1);
+	jw_null(jw, "created_at");
+	jw_null(jw, "updated_at");
+	jw_null(jw, "last_login");
+	if (conf.admin_name != NULL && conf.admin_name[0] != '\0')
+		jw_str(jw, "name", conf.admin_name);
+	jw_obj_end(jw);
+}
+
+/* Writes the caller's own account object (user or admin). */
+static int
+caller_json(struct req *r, struct resp *w, struct jw *jw, const char *key)
+{
+	struct user u;
+	enum dbrc rc;
+
+	if (r->who.role == ROLE_ADMIN) {
+		admin_json(jw, key);
+		return 0;
+	}
+	if ((rc = db_user_get(&r->pool, r->who.user_id, &u)) != DB_OK) {
+		db_to_http(rc, w);
+		return -1;
+	}
+	user_json(jw, key, &u);
+	return 0;
+}
+
+/* ---- tokens for a session ---- */
+
+/*
+ * Writes {access_token, refresh_token, token_type, expires_in, user} for a
+ * session whose current refresh jti is jti.  Returns 0, or -1 after
+ * filling w.
+ */
+static int
+tokens_json(struct req *r, struct resp *w, const char *message,
+    enum role role, int64_t user_id, const char *sid, const char *jti,
+    int64_t refresh_exp)
+{
+	struct token t;
+	struct buf access = { 0 }, refresh = { 0 };
+	struct user u;
+	struct jw jw;
+	enum dbrc rc;
+	int64_t now = park_now();
+	int ret = -1;
+
+	memset(&t, 0, sizeof(t));
+	if (role == ROLE_USER) {
+		if ((rc = db_user_get(&r->pool, user_id, &u)) != DB_OK) {
+			db_to_http(rc, w);
+			return -1;
+		}
+		snprintf(t.sub, sizeof(t.sub), "%lld", (long long)user_id);
+		snprintf(t.username, sizeof(t.username), "%s", u.username);
+		snprintf(t.email, sizeof(t.email), "%s", u.email);
+	} else {
+		snprintf(t.sub, sizeof(t.sub), "admin");
+		snprintf(t.username, sizeof(t.username), "admin");
+		snprintf(t.email, sizeof(t.email), "%s", conf.admin_email);
+	}
+	t.role = role;
+	memcpy(t.sid, sid, 33);
+	t.iat = t.nbf = now;
+
+	t.type = TOK_ACCESS;
+	rand_hex(t.jti, 16);
+	t.exp = now + conf.jwt_access_ttl_s;
+	if (t.exp > refresh_exp)
+		t.exp = refresh_exp;
+	if (token_issue(&t, &access) != 0)
+		goto out;
+	t.type = TOK_REFRESH;
+	memcpy(t.jti, jti, 33);
+	t.exp = refresh_exp;
+	if (token_issue(&t, &refresh) != 0)
+		goto out;
+
+	resp_ok(w, message, &jw);
+	jw_obj(&jw, NULL);
+	jw_str(&jw, "access_token", access.p);
+	jw_str(&jw, "refresh_token", refresh.p);
+	jw_str(&jw, "token_type", "Bearer");
+	jw_int(&jw, "expires_in", conf.jwt_access_ttl_s);
+	if (role == ROLE_USER)
+		user_json(&jw, "user", &u);
+	else
+		admin_json(&jw, "user");
+	jw_obj_end(&jw);
+	ret = 0;
+out:
+	if (ret != 0)
+		resp_error(w, 500, "INTERNAL", "Could not issue tokens");
+	buf_free(&access);
+	buf_free(&refresh);
+	return ret;
+}
+
+/* ---- handlers ---- */
+
+enum { REG_USERNAME, REG_EMAIL, REG_PASSWORD, REG_PHONE };
+
+/*
+ * POST /api/auth/register: creates a user; returns the user object and no
+ * tokens.  Statuses: 200, 400, 409 (details name the taken field), 503.
+ */
+void
+auth_register(struct req *r, struct resp *w)
+{
+	struct user u;
+	struct buf hash = { 0 };
+	struct jw jw;
+	enum dbrc rc;
+	int64_t id;
+	int dup_name = 0, dup_email = 0;
+
+	memset(&u, 0, sizeof(u));
+	u.username = r->in[REG_USERNAME].s;
+	u.email = r->in[REG_EMAIL].s;
+	u.phone = r->in[REG_PHONE].set ? r->in[REG_PHONE].s : NULL;
+	/* The admin's address is not for a second account. */
+	if (conf.admin_email != NULL &&
+	    strcasecmp(u.email, conf.admin_email) == 0) {
+		resp_error(w, 409, "CONFLICT", "Email already registered");
+		resp_detail(w, "email", "is already registered");
+		return;
+	}
+	/* Hash outside the transaction: it takes a while. */
+	if (pw_hash(r->in[REG_PASSWORD].s, r->in[REG_PASSWORD].len,
+	    &hash) != 0) {
+		resp_error(w, 500, "INTERNAL", "Could not hash the password");
+		return;
+	}
+	u.password_hash = pool_strdup(&r->pool, hash.p);
+	buf_free(&hash);
+	rc = db_user_insert(&u, &id, &dup_name, &dup_email);
+	if (rc == DB_CONFLICT) {
+		resp_error(w, 409, "CONFLICT", dup_name ?
+		    "Username already taken" : "Email already registered");
+		if (dup_name)
+			resp_detail(w, "username", "is already taken");
+		if (dup_email)
+			resp_detail(w, "email", "is already registered");
+		return;
+	}
+	if (rc != DB_OK || (rc = db_user_get(&r->pool, id, &u)) != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
+	log_msg(LOG_INFO, "security: registered user %lld", (long long)id);
+	resp_ok(w, "User registered successfully", &jw);
+	user_json(&jw, NULL, &u);
+}
+
+/* Compares an e-mail with the admin's, case-insensitively and in constant
+ * time (HMACs of the lower-cased texts).  Returns 1 when equal. */
+static int
+is_admin_email(const char *account)
+{
+	unsigned char a[32], b[32];
+	char lc[255];
+	size_t i;
+	const char *adm = conf.admin_email;
+
+	if (adm == NULL || *adm == '\0')
+		return 0;
+	for (i = 0; adm[i] != '\0' && i < sizeof(lc) - 1; i++)
+		lc[i] = (char)tolower((unsigned char)adm[i]);
+	lc[i] = '\0';
+	hmac_sha256("parkd-cmp", 9, account, strlen(account), a);
+	hmac_sha256("parkd-cmp", 9, lc, strlen(lc), b);
+	return ct_memcmp(a, b, 32) == 0;
+}
+
+/* Checks the admin's password (hash, or plain text compared by HMAC). */
+static int
+admin_password_ok(const char *pw, size_t len)
+{
+	unsigned char a[32], b[32];
+
+	if (conf.admin_password_hash != NULL &&
+	    conf.admin_password_hash[0] != '\0')
+		return pw_verify(pw, len, conf.admin_password_hash, NULL);
+	if (conf.admin_password == NULL || conf.admin_password[0] == '\0')
+		return 0;
+	hmac_sha256("parkd-cmp", 9, pw, len, a);
+	hmac_sha256("parkd-cmp", 9, conf.admin_password,
+	    strlen(conf.admin_password), b);
+	return ct_memcmp(a, b, 32) == 0;
+}
+
+enum { LOGIN_USERNAME, LOGIN_PASSWORD, LOGIN_REMEMBER };
+
+/*
+ * POST /api/auth/login: by e-mail (any case) or exact username; the admin
+ * by ADMIN_EMAIL.  Returns tokens and the user.
+ * Statuses: 200, 400, 401 (same text for unknown user and bad password),
+ * 403 (inactive account), 429 (too many failures for this account), 503.
+ */
+void
+auth_login(struct req *r, struct resp *w)
+{
+	const char *ident = r->in[LOGIN_USERNAME].s;
+	const char *pw = r->in[LOGIN_PASSWORD].s;
+	size_t pwlen = r->in[LOGIN_PASSWORD].len, i;
+	int remember = r->in[LOGIN_REMEMBER].set && r->in[LOGIN_REMEMBER].i;
+	struct buf newhash = { 0 };
+	struct session s;
+	struct user u;
+	enum dbrc rc;
+	char *account, sid[33], jti[33];
+	int64_t now = park_now(), oldest;
+	int failures, admin, good, rehash = 0;
+
+	account = pool_strdup(&r->pool, ident);
+	for (i = 0; account[i] != '\0'; i++)
+		account[i] = (char)tolower((unsigned char)account[i]);
+
+	rc = db_login_failures(account, now - conf.login_window_s, &failures,
+	    &oldest);
+	if (rc != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
+	if (failures >= conf.login_max_failures) {
+		long long wait = oldest + conf.login_window_s - now;
+
+		resp_error(w, 429, "RATE_LIMITED",
+		    "Too many failed logins; try again later");
+		resp_header(w, "Retry-After", pool_printf(&r->pool, "%lld",
+		    wait > 1 ? wait : 1));
+		log_msg(LOG_WARN, "security: login locked for an account "
+		    "after %d failures (addr %s)", failures,
+		    r->remote_addr ? r->remote_addr : "-");
+		return;
+	}
+
+	memset(&u, 0, sizeof(u));
+	admin = is_admin_email(account);
+	if (admin)
+		good = admin_password_ok(pw, pwlen);
+	else {
+		rc = db_user_by_login(&r->pool, account, ident, &u);
+		if (rc == DB_NOTFOUND) {
+			pw_dummy(pw, pwlen);
+			good = 0;
+		} else if (rc != DB_OK) {
+			db_to_http(rc, w);
+			return;
+		} else
+			good = pw_verify(pw, pwlen, u.password_hash, &rehash);
+	}
+	if (!good) {
+		if ((rc = db_login_failure_add(account, r->remote_addr)) !=
+		    DB_OK) {
+			db_to_http(rc, w);
+			return;
+		}
+		log_msg(LOG_WARN, "security: failed login (addr %s)",
+		    r->remote_addr ? r->remote_addr : "-");
+		unauthorized(w, "UNAUTHENTICATED", BAD_LOGIN);
+		return;
+	}
+	if (!admin && !u.is_active) {
+		resp_error(w, 403, "ACCOUNT_INACTIVE", "Account is inactive");
+		return;
+	}
+	if (rehash && pw_hash(pw, pwlen, &newhash) != 0)
+		buf_free(&newhash);
+
+	rand_hex(sid, 16);
+	rand_hex(jti, 16);
+	memset(&s, 0, sizeof(s));
+	s.id = sid;
+	s.user_id = admin ? 0 : u.id;
+	s.refresh_jti = jti;
+	s.remember = remember;
+	s.expires_at = now + (remember ? conf.jwt_refresh_remember_ttl_s :
+	    conf.jwt_refresh_ttl_s);
+	rc = db_login_success(account, &s, newhash.len ? newhash.p : NULL);
+	buf_free(&newhash);
+	if (rc != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
+	log_msg(LOG_INFO, "security: login %s%lld session %.8s",
+	    admin ? "admin" : "user ", (long long)s.user_id, sid);
+	if (admin)
+		r->who.role = ROLE_ADMIN;
+	else {
+		r->who.role = ROLE_USER;
+		r->who.user_id = u.id;
+	}
+	(void)tokens_json(r, w, "Login successful", r->who.role, u.id, sid,
+	    jti, s.expires_at);
+}
+
+/*
+ * POST /api/auth/refresh (refresh token): rotates the refresh token and
+ * returns new tokens.  A retired refresh token revokes its session.
+ * Statuses: 200, 401, 403 (inactive account), 503.
+ */
+void
+auth_refresh(struct req *r, struct resp *w)
+{
+	struct session_state ss;
+	struct user u;
+	enum rotate how;
+	enum dbrc rc;
+	char jti[33];
+	int64_t exp;
+
+	rand_hex(jti, 16);
+	rc = db_session_rotate(r->who.sid, r->who.jti, jti, &ss, &how);
+	if (rc == DB_NOTFOUND || (rc == DB_OK && how != ROTATE_OK)) {
+		if (how == ROTATE_REUSED)
+			log_msg(LOG_WARN, "security: refresh token reuse; "
+			    "session %.8s revoked (addr %s)", r->who.sid,
+			    r->remote_addr ? r->remote_addr : "-");
+		unauthorized(w, "TOKEN_REVOKED", "Token has been revoked");
+		return;
+	}
+	if (rc != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
+	if (ss.is_admin != (r->who.role == ROLE_ADMIN)) {
+		unauthorized(w, "UNAUTHENTICATED", "Invalid token");
+		return;
+	}
+	if (!ss.is_admin) {
+		if ((rc = db_user_get(&r->pool, ss.user_id, &u)) != DB_OK) {
+			db_to_http(rc, w);
+			return;
+		}
+		if (!u.is_active) {
+			resp_error(w, 403, "ACCOUNT_INACTIVE",
+			    "Account is inactive");
+			return;
+		}
+	}
+	/* Sliding, but never past the session's absolute end. */
+	exp = park_now() + (ss.remember ? conf.jwt_refresh_remember_ttl_s :
+	    conf.jwt_refresh_ttl_s);
+	if (exp > ss.expires_at)
+		exp = ss.expires_at;
+	(void)tokens_json(r, w, "Token refreshed", r->who.role, ss.user_id,
+	    r->who.sid, jti, exp);
+}
+
+/*
+ * POST /api/auth/logout: revokes the session of the token, so its access
+ * and refresh tokens stop working at once.  Statuses: 200, 401, 503.
+ */
+void
+auth_logout(struct req *r, struct resp *w)
+{
+	enum dbrc rc;
+
+	if ((rc = db_session_revoke(r->who.sid, "logout")) != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
+	log_msg(LOG_INFO, "security: logout session %.8s", r->who.sid);
+	w->status = 200;
+	w->message = "Logged out successfully";
+}
+
+/*
+ * GET /api/auth/me: {user}.  Statuses: 200, 401, 403, 503.
+ */
+void
+auth_me(struct req *r, struct resp *w)
+{
+	struct jw jw;
+
+	resp_ok(w, "Current user", &jw);
+	jw_obj(&jw, NULL);
+	if (caller_json(r, w, &jw, "user") != 0)
+		return;
+	jw_obj_end(&jw);
+}

@@ -1,0 +1,463 @@
+/*
+ * db-auth.c: the data layer of accounts: users, login sessions (the
+ * durable record behind every token) and the per-account login failure
+ * counter.  Every check followed by a write is one BEGIN IMMEDIATE
+ * transaction.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+
+#include "db-int.h"
+
+/* Copies column i as text into the pool; NULL stays NULL. */
+static const char *
+col_text(struct pool *p, sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	return s == NULL ? NULL : pool_strndup(p, (const char *)s,
+	    (size_t)sqlite3_column_bytes(st, i));
+}
+
+/* Reads a row of USER_COLS into u. */
+static void
+user_row(struct pool *p, sqlite3_stmt *st, struct user *u)
+{
+	u->id = sqlite3_column_int64(st, 0);
+	u->username = col_text(p, st, 1);
+	u->email = col_text(p, st, 2);
+	u->password_hash = col_text(p, st, 3);
+	u->phone = col_text(p, st, 4);
+	u->is_active = sqlite3_column_int(st, 5);
+	u->created_at = sqlite3_column_int64(st, 6);
+	u->updated_at = sqlite3_column_int64(st, 7);
+	u->last_login = sqlite3_column_int64(st, 8);
+}
+
+/* Runs a one-row lookup of a user; DB_OK, DB_NOTFOUND or a failure. */
+static enum dbrc
+user_lookup(sqlite3_stmt *st, struct pool *p, struct user *u)
+{
+	enum dbrc rc;
+
+	if ((rc = db_row(st)) != DB_OK)
+		return rc;
+	user_row(p, st, u);
+	db_done(st);
+	return DB_OK;
+}
+
+enum dbrc
+db_user_get(struct pool *p, int64_t id, struct user *u)
+{
+	sqlite3_stmt *st;
+
+	if ((st = db_stmt(STMT_USER_GET)) == NULL)
+		return db_lasterr();
+	db_bind_int(st, 1, id);
+	return user_lookup(st, p, u);
+}
+
+enum dbrc
+db_user_by_login(struct pool *p, const char *email_lc, const char *username,
+    struct user *u)
+{
+	sqlite3_stmt *st;
+
+	if ((st = db_stmt(STMT_USER_BY_LOGIN)) == NULL)
+		return db_lasterr();
+	db_bind_text(st, 1, email_lc);
+	db_bind_text(st, 2, username);
+	return user_lookup(st, p, u);
+}
+
+/* Sets *taken when a statement finds a row for (value, not id). */
+static enum dbrc
+taken(enum stmt id, const char *value, int64_t self, int *is_taken)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+
+	*is_taken = 0;
+	if (value == NULL)
+		return DB_OK;
+	if ((st = db_stmt(id)) == NULL)
+		return db_lasterr();
+	db_bind_text(st, 1, value);
+	db_bind_int(st, 2, self);
+	rc = db_row(st);
+	if (rc == DB_OK) {
+		*is_taken = 1;
+		db_done(st);
+	}
+	return rc == DB_NOTFOUND ? DB_OK : rc;
+}
+
+enum dbrc
+db_user_insert(const struct user *u, int64_t *id, int *dup_name,
+    int *dup_email)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+	int64_t now = park_now();
+
+	if ((rc = db_begin()) != DB_OK)
+		return rc;
+	if ((rc = taken(STMT_USER_NAME_TAKEN, u->username, 0,
+	    dup_name)) != DB_OK ||
+	    (rc = taken(STMT_USER_EMAIL_TAKEN, u->email, 0, dup_email)) !=
+	    DB_OK)
+		goto fail;
+	if (*dup_name || *dup_email) {
+		rc = DB_CONFLICT;
+		goto fail;
+	}
+	if ((st = db_stmt(STMT_USER_INSERT)) == NULL) {
+		rc = db_lasterr();
+		goto fail;
+	}
+	db_bind_text(st, 1, u->username);
+	db_bind_text(st, 2, u->email);
+	db_bind_text(st, 3, u->password_hash);
+	db_bind_text(st, 4, u->phone);
+	db_bind_int(st, 5, now);
+	db_bind_int(st, 6, now);
+	if ((rc = db_run(st)) != DB_OK)
+		goto fail;
+	*id = db_last_id();
+	return db_commit();
+fail:
+	db_rollback();
+	return rc;
+}
+
+enum dbrc
+db_user_update(int64_t id, const char *username, const char *email,
+    int set_phone, const char *phone, int *dup_name, int *dup_email)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+
+	if ((rc = db_begin()) != DB_OK)
+		return rc;
+	if ((rc = taken(STMT_USER_NAME_TAKEN, username, id, dup_name)) !=
+	    DB_OK ||
+	    (rc = taken(STMT_USER_EMAIL_TAKEN, email, id, dup_email)) != DB_OK)
+		goto fail;
+	if (*dup_name || *dup_email) {
+		rc = DB_CONFLICT;
+		goto fail;
+	}
+	if ((st = db_stmt(STMT_USER_UPDATE)) == NULL) {
+		rc = db_lasterr();
+		goto fail;
+	}
+	db_bind_text(st, 1, username);
+	db_bind_text(st, 2, email);
+	db_bind_int(st, 3, set_phone);
+	db_bind_text(st, 4, phone);
+	db_bind_int(st, 5, park_now());
+	db_bind_int(st, 6, id);
+	if ((rc = db_run(st)) != DB_OK)
+		goto fail;
+	if (db_changes() == 0) {
+		rc = DB_NOTFOUND;
+		goto fail;
+	}
+	return db_commit();
+fail:
+	db_rollback();
+	return rc;
+}
+
+/* Revokes sessions: of one user but keep_sid (user_id > 0), or one. */
+static enum dbrc
+revoke(int64_t user_id, const char *sid, const char *reason)
+{
+	sqlite3_stmt *st;
+
+	if ((st = db_stmt(user_id > 0 ? STMT_SESSION_REVOKE_USER :
+	    STMT_SESSION_REVOKE)) == NULL)
+		return db_lasterr();
+	db_bind_int(st, 1, park_now());
+	db_bind_text(st, 2, reason);
+	if (user_id > 0) {
+		db_bind_int(st, 3, user_id);
+		db_bind_text(st, 4, sid != NULL ? sid : "");
+	} else
+		db_bind_text(st, 3, sid);
+	return db_run(st);
+}
+
+enum dbrc
+db_user_set_password(int64_t id, const char *hash, const char *keep_sid)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+
+	if ((rc = db_begin()) != DB_OK)
+		return rc;
+	if ((st = db_stmt(STMT_USER_SET_HASH)) == NULL) {
+		rc = db_lasterr();
+		goto fail;
+	}
+	db_bind_text(st, 1, hash);
+	db_bind_int(st, 2, park_now());
+	db_bind_int(st, 3, id);
+	if ((rc = db_run(st)) != DB_OK ||
+	    (rc = revoke(id, keep_sid, "password changed")) != DB_OK)
+		goto fail;
+	return db_commit();
+fail:
+	db_rollback();
+	return rc;
+}
+
+enum dbrc
+db_user_set_active(int64_t id, int active)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+
+	if ((rc = db_begin()) != DB_OK)
+		return rc;
+	if ((st = db_stmt(STMT_USER_SET_ACTIVE)) == NULL) {
+		rc = db_lasterr();
+		goto fail;
+	}
+	db_bind_int(st, 1, active);
+	db_bind_int(st, 2, park_now());
+	db_bind_int(st, 3, id);
+	if ((rc = db_run(st)) != DB_OK)
+		goto fail;
+	if (db_changes() == 0) {
+		rc = DB_NOTFOUND;
+		goto fail;
+	}
+	/* A deactivated user's tokens stop at once (ASVS 7.4.2). */
+	if (!active && (rc = revoke(id, NULL, "deactivated")) != DB_OK)
+		goto fail;
+	return db_commit();
+fail:
+	db_rollback();
+	return rc;
+}
+
+enum dbrc
+db_users_list(struct pool *p, const char *like, int limit, int offset,
+    struct user **out, size_t *n, long long *total)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+	size_t cap = (size_t)limit;
+
+	*n = 0;
+	*out = pool_alloc(p, sizeof(**out) * (cap ? cap : 1));
+	if ((st = db_stmt(STMT_USERS_COUNT)) == NULL)
+		return db_lasterr();
+	db_bind_text(st, 1, like);
+	if ((rc = db_row(st)) != DB_OK)
+		return rc;
+	*total = sqlite3_column_int64(st, 0);
+	db_done(st);
+	if ((st = db_stmt(STMT_USERS_LIST)) == NULL)
+		return db_lasterr();
+	db_bind_text(st, 1, like);
+	db_bind_int(st, 2, limit);
+	db_bind_int(st, 3, offset);
+	while (db_next(st, &rc) && *n < cap)
+		user_row(p, st, &(*out)[(*n)++]);
+	return rc;
+}
+
+enum dbrc
+db_login_failures(const char *account, int64_t since, int *count,
+    int64_t *oldest)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+
+	if ((st = db_stmt(STMT_LOGIN_FAIL_COUNT)) == NULL)
+		return db_lasterr();
+	db_bind_text(st, 1, account);
+	db_bind_int(st, 2, since);
+	if ((rc = db_row(st)) != DB_OK)
+		return rc;
+	*count = sqlite3_column_int(st, 0);
+	*oldest = sqlite3_column_int64(st, 1);
+	db_done(st);
+	return DB_OK;
+}
+
+enum dbrc
+db_login_failure_add(const char *account, const char *addr)
+{
+	sqlite3_stmt *st;
+
+	if ((st = db_stmt(STMT_LOGIN_FAIL_ADD)) == NULL)
+		return db_lasterr();
+	db_bind_text(st, 1, account);
+	db_bind_int(st, 2, park_now());
+	db_bind_text(st, 3, addr);
+	return db_run(st);
+}
+
+enum dbrc
+db_login_success(const char *account, const struct session *s,
+    const char *new_hash)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+	int64_t now = park_now();
+
+	if ((rc = db_begin()) != DB_OK)
+		return rc;
+	if ((st = db_stmt(STMT_LOGIN_FAIL_CLEAR)) == NULL) {
+		rc = db_lasterr();
+		goto fail;
+	}
+	db_bind_text(st, 1, account);
+	if ((rc = db_run(st)) != DB_OK)
+		goto fail;
+	if (s->user_id > 0) {
+		if ((st = db_stmt(STMT_USER_LAST_LOGIN)) == NULL) {
+			rc = db_lasterr();
+			goto fail;
+		}
+		db_bind_int(st, 1, now);
+		db_bind_int(st, 2, s->user_id);
+		if ((rc = db_run(st)) != DB_OK)
+			goto fail;
+		if (db_changes() == 0) {
+			rc = DB_NOTFOUND;
+			goto fail;
+		}
+	}
+	if (new_hash != NULL) {
+		if ((st = db_stmt(STMT_USER_SET_HASH)) == NULL) {
+			rc = db_lasterr();
+			goto fail;
+		}
+		db_bind_text(st, 1, new_hash);
+		db_bind_int(st, 2, now);
+		db_bind_int(st, 3, s->user_id);
+		if ((rc = db_run(st)) != DB_OK)
+			goto fail;
+	}
+	if ((st = db_stmt(STMT_SESSION_INSERT)) == NULL) {
+		rc = db_lasterr();
+		goto fail;
+	}
+	db_bind_text(st, 1, s->id);
+	if (s->user_id > 0)
+		db_bind_int(st, 2, s->user_id);
+	else
+		db_bind_null(st, 2);
+	db_bind_int(st, 3, s->user_id == 0);
+	db_bind_text(st, 4, s->refresh_jti);
+	db_bind_int(st, 5, s->remember);
+	db_bind_int(st, 6, now);
+	db_bind_int(st, 7, now);
+	db_bind_int(st, 8, s->expires_at);
+	if ((rc = db_run(st)) != DB_OK)
+		goto fail;
+	return db_commit();
+fail:
+	db_rollback();
+	return rc;
+}
+
+enum dbrc
+db_session_check(struct pool *p, const char *sid, struct session_state *ss)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+
+	memset(ss, 0, sizeof(*ss));
+	if ((st = db_stmt(STMT_SESSION_CHECK)) == NULL)
+		return db_lasterr();
+	db_bind_text(st, 1, sid);
+	db_bind_int(st, 2, park_now());
+	if ((rc = db_row(st)) != DB_OK)
+		return rc;
+	ss->is_admin = sqlite3_column_int(st, 0);
+	ss->user_id = sqlite3_column_int64(st, 1);
+	ss->valid = sqlite3_column_int(st, 2);
+	ss->user_active = sqlite3_column_int(st, 3);
+	ss->username = col_text(p, st, 4);
+	ss->email = col_text(p, st, 5);
+	db_done(st);
+	return DB_OK;
+}
+
+enum dbrc
+db_session_rotate(const char *sid, const char *jti, const char *new_jti,
+    struct session_state *ss, enum rotate *out)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+	int reused, revoked;
+	int64_t expires;
+
+	*out = ROTATE_REVOKED;
+	memset(ss, 0, sizeof(*ss));
+	/* One transaction: of two refreshes with one token, the second
+	 * sees the first's new jti and is treated as reuse. */
+	if ((rc = db_begin()) != DB_OK)
+		return rc;
+	if ((st = db_stmt(STMT_SESSION_GET)) == NULL) {
+		rc = db_lasterr();
+		goto fail;
+	}
+	db_bind_text(st, 1, sid);
+	if ((rc = db_row(st)) != DB_OK)
+		goto fail;
+	ss->is_admin = sqlite3_column_int(st, 0);
+	ss->user_id = sqlite3_column_int64(st, 1);
+	reused = strcmp((const char *)sqlite3_column_text(st, 2), jti) != 0;
+	ss->remember = sqlite3_column_int(st, 3);
+	expires = sqlite3_column_int64(st, 4);
+	revoked = sqlite3_column_int(st, 5);
+	ss->expires_at = expires;
+	db_done(st);
+	if (revoked || expires <= park_now()) {
+		db_rollback();
+		return DB_OK;
+	}
+	if (reused) {
+		/* A retired refresh token came back: someone holds a copy.
+		 * End the whole session (RFC 9700 4.14). */
+		if ((rc = revoke(0, sid, "refresh token reuse")) != DB_OK)
+			goto fail;
+		*out = ROTATE_REUSED;
+		return db_commit();
+	}
+	if ((st = db_stmt(STMT_SESSION_ROTATE)) == NULL) {
+		rc = db_lasterr();
+		goto fail;
+	}
+	db_bind_text(st, 1, new_jti);
+	db_bind_int(st, 2, park_now());
+	db_bind_text(st, 3, sid);
+	db_bind_text(st, 4, jti);
+	if ((rc = db_run(st)) != DB_OK)
+		goto fail;
+	if (db_changes() != 1) {
+		rc = DB_ERROR;
+		goto fail;
+	}
+	*out = ROTATE_OK;
+	return db_commit();
+fail:
+	db_rollback();
+	return rc;
+}
+
+enum dbrc
+db_session_revoke(const char *sid, const char *reason)
+{
+	return revoke(0, sid, reason);
+}

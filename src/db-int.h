@@ -1,0 +1,156 @@
+/*
+ * db-int.h: the inside of the data layer, shared by the db*.c files only.
+ * Nothing else includes it: the rest of parkd sees park.h's db_* functions
+ * and enum dbrc, never SQLite.
+ *
+ * Every SQL statement of the project is one row of stmt_sql[] in db.c,
+ * named by enum stmt below (keep the two in the same order).  Statements are
+ * prepared on first use and cached for the life of the connection.
+ *
+ * How a db-*.c function runs a statement:
+ *
+ *	sqlite3_stmt *st;
+ *	enum dbrc rc;
+ *
+ *	if ((st = db_stmt(STMT_LOT_GET)) == NULL)
+ *		return db_lasterr();
+ *	db_bind_int(st, 1, id);
+ *	if ((rc = db_row(st)) != DB_OK)
+ *		return rc;		(DB_NOTFOUND: no row)
+ *	... sqlite3_column_*(st, i) ...
+ *	db_done(st);
+ *
+ * Bind failures are remembered and reported by the next db_row(), db_run()
+ * or db_next(), so binds need no checks.  A statement that returned a row
+ * must be given back with db_done() (which resets it) before the function
+ * returns: a statement left mid-way keeps a read transaction open.
+ * db_begin() resets any statement left busy, as a safety net.
+ */
+#ifndef DB_INT_H
+#define DB_INT_H
+
+#include <sqlite3.h>
+
+#include "park.h"
+
+enum stmt {
+	/* connection and transactions */
+	STMT_PING,
+	STMT_BEGIN,
+	STMT_BEGIN_READ,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_PRAGMA_WAL,
+	STMT_PRAGMA_SYNC_NORMAL,
+	STMT_PRAGMA_SYNC_FULL,
+	STMT_PRAGMA_FOREIGN_KEYS,
+	STMT_PRAGMA_JOURNAL_LIMIT,
+	STMT_VERSION_GET,
+
+	/* db-sys.c: reset, in foreign-key-safe order */
+	STMT_RESET_REMINDERS,
+	STMT_RESET_REPORTS,
+	STMT_RESET_OUTBOX,
+	STMT_RESET_JOB_RUNS,
+	STMT_RESET_EXPORTS,
+	STMT_RESET_LOGIN_FAILURES,
+	STMT_RESET_SESSIONS,
+	STMT_RESET_RESERVATIONS,
+	STMT_RESET_SPOTS,
+	STMT_RESET_LOTS,
+	STMT_RESET_USERS,
+
+	/* db-sys.c: stats */
+	STMT_STATS_USERS,
+	STMT_STATS_LOTS,
+	STMT_STATS_SPOTS,
+	STMT_STATS_RESERVATIONS,
+	STMT_STATS_EXPORTS,
+	STMT_STATS_OUTBOX,
+
+	/* db-auth.c: users, sessions, login failures */
+	STMT_USER_INSERT,
+	STMT_USER_GET,
+	STMT_USER_BY_LOGIN,
+	STMT_USER_NAME_TAKEN,
+	STMT_USER_EMAIL_TAKEN,
+	STMT_USER_LAST_LOGIN,
+	STMT_USER_SET_HASH,
+	STMT_USER_UPDATE,
+	STMT_USER_SET_ACTIVE,
+	STMT_USERS_LIST,
+	STMT_USERS_COUNT,
+	STMT_SESSION_INSERT,
+	STMT_SESSION_CHECK,
+	STMT_SESSION_GET,
+	STMT_SESSION_ROTATE,
+	STMT_SESSION_REVOKE,
+	STMT_SESSION_REVOKE_USER,
+	STMT_LOGIN_FAIL_COUNT,
+	STMT_LOGIN_FAIL_ADD,
+	STMT_LOGIN_FAIL_CLEAR,
+
+	STMT__COUNT
+};
+
+/*
+ * Returns the cached statement, prepared on first use, reset and with its
+ * bindings cleared; NULL when it cannot be prepared (logged; db_lasterr()
+ * then tells why).
+ */
+sqlite3_stmt *db_stmt(enum stmt);
+/* The outcome of the last failed db_stmt() or db_exec_script(). */
+enum dbrc db_lasterr(void);
+
+/* Binding by position (1-based).  Text is copied.  NULL text binds NULL. */
+void db_bind_int(sqlite3_stmt *, int, long long);
+void db_bind_text(sqlite3_stmt *, int, const char *);
+void db_bind_textn(sqlite3_stmt *, int, const char *, size_t);
+void db_bind_null(sqlite3_stmt *, int);
+
+/*
+ * Stepping.  On failure each logs the SQLite message (never shown to a
+ * client), resets the statement and returns the mapped code.
+ * db_row():  DB_OK with a row to read (call db_done() after), or
+ *            DB_NOTFOUND when there is none.
+ * db_run():  for statements without rows; DB_OK when done (the statement is
+ *            reset; db_changes() and db_last_id() tell the effect).
+ * db_next(): for loops; 1 while there is a row, then 0 with *rc set to
+ *            DB_OK at the end or the failure (the statement is then reset).
+ */
+enum dbrc db_row(sqlite3_stmt *);
+enum dbrc db_run(sqlite3_stmt *);
+int db_next(sqlite3_stmt *, enum dbrc *);
+void db_done(sqlite3_stmt *);
+
+/* Rows changed by the last INSERT, UPDATE or DELETE. */
+long long db_changes(void);
+/* The rowid of the last INSERT. */
+long long db_last_id(void);
+
+/* Maps a SQLite result code to enum dbrc, logging what failed. */
+enum dbrc db_rc(int sqlite_rc, const char *what);
+
+/*
+ * Runs a script of several statements (a migration, the sample data).
+ * Only for the embedded SQL files: never for text built at run time.
+ * Returns DB_OK or the mapped failure.
+ */
+enum dbrc db_exec_script(const char *sql, const char *what);
+
+/*
+ * Prepares every statement of the table; returns DB_OK, or DB_ERROR after
+ * logging each that does not compile against the schema.  For tests and
+ * for "parkctl db check"-like uses: the server prepares lazily.
+ */
+enum dbrc db_prepare_all(void);
+
+/*
+ * TEST ONLY: runs sql (any statements) on the connection and returns the
+ * mapped outcome.  The unit tests use it to insert rows the API would
+ * refuse.  Never call it from parkd or parkctl: all their SQL lives in
+ * the statement table.
+ */
+enum dbrc db_exec_for_test(const char *sql);
+
+#endif /* DB_INT_H */

@@ -1,0 +1,129 @@
+/*
+ * db-sys.c: whole-database operations of parkctl: loading the sample data
+ * and counting what the database holds.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+
+#include "db-int.h"
+
+/* Every table, children before parents, so deleting in this order never
+ * trips a foreign key. */
+static const enum stmt reset_order[] = {
+	STMT_RESET_REMINDERS,
+	STMT_RESET_REPORTS,
+	STMT_RESET_OUTBOX,
+	STMT_RESET_JOB_RUNS,
+	STMT_RESET_EXPORTS,
+	STMT_RESET_LOGIN_FAILURES,
+	STMT_RESET_SESSIONS,
+	STMT_RESET_RESERVATIONS,
+	STMT_RESET_SPOTS,
+	STMT_RESET_LOTS,
+	STMT_RESET_USERS,
+};
+
+static enum dbrc db_count(enum stmt, long long *, long long *, long long *);
+
+/*
+ * Empties every table and loads the embedded sample data, in one write
+ * transaction: readers see either the old data or the sample, never a
+ * mixture.  Returns DB_OK or the failure (nothing changed then).
+ */
+enum dbrc
+db_reset_sample(void)
+{
+	enum dbrc r;
+	size_t i;
+
+	if ((r = db_begin()) != DB_OK)
+		return r;
+	for (i = 0; i < sizeof reset_order / sizeof reset_order[0]; i++) {
+		if ((r = db_run(db_stmt(reset_order[i]))) != DB_OK)
+			goto fail;
+	}
+	if ((r = db_exec_script(sql_sample, "sample.sql")) != DB_OK)
+		goto fail;
+	return db_commit();
+
+fail:
+	db_rollback();
+	return r;
+}
+
+/*
+ * Runs a one-row counting statement and stores up to three of its columns
+ * (a NULL pointer skips one).  Returns DB_OK or the failure.
+ */
+static enum dbrc
+db_count(enum stmt id, long long *a, long long *b, long long *c)
+{
+	sqlite3_stmt *st;
+	enum dbrc r;
+
+	if ((st = db_stmt(id)) == NULL)
+		return db_lasterr();
+	if ((r = db_row(st)) != DB_OK)
+		return r == DB_NOTFOUND ? DB_ERROR : r;
+	if (a != NULL)
+		*a = sqlite3_column_int64(st, 0);
+	if (b != NULL)
+		*b = sqlite3_column_int64(st, 1);
+	if (c != NULL)
+		*c = sqlite3_column_int64(st, 2);
+	db_done(st);
+	return DB_OK;
+}
+
+/*
+ * Fills s with the counts "parkctl db stats" shows, read in one read
+ * transaction so they agree with each other.  Lots and spots count those
+ * not deleted or removed.  Returns DB_OK or the failure.
+ */
+enum dbrc
+db_stats_get(struct db_stats *s)
+{
+	sqlite3_stmt *st;
+	const char *status;
+	long long n;
+	enum dbrc r;
+
+	memset(s, 0, sizeof *s);
+	if ((r = db_run(db_stmt(STMT_BEGIN_READ))) != DB_OK)
+		return r;
+	if ((r = db_count(STMT_STATS_USERS, &s->users, &s->users_active,
+	    NULL)) != DB_OK ||
+	    (r = db_count(STMT_STATS_LOTS, &s->lots, NULL, NULL)) != DB_OK ||
+	    (r = db_count(STMT_STATS_SPOTS, &s->spots, &s->spots_free,
+	    &s->spots_occupied)) != DB_OK ||
+	    (r = db_count(STMT_STATS_EXPORTS, &s->exports_pending, NULL,
+	    NULL)) != DB_OK ||
+	    (r = db_count(STMT_STATS_OUTBOX, &s->outbox_queued, NULL,
+	    NULL)) != DB_OK)
+		goto out;
+
+	if ((st = db_stmt(STMT_STATS_RESERVATIONS)) == NULL) {
+		r = db_lasterr();
+		goto out;
+	}
+	while (db_next(st, &r)) {
+		status = (const char *)sqlite3_column_text(st, 0);
+		n = sqlite3_column_int64(st, 1);
+		if (status == NULL)
+			continue;
+		if (strcmp(status, "active") == 0)
+			s->resv_active = n;
+		else if (strcmp(status, "completed") == 0)
+			s->resv_completed = n;
+		else if (strcmp(status, "cancelled") == 0)
+			s->resv_cancelled = n;
+	}
+
+out:
+	/* A read transaction: ending it either way changes nothing. */
+	db_rollback();
+	return r;
+}

@@ -1,0 +1,896 @@
+/*
+ * db.c: the SQLite connection of this process and its policy (pragmas,
+ * busy handler, migrations, transactions), the statement table with its
+ * helpers, and the one mapping of data-layer outcomes to HTTP.
+ *
+ * One connection per process, opened after fork (SQLite's howtocorrupt
+ * 2.6): a connection inherited from a parent is abandoned, never used or
+ * closed.  Only the db*.c files see SQLite (db-int.h).
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db-int.h"
+
+/* Longest string or blob, and longest SQL text, a statement may carry. */
+#define DB_MAX_LENGTH (16 * 1024 * 1024)
+#define DB_MAX_SQL_LENGTH (1024 * 1024)
+/* Sleeps of the busy handler: the first, and the most it grows to. */
+#define DB_BUSY_FIRST_US 100
+#define DB_BUSY_MAX_US 2000
+/* How long a migration waits for the write lock, whatever the timeout. */
+#define DB_MIGRATE_WAIT_MS 60000
+
+/*
+ * THE statement table: every SQL statement of parkd and parkctl, indexed by
+ * enum stmt (db-int.h).  Parameters are bound by position; no SQL is ever
+ * built from strings.  The only SQL outside it: the embedded migrations and
+ * sample data (sqlembed.c) and the user_version bump in db_migrate().
+ */
+#define USER_COLS "id, username, email, password_hash, phone, is_active," \
+    " created_at, updated_at, last_login"
+
+static const char *const stmt_sql[] = {
+	[STMT_PING] = "SELECT 1",
+	[STMT_BEGIN] = "BEGIN IMMEDIATE",
+	[STMT_BEGIN_READ] = "BEGIN DEFERRED",
+	[STMT_COMMIT] = "COMMIT",
+	[STMT_ROLLBACK] = "ROLLBACK",
+	[STMT_PRAGMA_WAL] = "PRAGMA journal_mode = WAL",
+	[STMT_PRAGMA_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+	[STMT_PRAGMA_SYNC_FULL] = "PRAGMA synchronous = FULL",
+	[STMT_PRAGMA_FOREIGN_KEYS] = "PRAGMA foreign_keys = ON",
+	[STMT_PRAGMA_JOURNAL_LIMIT] = "PRAGMA journal_size_limit = 67108864",
+	[STMT_VERSION_GET] = "PRAGMA user_version",
+
+	[STMT_RESET_REMINDERS] = "DELETE FROM reminders_sent",
+	[STMT_RESET_REPORTS] = "DELETE FROM reports_sent",
+	[STMT_RESET_OUTBOX] = "DELETE FROM outbox",
+	[STMT_RESET_JOB_RUNS] = "DELETE FROM job_runs",
+	[STMT_RESET_EXPORTS] = "DELETE FROM export_jobs",
+	[STMT_RESET_LOGIN_FAILURES] = "DELETE FROM login_failures",
+	[STMT_RESET_SESSIONS] = "DELETE FROM sessions",
+	[STMT_RESET_RESERVATIONS] = "DELETE FROM reservations",
+	[STMT_RESET_SPOTS] = "DELETE FROM spots",
+	[STMT_RESET_LOTS] = "DELETE FROM lots",
+	[STMT_RESET_USERS] = "DELETE FROM users",
+
+	[STMT_STATS_USERS] =
+	    "SELECT count(*), coalesce(sum(is_active), 0) FROM users",
+	[STMT_STATS_LOTS] =
+	    "SELECT count(*) FROM lots WHERE deleted_at IS NULL",
+	[STMT_STATS_SPOTS] =
+	    "SELECT count(*), coalesce(sum(s.status = 'A'), 0),"
+	    " coalesce(sum(s.status = 'O'), 0)"
+	    " FROM spots s JOIN lots l ON l.id = s.lot_id"
+	    " WHERE s.removed_at IS NULL AND l.deleted_at IS NULL",
+	[STMT_STATS_RESERVATIONS] =
+	    "SELECT status, count(*) FROM reservations GROUP BY status",
+	[STMT_STATS_EXPORTS] =
+	    "SELECT count(*) FROM export_jobs WHERE state = 'PENDING'",
+	[STMT_STATS_OUTBOX] =
+	    "SELECT count(*) FROM outbox WHERE state = 'queued'",
+
+	[STMT_USER_INSERT] =
+	    "INSERT INTO users (username, email, password_hash, phone,"
+	    " is_active, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
+	[STMT_USER_GET] =
+	    "SELECT " USER_COLS " FROM users WHERE id = ?",
+	/* ?1 the lower-cased e-mail, ?2 the exact username */
+	[STMT_USER_BY_LOGIN] =
+	    "SELECT " USER_COLS " FROM users WHERE email = ?1"
+	    " UNION ALL SELECT " USER_COLS " FROM users WHERE username = ?2"
+	    " LIMIT 1",
+	[STMT_USER_NAME_TAKEN] =
+	    "SELECT 1 FROM users WHERE username = ? AND id <> ?",
+	[STMT_USER_EMAIL_TAKEN] =
+	    "SELECT 1 FROM users WHERE email = ? AND id <> ?",
+	[STMT_USER_LAST_LOGIN] =
+	    "UPDATE users SET last_login = ? WHERE id = ?",
+	[STMT_USER_SET_HASH] =
+	    "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
+	/* ?1 username or NULL, ?2 email or NULL, ?3 1 to set the phone,
+	 * ?4 the phone (NULL clears it), ?5 now, ?6 id */
+	[STMT_USER_UPDATE] =
+	    "UPDATE users SET username = coalesce(?1, username),"
+	    " email = coalesce(?2, email),"
+	    " phone = CASE WHEN ?3 THEN ?4 ELSE phone END,"
+	    " updated_at = ?5 WHERE id = ?6",
+	[STMT_USER_SET_ACTIVE] =
+	    "UPDATE users SET is_active = ?, updated_at = ? WHERE id = ?",
+	/* ?1 a LIKE pattern or NULL for all, ?2 limit, ?3 offset */
+	[STMT_USERS_LIST] =
+	    "SELECT " USER_COLS " FROM users"
+	    " WHERE ?1 IS NULL OR username LIKE ?1 ESCAPE '\\'"
+	    " OR email LIKE ?1 ESCAPE '\\'"
+	    " ORDER BY id LIMIT ?2 OFFSET ?3",
+	[STMT_USERS_COUNT] =
+	    "SELECT count(*) FROM users"
+	    " WHERE ?1 IS NULL OR username LIKE ?1 ESCAPE '\\'"
+	    " OR email LIKE ?1 ESCAPE '\\'",
+	[STMT_SESSION_INSERT] =
+	    "INSERT INTO sessions (id, user_id, is_admin, refresh_jti,"
+	    " remember, created_at, last_used_at, expires_at)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	/* the per-request check: one primary-key lookup and one join */
+	[STMT_SESSION_CHECK] =
+	    "SELECT s.is_admin, s.user_id, s.revoked_at IS NULL"
+	    " AND s.expires_at > ?2, coalesce(u.is_active, 1),"
+	    " u.username, u.email"
+	    " FROM sessions s LEFT JOIN users u ON u.id = s.user_id"
+	    " WHERE s.id = ?1",
+	[STMT_SESSION_GET] =
+	    "SELECT is_admin, user_id, refresh_jti, remember, expires_at,"
+	    " revoked_at IS NOT NULL FROM sessions WHERE id = ?",
+	[STMT_SESSION_ROTATE] =
+	    "UPDATE sessions SET refresh_jti = ?1, last_used_at = ?2"
+	    " WHERE id = ?3 AND refresh_jti = ?4 AND revoked_at IS NULL",
+	[STMT_SESSION_REVOKE] =
+	    "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2"
+	    " WHERE id = ?3 AND revoked_at IS NULL",
+	/* every session of a user but ?4 ("" keeps none) */
+	[STMT_SESSION_REVOKE_USER] =
+	    "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2"
+	    " WHERE user_id = ?3 AND id <> ?4 AND revoked_at IS NULL",
+	[STMT_LOGIN_FAIL_COUNT] =
+	    "SELECT count(*), coalesce(min(at), 0) FROM login_failures"
+	    " WHERE account = ? AND at > ?",
+	[STMT_LOGIN_FAIL_ADD] =
+	    "INSERT INTO login_failures (account, at, remote_addr)"
+	    " VALUES (?, ?, ?)",
+	[STMT_LOGIN_FAIL_CLEAR] =
+	    "DELETE FROM login_failures WHERE account = ?",
+};
+_Static_assert(sizeof(stmt_sql) / sizeof(stmt_sql[0]) == STMT__COUNT,
+    "stmt_sql[] must have one row per enum stmt");
+
+static sqlite3 *db;
+static pid_t db_pid;	/* the process that opened db */
+/* A connection inherited through fork: never used nor closed; kept here
+ * so that it stays reachable (and leak checkers quiet). */
+static sqlite3 *volatile db_inherited;
+static sqlite3_stmt *stmts[STMT__COUNT];
+static enum dbrc lasterr = DB_OK;
+/* A statement whose bind failed, reported by its next step. */
+static sqlite3_stmt *bind_bad;
+static int bind_rc;
+/* The busy handler waits at least this long (raised by db_migrate()). */
+static int busy_min_ms;
+static struct timespec busy_start;
+
+static int db_busy(void *, int);
+static enum dbrc db_step(sqlite3_stmt *, int *);
+static int db_version_get(enum dbrc *);
+static void db_reset_busy(void);
+static enum dbrc db_pragma(enum stmt);
+
+/*
+ * The busy handler: short sleeps (100 us, doubling up to 2 ms) bounded in
+ * total by conf.db_busy_timeout_ms.  SQLite's own handler sleeps in coarse
+ * steps, which made the write path's p99 three times worse (performance.md).
+ * Returns 1 to try again, 0 to give up (the caller gets SQLITE_BUSY).
+ */
+static int
+db_busy(void *arg, int count)
+{
+	struct timespec now, ts;
+	long long limit_us, waited_us, delay_us;
+	int limit_ms;
+
+	(void)arg;
+	limit_ms = conf.db_busy_timeout_ms;
+	if (limit_ms < busy_min_ms)
+		limit_ms = busy_min_ms;
+	if (limit_ms <= 0)
+		return 0;
+	limit_us = (long long)limit_ms * 1000;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (count == 0)
+		busy_start = now;
+	waited_us = (long long)(now.tv_sec - busy_start.tv_sec) * 1000000 +
+	    (now.tv_nsec - busy_start.tv_nsec) / 1000;
+	if (waited_us >= limit_us)
+		return 0;
+
+	delay_us = DB_BUSY_MAX_US;
+	if (count < 8 && (DB_BUSY_FIRST_US << count) < DB_BUSY_MAX_US)
+		delay_us = DB_BUSY_FIRST_US << count;
+	if (delay_us > limit_us - waited_us)
+		delay_us = limit_us - waited_us;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)(delay_us * 1000);
+	nanosleep(&ts, NULL); /* EINTR: a shorter sleep, then a retry */
+	return 1;
+}
+
+/*
+ * Maps a SQLite result code to the data layer's outcome and logs the
+ * failure (the SQLite message goes to the log, never to a client).
+ * Constraint failures are logged quietly: a duplicate e-mail is a 409, not
+ * an incident.  Returns the mapped code, DB_OK for OK/ROW/DONE.
+ */
+enum dbrc
+db_rc(int rc, const char *what)
+{
+	enum log_level lvl;
+	enum dbrc r;
+	const char *msg;
+
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return DB_OK;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		r = DB_BUSY;
+		lvl = LOG_WARN;
+		break;
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+	case SQLITE_NOMEM:
+	case SQLITE_READONLY:
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		r = DB_UNAVAILABLE;
+		lvl = LOG_ERR;
+		break;
+	case SQLITE_CONSTRAINT:
+		r = DB_CONFLICT;
+		lvl = LOG_INFO;
+		break;
+	default:
+		r = DB_ERROR;
+		lvl = LOG_ERR;
+		break;
+	}
+	/* The connection's message is more precise, when it is about rc. */
+	if (db != NULL && sqlite3_extended_errcode(db) == rc)
+		msg = sqlite3_errmsg(db);
+	else
+		msg = sqlite3_errstr(rc);
+	log_msg(lvl, "db: %s (code %d) in: %.120s", msg, rc,
+	    what != NULL ? what : "?");
+	return r;
+}
+
+/*
+ * Opens the database at path (conf.db_path when NULL) for this process and
+ * sets the connection's policy; migrates when migrate != 0.  An already
+ * open connection is closed first (or abandoned, if inherited through
+ * fork).  Returns DB_OK, DB_UNAVAILABLE when the file cannot be opened, or
+ * the failure of a pragma or migration (the connection is then closed).
+ */
+enum dbrc
+db_open(const char *path, int migrate)
+{
+	enum dbrc r;
+	int rc;
+
+	if (db != NULL)
+		db_close();
+	if (path == NULL)
+		path = conf.db_path;
+	if (path == NULL || *path == '\0') {
+		log_msg(LOG_ERR, "db: no database path (DATABASE_URL)");
+		return lasterr = DB_ERROR;
+	}
+
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		log_msg(LOG_ERR, "db: cannot open %s: %s", path,
+		    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		db = NULL;
+		return lasterr = DB_UNAVAILABLE;
+	}
+	db_pid = getpid();
+	/* SQLite falls back to read-only on a write-protected file; parkd
+	 * must write, so say so now rather than at the first booking. */
+	if (sqlite3_db_readonly(db, "main") == 1) {
+		log_msg(LOG_ERR, "db: %s is not writable by this user", path);
+		r = DB_UNAVAILABLE;
+		goto fail;
+	}
+
+	sqlite3_extended_result_codes(db, 1);
+	if (sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1,
+	    (int *)NULL) != SQLITE_OK ||
+	    sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0,
+	    (int *)NULL) != SQLITE_OK ||
+	    sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0,
+	    (int *)NULL) != SQLITE_OK ||
+	    sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DDL, 0,
+	    (int *)NULL) != SQLITE_OK) {
+		log_msg(LOG_ERR, "db: cannot configure the connection: %s",
+		    sqlite3_errmsg(db));
+		r = DB_ERROR;
+		goto fail;
+	}
+	sqlite3_limit(db, SQLITE_LIMIT_LENGTH, DB_MAX_LENGTH);
+	sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, DB_MAX_SQL_LENGTH);
+	sqlite3_busy_handler(db, db_busy, NULL);
+
+	if ((r = db_pragma(STMT_PRAGMA_WAL)) != DB_OK ||
+	    (r = db_pragma(conf.db_synchronous_full ? STMT_PRAGMA_SYNC_FULL :
+	    STMT_PRAGMA_SYNC_NORMAL)) != DB_OK ||
+	    (r = db_pragma(STMT_PRAGMA_FOREIGN_KEYS)) != DB_OK ||
+	    (r = db_pragma(STMT_PRAGMA_JOURNAL_LIMIT)) != DB_OK)
+		goto fail;
+
+	if (migrate && (r = db_migrate()) != DB_OK)
+		goto fail;
+	return DB_OK;
+
+fail:
+	db_close();
+	return lasterr = r;
+}
+
+/*
+ * Runs a pragma statement to its end.  Turning a new file to WAL needs an
+ * exclusive lock, and SQLite returns SQLITE_BUSY at once, without its busy
+ * handler, where waiting could deadlock (two processes creating the file
+ * together): so BUSY is retried here, within the busy handler's budget.
+ * For journal_mode, checks that WAL is what the file got (only a memory
+ * database stays without it).  Returns DB_OK or the failure.
+ */
+static enum dbrc
+db_pragma(enum stmt id)
+{
+	sqlite3_stmt *st;
+	const unsigned char *mode;
+	enum dbrc r;
+	int rc, count;
+
+	if ((st = db_stmt(id)) == NULL)
+		return db_lasterr();
+	count = 0;
+	for (;;) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			if (id != STMT_PRAGMA_WAL)
+				continue;
+			mode = sqlite3_column_text(st, 0);
+			if (mode == NULL ||
+			    strcmp((const char *)mode, "wal") != 0)
+				log_msg(LOG_WARN, "db: journal mode is %s, "
+				    "not wal", mode != NULL ?
+				    (const char *)mode : "unknown");
+			continue;
+		}
+		if ((rc & 0xff) == SQLITE_BUSY && db_busy(NULL, count++)) {
+			sqlite3_reset(st);
+			continue;
+		}
+		break;
+	}
+	r = rc == SQLITE_DONE ? DB_OK : db_rc(rc, sqlite3_sql(st));
+	sqlite3_reset(st);
+	return r;
+}
+
+/*
+ * Finalizes the statements and closes the connection.  A connection
+ * inherited through fork is forgotten instead: closing it could checkpoint
+ * or delete the WAL under the parent's feet.
+ */
+void
+db_close(void)
+{
+	size_t i;
+
+	if (db == NULL)
+		return;
+	bind_bad = NULL;
+	if (db_pid != getpid()) {
+		memset(stmts, 0, sizeof stmts);
+		db_inherited = db;
+		db = NULL;
+		return;
+	}
+	for (i = 0; i < STMT__COUNT; i++) {
+		sqlite3_finalize(stmts[i]);
+		stmts[i] = NULL;
+	}
+	if (sqlite3_close(db) != SQLITE_OK) {
+		log_msg(LOG_ERR, "db: close: %s", sqlite3_errmsg(db));
+		sqlite3_close_v2(db);
+	}
+	db = NULL;
+}
+
+/* Returns 1 when this process has its own open connection. */
+int
+db_is_open(void)
+{
+	return db != NULL && db_pid == getpid();
+}
+
+/*
+ * Returns the cached statement id, prepared on first use, reset and with
+ * its bindings cleared; NULL when it cannot be prepared (db_lasterr() says
+ * why).
+ */
+sqlite3_stmt *
+db_stmt(enum stmt id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (db == NULL) {
+		log_msg(LOG_ERR, "db: statement used with no connection");
+		lasterr = DB_UNAVAILABLE;
+		return NULL;
+	}
+	if ((unsigned)id >= STMT__COUNT || stmt_sql[id] == NULL) {
+		log_msg(LOG_ERR, "db: no statement %u", (unsigned)id);
+		lasterr = DB_ERROR;
+		return NULL;
+	}
+	if ((st = stmts[id]) != NULL) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (bind_bad == st)
+			bind_bad = NULL;
+		return st;
+	}
+	st = NULL;
+	rc = sqlite3_prepare_v3(db, stmt_sql[id], -1,
+	    SQLITE_PREPARE_PERSISTENT, &st, NULL);
+	if (rc != SQLITE_OK) {
+		lasterr = db_rc(rc, stmt_sql[id]);
+		if (lasterr == DB_CONFLICT || lasterr == DB_OK)
+			lasterr = DB_ERROR;
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	stmts[id] = st;
+	return st;
+}
+
+/* Returns the outcome of the last failed db_stmt() or db_exec_script(). */
+enum dbrc
+db_lasterr(void)
+{
+	return lasterr == DB_OK ? DB_ERROR : lasterr;
+}
+
+/* Remembers a failed bind for the next step of st. */
+static void
+db_bind_check(sqlite3_stmt *st, int idx, int rc)
+{
+	if (rc == SQLITE_OK)
+		return;
+	log_msg(LOG_ERR, "db: bind %d: %s in: %.120s", idx, sqlite3_errstr(rc),
+	    sqlite3_sql(st));
+	bind_bad = st;
+	bind_rc = rc;
+}
+
+/* The binders return nothing: a failure is reported by the next step. */
+void
+db_bind_int(sqlite3_stmt *st, int idx, long long v)
+{
+	db_bind_check(st, idx, sqlite3_bind_int64(st, idx, v));
+}
+
+void
+db_bind_text(sqlite3_stmt *st, int idx, const char *s)
+{
+	if (s == NULL)
+		db_bind_null(st, idx);
+	else
+		db_bind_check(st, idx,
+		    sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT));
+}
+
+void
+db_bind_textn(sqlite3_stmt *st, int idx, const char *s, size_t len)
+{
+	if (s == NULL)
+		db_bind_null(st, idx);
+	else
+		db_bind_check(st, idx, sqlite3_bind_text64(st, idx, s, len,
+		    SQLITE_TRANSIENT, SQLITE_UTF8));
+}
+
+void
+db_bind_null(sqlite3_stmt *st, int idx)
+{
+	db_bind_check(st, idx, sqlite3_bind_null(st, idx));
+}
+
+/*
+ * Steps st once.  Returns DB_OK with *row = 1 when a row is ready, DB_OK
+ * with *row = 0 at the end (st reset), or the mapped failure (st reset).
+ */
+static enum dbrc
+db_step(sqlite3_stmt *st, int *row)
+{
+	enum dbrc r;
+	int rc;
+
+	*row = 0;
+	if (st == NULL)
+		return db_lasterr();
+	if (st == bind_bad) {
+		bind_bad = NULL;
+		sqlite3_reset(st);
+		r = db_rc(bind_rc, sqlite3_sql(st));
+		return r == DB_CONFLICT ? DB_ERROR : r;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*row = 1;
+		return DB_OK;
+	}
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return DB_OK;
+	}
+	r = db_rc(rc, sqlite3_sql(st));
+	sqlite3_reset(st);
+	return r;
+}
+
+/* Returns DB_OK with a row to read (then db_done()), DB_NOTFOUND when the
+ * statement has none, or the failure. */
+enum dbrc
+db_row(sqlite3_stmt *st)
+{
+	enum dbrc r;
+	int row;
+
+	if ((r = db_step(st, &row)) != DB_OK)
+		return r;
+	return row ? DB_OK : DB_NOTFOUND;
+}
+
+/* Runs st to its end, ignoring rows it may return (pragmas, RETURNING).
+ * Returns DB_OK or the failure; st is reset either way. */
+enum dbrc
+db_run(sqlite3_stmt *st)
+{
+	enum dbrc r;
+	int row;
+
+	do {
+		if ((r = db_step(st, &row)) != DB_OK)
+			return r;
+	} while (row);
+	return DB_OK;
+}
+
+/* Returns 1 while st has a row; then 0 with *rc = DB_OK at the end or the
+ * failure. */
+int
+db_next(sqlite3_stmt *st, enum dbrc *rc)
+{
+	int row;
+
+	*rc = db_step(st, &row);
+	return *rc == DB_OK && row;
+}
+
+/* Gives a statement back after reading its rows. */
+void
+db_done(sqlite3_stmt *st)
+{
+	if (st != NULL)
+		sqlite3_reset(st);
+}
+
+/* Returns the rows changed by the last INSERT, UPDATE or DELETE. */
+long long
+db_changes(void)
+{
+	return db != NULL ? sqlite3_changes(db) : 0;
+}
+
+/* Returns the rowid of the last successful INSERT. */
+long long
+db_last_id(void)
+{
+	return db != NULL ? sqlite3_last_insert_rowid(db) : 0;
+}
+
+/*
+ * Runs an embedded script (migration, sample data) of several statements.
+ * Returns DB_OK or the mapped failure.
+ */
+enum dbrc
+db_exec_script(const char *sql, const char *what)
+{
+	char *err = NULL;
+	int rc;
+
+	if (db == NULL) {
+		log_msg(LOG_ERR, "db: %s: no connection", what);
+		return lasterr = DB_UNAVAILABLE;
+	}
+	rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+	sqlite3_free(err);
+	if (rc != SQLITE_OK)
+		return lasterr = db_rc(rc, what);
+	return DB_OK;
+}
+
+/* Test only: see db-int.h.  Returns the mapped outcome. */
+enum dbrc
+db_exec_for_test(const char *sql)
+{
+	return db_exec_script(sql, "db_exec_for_test");
+}
+
+/* Returns DB_OK when every statement of the table prepares, else
+ * DB_ERROR (each failure logged). */
+enum dbrc
+db_prepare_all(void)
+{
+	enum dbrc r = DB_OK;
+	unsigned i;
+
+	for (i = 0; i < STMT__COUNT; i++) {
+		if (db_stmt((enum stmt)i) == NULL)
+			r = DB_ERROR;
+	}
+	return r;
+}
+
+/*
+ * Resets statements a caller left mid-way: such a statement holds a read
+ * snapshot, and a write transaction started on a stale snapshot fails with
+ * SQLITE_BUSY_SNAPSHOT without waiting (reliability.md F5).
+ */
+static void
+db_reset_busy(void)
+{
+	sqlite3_stmt *st;
+
+	for (st = sqlite3_next_stmt(db, NULL); st != NULL;
+	    st = sqlite3_next_stmt(db, st)) {
+		if (sqlite3_stmt_busy(st)) {
+			log_msg(LOG_WARN, "db: statement left open: %.120s",
+			    sqlite3_sql(st));
+			sqlite3_reset(st);
+		}
+	}
+}
+
+/*
+ * Starts a write transaction: BEGIN IMMEDIATE takes the write lock now,
+ * waiting through the busy handler, so the reads that follow see the data
+ * the write will change.  Returns DB_OK, DB_BUSY past the timeout, or a
+ * failure.
+ */
+enum dbrc
+db_begin(void)
+{
+	if (db == NULL) {
+		log_msg(LOG_ERR, "db: begin with no connection");
+		return DB_UNAVAILABLE;
+	}
+	if (!sqlite3_get_autocommit(db)) {
+		log_msg(LOG_ERR, "db: begin inside a transaction");
+		return DB_ERROR;
+	}
+	db_reset_busy();
+	return db_run(db_stmt(STMT_BEGIN));
+}
+
+/* Commits; on failure rolls back (if SQLite has not already).  Returns
+ * DB_OK or the failure. */
+enum dbrc
+db_commit(void)
+{
+	enum dbrc r;
+
+	if (db == NULL || sqlite3_get_autocommit(db)) {
+		log_msg(LOG_ERR, "db: commit without a transaction");
+		return DB_ERROR;
+	}
+	if ((r = db_run(db_stmt(STMT_COMMIT))) != DB_OK)
+		db_rollback();
+	return r;
+}
+
+/*
+ * Rolls back the open transaction, if any: after BUSY, FULL, IOERR or
+ * NOMEM SQLite may already have rolled back, so calling this is always
+ * safe.
+ */
+void
+db_rollback(void)
+{
+	if (db == NULL || sqlite3_get_autocommit(db))
+		return;
+	(void)db_run(db_stmt(STMT_ROLLBACK));
+	if (!sqlite3_get_autocommit(db))
+		log_msg(LOG_ERR, "db: rollback failed: %s", sqlite3_errmsg(db));
+}
+
+/* Reads PRAGMA user_version.  Returns it, or -1 with *r set. */
+static int
+db_version_get(enum dbrc *r)
+{
+	sqlite3_stmt *st;
+	int v;
+
+	if ((st = db_stmt(STMT_VERSION_GET)) == NULL) {
+		*r = db_lasterr();
+		return -1;
+	}
+	if ((*r = db_row(st)) != DB_OK) {
+		if (*r == DB_NOTFOUND)
+			*r = DB_ERROR;
+		return -1;
+	}
+	v = sqlite3_column_int(st, 0);
+	db_done(st);
+	return v;
+}
+
+/* Returns the schema version of the open database, -1 on failure. */
+int
+db_version(void)
+{
+	enum dbrc r;
+
+	return db_version_get(&r);
+}
+
+/*
+ * Returns the newest schema version the binary knows: the number of
+ * embedded migrations, which must be named 001-..., 002-..., in order.
+ * Returns -1 (logged) when they are not: a build bug.
+ */
+int
+db_version_latest(void)
+{
+	static int latest = -2;
+	size_t i;
+
+	if (latest != -2)
+		return latest;
+	for (i = 0; i < sql_nmigrations; i++) {
+		if (sql_migrations[i].name == NULL ||
+		    strtol(sql_migrations[i].name, NULL, 10) != (long)i + 1) {
+			log_msg(LOG_ERR, "db: embedded migration %zu is named "
+			    "\"%s\", not %03zu-...", i + 1,
+			    sql_migrations[i].name != NULL ?
+			    sql_migrations[i].name : "", i + 1);
+			return latest = -1;
+		}
+	}
+	return latest = (int)sql_nmigrations;
+}
+
+/*
+ * Applies every embedded migration newer than the file's user_version,
+ * each in its own BEGIN IMMEDIATE transaction together with the version
+ * bump, so processes migrating at once apply each migration exactly once.
+ * Migrations must not hold BEGIN/COMMIT, VACUUM or PRAGMA foreign_keys.
+ * Returns DB_OK, DB_ERROR for a database newer than this binary (refused,
+ * logged), or the failure.
+ */
+enum dbrc
+db_migrate(void)
+{
+	enum dbrc r;
+	int latest, v, saved;
+	char bump[64];
+
+	if (db == NULL) {
+		log_msg(LOG_ERR, "db: migrate with no connection");
+		return DB_UNAVAILABLE;
+	}
+	if ((latest = db_version_latest()) < 0)
+		return DB_ERROR;
+	/* The usual case, up to date, needs no write lock. */
+	if ((v = db_version_get(&r)) < 0)
+		return r;
+	if (v > latest) {
+		log_msg(LOG_ERR, "db: the database has schema version %d, "
+		    "newer than this program's %d: refusing it", v, latest);
+		return DB_ERROR;
+	}
+	if (v == latest)
+		return DB_OK;
+
+	/* Another process may hold the lock while it migrates: wait. */
+	saved = busy_min_ms;
+	busy_min_ms = DB_MIGRATE_WAIT_MS;
+	for (;;) {
+		if ((r = db_begin()) != DB_OK)
+			break;
+		if ((v = db_version_get(&r)) < 0 || v >= latest) {
+			db_rollback();
+			if (v > latest) {
+				log_msg(LOG_ERR, "db: schema version %d is "
+				    "newer than %d: refusing it", v, latest);
+				r = DB_ERROR;
+			}
+			break;
+		}
+		log_msg(LOG_INFO, "db: applying migration %s",
+		    sql_migrations[v].name);
+		if ((r = db_exec_script(sql_migrations[v].text,
+		    sql_migrations[v].name)) != DB_OK) {
+			db_rollback();
+			break;
+		}
+		/* An integer of ours, not input: PRAGMA takes no parameter. */
+		snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
+		if ((r = db_exec_script(bump, "user_version")) != DB_OK) {
+			db_rollback();
+			break;
+		}
+		if ((r = db_commit()) != DB_OK)
+			break;
+	}
+	busy_min_ms = saved;
+	return r;
+}
+
+/* Returns DB_OK when the database answers a trivial query. */
+enum dbrc
+db_ping(void)
+{
+	sqlite3_stmt *st;
+	enum dbrc r;
+
+	if ((st = db_stmt(STMT_PING)) == NULL)
+		return db_lasterr();
+	if ((r = db_row(st)) == DB_OK)
+		db_done(st);
+	return r == DB_NOTFOUND ? DB_ERROR : r;
+}
+
+/*
+ * THE mapping of data-layer outcomes to HTTP: 404 NOT_FOUND, 409 CONFLICT,
+ * 503 UNAVAILABLE with Retry-After (busy or unavailable), 500 INTERNAL.
+ * DB_OK is a caller bug and gets the 500.
+ */
+void
+db_to_http(enum dbrc rc, struct resp *resp)
+{
+	switch (rc) {
+	case DB_NOTFOUND:
+		resp_error(resp, 404, "NOT_FOUND", "Not found");
+		break;
+	case DB_CONFLICT:
+		resp_error(resp, 409, "CONFLICT",
+		    "The request conflicts with the current state");
+		break;
+	case DB_BUSY:
+		resp_error(resp, 503, "UNAVAILABLE",
+		    "The service is busy, please retry");
+		resp_header(resp, "Retry-After", "1");
+		break;
+	case DB_UNAVAILABLE:
+		resp_error(resp, 503, "UNAVAILABLE",
+		    "The service is temporarily unavailable");
+		resp_header(resp, "Retry-After", "5");
+		break;
+	case DB_OK:
+		log_msg(LOG_ERR, "db: db_to_http called with DB_OK");
+		/* FALLTHROUGH */
+	case DB_ERROR:
+	default:
+		resp_error(resp, 500, "INTERNAL", "Internal error");
+		break;
+	}
+}

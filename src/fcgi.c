@@ -1,0 +1,168 @@
+/*
+ * fcgi.c: the one file that includes libfcgi.  A worker's serving loop:
+ * accept one request with its own FCGX_Request (never the fcgi_stdio
+ * globals, which rewrite environ), fill a struct req from the parameters
+ * and a capped body, run the front line, send what the writer rendered,
+ * log one line, repeat.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <fcgiapp.h>
+
+#include "park.h"
+
+static volatile sig_atomic_t fcgi_stopping;
+
+void
+fcgi_stop(void)
+{
+	fcgi_stopping = 1;
+	/* Makes a blocked accept give up (async-signal-safe: a flag). */
+	FCGX_ShutdownPending();
+}
+
+/* Reads CONTENT_LENGTH: -1 when absent, -2 when malformed. */
+static long long
+content_length(const char *s)
+{
+	long long n = 0;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || n > 1000000000LL)
+			return -2;
+		n = n * 10 + (*s - '0');
+	}
+	return n;
+}
+
+/*
+ * Fills r from the FastCGI parameters and reads the body up to the cap.
+ * Returns 0, or -1 when the request is malformed (resp is then filled).
+ */
+static int
+fcgi_read(FCGX_Request *fr, struct req *r, struct resp *w)
+{
+	const char *uri, *q, *id;
+	long long len;
+	size_t got = 0, want;
+	int n;
+
+	r->started_ms = park_ms();
+	r->method_str = FCGX_GetParam("REQUEST_METHOD", fr->envp);
+	r->method = http_method(r->method_str);
+	r->content_type = FCGX_GetParam("CONTENT_TYPE", fr->envp);
+	r->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", fr->envp);
+	r->origin = FCGX_GetParam("HTTP_ORIGIN", fr->envp);
+	r->remote_addr = FCGX_GetParam("REMOTE_ADDR", fr->envp);
+	r->user_agent = FCGX_GetParam("HTTP_USER_AGENT", fr->envp);
+
+	/* nginx's $request_id, passed under a name no client header can
+	 * take, ties our log line to nginx's access log. */
+	id = FCGX_GetParam("PARKD_REQUEST_ID", fr->envp);
+	if (id != NULL && strlen(id) == 32 &&
+	    strspn(id, "0123456789abcdef") == 32)
+		memcpy(r->reqid, id, 33);
+	else
+		rand_hex(r->reqid, 16);
+
+	if ((uri = FCGX_GetParam("REQUEST_URI", fr->envp)) == NULL)
+		uri = "";
+	q = strchr(uri, '?');
+	r->query = q != NULL ? pool_strdup(&r->pool, q + 1) : "";
+	r->path = http_pct_decode(&r->pool, uri,
+	    q != NULL ? (size_t)(q - uri) : strlen(uri));
+	if (r->path == NULL || r->path[0] != '/') {
+		/* A %00 or a broken escape: refuse before routing. */
+		r->path = NULL;
+		return 0;
+	}
+
+	len = content_length(FCGX_GetParam("CONTENT_LENGTH", fr->envp));
+	r->content_length = len;
+	if (len == -2) {
+		resp_error(w, 400, "VALIDATION", "Malformed Content-Length");
+		return -1;
+	}
+	if (len <= 0)
+		return 0;
+	if (len > conf.max_body) {
+		/* Not read: the connection closes after the answer. */
+		r->body_too_large = 1;
+		return 0;
+	}
+	want = (size_t)len;
+	r->body = pool_alloc(&r->pool, want + 1);
+	while (got < want) {
+		n = FCGX_GetStr(r->body + got, (int)(want - got), fr->in);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got != want) {
+		resp_error(w, 400, "VALIDATION",
+		    "Request body shorter than its Content-Length");
+		return -1;
+	}
+	r->body[got] = '\0';
+	r->bodylen = got;
+	return 0;
+}
+
+long
+fcgi_serve(int listen_fd, long max_requests)
+{
+	FCGX_Request fr;
+	struct req r;
+	struct resp w;
+	struct buf out = { 0 };
+	long served = 0;
+
+	if (FCGX_Init() != 0) {
+		log_msg(LOG_ERR, "FCGX_Init failed");
+		return 0;
+	}
+	if (FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		log_msg(LOG_ERR, "FCGX_InitRequest failed");
+		return 0;
+	}
+	req_init(&r);
+	resp_init(&w);
+	while (!fcgi_stopping &&
+	    (max_requests <= 0 || served < max_requests)) {
+		if (FCGX_Accept_r(&fr) < 0) {
+			if (fcgi_stopping)
+				break;
+			/* EINTR from a signal we ignore, or a peer that
+			 * went away during accept: go on. */
+			continue;
+		}
+		if (fcgi_read(&fr, &r, &w) == 0)
+			front_handle(&r, &w);
+		buf_reset(&out);
+		http_render(&r, &w, &out);
+		if (FCGX_PutStr(out.p, (int)out.len, fr.out) != (int)out.len)
+			log_msg(LOG_INFO, "client went away before the "
+			    "answer (request %s)", r.reqid);
+		FCGX_Finish_r(&fr);
+		if (conf.log_requests)
+			front_log(&r, &w);
+		req_reset(&r);
+		resp_reset(&w);
+		served++;
+		/* Keep a burst's worth of buffer, not the biggest ever. */
+		if (out.cap > 1 << 20)
+			buf_free(&out);
+	}
+	FCGX_Free(&fr, 0);
+	pool_free(&r.pool);
+	resp_free(&w);
+	buf_free(&out);
+	return served;
+}

@@ -1,0 +1,701 @@
+/*
+ * park.h: the types every part of parkd shares, and the prototypes of each
+ * file, grouped by the file that defines them.
+ *
+ * Ownership rules (see STYLE.md):
+ * - struct buf owns its bytes; buf_free() releases them.
+ * - struct pool owns every allocation made from it; pool_reset() frees them
+ *   all at once.  A request owns one pool: everything a handler allocates for
+ *   a request comes from req->pool and dies with the request.
+ * - Strings in struct req point into the request's pool (or into the FastCGI
+ *   parameter block, which lives as long as the request).
+ * - x*() allocators never return NULL: they abort on exhaustion.
+ *
+ * No external library header is included here: each library is wrapped by
+ * one file of ours (json.c, db*.c, cache.c, crypto.c, token.c, mail.c,
+ * fcgi.c) and only that file includes it.
+ */
+#ifndef PARK_H
+#define PARK_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#if defined(__GNUC__)
+#define PARK_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define PARK_NORETURN __attribute__((noreturn))
+#else
+#define PARK_PRINTF(a, b)
+#define PARK_NORETURN
+#endif
+
+#define PARK_NAME "parkd"
+
+/* Who a caller is. */
+enum role { ROLE_NONE, ROLE_USER, ROLE_ADMIN };
+
+/* ---- util.c: memory, buffers, pools, time, text ---- */
+
+void *xmalloc(size_t);
+void *xcalloc(size_t, size_t);
+void *xrealloc(void *, size_t);
+char *xstrdup(const char *);
+void fatal(const char *, ...) PARK_PRINTF(1, 2) PARK_NORETURN;
+
+/* A growable byte string, always NUL-terminated when p != NULL. */
+struct buf {
+	char *p;
+	size_t len;
+	size_t cap;
+};
+
+void buf_add(struct buf *, const void *, size_t);
+void buf_puts(struct buf *, const char *);
+void buf_putc(struct buf *, char);
+void buf_printf(struct buf *, const char *, ...) PARK_PRINTF(2, 3);
+void buf_vprintf(struct buf *, const char *, va_list);
+void buf_reset(struct buf *); /* keeps the memory */
+void buf_free(struct buf *);
+
+/* An arena: many allocations, one free. */
+struct pool_block;
+struct pool {
+	struct pool_block *head;
+	size_t used; /* bytes handed out, for the RSS checks in tests */
+};
+
+void *pool_alloc(struct pool *, size_t);  /* zeroed, 16-aligned */
+char *pool_strdup(struct pool *, const char *);
+char *pool_strndup(struct pool *, const char *, size_t);
+char *pool_printf(struct pool *, const char *, ...) PARK_PRINTF(2, 3);
+void pool_reset(struct pool *); /* frees everything but one block */
+void pool_free(struct pool *);
+
+/* The wall clock, in seconds since the epoch.  Tests may set PARKD_FAKE_NOW. */
+int64_t park_now(void);
+/* Monotonic milliseconds, for durations. */
+int64_t park_ms(void);
+/* "2026-11-26T12:45:04Z" into out (at least 21 bytes).  Returns out. */
+char *time_iso(int64_t, char *out);
+/* Parses the ISO form above (or a plain date YYYY-MM-DD); -1 on error. */
+int64_t time_parse_iso(const char *);
+
+/* Appends s with control characters and quotes escaped for a log line. */
+void text_escape_log(struct buf *, const char *, size_t);
+
+/* ---- crypto.c: the one file that includes OpenSSL ---- */
+
+/* Fills the buffer with random bytes; aborts if the RNG fails. */
+void rand_bytes(void *, size_t);
+/* Writes 2n lowercase hex characters plus NUL of n random bytes into out. */
+void rand_hex(char *out, size_t n);
+/* Constant-time comparison of two equal-length buffers; 0 when equal. */
+int ct_memcmp(const void *, const void *, size_t);
+/* SHA-256 of the input into out[32]. */
+void sha256(const void *, size_t, unsigned char out[32]);
+/* HMAC-SHA-256 of the input with key into out[32]. */
+void hmac_sha256(const void *key, size_t keylen, const void *, size_t,
+    unsigned char out[32]);
+/* scrypt and PBKDF2 ("sha256" or "sha512") key derivation; the salt is used
+ * as its bytes (werkzeug's way).  Return 0, or -1 when OpenSSL refuses. */
+int kdf_scrypt(const char *pw, size_t pwlen, const char *salt, size_t saltlen,
+    uint64_t n, uint64_t r, uint64_t p, unsigned char *out, size_t outlen);
+int kdf_pbkdf2(const char *digest, const char *pw, size_t pwlen,
+    const char *salt, size_t saltlen, int iter, unsigned char *out,
+    size_t outlen);
+
+/* ---- pw.c: password hashes in werkzeug's format ---- */
+
+enum pw_kind { PW_SCRYPT = 1, PW_PBKDF2 };
+
+/* A parsed stored hash; pointers point into the stored text. */
+struct pw_params {
+	enum pw_kind kind;
+	uint64_t n, r, p; /* scrypt */
+	uint64_t iter;    /* pbkdf2 */
+	const char *digest;
+	const char *salt, *hex;
+	size_t saltlen, hexlen, dklen;
+};
+
+/* Parses and caps a stored hash; 0, or -1 when malformed or over the caps
+ * (short forms without parameters and legacy "sha256$" are refused). */
+int pw_parse(const char *stored, struct pw_params *);
+/* 1 when pw matches the stored hash, else 0 (also for a malformed hash).
+ * *rehash (may be NULL) is set when the hash is below the policy. */
+int pw_verify(const char *pw, size_t len, const char *stored, int *rehash);
+/* Hashes pw with the policy into out; 0 or -1. */
+int pw_hash(const char *pw, size_t len, struct buf *out);
+/* Spends the time a verification costs, for unknown users. */
+void pw_dummy(const char *pw, size_t len);
+
+/* ---- token.c: HS256 JWTs (libjwt) ---- */
+
+enum { TOK_ACCESS = 1, TOK_REFRESH = 2 };
+enum tokerr { TOK_OK, TOK_INVALID, TOK_EXPIRED };
+
+struct token {
+	int type;
+	enum role role;
+	char sub[24];     /* the user id, or "admin" */
+	int64_t user_id;  /* 0 for the admin */
+	char jti[33];
+	char sid[33];
+	int64_t iat, nbf, exp;
+	char username[81]; /* access tokens */
+	char email[255];
+};
+
+/* Signs the claims of t (its type picks the key) into out; 0 or -1. */
+int token_issue(const struct token *, struct buf *out);
+/* Verifies a token of the given type and every claim; fills t on TOK_OK.
+ * Scratch memory comes from pool. */
+enum tokerr token_verify(const char *, size_t, int type, struct token *,
+    struct pool *);
+
+/* ---- conf.c: the settings table ---- */
+
+enum conf_type {
+	CONF_STR,    /* any text */
+	CONF_SECRET, /* text never printed */
+	CONF_INT,    /* integer within [min, max] */
+	CONF_BOOL,   /* true/false, 1/0, yes/no, on/off */
+	CONF_MODE,   /* octal file mode */
+};
+
+/* Every setting parkd and parkctl read.  See conf.c for the table. */
+struct conf {
+	/* secrets and the admin */
+	char *secret_key;
+	char *jwt_secret_key;
+	char *admin_email;
+	char *admin_password;
+	char *admin_password_hash;
+	char *admin_name;
+	/* storage */
+	char *database_url; /* sqlite:///path */
+	char *db_path;      /* derived from database_url */
+	int db_busy_timeout_ms;
+	int db_synchronous_full;
+	char *redis_cache_url; /* redis://host:port/db, "" disables */
+	int redis_timeout_ms;
+	int redis_breaker_s;
+	int cache_ttl_s;
+	/* the server */
+	char *socket_path;
+	int socket_mode;
+	char *socket_group;
+	int workers;
+	int worker_max_requests;
+	int max_body;
+	char *cors_origins;
+	char *backend_url;
+	int trust_proxy_request_id;
+	/* tokens and passwords */
+	char *jwt_issuer;
+	int jwt_access_ttl_s;
+	int jwt_refresh_ttl_s;
+	int jwt_refresh_remember_ttl_s;
+	int scrypt_n;
+	int scrypt_r;
+	int scrypt_p;
+	int login_max_failures;
+	int login_window_s;
+	/* mail and exports */
+	char *mail_server;
+	int mail_port;
+	int mail_use_tls;
+	int mail_use_ssl;
+	char *mail_username;
+	char *mail_password;
+	char *mail_default_sender;
+	char *mail_dir;
+	char *export_folder;
+	int export_retention_days;
+	int export_link_ttl_s;
+	int remind_after_days;
+	/* logging */
+	int log_requests;
+};
+
+/* One row of the settings table, exported for the man-page test. */
+struct conf_def {
+	const char *name;
+	enum conf_type type;
+	size_t off;
+	long long min, max;
+	const char *def;
+	const char *help;
+};
+
+extern const struct conf_def conf_defs[];
+extern const size_t conf_ndefs;
+extern struct conf conf; /* the settings in force in this process */
+
+/*
+ * Loads defaults, then the file (if non-NULL), then the environment
+ * (if env != 0), then checks every value.  Returns 0, or -1 with a message
+ * of what is wrong in err.  On success *out holds the settings; the caller
+ * frees them with conf_free().
+ */
+int conf_load(struct conf *out, const char *file, int env, struct buf *err);
+/* Checks what only the server needs (the JWT secret); 0 or -1 with err. */
+int conf_check_server(const struct conf *, struct buf *err);
+void conf_free(struct conf *);
+
+/* ---- log.c ---- */
+
+enum log_level { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+void log_init(const char *prog);
+/* Formats a message; control characters in it are escaped. */
+void log_msg(enum log_level, const char *, ...) PARK_PRINTF(2, 3);
+/* Writes a line whose caller already escaped every part it took from input
+ * (front.c's request line). */
+void log_raw(enum log_level, const char *, size_t);
+
+/* ---- json.c: strict parsing (json-c) and our own writer ---- */
+
+/* Kinds of value a route's input table can ask for. */
+enum ftype {
+	FT_STR,   /* a string; min/max bound its length in bytes */
+	FT_INT,   /* an integer (JSON number without fraction or digit string in
+	             a query); min/max bound the value */
+	FT_BOOL,  /* true or false */
+	FT_MONEY, /* a number with at most 2 decimals, into cents; min/max in
+	             cents */
+};
+
+/* Where a field comes from. */
+enum fsrc {
+	FS_BODY,  /* the JSON body */
+	FS_QUERY, /* the query string */
+};
+
+struct req;
+
+/* A validator refines and checks a value after its type is known.  It may
+ * rewrite the string (normalise); it returns NULL or the problem text. */
+typedef const char *(*validator_fn)(struct req *, char **s, size_t *len);
+
+struct field {
+	const char *name;
+	enum ftype type;
+	enum fsrc src;
+	int required;
+	long long min, max;
+	validator_fn valid;
+	int nullable; /* JSON null is accepted as "not given" */
+};
+
+#define MAX_FIELDS 16
+
+/* A typed input value, indexed like the route's field table. */
+struct val {
+	int set;
+	int null;    /* a nullable field was given as null */
+	long long i; /* FT_INT, FT_MONEY (cents), FT_BOOL (0/1) */
+	char *s;     /* FT_STR, NUL-terminated, no embedded NUL */
+	size_t len;
+};
+
+/*
+ * Parses the request body strictly (depth, UTF-8, no trailing bytes, no NaN,
+ * no single quotes) and fills req->in[] from it according to fields.
+ * Unknown keys are refused.  Returns 0, or -1 after recording the problems
+ * in resp (400 VALIDATION with details).
+ */
+struct resp;
+int json_parse_body(struct req *, const struct field *, size_t nfields,
+    struct resp *);
+
+/*
+ * Parses a flat JSON object strictly into out[] per fields (their src is
+ * ignored; no validators run).  Unknown keys, wrong types, out-of-range
+ * values and missing required fields all give -1; 0 on success.  Strings
+ * are copied into pool.
+ */
+int json_parse_flat(const char *, size_t, const struct field *, size_t,
+    struct val *out, struct pool *);
+
+/* Strictly parses text into a throw-away validity check: 0 when it is one
+ * well-formed JSON value; used by tests and the fuzzers. */
+int json_check(const char *, size_t);
+
+/*
+ * The writer appends JSON to a buf.  Each call takes the member name when the
+ * current container is an object (key != NULL) and NULL inside an array.
+ */
+struct jw {
+	struct buf *b;
+	int depth;
+	unsigned char first[32];
+};
+
+void jw_init(struct jw *, struct buf *);
+void jw_obj(struct jw *, const char *key);
+void jw_obj_end(struct jw *);
+void jw_arr(struct jw *, const char *key);
+void jw_arr_end(struct jw *);
+void jw_str(struct jw *, const char *key, const char *); /* NULL: null */
+void jw_strn(struct jw *, const char *key, const char *, size_t);
+void jw_int(struct jw *, const char *key, long long);
+void jw_bool(struct jw *, const char *key, int);
+void jw_null(struct jw *, const char *key);
+void jw_money(struct jw *, const char *key, long long cents);
+void jw_time(struct jw *, const char *key, int64_t); /* 0: null */
+/* Appends a ready JSON text (e.g. from the cache) as one value. */
+void jw_raw(struct jw *, const char *key, const char *, size_t);
+/* Appends s as a JSON string literal (with quotes) to b. */
+void json_quote(struct buf *, const char *, size_t);
+
+/* ---- valid.c: pure validators (no I/O, no allocation but the pool) ---- */
+
+const char *valid_username(struct req *, char **, size_t *);
+const char *valid_email(struct req *, char **, size_t *);
+const char *valid_password(struct req *, char **, size_t *);
+const char *valid_phone(struct req *, char **, size_t *);
+const char *valid_lot_name(struct req *, char **, size_t *);
+const char *valid_address(struct req *, char **, size_t *);
+const char *valid_pin_code(struct req *, char **, size_t *);
+const char *valid_hhmm(struct req *, char **, size_t *);
+const char *valid_vehicle(struct req *, char **, size_t *);
+const char *valid_token_id(struct req *, char **, size_t *);
+/* 1 when s (len bytes) is valid UTF-8 without NUL or C0 controls other than
+ * those allowed by allow_nl (LF, CR and TAB). */
+int valid_utf8_text(const char *, size_t, int allow_nl);
+/* Decodes the strict UTF-8 sequence at s[*i] (of len bytes) and advances *i
+ * past it.  Returns the code point, or -1 (overlong, surrogate, > U+10FFFF,
+ * truncated) without moving *i. */
+long utf8_next(const char *, size_t len, size_t *i);
+
+/* ---- http.c: requests, responses, the one writer ---- */
+
+enum method {
+	M_GET = 1 << 0,
+	M_POST = 1 << 1,
+	M_PUT = 1 << 2,
+	M_DELETE = 1 << 3,
+	M_PATCH = 1 << 4,
+	M_OPTIONS = 1 << 5,
+	M_HEAD = 1 << 6,
+	M_OTHER = 1 << 7,
+};
+
+/* Who may call a route: the role column of the route table. */
+enum access {
+	AC_ANON,    /* anyone; a token, if sent, is ignored */
+	AC_REFRESH, /* a valid refresh token */
+	AC_AUTH,    /* any valid access token (user or admin) */
+	AC_USER,    /* an access token of role user */
+	AC_ADMIN,   /* an access token of role admin */
+};
+
+/* What the front line learnt about the caller. */
+struct caller {
+	enum role role;
+	int64_t user_id; /* 0 for the admin and anonymous callers */
+	char sid[33];    /* login session id, "" when anonymous */
+	char jti[33];
+	char username[81];
+	char email[255];
+};
+
+struct route;
+
+struct req {
+	struct pool pool;
+	enum method method;
+	const char *method_str;
+	const char *path;  /* decoded path, without the query */
+	const char *query; /* raw query string, "" when none */
+	const char *content_type;
+	long long content_length; /* -1 when not given */
+	const char *authorization;
+	const char *origin;
+	const char *remote_addr;
+	const char *user_agent;
+	char reqid[33];
+	int64_t started_ms;
+
+	char *body; /* NUL-terminated; NULL when none */
+	size_t bodylen;
+	int body_too_large; /* the reader stopped at the cap */
+
+	const struct route *route;
+	long long pid[2];   /* integer path parameters, in order */
+	const char *pstr[2]; /* string path parameters, in order */
+	struct val in[MAX_FIELDS];
+	struct caller who;
+};
+
+/* An extra response header; name and value are not copied. */
+struct header {
+	const char *name;
+	const char *value;
+};
+
+#define MAX_HEADERS 8
+#define MAX_DETAILS 32
+
+/* One problem with one input field, for the "details" of an error. */
+struct detail {
+	const char *field;   /* not copied: static or the request's pool */
+	const char *problem; /* idem */
+};
+
+struct resp {
+	int status;
+	const char *code;    /* error code, NULL on success */
+	const char *message; /* success message or error text */
+	struct buf data;     /* JSON text of "data"; empty: left out */
+	struct detail det[MAX_DETAILS];
+	size_t ndet;
+	struct buf raw;      /* a non-JSON body (with raw_type) */
+	const char *raw_type;
+	struct header hdr[MAX_HEADERS];
+	size_t nhdr;
+	int no_body; /* 204, or an X-Accel-Redirect hand-off */
+};
+
+void req_init(struct req *);
+void req_reset(struct req *); /* frees what the request owned */
+void resp_init(struct resp *);
+void resp_reset(struct resp *);
+void resp_free(struct resp *);
+void resp_header(struct resp *, const char *name, const char *value);
+/* Sets an error status, stable code and human text. */
+void resp_error(struct resp *, int status, const char *code, const char *text);
+/* Adds one problem for a field to the details of a 400 (or 409). */
+void resp_detail(struct resp *, const char *field, const char *problem);
+/* Starts the "data" member: returns a writer on it.  message may be NULL. */
+void resp_ok(struct resp *, const char *message, struct jw *);
+/* The HTTP status text, e.g. "Not Found". */
+const char *http_status_text(int);
+/*
+ * The one response writer: renders status line (as a CGI "Status:" header),
+ * headers (request id, security headers, CORS, content type), and the body
+ * envelope into out.  HEAD requests get no body.
+ */
+void http_render(const struct req *, struct resp *, struct buf *out);
+/* Returns the method bit for a method name, M_OTHER when unknown. */
+enum method http_method(const char *);
+/* Finds name in the query string; returns its decoded value in the pool,
+ * NULL when absent. */
+char *http_query_get(struct req *, const char *name);
+/* Percent-decodes src into the pool; NULL when it holds %00 or bad escapes. */
+char *http_pct_decode(struct pool *, const char *, size_t);
+
+/* ---- routes.c: THE route table ---- */
+
+typedef void (*handler_fn)(struct req *, struct resp *);
+
+struct route {
+	enum method method;
+	const char *pattern; /* "/api/admin/pkl/{id}"; {id}: integer, {s}: text */
+	enum access access;
+	handler_fn handler;
+	const struct field *fields;
+	size_t nfields;
+	const char *summary; /* one line, for docs/openapi.yaml and GET / */
+};
+
+extern const struct route routes[];
+extern const size_t nroutes;
+
+enum match {
+	MATCH_OK,
+	MATCH_NOT_FOUND,
+	MATCH_BAD_METHOD, /* *allow holds the methods the path takes */
+};
+/* Finds the route of method+path; fills req->pid/pstr. */
+enum match route_match(struct req *, enum method, const char *path,
+    unsigned *allow);
+/* Matches one pattern against a path, filling req->pid/pstr; 1 or 0. */
+int route_pattern_match(struct req *, const char *pattern, const char *path);
+/* Writes "GET, POST, OPTIONS" for the method bits in out. */
+void route_allow_str(unsigned, struct buf *out);
+
+/* ---- front.c: the one front line every request passes ---- */
+
+/* Runs the pipeline (route, content type, size, token and role, input,
+ * handler) on a request whose fields and body are read, filling resp. */
+void front_handle(struct req *, struct resp *);
+/* Called once per worker process after fork (opens the database, cache). */
+int front_worker_init(void);
+void front_worker_done(void);
+/* Writes the request's log line (never a query, header or body). */
+void front_log(const struct req *, const struct resp *);
+
+/* ---- auth.c: who is calling ---- */
+
+/* Checks the token the route's access column asks for and fills req->who.
+ * Returns 0 to go on, or -1 after filling resp with 401 or 403. */
+int auth_front(struct req *, struct resp *);
+
+/* ---- db.c: the data layer (SQLite) ---- */
+
+/* Outcomes of data-layer calls; db_to_http() maps them in one place. */
+enum dbrc {
+	DB_OK = 0,
+	DB_NOTFOUND,
+	DB_CONFLICT,   /* a constraint refused the change */
+	DB_BUSY,       /* locked past the busy timeout */
+	DB_UNAVAILABLE, /* disk full, I/O error, cannot open */
+	DB_ERROR,      /* a bug: logged, 500 */
+};
+
+/* Opens (creating if needed) the database of conf.db_path for this process,
+ * applies pragmas, migrates if migrate != 0, and prepares the statements. */
+enum dbrc db_open(const char *path, int migrate);
+void db_close(void);
+int db_is_open(void);
+/* BEGIN IMMEDIATE (for every write that reads first), COMMIT, ROLLBACK. */
+enum dbrc db_begin(void);
+enum dbrc db_commit(void);
+void db_rollback(void);
+/* Sends the status and envelope that belong to a data-layer failure. */
+void db_to_http(enum dbrc, struct resp *);
+/* Applies the embedded migrations up to the newest; returns DB_OK. */
+enum dbrc db_migrate(void);
+/* The schema version in the file (PRAGMA user_version). */
+int db_version(void);
+/* The newest version the binary knows. */
+int db_version_latest(void);
+/* A trivial query to prove the database answers. */
+enum dbrc db_ping(void);
+/* Empties every table and loads the sample data of the contract. */
+enum dbrc db_reset_sample(void);
+
+struct db_stats {
+	long long users, users_active, lots, spots, spots_free, spots_occupied;
+	long long resv_active, resv_completed, resv_cancelled;
+	long long exports_pending, outbox_queued;
+};
+enum dbrc db_stats_get(struct db_stats *);
+
+/* ---- db-auth.c: users, sessions, login failures ---- */
+
+/* A user row; strings live in the pool given to the call. */
+struct user {
+	int64_t id;
+	const char *username, *email, *phone, *password_hash;
+	int is_active;
+	int64_t created_at, updated_at, last_login; /* 0: never */
+};
+
+/* A new login session (user_id 0: the admin). */
+struct session {
+	const char *id;
+	int64_t user_id;
+	const char *refresh_jti;
+	int remember;
+	int64_t expires_at;
+};
+
+/* What the durable record says of a session. */
+struct session_state {
+	int is_admin;
+	int64_t user_id;
+	int valid;       /* not revoked, not expired */
+	int user_active; /* 1 for the admin */
+	int remember;
+	int64_t expires_at;
+	const char *username, *email;
+};
+
+enum rotate { ROTATE_OK, ROTATE_REUSED, ROTATE_REVOKED };
+
+enum dbrc db_user_get(struct pool *, int64_t id, struct user *);
+/* By lower-cased e-mail or exact username; DB_NOTFOUND when neither. */
+enum dbrc db_user_by_login(struct pool *, const char *email_lc,
+    const char *username, struct user *);
+/* Inserts a user; DB_CONFLICT with *dup_* set when a name is taken. */
+enum dbrc db_user_insert(const struct user *, int64_t *id, int *dup_name,
+    int *dup_email);
+/* Changes the given fields (NULL: unchanged); DB_CONFLICT as above. */
+enum dbrc db_user_update(int64_t id, const char *username, const char *email,
+    int set_phone, const char *phone, int *dup_name, int *dup_email);
+/* New hash; revokes every other session of the user. */
+enum dbrc db_user_set_password(int64_t id, const char *hash,
+    const char *keep_sid);
+/* (De)activates; deactivation revokes every session of the user. */
+enum dbrc db_user_set_active(int64_t id, int active);
+/* A page of users matching a LIKE pattern (NULL: all) and the total. */
+enum dbrc db_users_list(struct pool *, const char *like, int limit, int offset,
+    struct user **, size_t *n, long long *total);
+/* Failures of an account since a time: how many, and the oldest. */
+enum dbrc db_login_failures(const char *account, int64_t since, int *count,
+    int64_t *oldest);
+enum dbrc db_login_failure_add(const char *account, const char *addr);
+/* One transaction: clear the failures, stamp last_login, store a new hash
+ * (when not NULL) and create the session. */
+enum dbrc db_login_success(const char *account, const struct session *,
+    const char *new_hash);
+/* The per-request check of an access token's session; DB_NOTFOUND when
+ * there is no such session. */
+enum dbrc db_session_check(struct pool *, const char *sid,
+    struct session_state *);
+/* Rotates the refresh token jti -> new_jti (reuse revokes the session). */
+enum dbrc db_session_rotate(const char *sid, const char *jti,
+    const char *new_jti, struct session_state *, enum rotate *);
+enum dbrc db_session_revoke(const char *sid, const char *reason);
+
+/* ---- cache.c: the Redis cache (hiredis), never a source of truth ---- */
+
+enum cache_state { CACHE_DISABLED, CACHE_UP, CACHE_DOWN };
+void cache_init(const char *url, int timeout_ms, int breaker_s);
+void cache_done(void);
+/* Pings Redis (honouring the breaker); returns the state. */
+enum cache_state cache_ping(void);
+const char *cache_state_str(enum cache_state);
+/* Copies the value of key into out; 0 on a hit, -1 on a miss or failure. */
+int cache_get(const char *key, struct buf *out);
+/* Stores a value with a time to live; failures are only logged. */
+void cache_set(const char *key, const char *, size_t, int ttl_s);
+/* Increments a counter; returns the new value, or -1 on failure. */
+long long cache_incr(const char *key);
+
+/* ---- auth.c and users.c: accounts ---- */
+
+void auth_register(struct req *, struct resp *);
+void auth_login(struct req *, struct resp *);
+void auth_refresh(struct req *, struct resp *);
+void auth_logout(struct req *, struct resp *);
+void auth_me(struct req *, struct resp *);
+/* Writes the user object (never the password hash). */
+void user_json(struct jw *, const char *key, const struct user *);
+void users_profile(struct req *, struct resp *);
+void users_profile_update(struct req *, struct resp *);
+void users_password(struct req *, struct resp *);
+void users_admin_list(struct req *, struct resp *);
+void users_admin_deactivate(struct req *, struct resp *);
+void users_admin_activate(struct req *, struct resp *);
+
+/* ---- sys.c: handlers of / and /api/health ---- */
+
+void sys_index(struct req *, struct resp *);
+void sys_health(struct req *, struct resp *);
+
+/* ---- fcgi.c: the libfcgi adapter ---- */
+
+/* Serves requests on the listening fd until told to stop or max requests
+ * were served.  Returns the number of requests served. */
+long fcgi_serve(int listen_fd, long max_requests);
+/* Asks the serving loop to stop after the current request. */
+void fcgi_stop(void);
+
+/* ---- sqlembed.c (generated from sql/) ---- */
+
+struct sql_file {
+	const char *name;
+	const char *text;
+};
+extern const struct sql_file sql_migrations[];
+extern const size_t sql_nmigrations;
+extern const char sql_sample[];
+
+#define PARK_VERSION_STR PACKAGE_VERSION
+
+#endif /* PARK_H */

@@ -1,0 +1,207 @@
+/*
+ * pw.c: password hashes in werkzeug's text format, so that users imported
+ * from the old Flask backend keep their passwords.
+ *
+ *   scrypt:N:r:p$SALT$HEX          dklen 64 (hashlib's default)
+ *   pbkdf2:sha256:ITER$SALT$HEX    dklen = digest size
+ *
+ * The salt is used as its literal ASCII bytes.  Parameters read from a
+ * stored hash are capped, so a bad row cannot make a worker allocate
+ * gigabytes or spin for minutes.  New hashes use scrypt with the policy of
+ * the settings (PARKD_SCRYPT_N/R/P).
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "park.h"
+
+#define PW_MAX_N (1u << 18)
+#define PW_MAX_R 16
+#define PW_MAX_P 4
+#define PW_MAX_MEM (256u << 20) /* 128 * N * r bytes */
+#define PW_MAX_ITER 5000000
+#define PW_MAX_SALT 64
+#define PW_MAX_LEN 1024 /* bytes of password hashed; longer is refused */
+
+/* Reads a decimal number that fills [s, e); returns it or 0. */
+static uint64_t
+num(const char *s, const char *e)
+{
+	uint64_t v = 0;
+
+	if (e <= s || e - s > 9 || *s == '0')
+		return 0;
+	for (; s < e; s++) {
+		if (*s < '0' || *s > '9')
+			return 0;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	return v;
+}
+
+/* Decodes lowercase hex of exactly 2*n characters; 0 or -1. */
+static int
+unhex(const char *s, size_t slen, unsigned char *out, size_t n)
+{
+	size_t i;
+	int hi, lo;
+
+	if (slen != 2 * n)
+		return -1;
+	for (i = 0; i < n; i++) {
+		hi = s[2 * i];
+		lo = s[2 * i + 1];
+		hi = hi >= '0' && hi <= '9' ? hi - '0' :
+		    hi >= 'a' && hi <= 'f' ? hi - 'a' + 10 : -1;
+		lo = lo >= '0' && lo <= '9' ? lo - '0' :
+		    lo >= 'a' && lo <= 'f' ? lo - 'a' + 10 : -1;
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+int
+pw_parse(const char *stored, struct pw_params *pp)
+{
+	const char *d1, *d2, *c1, *c2, *c3, *salt;
+	size_t saltlen;
+
+	memset(pp, 0, sizeof(*pp));
+	if (stored == NULL || (d1 = strchr(stored, '$')) == NULL ||
+	    (d2 = strchr(d1 + 1, '$')) == NULL)
+		return -1;
+	salt = d1 + 1;
+	saltlen = (size_t)(d2 - salt);
+	if (saltlen == 0 || saltlen > PW_MAX_SALT)
+		return -1;
+	pp->salt = salt;
+	pp->saltlen = saltlen;
+	pp->hex = d2 + 1;
+	pp->hexlen = strlen(d2 + 1);
+
+	if (strncmp(stored, "scrypt:", 7) == 0) {
+		c1 = stored + 6;
+		if ((c2 = memchr(c1 + 1, ':', (size_t)(d1 - c1 - 1))) == NULL ||
+		    (c3 = memchr(c2 + 1, ':', (size_t)(d1 - c2 - 1))) == NULL)
+			return -1;
+		pp->kind = PW_SCRYPT;
+		pp->n = num(c1 + 1, c2);
+		pp->r = num(c2 + 1, c3);
+		pp->p = num(c3 + 1, d1);
+		/* N a power of two above 1, and every parameter capped. */
+		if (pp->n < 2 || (pp->n & (pp->n - 1)) != 0 ||
+		    pp->n > PW_MAX_N || pp->r < 1 || pp->r > PW_MAX_R ||
+		    pp->p < 1 || pp->p > PW_MAX_P ||
+		    128 * pp->n * pp->r > PW_MAX_MEM)
+			return -1;
+		pp->dklen = 64;
+	} else if (strncmp(stored, "pbkdf2:", 7) == 0) {
+		c1 = stored + 6;
+		if ((c2 = memchr(c1 + 1, ':', (size_t)(d1 - c1 - 1))) == NULL)
+			return -1;
+		if ((size_t)(c2 - c1 - 1) == 6 &&
+		    strncmp(c1 + 1, "sha256", 6) == 0) {
+			pp->digest = "sha256";
+			pp->dklen = 32;
+		} else if ((size_t)(c2 - c1 - 1) == 6 &&
+		    strncmp(c1 + 1, "sha512", 6) == 0) {
+			pp->digest = "sha512";
+			pp->dklen = 64;
+		} else
+			return -1;
+		pp->kind = PW_PBKDF2;
+		pp->iter = num(c2 + 1, d1);
+		if (pp->iter < 1 || pp->iter > PW_MAX_ITER)
+			return -1;
+	} else
+		return -1;	/* includes werkzeug's short forms */
+	if (pp->hexlen != 2 * pp->dklen)
+		return -1;
+	return 0;
+}
+
+/* Derives the key of pw with the parameters of pp; 0 or -1. */
+static int
+derive(const struct pw_params *pp, const char *pw, size_t len,
+    unsigned char *out)
+{
+	if (pp->kind == PW_SCRYPT)
+		return kdf_scrypt(pw, len, pp->salt, pp->saltlen, pp->n,
+		    pp->r, pp->p, out, pp->dklen);
+	return kdf_pbkdf2(pp->digest, pw, len, pp->salt, pp->saltlen,
+	    (int)pp->iter, out, pp->dklen);
+}
+
+int
+pw_verify(const char *pw, size_t len, const char *stored, int *rehash)
+{
+	struct pw_params pp;
+	unsigned char want[64], got[64];
+
+	if (rehash != NULL)
+		*rehash = 0;
+	if (len > PW_MAX_LEN || pw_parse(stored, &pp) != 0 ||
+	    unhex(pp.hex, pp.hexlen, want, pp.dklen) != 0 ||
+	    derive(&pp, pw, len, got) != 0)
+		return 0;
+	if (ct_memcmp(want, got, pp.dklen) != 0)
+		return 0;
+	if (rehash != NULL)
+		*rehash = pp.kind != PW_SCRYPT ||
+		    pp.n < (uint64_t)conf.scrypt_n ||
+		    pp.r < (uint64_t)conf.scrypt_r ||
+		    pp.p < (uint64_t)conf.scrypt_p;
+	return 1;
+}
+
+int
+pw_hash(const char *pw, size_t len, struct buf *out)
+{
+	static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789";
+	static const char hex[] = "0123456789abcdef";
+	unsigned char dk[64], rb;
+	char salt[23];
+	size_t i;
+
+	if (len > PW_MAX_LEN)
+		return -1;
+	/* 22 alphanumerics, as long as werkzeug's token_urlsafe(16). */
+	for (i = 0; i < 22;) {
+		rand_bytes(&rb, 1);
+		if (rb < 248) /* 248 = 4 * 62: no modulo bias */
+			salt[i++] = alnum[rb % 62];
+	}
+	salt[22] = '\0';
+	if (kdf_scrypt(pw, len, salt, 22, (uint64_t)conf.scrypt_n,
+	    (uint64_t)conf.scrypt_r, (uint64_t)conf.scrypt_p, dk, 64) != 0)
+		return -1;
+	buf_reset(out);
+	buf_printf(out, "scrypt:%d:%d:%d$%s$", conf.scrypt_n, conf.scrypt_r,
+	    conf.scrypt_p, salt);
+	for (i = 0; i < 64; i++) {
+		buf_putc(out, hex[dk[i] >> 4]);
+		buf_putc(out, hex[dk[i] & 15]);
+	}
+	return 0;
+}
+
+void
+pw_dummy(const char *pw, size_t len)
+{
+	static struct buf dummy;
+	char junk[33];
+
+	/* Made once per process with the policy parameters: an unknown
+	 * user then costs what a known one does. */
+	if (dummy.len == 0) {
+		rand_hex(junk, 16);
+		if (pw_hash(junk, 32, &dummy) != 0)
+			return;
+	}
+	(void)pw_verify(pw, len, dummy.p, NULL);
+}

@@ -1,0 +1,187 @@
+/*
+ * routes.c: THE route table.  Reading it tells the whole API: each route's
+ * method, path, who may call it, the input it takes and its handler.
+ * docs/openapi.yaml describes exactly these routes (t/52-openapi.t keeps
+ * the two equal).
+ *
+ * Patterns: literal segments, "{id}" (a positive integer, into req->pid[])
+ * and "{s}" (any non-empty segment, into req->pstr[]).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "park.h"
+
+#define NF(a) (sizeof(a) / sizeof((a)[0]))
+#define ROUTE(m, p, ac, h, f, s) { m, p, ac, h, f, NF(f), s }
+#define ROUTE0(m, p, ac, h, s) { m, p, ac, h, NULL, 0, s }
+
+/* Input tables: the order is the index into req->in[] that the handler
+ * uses (its enum). */
+static const struct field f_register[] = {
+	{ "username", FT_STR, FS_BODY, 1, 1, 200, valid_username, 0 },
+	{ "email", FT_STR, FS_BODY, 1, 1, 320, valid_email, 0 },
+	{ "password", FT_STR, FS_BODY, 1, 1, 1024, valid_password, 0 },
+	{ "phone", FT_STR, FS_BODY, 0, 0, 40, valid_phone, 1 },
+};
+static const struct field f_login[] = {
+	{ "username", FT_STR, FS_BODY, 1, 1, 320, NULL, 0 },
+	{ "password", FT_STR, FS_BODY, 1, 1, 1024, NULL, 0 },
+	{ "remember_me", FT_BOOL, FS_BODY, 0, 0, 1, NULL, 1 },
+};
+static const struct field f_profile[] = {
+	{ "username", FT_STR, FS_BODY, 0, 1, 200, valid_username, 0 },
+	{ "email", FT_STR, FS_BODY, 0, 1, 320, valid_email, 0 },
+	{ "phone", FT_STR, FS_BODY, 0, 0, 40, valid_phone, 1 },
+};
+static const struct field f_password[] = {
+	{ "current_password", FT_STR, FS_BODY, 1, 1, 1024, NULL, 0 },
+	{ "new_password", FT_STR, FS_BODY, 1, 1, 1024, valid_password, 0 },
+};
+static const struct field f_users[] = {
+	{ "limit", FT_INT, FS_QUERY, 0, 1, 100, NULL, 0 },
+	{ "offset", FT_INT, FS_QUERY, 0, 0, 1000000000, NULL, 0 },
+	{ "q", FT_STR, FS_QUERY, 0, 1, 100, NULL, 0 },
+};
+
+const struct route routes[] = {
+	/* utility */
+	ROUTE0(M_GET, "/", AC_ANON, sys_index,
+	    "Service name, version and a map of the main routes"),
+	ROUTE0(M_GET, "/api/health", AC_ANON, sys_health,
+	    "Health of the service and its database and cache"),
+
+	/* accounts */
+	ROUTE(M_POST, "/api/auth/register", AC_ANON, auth_register,
+	    f_register, "Register a user"),
+	ROUTE(M_POST, "/api/auth/login", AC_ANON, auth_login, f_login,
+	    "Log in with a username or e-mail; returns tokens"),
+	ROUTE0(M_POST, "/api/auth/refresh", AC_REFRESH, auth_refresh,
+	    "Rotate the refresh token; returns new tokens"),
+	ROUTE0(M_POST, "/api/auth/logout", AC_AUTH, auth_logout,
+	    "End the session of the token"),
+	ROUTE0(M_GET, "/api/auth/me", AC_AUTH, auth_me,
+	    "The caller's account"),
+	ROUTE0(M_GET, "/api/user/profile", AC_USER, users_profile,
+	    "The caller's user object"),
+	ROUTE(M_POST, "/api/user/profile/update", AC_USER,
+	    users_profile_update, f_profile, "Change username, e-mail or phone"),
+	ROUTE(M_POST, "/api/user/password", AC_USER, users_password,
+	    f_password, "Change the password; ends the other sessions"),
+
+	/* the admin's view of users */
+	ROUTE(M_GET, "/api/admin/users", AC_ADMIN, users_admin_list, f_users,
+	    "Users, paged and searchable"),
+	ROUTE0(M_POST, "/api/admin/users/{id}/deactivate", AC_ADMIN,
+	    users_admin_deactivate, "Deactivate a user and end its sessions"),
+	ROUTE0(M_POST, "/api/admin/users/{id}/activate", AC_ADMIN,
+	    users_admin_activate, "Activate a user"),
+};
+const size_t nroutes = NF(routes);
+
+/*
+ * Matches one pattern against a path.  Returns 1 and fills the parameters
+ * when it matches.  Integer parameters are 1 to 2^53 - 1 (what a JSON
+ * client can hold), written without sign or leading zero.
+ */
+int
+route_pattern_match(struct req *r, const char *pat, const char *path)
+{
+	const char *ps, *pe;
+	long long v;
+	size_t ni = 0, ns = 0, n;
+
+	while (*pat != '\0' && *path != '\0') {
+		if (*pat != '{') {
+			if (*pat++ != *path++)
+				return 0;
+			continue;
+		}
+		ps = path;
+		pe = ps + strcspn(ps, "/");
+		if (pe == ps)
+			return 0;
+		if (strncmp(pat, "{id}", 4) == 0) {
+			if (*ps == '0' || pe - ps > 16)
+				return 0;
+			for (v = 0; ps < pe; ps++) {
+				if (*ps < '0' || *ps > '9')
+					return 0;
+				v = v * 10 + (*ps - '0');
+			}
+			if (v > 9007199254740991LL || ni == 2)
+				return 0;
+			r->pid[ni++] = v;
+			pat += 4;
+		} else if (strncmp(pat, "{s}", 3) == 0) {
+			if (ns == 2)
+				return 0;
+			n = (size_t)(pe - ps);
+			r->pstr[ns++] = pool_strndup(&r->pool, ps, n);
+			pat += 3;
+		} else
+			fatal("bad route pattern %s", pat);
+		path = pe;
+	}
+	return *pat == '\0' && *path == '\0';
+}
+
+enum match
+route_match(struct req *r, enum method m, const char *path, unsigned *allow)
+{
+	const struct route *found = NULL;
+	size_t i;
+
+	*allow = 0;
+	if (m == M_HEAD)
+		m = M_GET;
+	for (i = 0; i < nroutes; i++) {
+		if (!route_pattern_match(r, routes[i].pattern, path))
+			continue;
+		*allow |= routes[i].method;
+		if (routes[i].method == m && found == NULL) {
+			found = &routes[i];
+			/* Keep this route's parameters: match it again, as
+			 * other patterns may have overwritten them. */
+			break;
+		}
+	}
+	if (found != NULL) {
+		memset(r->pid, 0, sizeof(r->pid));
+		memset(r->pstr, 0, sizeof(r->pstr));
+		(void)route_pattern_match(r, found->pattern, path);
+		r->route = found;
+		return MATCH_OK;
+	}
+	if (*allow == 0)
+		return MATCH_NOT_FOUND;
+	if (*allow & M_GET)
+		*allow |= M_HEAD;
+	*allow |= M_OPTIONS;
+	return MATCH_BAD_METHOD;
+}
+
+void
+route_allow_str(unsigned allow, struct buf *out)
+{
+	static const struct {
+		unsigned m;
+		const char *name;
+	} names[] = {
+		{ M_GET, "GET" }, { M_HEAD, "HEAD" }, { M_POST, "POST" },
+		{ M_PUT, "PUT" }, { M_PATCH, "PATCH" },
+		{ M_DELETE, "DELETE" }, { M_OPTIONS, "OPTIONS" },
+	};
+	size_t i;
+	int first = 1;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!(allow & names[i].m))
+			continue;
+		if (!first)
+			buf_puts(out, ", ");
+		buf_puts(out, names[i].name);
+		first = 0;
+	}
+}

@@ -1,0 +1,197 @@
+/*
+ * users.c: a user's own profile and password, and the admin's view of
+ * users (list with search, deactivate, activate).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "park.h"
+
+/*
+ * GET /api/user/profile: the caller's user object.
+ * Statuses: 200, 401, 403, 503.
+ */
+void
+users_profile(struct req *r, struct resp *w)
+{
+	struct user u;
+	struct jw jw;
+	enum dbrc rc;
+
+	if ((rc = db_user_get(&r->pool, r->who.user_id, &u)) != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
+	resp_ok(w, "Profile", &jw);
+	user_json(&jw, NULL, &u);
+}
+
+enum { UPD_USERNAME, UPD_EMAIL, UPD_PHONE };
+
+/*
+ * POST /api/user/profile/update: any of username, email, phone (null
+ * clears the phone).  Statuses: 200, 400, 401, 403, 409, 503.
+ */
+void
+users_profile_update(struct req *r, struct resp *w)
+{
+	const struct val *in = r->in;
+	struct user u;
+	struct jw jw;
+	enum dbrc rc;
+	int dup_name = 0, dup_email = 0;
+
+	if (in[UPD_EMAIL].set && conf.admin_email != NULL &&
+	    strcmp(in[UPD_EMAIL].s, conf.admin_email) == 0) {
+		resp_error(w, 409, "CONFLICT", "Email already registered");
+		resp_detail(w, "email", "is already registered");
+		return;
+	}
+	rc = db_user_update(r->who.user_id,
+	    in[UPD_USERNAME].set ? in[UPD_USERNAME].s : NULL,
+	    in[UPD_EMAIL].set ? in[UPD_EMAIL].s : NULL,
+	    in[UPD_PHONE].set || in[UPD_PHONE].null,
+	    in[UPD_PHONE].set ? in[UPD_PHONE].s : NULL, &dup_name, &dup_email);
+	if (rc == DB_CONFLICT) {
+		resp_error(w, 409, "CONFLICT", dup_name ?
+		    "Username already taken" : "Email already registered");
+		if (dup_name)
+			resp_detail(w, "username", "is already taken");
+		if (dup_email)
+			resp_detail(w, "email", "is already registered");
+		return;
+	}
+	if (rc != DB_OK ||
+	    (rc = db_user_get(&r->pool, r->who.user_id, &u)) != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
+	resp_ok(w, "Profile updated", &jw);
+	user_json(&jw, NULL, &u);
+}
+
+enum { PW_CURRENT, PW_NEW };
+
+/*
+ * POST /api/user/password: checks the current password, stores the new
+ * one and revokes every other session of the user.
+ * Statuses: 200, 400 (current password wrong), 401, 403, 503.
+ */
+void
+users_password(struct req *r, struct resp *w)
+{
+	struct buf hash = { 0 };
+	struct user u;
+	enum dbrc rc;
+
+	if ((rc = db_user_get(&r->pool, r->who.user_id, &u)) != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
+	if (!pw_verify(r->in[PW_CURRENT].s, r->in[PW_CURRENT].len,
+	    u.password_hash, NULL)) {
+		resp_error(w, 400, "VALIDATION", "Invalid input");
+		resp_detail(w, "current_password", "is incorrect");
+		return;
+	}
+	if (pw_hash(r->in[PW_NEW].s, r->in[PW_NEW].len, &hash) != 0) {
+		resp_error(w, 500, "INTERNAL", "Could not hash the password");
+		return;
+	}
+	rc = db_user_set_password(u.id, hash.p, r->who.sid);
+	buf_free(&hash);
+	if (rc != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
+	log_msg(LOG_INFO, "security: password changed for user %lld; other "
+	    "sessions revoked", (long long)u.id);
+	w->status = 200;
+	w->message = "Password changed";
+}
+
+enum { LIST_LIMIT, LIST_OFFSET, LIST_Q };
+
+/*
+ * GET /api/admin/users?limit&offset&q: a page of users, searched by
+ * username or e-mail; the total is in X-Total-Count.
+ * Statuses: 200, 400, 401, 403, 503.
+ */
+void
+users_admin_list(struct req *r, struct resp *w)
+{
+	struct user *us;
+	struct jw jw;
+	struct buf like = { 0 };
+	const char *q;
+	enum dbrc rc;
+	size_t n, i;
+	long long total;
+	int limit = r->in[LIST_LIMIT].set ? (int)r->in[LIST_LIMIT].i : 50;
+	int offset = r->in[LIST_OFFSET].set ? (int)r->in[LIST_OFFSET].i : 0;
+
+	if (r->in[LIST_Q].set) {
+		/* A substring search: LIKE's own characters are escaped. */
+		buf_putc(&like, '%');
+		for (q = r->in[LIST_Q].s; *q != '\0'; q++) {
+			if (*q == '%' || *q == '_' || *q == '\\')
+				buf_putc(&like, '\\');
+			buf_putc(&like, *q);
+		}
+		buf_putc(&like, '%');
+	}
+	rc = db_users_list(&r->pool, like.p, limit, offset, &us, &n, &total);
+	buf_free(&like);
+	if (rc != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
+	resp_ok(w, "Users", &jw);
+	jw_arr(&jw, NULL);
+	for (i = 0; i < n; i++)
+		user_json(&jw, NULL, &us[i]);
+	jw_arr_end(&jw);
+	resp_header(w, "X-Total-Count", pool_printf(&r->pool, "%lld", total));
+}
+
+/* Sets a user's active flag and answers with the user object. */
+static void
+set_active(struct req *r, struct resp *w, int active)
+{
+	struct user u;
+	struct jw jw;
+	enum dbrc rc;
+
+	if ((rc = db_user_set_active(r->pid[0], active)) != DB_OK ||
+	    (rc = db_user_get(&r->pool, r->pid[0], &u)) != DB_OK) {
+		if (rc == DB_NOTFOUND)
+			resp_error(w, 404, "NOT_FOUND", "User not found");
+		else
+			db_to_http(rc, w);
+		return;
+	}
+	log_msg(LOG_INFO, "security: admin %s user %lld", active ?
+	    "activated" : "deactivated", (long long)u.id);
+	resp_ok(w, active ? "User activated" : "User deactivated", &jw);
+	user_json(&jw, NULL, &u);
+}
+
+/*
+ * POST /api/admin/users/{id}/deactivate: the user can no longer log in and
+ * every session ends at once.  Statuses: 200, 401, 403, 404, 503.
+ */
+void
+users_admin_deactivate(struct req *r, struct resp *w)
+{
+	set_active(r, w, 0);
+}
+
+/*
+ * POST /api/admin/users/{id}/activate.  Statuses: 200, 401, 403, 404, 503.
+ */
+void
+users_admin_activate(struct req *r, struct resp *w)
+{
+	set_active(r, w, 1);
+}

@@ -1,0 +1,390 @@
+/*
+ * util.c: allocation that never fails, growable buffers, the per-request
+ * pool, clocks, and text escaping for logs.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "park.h"
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "fatal: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	abort();
+}
+
+void *
+xmalloc(size_t n)
+{
+	void *p;
+
+	if ((p = malloc(n ? n : 1)) == NULL)
+		fatal("out of memory (%zu bytes)", n);
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t sz)
+{
+	void *p;
+
+	if ((p = calloc(n ? n : 1, sz ? sz : 1)) == NULL)
+		fatal("out of memory (%zu x %zu bytes)", n, sz);
+	return p;
+}
+
+void *
+xrealloc(void *old, size_t n)
+{
+	void *p;
+
+	if ((p = realloc(old, n ? n : 1)) == NULL)
+		fatal("out of memory (%zu bytes)", n);
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	return memcpy(xmalloc(n), s, n);
+}
+
+/* ---- struct buf ---- */
+
+/* Makes room for n more bytes plus the terminating NUL. */
+static void
+buf_grow(struct buf *b, size_t n)
+{
+	size_t want;
+
+	if (n > SIZE_MAX / 2 - b->len)
+		fatal("buffer too large");
+	want = b->len + n + 1;
+	if (want <= b->cap)
+		return;
+	if (b->cap == 0)
+		b->cap = 256;
+	while (b->cap < want)
+		b->cap *= 2;
+	b->p = xrealloc(b->p, b->cap);
+}
+
+void
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	buf_grow(b, n);
+	if (n > 0)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void
+buf_puts(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+void
+buf_putc(struct buf *b, char c)
+{
+	buf_grow(b, 1);
+	b->p[b->len++] = c;
+	b->p[b->len] = '\0';
+}
+
+void
+buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	int n;
+
+	va_copy(ap2, ap);
+	buf_grow(b, 64);
+	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	if (n < 0)
+		fatal("vsnprintf failed");
+	if ((size_t)n >= b->cap - b->len) {
+		buf_grow(b, (size_t)n);
+		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap2);
+	}
+	va_end(ap2);
+	b->len += (size_t)n;
+}
+
+void
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(b, fmt, ap);
+	va_end(ap);
+}
+
+void
+buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->p != NULL)
+		b->p[0] = '\0';
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+/* ---- struct pool ---- */
+
+#define POOL_BLOCK 16384
+
+struct pool_block {
+	struct pool_block *next;
+	size_t size, used;
+	/* Followed by the data, 16-aligned. */
+	_Alignas(16) unsigned char data[];
+};
+
+void *
+pool_alloc(struct pool *p, size_t n)
+{
+	struct pool_block *b = p->head;
+	size_t sz;
+	void *r;
+
+	n = (n + 15) & ~(size_t)15;
+	if (b == NULL || b->size - b->used < n) {
+		sz = n > POOL_BLOCK ? n : POOL_BLOCK;
+		b = xmalloc(sizeof(*b) + sz);
+		b->size = sz;
+		b->used = 0;
+		/* A large one-off allocation goes behind the current block so
+		 * the block with free room stays first. */
+		if (n > POOL_BLOCK && p->head != NULL) {
+			b->next = p->head->next;
+			p->head->next = b;
+		} else {
+			b->next = p->head;
+			p->head = b;
+		}
+	}
+	r = b->data + b->used;
+	b->used += n;
+	p->used += n;
+	memset(r, 0, n);
+	return r;
+}
+
+char *
+pool_strndup(struct pool *p, const char *s, size_t n)
+{
+	char *r = pool_alloc(p, n + 1);
+
+	memcpy(r, s, n);
+	r[n] = '\0';
+	return r;
+}
+
+char *
+pool_strdup(struct pool *p, const char *s)
+{
+	return pool_strndup(p, s, strlen(s));
+}
+
+char *
+pool_printf(struct pool *p, const char *fmt, ...)
+{
+	va_list ap;
+	char *r;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatal("vsnprintf failed");
+	r = pool_alloc(p, (size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(r, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+void
+pool_reset(struct pool *p)
+{
+	struct pool_block *b, *next;
+
+	if (p->head == NULL)
+		return;
+	/* Keep the first normal-sized block: most requests fit in it, so a
+	 * busy worker does not call malloc per request. */
+	for (b = p->head->next; b != NULL; b = next) {
+		next = b->next;
+		free(b);
+	}
+	if (p->head->size > POOL_BLOCK) {
+		free(p->head);
+		p->head = NULL;
+	} else {
+		p->head->next = NULL;
+		p->head->used = 0;
+	}
+	p->used = 0;
+}
+
+void
+pool_free(struct pool *p)
+{
+	pool_reset(p);
+	free(p->head);
+	p->head = NULL;
+}
+
+/* ---- time ---- */
+
+int64_t
+park_now(void)
+{
+	static int checked;
+	static int64_t fake;
+	const char *s;
+
+	if (!checked) {
+		checked = 1;
+		if ((s = getenv("PARKD_FAKE_NOW")) != NULL && *s != '\0')
+			fake = strtoll(s, NULL, 10);
+	}
+	if (fake > 0)
+		return fake;
+	return (int64_t)time(NULL);
+}
+
+int64_t
+park_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+char *
+time_iso(int64_t t, char *out)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		strcpy(out, "1970-01-01T00:00:00Z");
+	return out;
+}
+
+/* Reads exactly n digits; returns the value or -1. */
+static int
+digits(const char *s, int n)
+{
+	int v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+int64_t
+time_parse_iso(const char *s)
+{
+	struct tm tm;
+	size_t n = strlen(s);
+	int y, mo, d, h = 0, mi = 0, sec = 0;
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+
+	if (n != 10 && n != 20)
+		return -1;
+	if ((y = digits(s, 4)) < 1970 || s[4] != '-' ||
+	    (mo = digits(s + 5, 2)) < 1 || mo > 12 || s[7] != '-' ||
+	    (d = digits(s + 8, 2)) < 1 || d > mdays[mo - 1])
+		return -1;
+	if (n == 20) {
+		if (s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
+		    s[19] != 'Z' ||
+		    (h = digits(s + 11, 2)) < 0 || h > 23 ||
+		    (mi = digits(s + 14, 2)) < 0 || mi > 59 ||
+		    (sec = digits(s + 17, 2)) < 0 || sec > 59)
+			return -1;
+	}
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	/* February 29th of a common year: timegm normalises it to March. */
+	if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) ||
+	    y % 400 == 0))
+		return -1;
+	return (int64_t)timegm(&tm);
+}
+
+/* ---- text ---- */
+
+void
+text_escape_log(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char c;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
+			buf_putc(b, '\\');
+			switch (c) {
+			case '"':
+			case '\\':
+				buf_putc(b, (char)c);
+				break;
+			case '\n':
+				buf_putc(b, 'n');
+				break;
+			case '\r':
+				buf_putc(b, 'r');
+				break;
+			case '\t':
+				buf_putc(b, 't');
+				break;
+			default:
+				buf_putc(b, 'x');
+				buf_putc(b, hex[c >> 4]);
+				buf_putc(b, hex[c & 15]);
+				break;
+			}
+		} else
+			buf_putc(b, (char)c);
+	}
+}

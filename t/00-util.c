@@ -1,0 +1,78 @@
+/* 00-util: buffers, pools, time formatting and log escaping. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "park.h"
+#include "tap.h"
+
+int
+main(void)
+{
+	struct buf b = { 0 };
+	struct pool p = { 0 };
+	char ts[32], *s;
+	void *a, *big;
+	int i;
+
+	buf_puts(&b, "abc");
+	buf_printf(&b, "%d-%s", 42, "x");
+	is_str(b.p, "abc42-x", "buf_puts and buf_printf append");
+	for (i = 0; i < 1000; i++)
+		buf_printf(&b, "%0100d", i);
+	is_int(b.len, 7 + 100000, "buf grows past many doublings");
+	buf_reset(&b);
+	is_int(b.len, 0, "buf_reset empties");
+	is_str(b.p, "", "buf_reset keeps a NUL-terminated buffer");
+	buf_free(&b);
+
+	a = pool_alloc(&p, 3);
+	ok(((uintptr_t)a & 15) == 0, "pool allocations are 16-aligned");
+	s = pool_printf(&p, "%s=%d", "n", 7);
+	is_str(s, "n=7", "pool_printf");
+	big = pool_alloc(&p, 100000);
+	ok(big != NULL && ((char *)big)[99999] == 0,
+	    "large pool allocations are zeroed");
+	s = pool_strndup(&p, "hello", 4);
+	is_str(s, "hell", "pool_strndup copies n bytes");
+	pool_reset(&p);
+	is_int(p.used, 0, "pool_reset frees everything");
+	for (i = 0; i < 10000; i++)
+		(void)pool_alloc(&p, 100);
+	pool_free(&p);
+	ok(p.head == NULL, "pool_free releases every block");
+
+	is_str(time_iso(0, ts), "1970-01-01T00:00:00Z", "time_iso epoch");
+	is_str(time_iso(1795697104, ts), "2026-11-26T12:45:04Z",
+	    "time_iso with Z suffix");
+	is_int(time_parse_iso("2026-11-26T12:45:04Z"), 1795697104,
+	    "time_parse_iso round trip");
+	is_int(time_parse_iso("2026-11-26"), 1795651200,
+	    "time_parse_iso of a date is its midnight UTC");
+	is_int(time_parse_iso("2024-02-29"), 1709164800, "leap day");
+	is_int(time_parse_iso("2023-02-29"), -1, "no leap day in 2023");
+	is_int(time_parse_iso("2026-13-01"), -1, "month 13 refused");
+	is_int(time_parse_iso("2026-11-26T24:00:00Z"), -1, "hour 24 refused");
+	is_int(time_parse_iso("2026-11-26T12:45:04"), -1, "no Z refused");
+	is_int(time_parse_iso("2026-11-26 12:45:04Z"), -1, "space refused");
+	is_int(time_parse_iso(""), -1, "empty refused");
+
+	text_escape_log(&b, "a\r\nb\"c\\\x01\x7f", 9);
+	is_str(b.p, "a\\r\\nb\\\"c\\\\\\x01\\x7f",
+	    "log escaping leaves no control character or bare quote");
+	buf_free(&b);
+
+	{
+		char h1[33], h2[33];
+
+		rand_hex(h1, 16);
+		rand_hex(h2, 16);
+		ok(strlen(h1) == 32 && strspn(h1, "0123456789abcdef") == 32,
+		    "rand_hex gives 32 lowercase hex digits");
+		ok(strcmp(h1, h2) != 0, "two random ids differ");
+		ok(ct_memcmp("abc", "abc", 3) == 0 &&
+		    ct_memcmp("abc", "abd", 3) != 0, "ct_memcmp");
+	}
+	return done_testing();
+}

@@ -1,0 +1,808 @@
+/*
+ * 10-db.c: the data layer on a real database file: schema and migrations,
+ * the constraints and triggers that keep the data true, the sample data,
+ * stats, the busy policy and concurrent writers in several processes.
+ *
+ * The test reads with its own raw SQLite connection (q(), qs()) so that
+ * what it checks does not depend on the code under test; it writes rows
+ * the API would refuse with db_exec_for_test().
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db-int.h"
+#include "tap.h"
+
+#ifndef NCHILD
+#define NCHILD 4
+#endif
+#define NWRITES 200
+
+static char dir[256];
+static sqlite3 *raw; /* the test's own reading connection */
+
+static long long q(const char *);
+static const char *qs(const char *);
+static long long ms_now(void);
+static void path_in(char *, size_t, const char *);
+static void test_fresh(const char *);
+static void test_newer(const char *);
+static void test_migrate_race(void);
+static void test_constraints(void);
+static void test_triggers(void);
+static void test_sample(void);
+static void test_stats(void);
+static void test_busy(const char *);
+static void test_http(void);
+static void test_concurrent(const char *);
+static void cleanup(void);
+
+/* Returns the first column of the first row of sql as an integer, read on
+ * the raw connection; -1000 on error, -1001 when there is no row. */
+static long long
+q(const char *sql)
+{
+	sqlite3_stmt *st;
+	long long v;
+	int rc;
+
+	if (sqlite3_prepare_v2(raw, sql, -1, &st, NULL) != SQLITE_OK) {
+		diag("q: %s: %s", sql, sqlite3_errmsg(raw));
+		return -1000;
+	}
+	rc = sqlite3_step(st);
+	v = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) :
+	    rc == SQLITE_DONE ? -1001 : -1000;
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Returns the first column of the first row of sql as text (a static
+ * buffer), "(error)" or "(none)". */
+static const char *
+qs(const char *sql)
+{
+	static char out[512];
+	sqlite3_stmt *st;
+	const unsigned char *s;
+
+	if (sqlite3_prepare_v2(raw, sql, -1, &st, NULL) != SQLITE_OK)
+		return "(error)";
+	if (sqlite3_step(st) != SQLITE_ROW)
+		snprintf(out, sizeof out, "(none)");
+	else if ((s = sqlite3_column_text(st, 0)) == NULL)
+		snprintf(out, sizeof out, "(null)");
+	else
+		snprintf(out, sizeof out, "%s", (const char *)s);
+	sqlite3_finalize(st);
+	return out;
+}
+
+/* Returns monotonic milliseconds. */
+static long long
+ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Writes dir/name into out. */
+static void
+path_in(char *out, size_t len, const char *name)
+{
+	snprintf(out, len, "%s/%s", dir, name);
+}
+
+/* A fresh file gets the whole schema; migrating again changes nothing. */
+static void
+test_fresh(const char *path)
+{
+	is_int(db_open(path, 1), DB_OK, "db_open creates and migrates");
+	ok(db_is_open(), "db_is_open");
+	ok(db_version_latest() >= 1, "latest version %d >= 1",
+	    db_version_latest());
+	is_int(db_version(), db_version_latest(), "fresh file is at latest");
+	is_int(db_migrate(), DB_OK, "second migrate is a no-op");
+	is_int(db_version(), db_version_latest(), "version unchanged");
+	is_int(db_ping(), DB_OK, "db_ping");
+	is_int(db_prepare_all(), DB_OK,
+	    "every statement of the table compiles against the schema");
+
+	db_close();
+	ok(!db_is_open(), "closed");
+	is_int(db_open(path, 1), DB_OK, "reopen and migrate again");
+	is_int(db_version(), db_version_latest(), "still at latest");
+
+	if (sqlite3_open_v2(path, &raw, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK)
+		diag("raw open: %s", sqlite3_errmsg(raw));
+	is_str(qs("PRAGMA journal_mode"), "wal", "journal mode is WAL");
+	is_int(q("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+	    "name IN ('users', 'sessions', 'login_failures', 'lots', 'spots', "
+	    "'reservations', 'export_jobs', 'outbox', 'job_runs', "
+	    "'reminders_sent', 'reports_sent')"), 11, "all 11 tables exist");
+	is_int(q("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+	    "name = 'reservations_spot_active' AND sql LIKE '%WHERE%'"), 1,
+	    "partial unique index on active reservations");
+}
+
+/* A database newer than the binary is refused.  Reopens path after. */
+static void
+test_newer(const char *path)
+{
+	char p[300], sql[64];
+	sqlite3 *d;
+
+	path_in(p, sizeof p, "newer.db");
+	is_int(db_open(p, 1), DB_OK, "newer: create");
+	db_close();
+	sqlite3_open(p, &d);
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
+	    db_version_latest() + 1);
+	sqlite3_exec(d, sql, NULL, NULL, NULL);
+	sqlite3_close(d);
+	is_int(db_open(p, 1), DB_ERROR, "newer schema refused by db_open");
+	ok(!db_is_open(), "and the connection is closed");
+	is_int(db_open(p, 0), DB_OK, "opens without migrating");
+	is_int(db_migrate(), DB_ERROR, "db_migrate refuses it too");
+	is_int(db_open(path, 1), DB_OK, "back to the main file");
+}
+
+/* Several processes opening a fresh file at once: each migration is
+ * applied once and all of them succeed. */
+static void
+test_migrate_race(void)
+{
+	char p[300];
+	int fds[2], i, st, good;
+	pid_t pids[NCHILD];
+	char c;
+	sqlite3 *d;
+
+	path_in(p, sizeof p, "race.db");
+	if (pipe(fds) == -1)
+		return;
+	fflush(stdout);
+	for (i = 0; i < NCHILD; i++) {
+		if ((pids[i] = fork()) == 0) {
+			close(fds[1]);
+			/* the start gun: the parent closing the pipe */
+			while (read(fds[0], &c, 1) == -1 && errno == EINTR)
+				;
+			st = db_open(p, 1) == DB_OK &&
+			    db_version() == db_version_latest() ? 0 : 1;
+			db_close();
+			_exit(st);
+		}
+	}
+	close(fds[0]);
+	close(fds[1]);
+	good = 0;
+	for (i = 0; i < NCHILD; i++) {
+		if (pids[i] > 0 && waitpid(pids[i], &st, 0) == pids[i] &&
+		    WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			good++;
+	}
+	is_int(good, NCHILD, "%d processes migrating one file at once", NCHILD);
+	sqlite3_open(p, &d);
+	{
+		sqlite3_stmt *s;
+		int v = -1;
+
+		if (sqlite3_prepare_v2(d, "PRAGMA user_version", -1, &s,
+		    NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+			v = sqlite3_column_int(s, 0);
+		sqlite3_finalize(s);
+		is_int(v, db_version_latest(), "race: file at latest version");
+	}
+	sqlite3_close(d);
+}
+
+struct bad {
+	const char *sql;
+	const char *what;
+};
+
+/* The schema refuses what the API could never store. */
+static void
+test_constraints(void)
+{
+	static const struct bad bad[] = {
+	    { "INSERT INTO users (username, email, password_hash, created_at,"
+	      " updated_at) VALUES ('bob', 'Bob@example.com', 'x', 0, 0)",
+	      "e-mail not lower-case" },
+	    { "INSERT INTO users (username, email, password_hash, created_at,"
+	      " updated_at) VALUES ('bo', 'bo@example.com', 'x', 0, 0)",
+	      "username of 2 characters" },
+	    { "INSERT INTO users (username, email, password_hash, created_at,"
+	      " updated_at) VALUES ('bob', 'alice@example.com', 'x', 0, 0)",
+	      "duplicate e-mail" },
+	    { "INSERT INTO users (username, email, password_hash, created_at,"
+	      " updated_at) VALUES ('alice', 'b@example.com', 'x', 0, 0)",
+	      "duplicate username" },
+	    { "INSERT INTO users (username, email, password_hash, is_active,"
+	      " created_at, updated_at) VALUES ('bob', 'b@example.com', 'x',"
+	      " 2, 0, 0)", "is_active 2" },
+	    { "INSERT INTO lots (name, address, pin_code, price_cents,"
+	      " number_of_spots, created_at, updated_at) VALUES ('Lot X',"
+	      " 'Somewhere 1', '123456', -1, 1, 0, 0)", "negative price" },
+	    { "INSERT INTO lots (name, address, pin_code, price_cents,"
+	      " number_of_spots, created_at, updated_at) VALUES ('Lot X',"
+	      " 'Somewhere 1', '123456', 100, 1001, 0, 0)",
+	      "1001 spots" },
+	    { "INSERT INTO lots (name, address, pin_code, price_cents,"
+	      " number_of_spots, created_at, updated_at) VALUES ('LX',"
+	      " 'Somewhere 1', '123456', 100, 1, 0, 0)", "name of 2" },
+	    { "INSERT INTO lots (name, address, pin_code, price_cents,"
+	      " number_of_spots, hours_start, created_at, updated_at) VALUES"
+	      " ('Lot X', 'Somewhere 1', '123456', 100, 1, '08:00', 0, 0)",
+	      "opening hour without closing hour" },
+	    { "INSERT INTO lots (name, address, pin_code, price_cents,"
+	      " number_of_spots, hours_start, hours_end, created_at,"
+	      " updated_at) VALUES ('Lot X', 'Somewhere 1', '123456', 100,"
+	      " 1, '08:00', '24:30', 0, 0)", "hour 24:30" },
+	    { "INSERT INTO lots (name, address, pin_code, price_cents,"
+	      " number_of_spots, occupied, created_at, updated_at) VALUES"
+	      " ('Lot X', 'Somewhere 1', '123456', 100, 1, 2, 0, 0)",
+	      "occupied > number_of_spots on insert" },
+	    { "UPDATE lots SET occupied = 4 WHERE id = 1",
+	      "occupied > number_of_spots on update" },
+	    { "INSERT INTO spots (lot_id, spot_number, status) VALUES"
+	      " (1, 9, 'X')", "spot status X" },
+	    { "INSERT INTO spots (lot_id, spot_number) VALUES (1, 0)",
+	      "spot number 0" },
+	    { "INSERT INTO spots (lot_id, spot_number) VALUES (1, 1)",
+	      "duplicate spot number" },
+	    { "INSERT INTO spots (lot_id, spot_number) VALUES (99, 1)",
+	      "spot of an unknown lot (foreign keys are on)" },
+	    { "INSERT INTO reservations (spot_id, lot_id, user_id, parking_ts,"
+	      " hourly_cents, status, created_at, updated_at) VALUES (1, 1, 1,"
+	      " 100, 100, 'parked', 100, 100)", "reservation status invalid" },
+	    { "INSERT INTO reservations (spot_id, lot_id, user_id, parking_ts,"
+	      " leaving_ts, hourly_cents, status, created_at, updated_at)"
+	      " VALUES (1, 1, 1, 100, 200, 100, 'active', 100, 100)",
+	      "active reservation with a leaving time" },
+	    { "INSERT INTO reservations (spot_id, lot_id, user_id, parking_ts,"
+	      " leaving_ts, hourly_cents, status, created_at, updated_at)"
+	      " VALUES (1, 1, 1, 100, 200, 100, 'completed', 100, 100)",
+	      "completed reservation without a cost" },
+	    { "INSERT INTO reservations (spot_id, lot_id, user_id, parking_ts,"
+	      " hourly_cents, status, created_at, updated_at) VALUES (1, 1, 1,"
+	      " 100, 100, 'completed', 100, 100)",
+	      "completed reservation without a leaving time" },
+	    { "INSERT INTO reservations (spot_id, lot_id, user_id, parking_ts,"
+	      " leaving_ts, hourly_cents, cost_cents, status, created_at,"
+	      " updated_at) VALUES (1, 1, 1, 200, 100, 100, 100, 'completed',"
+	      " 100, 100)", "leaving before parking" },
+	    { "INSERT INTO reservations (spot_id, lot_id, user_id, parking_ts,"
+	      " hourly_cents, status, created_at, updated_at) VALUES (1, 1, 1,"
+	      " 100, -5, 'active', 100, 100)", "negative hourly price" },
+	    { "INSERT INTO reservations (spot_id, lot_id, user_id, parking_ts,"
+	      " hourly_cents, status, created_at, updated_at) VALUES (4, 1, 1,"
+	      " 100, 100, 'active', 100, 100)",
+	      "reservation with a spot of another lot" },
+	    { "INSERT INTO reservations (spot_id, lot_id, user_id, parking_ts,"
+	      " leaving_ts, hourly_cents, cost_cents, status, created_at,"
+	      " updated_at) VALUES (4, 1, 1, 100, 200, 100, 100, 'completed',"
+	      " 100, 100)", "finished reservation with a spot of another lot" },
+	    { "INSERT INTO reservations (spot_id, lot_id, user_id, parking_ts,"
+	      " hourly_cents, status, created_at, updated_at) VALUES (1, 1, 99,"
+	      " 100, 100, 'active', 100, 100)", "reservation of unknown user" },
+	    { "INSERT INTO reservations (spot_id, lot_id, user_id, parking_ts,"
+	      " hourly_cents, vehicle_number, status, created_at, updated_at)"
+	      " VALUES (1, 1, 1, 100, 100, 'ABCDEFGHIJKLMNOPQRSTU', 'active',"
+	      " 100, 100)", "vehicle number of 21" },
+	    { "INSERT INTO sessions (id, user_id, is_admin, refresh_jti,"
+	      " created_at, last_used_at, expires_at) VALUES"
+	      " ('0123456789abcdef0123456789abcdef', 1, 1, 'j', 0, 0, 1)",
+	      "admin session with a user" },
+	    { "INSERT INTO sessions (id, user_id, is_admin, refresh_jti,"
+	      " created_at, last_used_at, expires_at) VALUES"
+	      " ('0123456789abcdef0123456789abcdef', NULL, 0, 'j', 0, 0, 1)",
+	      "user session without a user" },
+	    { "INSERT INTO sessions (id, user_id, is_admin, refresh_jti,"
+	      " created_at, last_used_at, expires_at) VALUES"
+	      " ('0123456789ABCDEF0123456789abcdef', 1, 0, 'j', 0, 0, 1)",
+	      "session id not lower-case hex" },
+	    { "INSERT INTO export_jobs (id, user_id, email, state, created_at,"
+	      " updated_at) VALUES ('0123456789abcdef0123456789abcdef', 1,"
+	      " 'a@b.c', 'DONE', 0, 0)", "export state invalid" },
+	    { "INSERT INTO export_jobs (id, user_id, email, progress,"
+	      " created_at, updated_at) VALUES"
+	      " ('0123456789abcdef0123456789abcdef', 1, 'a@b.c', 101, 0, 0)",
+	      "export progress 101" },
+	    { "INSERT INTO export_jobs (id, user_id, email, filename,"
+	      " created_at, updated_at) VALUES"
+	      " ('0123456789abcdef0123456789abcdef', 1, 'a@b.c', '../x.csv',"
+	      " 0, 0)", "export file name with a slash" },
+	    { "INSERT INTO outbox (idem_key, to_addr, subject, body_text,"
+	      " next_attempt_at, created_at) VALUES ('k2', 'a@b.c' || char(13,"
+	      " 10) || 'RCPT TO:<x@y>', 's', 'b', 0, 0)",
+	      "outbox address with CRLF" },
+	    { "INSERT INTO outbox (idem_key, to_addr, subject, body_text,"
+	      " next_attempt_at, created_at) VALUES ('k1', 'a@b.c', 's', 'b',"
+	      " 0, 0)", "outbox duplicate idempotency key" },
+	    { "INSERT INTO outbox (idem_key, to_addr, subject, body_text,"
+	      " state, next_attempt_at, created_at) VALUES ('k3', 'a@b.c', 's',"
+	      " 'b', 'lost', 0, 0)", "outbox state invalid" },
+	    { "INSERT INTO job_runs (job, started_at, status) VALUES ('x', 0,"
+	      " 'maybe')", "job run status invalid" },
+	    { "INSERT INTO reminders_sent (user_id, day) VALUES (1,"
+	      " '2026-11-26')", "second reminder on one day" },
+	    { "INSERT INTO reports_sent (user_id, month) VALUES (1, '2026-1')",
+	      "report month malformed" },
+	    { "INSERT INTO login_failures (account, at) VALUES ('Alice', 0)",
+	      "login failure account not lower-case" },
+	};
+	size_t i;
+
+	is_int(db_exec_for_test(
+	    "INSERT INTO users (id, username, email, password_hash, created_at,"
+	    " updated_at) VALUES (1, 'alice', 'alice@example.com', 'x', 0, 0);"
+	    "INSERT INTO lots (id, name, address, pin_code, price_cents,"
+	    " number_of_spots, created_at, updated_at) VALUES"
+	    " (1, 'Lot One', 'Somewhere 1', '123456', 250, 3, 0, 0),"
+	    " (2, 'Lot Two', 'Somewhere 2', '654321', 100, 2, 0, 0);"
+	    "INSERT INTO spots (id, lot_id, spot_number) VALUES"
+	    " (1, 1, 1), (2, 1, 2), (3, 1, 3), (4, 2, 1), (5, 2, 2);"
+	    "INSERT INTO outbox (idem_key, to_addr, subject, body_text,"
+	    " next_attempt_at, created_at) VALUES ('k1', 'a@b.c', 's', 'b', 0,"
+	    " 0);"
+	    "INSERT INTO reminders_sent (user_id, day) VALUES (1,"
+	    " '2026-11-26');"),
+	    DB_OK, "good rows are accepted");
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		is_int(db_exec_for_test(bad[i].sql), DB_CONFLICT,
+		    "refused: %s", bad[i].what);
+
+	is_int(db_exec_for_test(
+	    "INSERT INTO lots (name, address, pin_code, price_cents,"
+	    " number_of_spots, hours_start, hours_end, created_at, updated_at)"
+	    " VALUES ('Lot Hours', 'Somewhere 3', '123456', 0, 0, '00:00',"
+	    " '23:59', 0, 0);"
+	    "INSERT INTO sessions (id, user_id, is_admin, refresh_jti,"
+	    " created_at, last_used_at, expires_at) VALUES"
+	    " ('0123456789abcdef0123456789abcdef', NULL, 1, 'j', 0, 0, 1),"
+	    " ('0123456789abcdef0123456789abcdee', 1, 0, 'j', 0, 0, 1);"
+	    "DELETE FROM lots WHERE name = 'Lot Hours';"
+	    "DELETE FROM sessions;"),
+	    DB_OK, "good edge cases are accepted (free lot, both hours, "
+	    "admin and user sessions)");
+	is_int(q("SELECT count(*) FROM users"), 1, "refused rows left no trace");
+}
+
+/* Returns the SQL inserting an active reservation of user 1 on spot/lot. */
+static const char *
+book(int spot, int lot)
+{
+	static char sql[256];
+
+	snprintf(sql, sizeof sql, "INSERT INTO reservations (spot_id, lot_id,"
+	    " user_id, parking_ts, hourly_cents, status, created_at,"
+	    " updated_at) VALUES (%d, %d, 1, 100, 250, 'active', 100, 100)",
+	    spot, lot);
+	return sql;
+}
+
+/* The counters follow the reservation rows, whatever writes them. */
+static void
+test_triggers(void)
+{
+	is_int(db_exec_for_test(book(1, 1)), DB_OK, "book spot 1");
+	is_str(qs("SELECT status FROM spots WHERE id = 1"), "O",
+	    "booked spot is O");
+	is_int(q("SELECT occupied FROM lots WHERE id = 1"), 1, "occupied 1");
+
+	is_int(db_exec_for_test(book(1, 1)), DB_CONFLICT,
+	    "second active reservation on one spot refused");
+	is_int(q("SELECT occupied FROM lots WHERE id = 1"), 1,
+	    "refused booking did not count");
+
+	is_int(db_exec_for_test(book(2, 1)), DB_OK, "book spot 2");
+	is_int(q("SELECT occupied FROM lots WHERE id = 1"), 2, "occupied 2");
+
+	is_int(db_exec_for_test("UPDATE reservations SET status = 'completed',"
+	    " leaving_ts = 200, cost_cents = 250 WHERE spot_id = 1 AND"
+	    " status = 'active'"), DB_OK, "complete the first");
+	is_str(qs("SELECT status FROM spots WHERE id = 1"), "A",
+	    "completed spot is A again");
+	is_int(q("SELECT occupied FROM lots WHERE id = 1"), 1,
+	    "occupied 1 after completion");
+
+	is_int(db_exec_for_test("UPDATE reservations SET status = 'cancelled',"
+	    " leaving_ts = 150 WHERE spot_id = 2 AND status = 'active'"), DB_OK,
+	    "cancel the second");
+	is_int(q("SELECT occupied FROM lots WHERE id = 1"), 0,
+	    "occupied 0 after cancel");
+	is_int(q("SELECT count(*) FROM spots WHERE lot_id = 1 AND"
+	    " status = 'O'"), 0, "no spot O");
+
+	is_int(db_exec_for_test("UPDATE reservations SET status = 'active',"
+	    " leaving_ts = NULL, cost_cents = NULL WHERE spot_id = 1"),
+	    DB_CONFLICT, "a finished reservation cannot become active");
+	is_int(db_exec_for_test("UPDATE reservations SET spot_id = 3 WHERE"
+	    " spot_id = 1"), DB_CONFLICT, "a reservation cannot move");
+	is_int(db_exec_for_test(book(1, 1)), DB_OK,
+	    "the freed spot can be booked again");
+	is_int(db_exec_for_test("DELETE FROM reservations WHERE spot_id = 1"
+	    " AND status = 'active'"), DB_OK, "delete an active reservation");
+	is_int(q("SELECT occupied FROM lots WHERE id = 1"), 0,
+	    "deleting it frees the count");
+	is_str(qs("SELECT status FROM spots WHERE id = 1"), "A",
+	    "and the spot");
+
+	/* Lot 2: full, then try to shrink below what is occupied. */
+	is_int(db_exec_for_test(book(4, 2)), DB_OK, "book lot 2 spot 1");
+	is_int(db_exec_for_test(book(5, 2)), DB_OK, "book lot 2 spot 2");
+	is_int(q("SELECT occupied FROM lots WHERE id = 2"), 2, "lot 2 full");
+	is_int(db_exec_for_test("UPDATE lots SET number_of_spots = 1 WHERE"
+	    " id = 2"), DB_CONFLICT,
+	    "number_of_spots below occupied refused");
+	is_int(db_exec_for_test("UPDATE spots SET removed_at = 1 WHERE"
+	    " id = 4"), DB_CONFLICT, "an occupied spot cannot be removed");
+
+	/* Removed spots and deleted lots take no booking; history stays. */
+	is_int(db_exec_for_test("UPDATE spots SET removed_at = 1 WHERE id = 3;"
+	    " UPDATE lots SET number_of_spots = 2 WHERE id = 1"), DB_OK,
+	    "remove free spot 3");
+	is_int(db_exec_for_test(book(3, 1)), DB_CONFLICT,
+	    "active reservation on a removed spot refused");
+	is_int(db_exec_for_test("INSERT INTO reservations (spot_id, lot_id,"
+	    " user_id, parking_ts, leaving_ts, hourly_cents, cost_cents,"
+	    " status, created_at, updated_at) VALUES (3, 1, 1, 100, 200, 250,"
+	    " 250, 'completed', 100, 100)"), DB_OK,
+	    "finished reservation on a removed spot is history: accepted");
+	is_int(db_exec_for_test("UPDATE lots SET deleted_at = 5 WHERE id = 1"),
+	    DB_OK, "soft-delete lot 1");
+	is_int(db_exec_for_test(book(2, 1)), DB_CONFLICT,
+	    "active reservation in a deleted lot refused");
+	is_int(db_exec_for_test("DELETE FROM lots WHERE id = 2"), DB_CONFLICT,
+	    "a lot with history cannot be hard-deleted");
+	is_int(db_exec_for_test(
+	    "INSERT INTO lots (id, name, address, pin_code, price_cents,"
+	    " number_of_spots, created_at, updated_at) VALUES (3, 'Lot Three',"
+	    " 'Somewhere 3', '123456', 0, 2, 0, 0);"
+	    "INSERT INTO spots (lot_id, spot_number) VALUES (3, 1), (3, 2);"
+	    "DELETE FROM lots WHERE id = 3"), DB_OK,
+	    "a lot without history can be deleted");
+	is_int(q("SELECT count(*) FROM spots WHERE lot_id = 3"), 0,
+	    "and its spots went with it");
+	is_int(q("SELECT sum(occupied) FROM lots"), q("SELECT count(*) FROM"
+	    " reservations WHERE status = 'active'"),
+	    "occupied counts equal active reservations");
+}
+
+/* The sample data loads into a used database, twice, with the same ids. */
+static void
+test_sample(void)
+{
+	is_int(db_reset_sample(), DB_OK, "db_reset_sample over used data");
+	is_int(q("SELECT count(*) FROM lots"), 4, "4 lots");
+	is_int(q("SELECT count(*) FROM users"), 3, "3 users");
+	is_int(q("SELECT count(*) FROM reservations"), 0, "no reservations");
+	is_int(q("SELECT count(*) FROM outbox"), 0, "outbox emptied");
+	is_int(q("SELECT count(*) FROM lots WHERE name IN ('Downtown Central"
+	    " Plaza', 'Business Park North', 'Shopping Mall East', 'Airport"
+	    " Terminal')"), 4, "the four lots of the contract");
+	is_int(q("SELECT count(*) FROM users WHERE username IN ('john_doe',"
+	    " 'jane_smith', 'mike_johnson') AND is_active = 1"), 3,
+	    "the three users of the contract, active");
+	is_str(qs("SELECT email FROM users WHERE username = 'john_doe'"),
+	    "john@example.com", "john's e-mail");
+	is_int(q("SELECT count(*) FROM users WHERE password_hash LIKE"
+	    " 'pbkdf2:sha256:600000$%$%' AND length(password_hash) = "
+	    "length('pbkdf2:sha256:600000$') + 16 + 1 + 64"), 3,
+	    "werkzeug pbkdf2 hashes");
+	is_int(q("SELECT count(*) FROM spots"), q("SELECT sum(number_of_spots)"
+	    " FROM lots"), "one spot per number_of_spots");
+	is_int(q("SELECT count(*) FROM lots l WHERE (SELECT max(spot_number)"
+	    " FROM spots s WHERE s.lot_id = l.id) = l.number_of_spots"), 4,
+	    "spots numbered 1..N");
+	is_int(q("SELECT count(*) FROM spots WHERE status <> 'A'"), 0,
+	    "every spot free");
+	is_int(q("SELECT sum(occupied) FROM lots"), 0, "occupied 0");
+	is_int(q("SELECT count(*) FROM lots WHERE created_at > 1600000000"),
+	    4, "times are unix seconds");
+
+	is_int(db_reset_sample(), DB_OK, "second reset");
+	is_str(qs("SELECT group_concat(id, ',') FROM (SELECT id FROM lots"
+	    " ORDER BY id)"), "1,2,3,4", "same lot ids after a second reset");
+}
+
+/* db_stats_get counts what is there. */
+static void
+test_stats(void)
+{
+	struct db_stats s;
+	long long spots;
+
+	spots = q("SELECT sum(number_of_spots) FROM lots");
+	is_int(db_stats_get(&s), DB_OK, "db_stats_get");
+	is_int(s.users, 3, "stats: 3 users");
+	is_int(s.users_active, 3, "stats: 3 active");
+	is_int(s.lots, 4, "stats: 4 lots");
+	is_int(s.spots, spots, "stats: spots");
+	is_int(s.spots_free, spots, "stats: all free");
+	is_int(s.spots_occupied, 0, "stats: none occupied");
+	is_int(s.resv_active + s.resv_completed + s.resv_cancelled, 0,
+	    "stats: no reservations");
+
+	is_int(db_exec_for_test(
+	    "UPDATE users SET is_active = 0 WHERE id = 3;"
+	    "INSERT INTO reservations (spot_id, lot_id, user_id, parking_ts,"
+	    " hourly_cents, status, created_at, updated_at) VALUES"
+	    " ((SELECT id FROM spots WHERE lot_id = 1 AND spot_number = 1), 1,"
+	    " 1, 100, 5000, 'active', 100, 100),"
+	    " ((SELECT id FROM spots WHERE lot_id = 2 AND spot_number = 1), 2,"
+	    " 2, 100, 3000, 'active', 100, 100);"
+	    "INSERT INTO reservations (spot_id, lot_id, user_id, parking_ts,"
+	    " leaving_ts, hourly_cents, cost_cents, status, created_at,"
+	    " updated_at) VALUES ((SELECT id FROM spots WHERE lot_id = 1 AND"
+	    " spot_number = 2), 1, 1, 100, 4000, 5000, 10000, 'completed', 100,"
+	    " 100), ((SELECT id FROM spots WHERE lot_id = 1 AND spot_number ="
+	    " 2), 1, 2, 100, 150, 5000, NULL, 'cancelled', 100, 100);"
+	    "INSERT INTO export_jobs (id, user_id, email, created_at,"
+	    " updated_at) VALUES ('0123456789abcdef0123456789abcdef', 1,"
+	    " 'john@example.com', 0, 0);"
+	    "INSERT INTO outbox (idem_key, to_addr, subject, body_text,"
+	    " next_attempt_at, created_at) VALUES ('k', 'a@b.c', 's', 'b', 0,"
+	    " 0), ('k2', 'a@b.c', 's', 'b', 0, 0);"
+	    "UPDATE lots SET deleted_at = 1 WHERE id = 4;"), DB_OK,
+	    "add activity");
+	is_int(db_stats_get(&s), DB_OK, "db_stats_get again");
+	is_int(s.users_active, 2, "stats: 2 active users");
+	is_int(s.lots, 3, "stats: deleted lot not counted");
+	is_int(s.spots, spots - q("SELECT number_of_spots FROM lots WHERE"
+	    " id = 4"), "stats: its spots neither");
+	is_int(s.spots_occupied, 2, "stats: 2 occupied");
+	is_int(s.spots_free, s.spots - 2, "stats: free = total - occupied");
+	is_int(s.resv_active, 2, "stats: 2 active");
+	is_int(s.resv_completed, 1, "stats: 1 completed");
+	is_int(s.resv_cancelled, 1, "stats: 1 cancelled");
+	is_int(s.exports_pending, 1, "stats: 1 export pending");
+	is_int(s.outbox_queued, 2, "stats: 2 mails queued");
+	ok(sqlite3_get_autocommit(raw), "stats left no transaction open");
+	is_int(db_begin(), DB_OK, "a write transaction can start after stats");
+	db_rollback();
+}
+
+/* Another connection holding the write lock: DB_BUSY after the timeout,
+ * never an endless wait nor an instant failure. */
+static void
+test_busy(const char *path)
+{
+	sqlite3 *other;
+	long long t0, dt;
+	enum dbrc r;
+
+	sqlite3_open(path, &other);
+	is_int(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+	    SQLITE_OK, "another connection takes the write lock");
+
+	conf.db_busy_timeout_ms = 200;
+	t0 = ms_now();
+	r = db_begin();
+	dt = ms_now() - t0;
+	is_int(r, DB_BUSY, "db_begin gives DB_BUSY");
+	ok(dt >= 190 && dt < 1000, "after about the timeout (%lld ms)", dt);
+	is_int(db_exec_for_test("INSERT INTO job_runs (job, started_at)"
+	    " VALUES ('busy', 0)"), DB_BUSY, "an autocommit write too");
+	is_int(db_ping(), DB_OK, "reads still work (WAL)");
+
+	conf.db_busy_timeout_ms = 0;
+	t0 = ms_now();
+	r = db_begin();
+	dt = ms_now() - t0;
+	is_int(r, DB_BUSY, "timeout 0: DB_BUSY");
+	ok(dt < 50, "at once (%lld ms)", dt);
+
+	sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(other);
+	conf.db_busy_timeout_ms = 5000;
+	is_int(db_begin(), DB_OK, "db_begin once the lock is free");
+	is_int(db_begin(), DB_ERROR, "nested db_begin is a bug: DB_ERROR");
+	is_int(db_commit(), DB_OK, "db_commit");
+	is_int(db_commit(), DB_ERROR, "db_commit without a transaction");
+	db_rollback(); /* must be harmless */
+	ok(1, "db_rollback without a transaction is harmless");
+
+	/* A statement left mid-way is reset by db_begin. */
+	{
+		sqlite3_stmt *st = db_stmt(STMT_STATS_RESERVATIONS);
+
+		ok(st != NULL, "db_stmt");
+		(void)db_row(st);
+		is_int(db_begin(), DB_OK, "db_begin after a statement left "
+		    "open");
+		db_rollback();
+	}
+}
+
+/* The one mapping of outcomes to HTTP. */
+static void
+test_http(void)
+{
+	static const struct {
+		enum dbrc rc;
+		int status;
+		const char *code;
+		const char *retry;
+	} m[] = {
+		{ DB_NOTFOUND, 404, "NOT_FOUND", NULL },
+		{ DB_CONFLICT, 409, "CONFLICT", NULL },
+		{ DB_BUSY, 503, "UNAVAILABLE", "1" },
+		{ DB_UNAVAILABLE, 503, "UNAVAILABLE", "5" },
+		{ DB_ERROR, 500, "INTERNAL", NULL },
+	};
+	struct resp r;
+	const char *retry;
+	size_t i, j;
+
+	for (i = 0; i < sizeof m / sizeof m[0]; i++) {
+		resp_init(&r);
+		db_to_http(m[i].rc, &r);
+		is_int(r.status, m[i].status, "dbrc %d -> %d", (int)m[i].rc,
+		    m[i].status);
+		is_str(r.code, m[i].code, "dbrc %d -> %s", (int)m[i].rc,
+		    m[i].code);
+		retry = NULL;
+		for (j = 0; j < r.nhdr; j++) {
+			if (strcmp(r.hdr[j].name, "Retry-After") == 0)
+				retry = r.hdr[j].value;
+		}
+		if (m[i].retry != NULL)
+			is_str(retry, m[i].retry, "dbrc %d: Retry-After %s",
+			    (int)m[i].rc, m[i].retry);
+		else
+			ok(retry == NULL, "dbrc %d: no Retry-After",
+			    (int)m[i].rc);
+		resp_free(&r);
+	}
+}
+
+/*
+ * Several processes each doing NWRITES write transactions at once (each a
+ * read then a write, the F5 shape): no DB_BUSY reaches them and every row
+ * is there.
+ */
+static void
+test_concurrent(const char *path)
+{
+	int fds[2], i, j, st, clean, busy, other;
+	pid_t pids[NCHILD];
+	char c, sql[256], want[64];
+	enum dbrc r;
+
+	db_close();
+	conf.db_busy_timeout_ms = 5000;
+	if (pipe(fds) == -1)
+		return;
+	fflush(stdout);
+	for (i = 0; i < NCHILD; i++) {
+		if ((pids[i] = fork()) != 0)
+			continue;
+		/* the child: exit 0 clean, 1 some DB_BUSY, 2 other errors */
+		busy = other = 0;
+		close(fds[1]);
+		if (db_open(path, 0) != DB_OK)
+			_exit(2);
+		while (read(fds[0], &c, 1) == -1 && errno == EINTR)
+			;
+		for (j = 0; j < NWRITES; j++) {
+			if ((r = db_begin()) != DB_OK) {
+				busy += r == DB_BUSY;
+				other += r != DB_BUSY;
+				continue;
+			}
+			snprintf(sql, sizeof sql, "INSERT INTO job_runs (job,"
+			    " started_at, items, status) VALUES ('child%d', %d,"
+			    " (SELECT count(*) FROM job_runs), 'ok')", i, j);
+			if ((r = db_exec_for_test(sql)) == DB_OK)
+				r = db_commit();
+			else
+				db_rollback();
+			busy += r == DB_BUSY;
+			other += r != DB_OK && r != DB_BUSY;
+		}
+		db_close();
+		_exit(busy ? 1 : other ? 2 : 0);
+	}
+	close(fds[0]);
+	close(fds[1]);
+	clean = 0;
+	for (i = 0; i < NCHILD; i++) {
+		if (pids[i] < 0)
+			continue;
+		if (waitpid(pids[i], &st, 0) == pids[i] && WIFEXITED(st) &&
+		    WEXITSTATUS(st) == 0)
+			clean++;
+		else
+			diag("child %d: status %d", i, st);
+	}
+	is_int(clean, NCHILD, "%d writers x %d transactions: no DB_BUSY, no "
+	    "error", NCHILD, NWRITES);
+	is_int(q("SELECT count(*) FROM job_runs WHERE job LIKE 'child%'"),
+	    NCHILD * NWRITES, "every row is there");
+	is_int(q("SELECT count(DISTINCT items) FROM job_runs WHERE job LIKE"
+	    " 'child%'"), NCHILD * NWRITES,
+	    "each transaction saw the previous ones (serialised)");
+	snprintf(want, sizeof want, "%d", NWRITES);
+	is_str(qs("SELECT min(n) FROM (SELECT count(*) AS n FROM job_runs"
+	    " WHERE job LIKE 'child%' GROUP BY job)"), want,
+	    "each writer wrote all of its rows");
+	is_str(qs("PRAGMA integrity_check"), "ok", "integrity_check");
+	is_int(db_open(path, 0), DB_OK, "reopen in the parent");
+}
+
+/* Removes the temporary directory and its files. */
+static void
+cleanup(void)
+{
+	static const char *const names[] = { "t.db", "newer.db", "race.db" };
+	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+	char p[300];
+	size_t i, j;
+
+	if (*dir == '\0')
+		return;
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		for (j = 0; j < sizeof sfx / sizeof sfx[0]; j++) {
+			snprintf(p, sizeof p, "%s/%s%s", dir, names[i], sfx[j]);
+			(void)unlink(p);
+		}
+	}
+	if (rmdir(dir) == -1)
+		diag("rmdir %s: %s", dir, strerror(errno));
+}
+
+int
+main(void)
+{
+	const char *tmp;
+	char path[300];
+
+	log_init("10-db");
+	conf.db_busy_timeout_ms = 5000;
+	conf.db_synchronous_full = 0;
+
+	if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
+		tmp = "/tmp";
+	snprintf(dir, sizeof dir, "%s/parkd-10-db.XXXXXX", tmp);
+	if (mkdtemp(dir) == NULL) {
+		printf("Bail out! mkdtemp %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	path_in(path, sizeof path, "t.db");
+
+	test_fresh(path);
+	/* the children inherit the open connection: db_open abandons it */
+	test_migrate_race();
+	test_newer(path);
+	test_constraints();
+	test_triggers();
+	test_sample();
+	test_stats();
+	test_busy(path);
+	test_http();
+	test_concurrent(path);
+
+	db_close();
+	sqlite3_close(raw);
+	cleanup();
+	return done_testing();
+}
