@@ -434,8 +434,11 @@ auth_login(struct req *r, struct resp *w)
 		db_to_http(rc, w);
 		return;
 	}
-	log_msg(LOG_INFO, "security: login %s%lld session %.8s",
-	    admin ? "admin" : "user ", (long long)s.user_id, sid);
+	if (admin)
+		log_msg(LOG_INFO, "security: login admin session %.8s", sid);
+	else
+		log_msg(LOG_INFO, "security: login user %lld session %.8s",
+		    (long long)s.user_id, sid);
 	if (admin)
 		r->who.role = ROLE_ADMIN;
 	else {

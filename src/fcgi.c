@@ -42,6 +42,16 @@ content_length(const char *s)
 	return n;
 }
 
+/* Copies a parameter into the request's pool: libfcgi frees its own copy
+ * in FCGX_Finish_r(), before the log line is written.  NULL when absent. */
+static const char *
+param(struct req *r, FCGX_Request *fr, const char *name)
+{
+	const char *v = FCGX_GetParam(name, fr->envp);
+
+	return v != NULL ? pool_strdup(&r->pool, v) : NULL;
+}
+
 /*
  * Fills r from the FastCGI parameters and reads the body up to the cap.
  * Returns 0, or -1 when the request is malformed (resp is then filled).
@@ -55,13 +65,13 @@ fcgi_read(FCGX_Request *fr, struct req *r, struct resp *w)
 	int n;
 
 	r->started_ms = park_ms();
-	r->method_str = FCGX_GetParam("REQUEST_METHOD", fr->envp);
+	r->method_str = param(r, fr, "REQUEST_METHOD");
 	r->method = http_method(r->method_str);
-	r->content_type = FCGX_GetParam("CONTENT_TYPE", fr->envp);
-	r->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", fr->envp);
-	r->origin = FCGX_GetParam("HTTP_ORIGIN", fr->envp);
-	r->remote_addr = FCGX_GetParam("REMOTE_ADDR", fr->envp);
-	r->user_agent = FCGX_GetParam("HTTP_USER_AGENT", fr->envp);
+	r->content_type = param(r, fr, "CONTENT_TYPE");
+	r->authorization = param(r, fr, "HTTP_AUTHORIZATION");
+	r->origin = param(r, fr, "HTTP_ORIGIN");
+	r->remote_addr = param(r, fr, "REMOTE_ADDR");
+	r->user_agent = param(r, fr, "HTTP_USER_AGENT");
 
 	/* nginx's $request_id, passed under a name no client header can
 	 * take, ties our log line to nginx's access log. */

@@ -7,8 +7,8 @@
  * - struct pool owns every allocation made from it; pool_reset() frees them
  *   all at once.  A request owns one pool: everything a handler allocates for
  *   a request comes from req->pool and dies with the request.
- * - Strings in struct req point into the request's pool (or into the FastCGI
- *   parameter block, which lives as long as the request).
+ * - Strings in struct req point into the request's pool (fcgi.c copies the
+ *   FastCGI parameters there: libfcgi frees its own before the log line).
  * - x*() allocators never return NULL: they abort on exhaustion.
  *
  * No external library header is included here: each library is wrapped by

@@ -45,6 +45,7 @@ static int cmd_db_init(const struct cmd *, int, char **);
 static int cmd_db_migrate(const struct cmd *, int, char **);
 static int cmd_db_reset(const struct cmd *, int, char **);
 static int cmd_db_stats(const struct cmd *, int, char **);
+static int cmd_api_routes(const struct cmd *, int, char **);
 
 /* THE command table: later commands (exports, mail, remind, report,
  * cleanup, backup, import-flask) are new rows. */
@@ -57,6 +58,8 @@ static const struct cmd cmd_table[] = {
 	    "replace ALL data with the sample lots and users" },
 	{ "db", "stats", cmd_db_stats, "[--json]",
 	    "count users, lots, spots, reservations, exports and mail" },
+	{ "api", "routes", cmd_api_routes, "",
+	    "print the route table: method, path and who may call it" },
 };
 static const size_t cmd_count = sizeof cmd_table / sizeof cmd_table[0];
 
@@ -221,6 +224,38 @@ ctl_open(int migrate, int must_exist)
 		return EXIT_FAIL;
 	}
 	return -1;
+}
+
+/*
+ * api routes: one line per route, "METHOD<TAB>PATTERN<TAB>ACCESS", for the
+ * tests that are generated from the route table (authorisation matrix,
+ * docs/openapi.yaml).  Needs no settings.  Returns the exit code.
+ */
+static int
+cmd_api_routes(const struct cmd *c, int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const access[] = {
+		[AC_ANON] = "anonymous", [AC_REFRESH] = "refresh",
+		[AC_AUTH] = "any", [AC_USER] = "user", [AC_ADMIN] = "admin",
+	};
+	struct buf m = { 0 };
+	size_t i;
+	int rc, seen[1] = { 0 };
+
+	if ((rc = cmd_opts(c, argc, argv, "", lopts, seen)) != -1)
+		return rc;
+	for (i = 0; i < nroutes; i++) {
+		buf_reset(&m);
+		route_allow_str(routes[i].method, &m);
+		printf("%s\t%s\t%s\n", m.p, routes[i].pattern,
+		    access[routes[i].access]);
+	}
+	buf_free(&m);
+	return EXIT_OK;
 }
 
 /* db init: creates and migrates.  Returns the exit code. */
