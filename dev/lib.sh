@@ -74,7 +74,7 @@ ensure_packages() {
 # tree is unconfigured, configure changed, or PARKD_CONFIGURE_FLAGS differ
 # from the flags config.status recorded; then make.
 build() {
-	local flags want have
+	local flags
 	read -ra flags <<<"$PARKD_CONFIGURE_FLAGS"
 	(
 		cd "$PARKD_TOP" || exit
@@ -83,16 +83,16 @@ build() {
 			say "autoreconf -fi"
 			autoreconf -fi
 		fi
-		# config.status --config prints the flags each in single quotes.
-		want=$(for f in "${flags[@]}"; do printf "'%s' " "$f"; done)
-		want=${want% }
-		have=''
+		# config.status --config prints the flags as shell words, quoted
+		# where needed: compare the words.
+		local have=()
 		if [ -x config.status ]; then
-			have=$(./config.status --config 2>/dev/null || true)
+			eval "have=($(./config.status --config 2>/dev/null || true))"
 		fi
 		if [ ! -f Makefile ] || [ ! -x config.status ] ||
-			[ configure -nt config.status ] || [ "$have" != "$want" ]; then
-			say "./configure ${flags[*]}"
+			[ configure -nt config.status ] ||
+			[ "${have[*]-}" != "${flags[*]-}" ]; then
+			say "./configure ${flags[*]-}"
 			./configure "${flags[@]}"
 		fi
 		make -j2

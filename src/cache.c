@@ -251,3 +251,25 @@ cache_incr(const char *key)
 	freeReplyObject(rep);
 	return v;
 }
+
+int
+cache_fetch(struct pool *p, const char *family, const char *name,
+    struct buf *out, char **key)
+{
+	long long gen;
+
+	*key = NULL;
+	if (!cache.enabled || park_ms() < cache.skip_until_ms)
+		return -1;
+	if (db_gen_get(family, &gen) != DB_OK)
+		return -1;
+	*key = pool_printf(p, "parkd:v1:%s:%lld:%s", family, gen, name);
+	return cache_get(*key, out);
+}
+
+void
+cache_put(const char *key, const char *val, size_t len)
+{
+	if (key != NULL)
+		cache_set(key, val, len, conf.cache_ttl_s);
+}

@@ -161,6 +161,10 @@ const struct conf_def conf_defs[] = {
 	{ "PARKD_REMIND_AFTER_DAYS", CONF_INT, OFF(remind_after_days), 1, 365,
 	    "3",
 	    "Days without a booking after which a user gets a reminder" },
+	/* parking */
+	{ "PARKD_MAX_ACTIVE_BOOKINGS", CONF_INT, OFF(max_active_bookings), 1,
+	    100, "5",
+	    "Active reservations one user may hold at once" },
 	/* logging */
 	{ "PARKD_LOG_REQUESTS", CONF_BOOL, OFF(log_requests), 0, 1, "on",
 	    "Write one log line per request" },

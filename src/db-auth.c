@@ -128,6 +128,9 @@ db_user_insert(const struct user *u, int64_t *id, int *dup_name,
 	if ((rc = db_run(st)) != DB_OK)
 		goto fail;
 	*id = db_last_id();
+	/* Dashboards count users: cached reads must see the new one. */
+	if ((rc = db_gen_bump("lots")) != DB_OK)
+		goto fail;
 	return db_commit();
 fail:
 	db_rollback();
@@ -167,6 +170,9 @@ db_user_update(int64_t id, const char *username, const char *email,
 		rc = DB_NOTFOUND;
 		goto fail;
 	}
+	/* Spot grids show usernames. */
+	if ((rc = db_gen_bump("lots")) != DB_OK)
+		goto fail;
 	return db_commit();
 fail:
 	db_rollback();
@@ -239,6 +245,8 @@ db_user_set_active(int64_t id, int active)
 	}
 	/* A deactivated user's tokens stop at once (ASVS 7.4.2). */
 	if (!active && (rc = revoke(id, NULL, "deactivated")) != DB_OK)
+		goto fail;
+	if ((rc = db_gen_bump("lots")) != DB_OK)
 		goto fail;
 	return db_commit();
 fail:

@@ -90,6 +90,41 @@ enum stmt {
 	STMT_LOGIN_FAIL_ADD,
 	STMT_LOGIN_FAIL_CLEAR,
 
+	/* db-lots.c: cache generations, lots, spots, reservations */
+	STMT_GEN_GET,
+	STMT_GEN_BUMP,
+	STMT_LOT_INSERT,
+	STMT_LOT_GET,
+	STMT_LOTS_LIST,
+	STMT_LOT_UPDATE,
+	STMT_LOT_RESIZE,
+	STMT_LOT_HAS_HISTORY,
+	STMT_LOT_DELETE,
+	STMT_LOT_SOFT_DELETE,
+	STMT_SPOTS_REVIVE,
+	STMT_SPOTS_ADD,
+	STMT_SPOTS_OCCUPIED_ABOVE,
+	STMT_SPOTS_DELETE_ABOVE,
+	STMT_SPOTS_REMOVE_ABOVE,
+	STMT_SPOTS_GRID,
+	STMT_LOT_FOR_BOOKING,
+	STMT_SPOT_FIRST_FREE,
+	STMT_USER_ACTIVE_COUNT,
+	STMT_RESV_INSERT,
+	STMT_RESV_GET,
+	STMT_RESV_TO_RELEASE,
+	STMT_RESV_OLDEST_ACTIVE,
+	STMT_RESV_COMPLETE,
+	STMT_RESV_LIST_USER,
+	STMT_RESV_COUNT_USER,
+	STMT_RESV_LIST_ADMIN,
+	STMT_RESV_COUNT_ADMIN,
+	STMT_SUM_COUNTS,
+	STMT_SUM_REVENUE,
+	STMT_SUM_PER_DAY,
+	STMT_SUM_USER,
+	STMT_SUM_USER_ACTIVE,
+
 	STMT__COUNT
 };
 
@@ -122,6 +157,10 @@ enum dbrc db_row(sqlite3_stmt *);
 enum dbrc db_run(sqlite3_stmt *);
 int db_next(sqlite3_stmt *, enum dbrc *);
 void db_done(sqlite3_stmt *);
+
+/* A read transaction: one snapshot for several SELECTs (dashboards). */
+enum dbrc db_begin_read(void);
+void db_end_read(void);
 
 /* Rows changed by the last INSERT, UPDATE or DELETE. */
 long long db_changes(void);

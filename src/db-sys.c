@@ -47,6 +47,9 @@ db_reset_sample(void)
 	}
 	if ((r = db_exec_script(sql_sample, "sample.sql")) != DB_OK)
 		goto fail;
+	/* Everything changed: no cached read may survive. */
+	if ((r = db_gen_bump("lots")) != DB_OK)
+		goto fail;
 	return db_commit();
 
 fail:

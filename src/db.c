@@ -39,6 +39,16 @@
 #define USER_COLS "id, username, email, password_hash, phone, is_active," \
     " created_at, updated_at, last_login"
 
+#define LOT_COLS "id, name, address, pin_code, price_cents," \
+    " number_of_spots, occupied, is_active, description, hours_start," \
+    " hours_end, created_at, updated_at"
+#define RESV_COLS "r.id, r.spot_id, s.spot_number, r.lot_id, l.name," \
+    " r.user_id, u.username, r.vehicle_number, r.parking_ts, r.leaving_ts," \
+    " r.hourly_cents, r.cost_cents, r.status, r.remarks, r.created_at," \
+    " r.updated_at"
+#define RESV_FROM "FROM reservations r JOIN spots s ON s.id = r.spot_id" \
+    " JOIN lots l ON l.id = r.lot_id JOIN users u ON u.id = r.user_id"
+
 static const char *const stmt_sql[] = {
 	[STMT_PING] = "SELECT 1",
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
@@ -149,6 +159,149 @@ static const char *const stmt_sql[] = {
 	    " VALUES (?, ?, ?)",
 	[STMT_LOGIN_FAIL_CLEAR] =
 	    "DELETE FROM login_failures WHERE account = ?",
+
+	[STMT_GEN_GET] = "SELECT gen FROM cache_gen WHERE family = ?",
+	[STMT_GEN_BUMP] =
+	    "UPDATE cache_gen SET gen = gen + 1 WHERE family = ?",
+	[STMT_LOT_INSERT] =
+	    "INSERT INTO lots (name, address, pin_code, price_cents,"
+	    " number_of_spots, is_active, description, hours_start, hours_end,"
+	    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[STMT_LOT_GET] =
+	    "SELECT " LOT_COLS " FROM lots WHERE id = ? AND deleted_at IS NULL",
+	/* ?1 1: only active lots */
+	[STMT_LOTS_LIST] =
+	    "SELECT " LOT_COLS " FROM lots WHERE deleted_at IS NULL"
+	    " AND (?1 = 0 OR is_active = 1) ORDER BY id",
+	/* each ?n NULL keeps the column; ?8 1 sets both hours from ?9, ?10 */
+	[STMT_LOT_UPDATE] =
+	    "UPDATE lots SET name = coalesce(?1, name),"
+	    " address = coalesce(?2, address),"
+	    " pin_code = coalesce(?3, pin_code),"
+	    " price_cents = coalesce(?4, price_cents),"
+	    " is_active = coalesce(?5, is_active),"
+	    " description = CASE WHEN ?6 THEN ?7 ELSE description END,"
+	    " hours_start = CASE WHEN ?8 THEN ?9 ELSE hours_start END,"
+	    " hours_end = CASE WHEN ?8 THEN ?10 ELSE hours_end END,"
+	    " updated_at = ?11 WHERE id = ?12 AND deleted_at IS NULL",
+	[STMT_LOT_RESIZE] =
+	    "UPDATE lots SET number_of_spots = ?, updated_at = ? WHERE id = ?",
+	[STMT_LOT_HAS_HISTORY] =
+	    "SELECT 1 FROM reservations WHERE lot_id = ? LIMIT 1",
+	[STMT_LOT_DELETE] = "DELETE FROM lots WHERE id = ?",
+	[STMT_LOT_SOFT_DELETE] =
+	    "UPDATE lots SET deleted_at = ?1, is_active = 0, updated_at = ?1"
+	    " WHERE id = ?2",
+	/* growing: spots removed by an earlier shrink come back first */
+	[STMT_SPOTS_REVIVE] =
+	    "UPDATE spots SET removed_at = NULL WHERE lot_id = ?1"
+	    " AND spot_number BETWEEN ?2 AND ?3 AND removed_at IS NOT NULL",
+	/* spots ?2..?3 of lot ?1 that do not exist yet */
+	[STMT_SPOTS_ADD] =
+	    "INSERT INTO spots (lot_id, spot_number)"
+	    " WITH RECURSIVE n(x) AS (SELECT ?2 UNION ALL"
+	    " SELECT x + 1 FROM n WHERE x < ?3)"
+	    " SELECT ?1, x FROM n WHERE true"
+	    " ON CONFLICT (lot_id, spot_number) DO NOTHING",
+	[STMT_SPOTS_OCCUPIED_ABOVE] =
+	    "SELECT count(*) FROM spots WHERE lot_id = ? AND spot_number > ?"
+	    " AND status = 'O'",
+	/* shrinking: spots without history go, the others are marked */
+	[STMT_SPOTS_DELETE_ABOVE] =
+	    "DELETE FROM spots WHERE lot_id = ?1 AND spot_number > ?2"
+	    " AND NOT EXISTS (SELECT 1 FROM reservations r"
+	    " WHERE r.spot_id = spots.id)",
+	[STMT_SPOTS_REMOVE_ABOVE] =
+	    "UPDATE spots SET removed_at = ?3 WHERE lot_id = ?1"
+	    " AND spot_number > ?2 AND removed_at IS NULL",
+	[STMT_SPOTS_GRID] =
+	    "SELECT s.id, s.spot_number, s.status, r.id, r.user_id,"
+	    " u.username, r.vehicle_number, r.parking_ts"
+	    " FROM spots s"
+	    " LEFT JOIN reservations r ON r.spot_id = s.id"
+	    " AND r.status = 'active'"
+	    " LEFT JOIN users u ON u.id = r.user_id"
+	    " WHERE s.lot_id = ? AND s.removed_at IS NULL"
+	    " ORDER BY s.spot_number",
+	[STMT_LOT_FOR_BOOKING] =
+	    "SELECT is_active, price_cents FROM lots"
+	    " WHERE id = ? AND deleted_at IS NULL",
+	/* one seek on spots_lot_status */
+	[STMT_SPOT_FIRST_FREE] =
+	    "SELECT id, spot_number FROM spots WHERE lot_id = ?"
+	    " AND status = 'A' AND removed_at IS NULL"
+	    " ORDER BY spot_number LIMIT 1",
+	[STMT_USER_ACTIVE_COUNT] =
+	    "SELECT count(*) FROM reservations WHERE user_id = ?"
+	    " AND status = 'active'",
+	[STMT_RESV_INSERT] =
+	    "INSERT INTO reservations (spot_id, lot_id, user_id,"
+	    " vehicle_number, parking_ts, hourly_cents, status, created_at,"
+	    " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?5, ?5)",
+	[STMT_RESV_GET] =
+	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.id = ?",
+	/* ?1 the reservation, ?2 its owner */
+	[STMT_RESV_TO_RELEASE] =
+	    "SELECT id, status FROM reservations WHERE id = ?1"
+	    " AND user_id = ?2",
+	[STMT_RESV_OLDEST_ACTIVE] =
+	    "SELECT id, status FROM reservations WHERE user_id = ?"
+	    " AND status = 'active' ORDER BY parking_ts, id LIMIT 1",
+	/* ?1 now, ?2 id: the cost is computed here, in integer cents: the
+	 * hourly price times the started hours, at least one (a clock that
+	 * went back counts as no time) */
+	[STMT_RESV_COMPLETE] =
+	    "UPDATE reservations SET status = 'completed',"
+	    " leaving_ts = max(?1, parking_ts),"
+	    " cost_cents = hourly_cents * max(1,"
+	    " (max(?1, parking_ts) - parking_ts + 3599) / 3600),"
+	    " updated_at = ?1 WHERE id = ?2 AND status = 'active'",
+	/* newest first on reservations_user; ?2 a status or NULL */
+	[STMT_RESV_LIST_USER] =
+	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.user_id = ?1"
+	    " AND (?2 IS NULL OR r.status = ?2)"
+	    " ORDER BY r.id DESC LIMIT ?3 OFFSET ?4",
+	[STMT_RESV_COUNT_USER] =
+	    "SELECT count(*) FROM reservations WHERE user_id = ?1"
+	    " AND (?2 IS NULL OR status = ?2)",
+	/* filters ?1 lot, ?2 user, ?3 status, ?4..?5 parking time; NULL: any */
+	[STMT_RESV_LIST_ADMIN] =
+	    "SELECT " RESV_COLS " " RESV_FROM " WHERE"
+	    " (?1 IS NULL OR r.lot_id = ?1) AND (?2 IS NULL OR r.user_id = ?2)"
+	    " AND (?3 IS NULL OR r.status = ?3)"
+	    " AND (?4 IS NULL OR r.parking_ts >= ?4)"
+	    " AND (?5 IS NULL OR r.parking_ts < ?5)"
+	    " ORDER BY r.id DESC LIMIT ?6 OFFSET ?7",
+	[STMT_RESV_COUNT_ADMIN] =
+	    "SELECT count(*) FROM reservations r WHERE"
+	    " (?1 IS NULL OR r.lot_id = ?1) AND (?2 IS NULL OR r.user_id = ?2)"
+	    " AND (?3 IS NULL OR r.status = ?3)"
+	    " AND (?4 IS NULL OR r.parking_ts >= ?4)"
+	    " AND (?5 IS NULL OR r.parking_ts < ?5)",
+	[STMT_SUM_COUNTS] =
+	    "SELECT (SELECT count(*) FROM users),"
+	    " (SELECT count(*) FROM users WHERE is_active = 1),"
+	    " (SELECT count(*) FROM lots WHERE deleted_at IS NULL),"
+	    " (SELECT coalesce(sum(number_of_spots), 0) FROM lots"
+	    " WHERE deleted_at IS NULL),"
+	    " (SELECT coalesce(sum(occupied), 0) FROM lots"
+	    " WHERE deleted_at IS NULL)",
+	/* revenue of reservations completed since ?1 */
+	[STMT_SUM_REVENUE] =
+	    "SELECT coalesce(sum(cost_cents), 0) FROM reservations"
+	    " WHERE status = 'completed' AND leaving_ts >= ?",
+	/* bookings per UTC day since ?1, on reservations_parking */
+	[STMT_SUM_PER_DAY] =
+	    "SELECT parking_ts / 86400, count(*) FROM reservations"
+	    " WHERE parking_ts >= ? GROUP BY parking_ts / 86400",
+	/* ?1 user, ?2 now: bookings, seconds parked, cents spent */
+	[STMT_SUM_USER] =
+	    "SELECT count(*), coalesce(sum(coalesce(leaving_ts, ?2)"
+	    " - parking_ts), 0), coalesce(sum(cost_cents), 0)"
+	    " FROM reservations WHERE user_id = ?1 AND status <> 'cancelled'",
+	[STMT_SUM_USER_ACTIVE] =
+	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.user_id = ?"
+	    " AND r.status = 'active' ORDER BY r.parking_ts, r.id",
 };
 _Static_assert(sizeof(stmt_sql) / sizeof(stmt_sql[0]) == STMT__COUNT,
     "stmt_sql[] must have one row per enum stmt");
@@ -689,6 +842,27 @@ db_begin(void)
 	}
 	db_reset_busy();
 	return db_run(db_stmt(STMT_BEGIN));
+}
+
+/* Starts a read transaction, so several SELECTs see one snapshot.
+ * Returns DB_OK or the failure; end it with db_end_read(). */
+enum dbrc
+db_begin_read(void)
+{
+	if (db == NULL)
+		return DB_UNAVAILABLE;
+	if (!sqlite3_get_autocommit(db)) {
+		log_msg(LOG_ERR, "db: begin inside a transaction");
+		return DB_ERROR;
+	}
+	return db_run(db_stmt(STMT_BEGIN_READ));
+}
+
+/* Ends a read transaction (it changed nothing). */
+void
+db_end_read(void)
+{
+	db_rollback();
 }
 
 /* Commits; on failure rolls back (if SQLite has not already).  Returns

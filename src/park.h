@@ -216,6 +216,8 @@ struct conf {
 	int export_retention_days;
 	int export_link_ttl_s;
 	int remind_after_days;
+	/* parking */
+	int max_active_bookings;
 	/* logging */
 	int log_requests;
 };
@@ -361,6 +363,8 @@ const char *valid_address(struct req *, char **, size_t *);
 const char *valid_pin_code(struct req *, char **, size_t *);
 const char *valid_hhmm(struct req *, char **, size_t *);
 const char *valid_vehicle(struct req *, char **, size_t *);
+const char *valid_resv_status(struct req *, char **, size_t *);
+const char *valid_iso_time(struct req *, char **, size_t *);
 const char *valid_token_id(struct req *, char **, size_t *);
 /* 1 when s (len bytes) is valid UTF-8 without NUL or C0 controls other than
  * those allowed by allow_nl (LF, CR and TAB). */
@@ -642,6 +646,106 @@ enum dbrc db_session_rotate(const char *sid, const char *jti,
     const char *new_jti, struct session_state *, enum rotate *);
 enum dbrc db_session_revoke(const char *sid, const char *reason);
 
+/* ---- db-lots.c: lots, spots, reservations, dashboards ---- */
+
+/* A lot row; strings live in the pool given to the call. */
+struct lot {
+	int64_t id;
+	const char *name, *address, *pin_code, *description;
+	const char *hours_start, *hours_end; /* both NULL or both set */
+	long long price_cents;
+	int number_of_spots, occupied, is_active;
+	int64_t created_at, updated_at;
+};
+
+/* What a create or update asks for.  NULL strings, -1 numbers and 0 spots
+ * leave a column as it is (on create every required field is set). */
+struct lot_change {
+	const char *name, *address, *pin_code;
+	long long price_cents;
+	int spots;
+	int is_active;
+	int set_description;
+	const char *description;
+	int set_hours;
+	const char *hours_start, *hours_end;
+};
+
+/* One spot of a lot's grid; the reservation fields when occupied. */
+struct spot_cell {
+	int64_t id;
+	int number;
+	int occupied;
+	int64_t resv_id, user_id, since;
+	const char *username, *vehicle;
+};
+
+/* A reservation with its spot, lot and user names. */
+struct resv {
+	int64_t id, spot_id, lot_id, user_id;
+	int spot_number;
+	const char *lot_name, *username, *vehicle, *status, *remarks;
+	int64_t parking_ts, leaving_ts; /* leaving 0 while active */
+	long long hourly_cents, cost_cents;
+	int has_cost;
+	int64_t created_at, updated_at;
+};
+
+/* Filters of the admin's reservation list; 0 or NULL: any. */
+struct resv_filter {
+	int64_t lot_id, user_id;
+	const char *status;
+	int64_t from, to; /* parking time in [from, to) */
+};
+
+enum book { BOOK_OK, BOOK_NO_LOT, BOOK_INACTIVE, BOOK_FULL, BOOK_LIMIT };
+enum release { RELEASE_OK, RELEASE_NONE, RELEASE_NOT_FOUND };
+
+struct admin_summary {
+	long long users, users_active, lots, spots, occupied;
+	long long revenue_today, revenue_month; /* cents */
+	int64_t today;        /* midnight UTC */
+	long long per_day[30]; /* bookings, oldest day first, today last */
+	struct lot *lot;
+	size_t nlots;
+};
+
+struct user_summary {
+	long long bookings, seconds, spent_cents;
+	struct resv *active;
+	size_t nactive;
+};
+
+/* The generation of a cached family ("lots", "users"). */
+enum dbrc db_gen_get(const char *family, long long *gen);
+/* Bumps a family's generation (inside the caller's write transaction). */
+enum dbrc db_gen_bump(const char *family);
+enum dbrc db_lot_get(struct pool *, int64_t id, struct lot *);
+enum dbrc db_lots_list(struct pool *, int active_only, struct lot **,
+    size_t *n);
+/* Creates a lot with spots 1..spots. */
+enum dbrc db_lot_create(const struct lot_change *, int64_t *id);
+/* Changes and resizes; DB_CONFLICT with *busy occupied spots in the way. */
+enum dbrc db_lot_update(int64_t id, const struct lot_change *, int *busy);
+/* Deletes (soft when the lot has history); DB_CONFLICT when occupied. */
+enum dbrc db_lot_delete(int64_t id, int *soft, int *busy);
+/* The spots of a lot in number order, at most cap of them. */
+enum dbrc db_lot_grid(struct pool *, int64_t id, struct spot_cell **,
+    size_t *n, size_t cap);
+/* Books the free spot with the lowest number; *out tells the outcome. */
+enum dbrc db_book(int64_t lot, int64_t user, const char *vehicle,
+    int64_t *id, enum book *out);
+/* Completes a reservation of user (resv 0: the oldest active one). */
+enum dbrc db_release(int64_t user, int64_t resv, int64_t *id,
+    enum release *out);
+enum dbrc db_resv_get(struct pool *, int64_t id, struct resv *);
+enum dbrc db_resv_list_user(struct pool *, int64_t user, const char *status,
+    int limit, int offset, struct resv **, size_t *n, long long *total);
+enum dbrc db_resv_list_admin(struct pool *, const struct resv_filter *,
+    int limit, int offset, struct resv **, size_t *n, long long *total);
+enum dbrc db_summary_admin(struct pool *, struct admin_summary *);
+enum dbrc db_summary_user(struct pool *, int64_t user, struct user_summary *);
+
 /* ---- cache.c: the Redis cache (hiredis), never a source of truth ---- */
 
 enum cache_state { CACHE_DISABLED, CACHE_UP, CACHE_DOWN };
@@ -656,6 +760,16 @@ int cache_get(const char *key, struct buf *out);
 void cache_set(const char *key, const char *, size_t, int ttl_s);
 /* Increments a counter; returns the new value, or -1 on failure. */
 long long cache_incr(const char *key);
+/*
+ * A cached JSON text of a family ("lots", "users") at its current
+ * generation (read from the database, so a read after a write never sees
+ * a stale entry).  Returns 0 with the text in out on a hit, -1 on a miss,
+ * with *key set (in the pool) for cache_put(); *key NULL: do not cache.
+ */
+int cache_fetch(struct pool *, const char *family, const char *name,
+    struct buf *out, char **key);
+/* Stores a text under a key from cache_fetch() (NULL: nothing). */
+void cache_put(const char *key, const char *, size_t);
 
 /* ---- auth.c and users.c: accounts ---- */
 
@@ -672,6 +786,23 @@ void users_password(struct req *, struct resp *);
 void users_admin_list(struct req *, struct resp *);
 void users_admin_deactivate(struct req *, struct resp *);
 void users_admin_activate(struct req *, struct resp *);
+
+/* ---- lots.c and resv.c: parking ---- */
+
+void lots_admin_create(struct req *, struct resp *);
+void lots_admin_update(struct req *, struct resp *);
+void lots_admin_delete(struct req *, struct resp *);
+void lots_admin_get(struct req *, struct resp *);
+void lots_admin_list(struct req *, struct resp *);
+void lots_user_list(struct req *, struct resp *);
+void lot_json(struct jw *, const char *key, const struct lot *);
+void resv_book(struct req *, struct resp *);
+void resv_release(struct req *, struct resp *);
+void resv_list(struct req *, struct resp *);
+void resv_summary(struct req *, struct resp *);
+void resv_admin_list(struct req *, struct resp *);
+void resv_admin_summary(struct req *, struct resp *);
+void resv_json(struct jw *, const char *key, const struct resv *);
 
 /* ---- sys.c: handlers of / and /api/health ---- */
 

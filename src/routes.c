@@ -44,6 +44,51 @@ static const struct field f_users[] = {
 	{ "offset", FT_INT, FS_QUERY, 0, 0, 1000000000, NULL, 0 },
 	{ "q", FT_STR, FS_QUERY, 0, 1, 100, NULL, 0 },
 };
+static const struct field f_lot_create[] = {
+	{ "prime_location_name", FT_STR, FS_BODY, 1, 1, 400, valid_lot_name,
+	    0 },
+	{ "address", FT_STR, FS_BODY, 1, 1, 2000, valid_address, 0 },
+	{ "pin_code", FT_STR, FS_BODY, 1, 1, 10, valid_pin_code, 0 },
+	{ "number_of_spots", FT_INT, FS_BODY, 1, 1, 1000, NULL, 0 },
+	{ "price", FT_MONEY, FS_BODY, 1, 0, 1000000, NULL, 0 },
+	{ "description", FT_STR, FS_BODY, 0, 0, 1000, NULL, 1 },
+	{ "operating_hours_start", FT_STR, FS_BODY, 0, 5, 5, valid_hhmm, 1 },
+	{ "operating_hours_end", FT_STR, FS_BODY, 0, 5, 5, valid_hhmm, 1 },
+	{ "is_active", FT_BOOL, FS_BODY, 0, 0, 1, NULL, 0 },
+};
+static const struct field f_lot_update[] = {
+	{ "prime_location_name", FT_STR, FS_BODY, 0, 1, 400, valid_lot_name,
+	    0 },
+	{ "address", FT_STR, FS_BODY, 0, 1, 2000, valid_address, 0 },
+	{ "pin_code", FT_STR, FS_BODY, 0, 1, 10, valid_pin_code, 0 },
+	{ "number_of_spots", FT_INT, FS_BODY, 0, 1, 1000, NULL, 0 },
+	{ "price", FT_MONEY, FS_BODY, 0, 0, 1000000, NULL, 0 },
+	{ "description", FT_STR, FS_BODY, 0, 0, 1000, NULL, 1 },
+	{ "operating_hours_start", FT_STR, FS_BODY, 0, 5, 5, valid_hhmm, 1 },
+	{ "operating_hours_end", FT_STR, FS_BODY, 0, 5, 5, valid_hhmm, 1 },
+	{ "is_active", FT_BOOL, FS_BODY, 0, 0, 1, NULL, 0 },
+};
+static const struct field f_book[] = {
+	{ "vehicle_number", FT_STR, FS_BODY, 0, 1, 40, valid_vehicle, 1 },
+};
+static const struct field f_release[] = {
+	{ "reservation_id", FT_INT, FS_BODY, 0, 1, 9007199254740991LL, NULL,
+	    1 },
+};
+static const struct field f_history[] = {
+	{ "limit", FT_INT, FS_QUERY, 0, 1, 100, NULL, 0 },
+	{ "offset", FT_INT, FS_QUERY, 0, 0, 1000000000, NULL, 0 },
+	{ "status", FT_STR, FS_QUERY, 0, 1, 20, valid_resv_status, 0 },
+};
+static const struct field f_admin_resv[] = {
+	{ "lot_id", FT_INT, FS_QUERY, 0, 1, 9007199254740991LL, NULL, 0 },
+	{ "user_id", FT_INT, FS_QUERY, 0, 1, 9007199254740991LL, NULL, 0 },
+	{ "status", FT_STR, FS_QUERY, 0, 1, 20, valid_resv_status, 0 },
+	{ "from", FT_STR, FS_QUERY, 0, 10, 20, valid_iso_time, 0 },
+	{ "to", FT_STR, FS_QUERY, 0, 10, 20, valid_iso_time, 0 },
+	{ "limit", FT_INT, FS_QUERY, 0, 1, 100, NULL, 0 },
+	{ "offset", FT_INT, FS_QUERY, 0, 0, 1000000000, NULL, 0 },
+};
 
 const struct route routes[] = {
 	/* utility */
@@ -77,6 +122,35 @@ const struct route routes[] = {
 	    users_admin_deactivate, "Deactivate a user and end its sessions"),
 	ROUTE0(M_POST, "/api/admin/users/{id}/activate", AC_ADMIN,
 	    users_admin_activate, "Activate a user"),
+
+	/* the admin's lots */
+	ROUTE(M_POST, "/api/admin/pkl/create", AC_ADMIN, lots_admin_create,
+	    f_lot_create, "Create a lot with spots 1..number_of_spots"),
+	ROUTE(M_POST, "/api/admin/pkl/update/{id}", AC_ADMIN,
+	    lots_admin_update, f_lot_update,
+	    "Change a lot; a new number_of_spots resizes it"),
+	ROUTE0(M_DELETE, "/api/admin/pkl/delete/{id}", AC_ADMIN,
+	    lots_admin_delete, "Delete a lot (kept as history if it has any)"),
+	ROUTE0(M_GET, "/api/admin/pkl/list", AC_ADMIN, lots_admin_list,
+	    "Every lot, inactive ones included"),
+	ROUTE0(M_GET, "/api/admin/pkl/{id}", AC_ADMIN, lots_admin_get,
+	    "A lot with its spot grid"),
+	ROUTE(M_GET, "/api/admin/reservations", AC_ADMIN, resv_admin_list,
+	    f_admin_resv, "Every reservation, filtered and paged"),
+	ROUTE0(M_GET, "/api/admin/summary", AC_ADMIN, resv_admin_summary,
+	    "Occupancy, revenue and bookings per day"),
+
+	/* a user's parking */
+	ROUTE0(M_GET, "/api/user/pkl/list", AC_USER, lots_user_list,
+	    "The lots a user can book"),
+	ROUTE(M_POST, "/api/user/pkl/book/{id}", AC_USER, resv_book, f_book,
+	    "Book the first free spot of a lot"),
+	ROUTE(M_POST, "/api/user/pkl/release", AC_USER, resv_release,
+	    f_release, "Release a reservation and pay"),
+	ROUTE(M_GET, "/api/user/pkl/book/list", AC_USER, resv_list, f_history,
+	    "The caller's reservations, newest first"),
+	ROUTE0(M_GET, "/api/user/summary", AC_USER, resv_summary,
+	    "The caller's active reservation, bookings, hours and spending"),
 };
 const size_t nroutes = NF(routes);
 

@@ -395,6 +395,30 @@ bad:
 	return "must be a time HH:MM from 00:00 to 23:59";
 }
 
+/* A reservation status: active, completed or cancelled. */
+const char *
+valid_resv_status(struct req *req, char **s, size_t *len)
+{
+	(void)req;
+	(void)len;
+	if (strcmp(*s, "active") == 0 || strcmp(*s, "completed") == 0 ||
+	    strcmp(*s, "cancelled") == 0)
+		return NULL;
+	return "must be active, completed or cancelled";
+}
+
+/* A date YYYY-MM-DD or a time YYYY-MM-DDTHH:MM:SSZ (UTC). */
+const char *
+valid_iso_time(struct req *req, char **s, size_t *len)
+{
+	(void)req;
+	(void)len;
+	if (time_parse_iso(*s) < 0)
+		return "must be a date YYYY-MM-DD or a time "
+		    "YYYY-MM-DDTHH:MM:SSZ";
+	return NULL;
+}
+
 /*
  * 1 to 20 letters, digits, spaces or '-', with at least one letter or
  * digit; stored upper-case without spaces ("ka 01-ab 1234" becomes

@@ -161,6 +161,12 @@ def test_cors_head_ids(s):
         time.sleep(0.05)
     ok(rid2 and rid2 in s.log(), "parkd's log names the request id",
        "  id %r; log ends:" % rid2, T.tail(s._log_path("parkd"), 10))
+    # ... and it is nginx's id: one id in both logs.
+    while rid2 and rid2 not in s.access_log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ok(rid2 and "rid=" + rid2 in s.access_log(),
+       "the id is nginx's: its access log names the same id",
+       "  id %r; access log ends:" % rid2, s.access_log()[-600:])
 
 
 def test_paths(s):

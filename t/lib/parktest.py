@@ -332,7 +332,8 @@ def http_request(port, method, path, body=None, headers=None, raw=None,
 
 
 class StackError(Exception):
-    """The stack could not be started; the message holds the logs' tails."""
+    """The stack could not be started.  Stack.stop() then prints the ends
+    of the logs."""
 
 
 def settings_text(settings):
@@ -519,8 +520,7 @@ class Stack:
             except OSError:
                 pass
             time.sleep(0.05)
-        raise StackError("redis-server did not answer:\n" +
-                         tail(self._log_path("redis")))
+        raise StackError("redis-server did not answer (see the stack's logs)")
 
     def parkd_argv(self, *args, config=None):
         """The command line of parkd (with PARKTEST_WRAPPER in front)."""
@@ -597,7 +597,7 @@ class Stack:
             if "in use" not in tail(os.path.join(ngdir, "logs",
                                                  "nginx-error.log")):
                 break
-        raise StackError("nginx did not start:\n" + self.logs_tail())
+        raise StackError("nginx did not start (see the stack's logs)")
 
     def wait_healthy(self, timeout=10):
         """Waits until GET /api/health answers 200 through nginx."""
@@ -605,8 +605,8 @@ class Stack:
         last = None
         while time.monotonic() < deadline:
             if self.procs["parkd"].poll() is not None:
-                raise StackError("parkd exited with status %d:\n%s" % (
-                    self.procs["parkd"].returncode, self.logs_tail()))
+                raise StackError("parkd exited with status %d (its log is "
+                                 "printed above)" % self.procs["parkd"].returncode)
             try:
                 r = self.req("GET", "/api/health", timeout=2)
                 last = "%d %s" % (r.status, r.body[:300])
@@ -616,7 +616,7 @@ class Stack:
                 last = str(e)
             time.sleep(0.1)
         raise StackError("GET /api/health did not answer 200 within %d s "
-                         "(last: %s):\n%s" % (timeout, last, self.logs_tail()))
+                         "(last: %s; see the stack's logs)" % (timeout, last))
 
     # -- using it --
 
@@ -646,6 +646,15 @@ class Stack:
         """Everything parkd wrote to stderr so far."""
         with open(self._log_path("parkd"), "rb") as f:
             return f.read().decode("utf-8", "replace")
+
+    def access_log(self):
+        """nginx's access log so far (format "parkd", with rid=<id>)."""
+        path = os.path.join(self.dir, "nginx", "logs", "nginx-access.log")
+        try:
+            with open(path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
 
     def signal_parkd(self, sig):
         """Sends a signal to the supervisor."""

@@ -1,0 +1,746 @@
+/*
+ * db-lots.c: the data layer of parking: lots, their spots, reservations,
+ * dashboards, and the cache generations that tell cached reads whether
+ * they are current.
+ *
+ * Every write that reads first is one BEGIN IMMEDIATE transaction (a
+ * deferred one that reads then writes gets SQLITE_BUSY_SNAPSHOT without
+ * waiting, reliability.md F5).  spots.status and lots.occupied are kept by
+ * the schema's triggers from the reservation rows; nothing here writes
+ * them.  Every write that changes what a cached read shows bumps the
+ * "lots" generation in its own transaction.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+
+#include "db-int.h"
+
+/* Copies column i as text into the pool; NULL stays NULL. */
+static const char *
+col_text(struct pool *p, sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	return s == NULL ? NULL : pool_strndup(p, (const char *)s,
+	    (size_t)sqlite3_column_bytes(st, i));
+}
+
+/* Runs a statement that needs only its one integer bound; DB_OK. */
+static enum dbrc
+run_id(enum stmt id, int64_t v)
+{
+	sqlite3_stmt *st;
+
+	if ((st = db_stmt(id)) == NULL)
+		return db_lasterr();
+	db_bind_int(st, 1, v);
+	return db_run(st);
+}
+
+/* ---- cache generations ---- */
+
+enum dbrc
+db_gen_get(const char *family, long long *gen)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+
+	if ((st = db_stmt(STMT_GEN_GET)) == NULL)
+		return db_lasterr();
+	db_bind_text(st, 1, family);
+	if ((rc = db_row(st)) != DB_OK)
+		return rc;
+	*gen = sqlite3_column_int64(st, 0);
+	db_done(st);
+	return DB_OK;
+}
+
+enum dbrc
+db_gen_bump(const char *family)
+{
+	sqlite3_stmt *st;
+
+	if ((st = db_stmt(STMT_GEN_BUMP)) == NULL)
+		return db_lasterr();
+	db_bind_text(st, 1, family);
+	return db_run(st);
+}
+
+/* Commits after bumping the lots generation, or rolls back. */
+static enum dbrc
+commit_lots(void)
+{
+	enum dbrc rc;
+
+	if ((rc = db_gen_bump("lots")) != DB_OK) {
+		db_rollback();
+		return rc;
+	}
+	return db_commit();
+}
+
+/* ---- lots ---- */
+
+static void
+lot_row(struct pool *p, sqlite3_stmt *st, struct lot *l)
+{
+	l->id = sqlite3_column_int64(st, 0);
+	l->name = col_text(p, st, 1);
+	l->address = col_text(p, st, 2);
+	l->pin_code = col_text(p, st, 3);
+	l->price_cents = sqlite3_column_int64(st, 4);
+	l->number_of_spots = sqlite3_column_int(st, 5);
+	l->occupied = sqlite3_column_int(st, 6);
+	l->is_active = sqlite3_column_int(st, 7);
+	l->description = col_text(p, st, 8);
+	l->hours_start = col_text(p, st, 9);
+	l->hours_end = col_text(p, st, 10);
+	l->created_at = sqlite3_column_int64(st, 11);
+	l->updated_at = sqlite3_column_int64(st, 12);
+}
+
+enum dbrc
+db_lot_get(struct pool *p, int64_t id, struct lot *l)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+
+	if ((st = db_stmt(STMT_LOT_GET)) == NULL)
+		return db_lasterr();
+	db_bind_int(st, 1, id);
+	if ((rc = db_row(st)) != DB_OK)
+		return rc;
+	lot_row(p, st, l);
+	db_done(st);
+	return DB_OK;
+}
+
+enum dbrc
+db_lots_list(struct pool *p, int active_only, struct lot **out, size_t *n)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+	size_t cap = 16;
+	struct lot *grown;
+
+	*n = 0;
+	*out = pool_alloc(p, cap * sizeof(**out));
+	if ((st = db_stmt(STMT_LOTS_LIST)) == NULL)
+		return db_lasterr();
+	db_bind_int(st, 1, active_only);
+	while (db_next(st, &rc)) {
+		if (*n == cap) {
+			grown = pool_alloc(p, 2 * cap * sizeof(**out));
+			memcpy(grown, *out, cap * sizeof(**out));
+			*out = grown;
+			cap *= 2;
+		}
+		lot_row(p, st, &(*out)[(*n)++]);
+	}
+	return rc;
+}
+
+/* Adds spots from..to (reviving removed ones first); DB_OK. */
+static enum dbrc
+spots_add(int64_t lot, int from, int to)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+
+	if (from > to)
+		return DB_OK;
+	if ((st = db_stmt(STMT_SPOTS_REVIVE)) == NULL)
+		return db_lasterr();
+	db_bind_int(st, 1, lot);
+	db_bind_int(st, 2, from);
+	db_bind_int(st, 3, to);
+	if ((rc = db_run(st)) != DB_OK)
+		return rc;
+	if ((st = db_stmt(STMT_SPOTS_ADD)) == NULL)
+		return db_lasterr();
+	db_bind_int(st, 1, lot);
+	db_bind_int(st, 2, from);
+	db_bind_int(st, 3, to);
+	return db_run(st);
+}
+
+enum dbrc
+db_lot_create(const struct lot_change *c, int64_t *id)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+	int64_t now = park_now();
+
+	if ((rc = db_begin()) != DB_OK)
+		return rc;
+	if ((st = db_stmt(STMT_LOT_INSERT)) == NULL) {
+		rc = db_lasterr();
+		goto fail;
+	}
+	db_bind_text(st, 1, c->name);
+	db_bind_text(st, 2, c->address);
+	db_bind_text(st, 3, c->pin_code);
+	db_bind_int(st, 4, c->price_cents);
+	db_bind_int(st, 5, c->spots);
+	db_bind_int(st, 6, c->is_active < 0 ? 1 : c->is_active);
+	db_bind_text(st, 7, c->description);
+	db_bind_text(st, 8, c->hours_start);
+	db_bind_text(st, 9, c->hours_end);
+	db_bind_int(st, 10, now);
+	db_bind_int(st, 11, now);
+	if ((rc = db_run(st)) != DB_OK)
+		goto fail;
+	*id = db_last_id();
+	if ((rc = spots_add(*id, 1, c->spots)) != DB_OK)
+		goto fail;
+	return commit_lots();
+fail:
+	db_rollback();
+	return rc;
+}
+
+/* Resizes lot from the current number of spots n to m, inside the
+ * caller's transaction.  DB_CONFLICT with *busy set when a spot that
+ * would go is occupied. */
+static enum dbrc
+resize(int64_t lot, int n, int m, int *busy)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+
+	if (m > n)
+		rc = spots_add(lot, n + 1, m);
+	else {
+		if ((st = db_stmt(STMT_SPOTS_OCCUPIED_ABOVE)) == NULL)
+			return db_lasterr();
+		db_bind_int(st, 1, lot);
+		db_bind_int(st, 2, m);
+		if ((rc = db_row(st)) != DB_OK)
+			return rc;
+		*busy = sqlite3_column_int(st, 0);
+		db_done(st);
+		if (*busy > 0)
+			return DB_CONFLICT;
+		/* Spots with history stay, marked removed, so old
+		 * reservations keep their spot number. */
+		if ((st = db_stmt(STMT_SPOTS_DELETE_ABOVE)) == NULL)
+			return db_lasterr();
+		db_bind_int(st, 1, lot);
+		db_bind_int(st, 2, m);
+		if ((rc = db_run(st)) != DB_OK)
+			return rc;
+		if ((st = db_stmt(STMT_SPOTS_REMOVE_ABOVE)) == NULL)
+			return db_lasterr();
+		db_bind_int(st, 1, lot);
+		db_bind_int(st, 2, m);
+		db_bind_int(st, 3, park_now());
+		rc = db_run(st);
+	}
+	if (rc != DB_OK)
+		return rc;
+	if ((st = db_stmt(STMT_LOT_RESIZE)) == NULL)
+		return db_lasterr();
+	db_bind_int(st, 1, m);
+	db_bind_int(st, 2, park_now());
+	db_bind_int(st, 3, lot);
+	return db_run(st);
+}
+
+enum dbrc
+db_lot_update(int64_t id, const struct lot_change *c, int *busy)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+	int n;
+
+	*busy = 0;
+	if ((rc = db_begin()) != DB_OK)
+		return rc;
+	if ((st = db_stmt(STMT_LOT_GET)) == NULL) {
+		rc = db_lasterr();
+		goto fail;
+	}
+	db_bind_int(st, 1, id);
+	if ((rc = db_row(st)) != DB_OK)
+		goto fail;
+	n = sqlite3_column_int(st, 5);
+	db_done(st);
+
+	if ((st = db_stmt(STMT_LOT_UPDATE)) == NULL) {
+		rc = db_lasterr();
+		goto fail;
+	}
+	db_bind_text(st, 1, c->name);
+	db_bind_text(st, 2, c->address);
+	db_bind_text(st, 3, c->pin_code);
+	if (c->price_cents >= 0)
+		db_bind_int(st, 4, c->price_cents);
+	else
+		db_bind_null(st, 4);
+	if (c->is_active >= 0)
+		db_bind_int(st, 5, c->is_active);
+	else
+		db_bind_null(st, 5);
+	db_bind_int(st, 6, c->set_description);
+	db_bind_text(st, 7, c->description);
+	db_bind_int(st, 8, c->set_hours);
+	db_bind_text(st, 9, c->hours_start);
+	db_bind_text(st, 10, c->hours_end);
+	db_bind_int(st, 11, park_now());
+	db_bind_int(st, 12, id);
+	if ((rc = db_run(st)) != DB_OK)
+		goto fail;
+	if (c->spots > 0 && c->spots != n &&
+	    (rc = resize(id, n, c->spots, busy)) != DB_OK)
+		goto fail;
+	return commit_lots();
+fail:
+	db_rollback();
+	return rc;
+}
+
+enum dbrc
+db_lot_delete(int64_t id, int *soft, int *busy)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+
+	*soft = *busy = 0;
+	if ((rc = db_begin()) != DB_OK)
+		return rc;
+	if ((st = db_stmt(STMT_LOT_GET)) == NULL) {
+		rc = db_lasterr();
+		goto fail;
+	}
+	db_bind_int(st, 1, id);
+	if ((rc = db_row(st)) != DB_OK)
+		goto fail;
+	*busy = sqlite3_column_int(st, 6);
+	db_done(st);
+	if (*busy > 0) {
+		rc = DB_CONFLICT;
+		goto fail;
+	}
+	if ((st = db_stmt(STMT_LOT_HAS_HISTORY)) == NULL) {
+		rc = db_lasterr();
+		goto fail;
+	}
+	db_bind_int(st, 1, id);
+	rc = db_row(st);
+	if (rc == DB_OK) {
+		db_done(st);
+		*soft = 1;
+	} else if (rc != DB_NOTFOUND)
+		goto fail;
+	if (*soft) {
+		/* History keeps the lot and its spots: reservations,
+		 * exports and reports still name them. */
+		if ((st = db_stmt(STMT_LOT_SOFT_DELETE)) == NULL) {
+			rc = db_lasterr();
+			goto fail;
+		}
+		db_bind_int(st, 1, park_now());
+		db_bind_int(st, 2, id);
+		rc = db_run(st);
+	} else
+		rc = run_id(STMT_LOT_DELETE, id);
+	if (rc != DB_OK)
+		goto fail;
+	return commit_lots();
+fail:
+	db_rollback();
+	return rc;
+}
+
+enum dbrc
+db_lot_grid(struct pool *p, int64_t id, struct spot_cell **out, size_t *n,
+    size_t cap)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+	struct spot_cell *c;
+
+	*n = 0;
+	*out = pool_alloc(p, (cap ? cap : 1) * sizeof(**out));
+	if ((st = db_stmt(STMT_SPOTS_GRID)) == NULL)
+		return db_lasterr();
+	db_bind_int(st, 1, id);
+	while (db_next(st, &rc)) {
+		if (*n == cap)
+			continue; /* the lot changed between two reads */
+		c = &(*out)[(*n)++];
+		c->id = sqlite3_column_int64(st, 0);
+		c->number = sqlite3_column_int(st, 1);
+		c->occupied = sqlite3_column_text(st, 2) != NULL &&
+		    sqlite3_column_text(st, 2)[0] == 'O';
+		c->resv_id = sqlite3_column_int64(st, 3);
+		c->user_id = sqlite3_column_int64(st, 4);
+		c->username = col_text(p, st, 5);
+		c->vehicle = col_text(p, st, 6);
+		c->since = sqlite3_column_int64(st, 7);
+	}
+	return rc;
+}
+
+/* ---- reservations ---- */
+
+static void
+resv_row(struct pool *p, sqlite3_stmt *st, struct resv *v)
+{
+	v->id = sqlite3_column_int64(st, 0);
+	v->spot_id = sqlite3_column_int64(st, 1);
+	v->spot_number = sqlite3_column_int(st, 2);
+	v->lot_id = sqlite3_column_int64(st, 3);
+	v->lot_name = col_text(p, st, 4);
+	v->user_id = sqlite3_column_int64(st, 5);
+	v->username = col_text(p, st, 6);
+	v->vehicle = col_text(p, st, 7);
+	v->parking_ts = sqlite3_column_int64(st, 8);
+	v->leaving_ts = sqlite3_column_int64(st, 9);
+	v->hourly_cents = sqlite3_column_int64(st, 10);
+	v->has_cost = sqlite3_column_type(st, 11) != SQLITE_NULL;
+	v->cost_cents = sqlite3_column_int64(st, 11);
+	v->status = col_text(p, st, 12);
+	v->remarks = col_text(p, st, 13);
+	v->created_at = sqlite3_column_int64(st, 14);
+	v->updated_at = sqlite3_column_int64(st, 15);
+}
+
+enum dbrc
+db_resv_get(struct pool *p, int64_t id, struct resv *v)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+
+	if ((st = db_stmt(STMT_RESV_GET)) == NULL)
+		return db_lasterr();
+	db_bind_int(st, 1, id);
+	if ((rc = db_row(st)) != DB_OK)
+		return rc;
+	resv_row(p, st, v);
+	db_done(st);
+	return DB_OK;
+}
+
+enum dbrc
+db_book(int64_t lot, int64_t user, const char *vehicle, int64_t *id,
+    enum book *out)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+	int64_t spot, price;
+	int active, held;
+
+	*out = BOOK_NO_LOT;
+	/* The check and the insert in one write transaction: two bookings
+	 * can never pick the same spot (and the partial unique index on
+	 * active reservations would refuse it anyway). */
+	if ((rc = db_begin()) != DB_OK)
+		return rc;
+	if ((st = db_stmt(STMT_LOT_FOR_BOOKING)) == NULL) {
+		rc = db_lasterr();
+		goto fail;
+	}
+	db_bind_int(st, 1, lot);
+	if ((rc = db_row(st)) == DB_NOTFOUND)
+		goto none;
+	if (rc != DB_OK)
+		goto fail;
+	active = sqlite3_column_int(st, 0);
+	price = sqlite3_column_int64(st, 1);
+	db_done(st);
+	if (!active) {
+		*out = BOOK_INACTIVE;
+		goto none;
+	}
+	if ((st = db_stmt(STMT_USER_ACTIVE_COUNT)) == NULL) {
+		rc = db_lasterr();
+		goto fail;
+	}
+	db_bind_int(st, 1, user);
+	if ((rc = db_row(st)) != DB_OK)
+		goto fail;
+	held = sqlite3_column_int(st, 0);
+	db_done(st);
+	if (held >= conf.max_active_bookings) {
+		*out = BOOK_LIMIT;
+		goto none;
+	}
+	if ((st = db_stmt(STMT_SPOT_FIRST_FREE)) == NULL) {
+		rc = db_lasterr();
+		goto fail;
+	}
+	db_bind_int(st, 1, lot);
+	if ((rc = db_row(st)) == DB_NOTFOUND) {
+		*out = BOOK_FULL;
+		goto none;
+	}
+	if (rc != DB_OK)
+		goto fail;
+	spot = sqlite3_column_int64(st, 0);
+	db_done(st);
+	if ((st = db_stmt(STMT_RESV_INSERT)) == NULL) {
+		rc = db_lasterr();
+		goto fail;
+	}
+	db_bind_int(st, 1, spot);
+	db_bind_int(st, 2, lot);
+	db_bind_int(st, 3, user);
+	db_bind_text(st, 4, vehicle);
+	db_bind_int(st, 5, park_now());
+	db_bind_int(st, 6, price);
+	if ((rc = db_run(st)) != DB_OK)
+		goto fail;
+	*id = db_last_id();
+	*out = BOOK_OK;
+	return commit_lots();
+none:
+	db_rollback();
+	return DB_OK;
+fail:
+	db_rollback();
+	return rc;
+}
+
+enum dbrc
+db_release(int64_t user, int64_t resv, int64_t *id, enum release *out)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+	int active;
+
+	*out = RELEASE_NONE;
+	if ((rc = db_begin()) != DB_OK)
+		return rc;
+	if ((st = db_stmt(resv > 0 ? STMT_RESV_TO_RELEASE :
+	    STMT_RESV_OLDEST_ACTIVE)) == NULL) {
+		rc = db_lasterr();
+		goto fail;
+	}
+	if (resv > 0) {
+		db_bind_int(st, 1, resv);
+		db_bind_int(st, 2, user);
+	} else
+		db_bind_int(st, 1, user);
+	if ((rc = db_row(st)) == DB_NOTFOUND) {
+		/* Someone else's reservation is "not found", never told
+		 * apart from one that does not exist. */
+		*out = resv > 0 ? RELEASE_NOT_FOUND : RELEASE_NONE;
+		db_rollback();
+		return DB_OK;
+	}
+	if (rc != DB_OK)
+		goto fail;
+	*id = sqlite3_column_int64(st, 0);
+	active = strcmp((const char *)sqlite3_column_text(st, 1), "active")
+	    == 0;
+	db_done(st);
+	if (!active) {
+		db_rollback();
+		return DB_OK;
+	}
+	if ((st = db_stmt(STMT_RESV_COMPLETE)) == NULL) {
+		rc = db_lasterr();
+		goto fail;
+	}
+	db_bind_int(st, 1, park_now());
+	db_bind_int(st, 2, *id);
+	if ((rc = db_run(st)) != DB_OK)
+		goto fail;
+	*out = RELEASE_OK;
+	return commit_lots();
+fail:
+	db_rollback();
+	return rc;
+}
+
+/* Reads every row of a reservation list into a pool array. */
+static enum dbrc
+resv_rows(struct pool *p, sqlite3_stmt *st, size_t cap, struct resv **out,
+    size_t *n)
+{
+	enum dbrc rc;
+
+	*n = 0;
+	*out = pool_alloc(p, (cap ? cap : 1) * sizeof(**out));
+	while (db_next(st, &rc))
+		if (*n < cap)
+			resv_row(p, st, &(*out)[(*n)++]);
+	return rc;
+}
+
+/* Reads the one integer of a count statement. */
+static enum dbrc
+count_of(sqlite3_stmt *st, long long *total)
+{
+	enum dbrc rc;
+
+	if ((rc = db_row(st)) != DB_OK)
+		return rc;
+	*total = sqlite3_column_int64(st, 0);
+	db_done(st);
+	return DB_OK;
+}
+
+enum dbrc
+db_resv_list_user(struct pool *p, int64_t user, const char *status,
+    int limit, int offset, struct resv **out, size_t *n, long long *total)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+
+	if ((st = db_stmt(STMT_RESV_COUNT_USER)) == NULL)
+		return db_lasterr();
+	db_bind_int(st, 1, user);
+	db_bind_text(st, 2, status);
+	if ((rc = count_of(st, total)) != DB_OK)
+		return rc;
+	if ((st = db_stmt(STMT_RESV_LIST_USER)) == NULL)
+		return db_lasterr();
+	db_bind_int(st, 1, user);
+	db_bind_text(st, 2, status);
+	db_bind_int(st, 3, limit);
+	db_bind_int(st, 4, offset);
+	return resv_rows(p, st, (size_t)limit, out, n);
+}
+
+/* Binds the five filters of the admin's list (0 or NULL: any). */
+static void
+bind_filter(sqlite3_stmt *st, const struct resv_filter *f)
+{
+	if (f->lot_id > 0)
+		db_bind_int(st, 1, f->lot_id);
+	else
+		db_bind_null(st, 1);
+	if (f->user_id > 0)
+		db_bind_int(st, 2, f->user_id);
+	else
+		db_bind_null(st, 2);
+	db_bind_text(st, 3, f->status);
+	if (f->from > 0)
+		db_bind_int(st, 4, f->from);
+	else
+		db_bind_null(st, 4);
+	if (f->to > 0)
+		db_bind_int(st, 5, f->to);
+	else
+		db_bind_null(st, 5);
+}
+
+enum dbrc
+db_resv_list_admin(struct pool *p, const struct resv_filter *f, int limit,
+    int offset, struct resv **out, size_t *n, long long *total)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+
+	if ((st = db_stmt(STMT_RESV_COUNT_ADMIN)) == NULL)
+		return db_lasterr();
+	bind_filter(st, f);
+	if ((rc = count_of(st, total)) != DB_OK)
+		return rc;
+	if ((st = db_stmt(STMT_RESV_LIST_ADMIN)) == NULL)
+		return db_lasterr();
+	bind_filter(st, f);
+	db_bind_int(st, 6, limit);
+	db_bind_int(st, 7, offset);
+	return resv_rows(p, st, (size_t)limit, out, n);
+}
+
+/* ---- dashboards ---- */
+
+enum dbrc
+db_summary_admin(struct pool *p, struct admin_summary *s)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+	int64_t now = park_now(), day = now - now % 86400, month;
+	struct tm tm;
+	time_t t = (time_t)now;
+	long long d;
+
+	memset(s, 0, sizeof(*s));
+	gmtime_r(&t, &tm);
+	month = day - (int64_t)(tm.tm_mday - 1) * 86400;
+	s->today = day;
+	if ((rc = db_begin_read()) != DB_OK)
+		return rc;
+	if ((st = db_stmt(STMT_SUM_COUNTS)) == NULL) {
+		rc = db_lasterr();
+		goto out;
+	}
+	if ((rc = db_row(st)) != DB_OK)
+		goto out;
+	s->users = sqlite3_column_int64(st, 0);
+	s->users_active = sqlite3_column_int64(st, 1);
+	s->lots = sqlite3_column_int64(st, 2);
+	s->spots = sqlite3_column_int64(st, 3);
+	s->occupied = sqlite3_column_int64(st, 4);
+	db_done(st);
+	if ((st = db_stmt(STMT_SUM_REVENUE)) == NULL) {
+		rc = db_lasterr();
+		goto out;
+	}
+	db_bind_int(st, 1, day);
+	if ((rc = count_of(st, &s->revenue_today)) != DB_OK)
+		goto out;
+	if ((st = db_stmt(STMT_SUM_REVENUE)) == NULL) {
+		rc = db_lasterr();
+		goto out;
+	}
+	db_bind_int(st, 1, month);
+	if ((rc = count_of(st, &s->revenue_month)) != DB_OK)
+		goto out;
+	if ((st = db_stmt(STMT_SUM_PER_DAY)) == NULL) {
+		rc = db_lasterr();
+		goto out;
+	}
+	db_bind_int(st, 1, day - 29 * 86400);
+	while (db_next(st, &rc)) {
+		d = sqlite3_column_int64(st, 0) - (day - 29 * 86400) / 86400;
+		if (d >= 0 && d < 30)
+			s->per_day[d] = sqlite3_column_int64(st, 1);
+	}
+	if (rc != DB_OK)
+		goto out;
+	rc = db_lots_list(p, 0, &s->lot, &s->nlots);
+out:
+	db_end_read();
+	return rc;
+}
+
+enum dbrc
+db_summary_user(struct pool *p, int64_t user, struct user_summary *s)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+
+	memset(s, 0, sizeof(*s));
+	if ((rc = db_begin_read()) != DB_OK)
+		return rc;
+	if ((st = db_stmt(STMT_SUM_USER)) == NULL) {
+		rc = db_lasterr();
+		goto out;
+	}
+	db_bind_int(st, 1, user);
+	db_bind_int(st, 2, park_now());
+	if ((rc = db_row(st)) != DB_OK)
+		goto out;
+	s->bookings = sqlite3_column_int64(st, 0);
+	s->seconds = sqlite3_column_int64(st, 1);
+	s->spent_cents = sqlite3_column_int64(st, 2);
+	db_done(st);
+	if ((st = db_stmt(STMT_SUM_USER_ACTIVE)) == NULL) {
+		rc = db_lasterr();
+		goto out;
+	}
+	db_bind_int(st, 1, user);
+	rc = resv_rows(p, st, (size_t)conf.max_active_bookings + 100,
+	    &s->active, &s->nactive);
+out:
+	db_end_read();
+	return rc;
+}

@@ -1,0 +1,310 @@
+/*
+ * lots.c: parking lots.  The admin creates, changes, resizes and deletes
+ * them and sees each lot's spot grid; users list the lots they can book.
+ *
+ * The lists are read straight from SQLite: the counts live on the lot
+ * rows, so a list is one index scan, which measured faster than a Redis
+ * round trip (bench/RESULTS.md).  The spot grid joins every spot with its
+ * reservation and user, so it is cached (cache_fetch).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "park.h"
+
+/* Writes the members of the lot object into the open object. */
+static void
+lot_members(struct jw *jw, const struct lot *l)
+{
+	jw_int(jw, "id", l->id);
+	jw_str(jw, "prime_location_name", l->name);
+	jw_str(jw, "address", l->address);
+	jw_str(jw, "pin_code", l->pin_code);
+	jw_int(jw, "number_of_spots", l->number_of_spots);
+	jw_money(jw, "price", l->price_cents);
+	jw_bool(jw, "is_active", l->is_active);
+	jw_str(jw, "description", l->description);
+	jw_str(jw, "operating_hours_start", l->hours_start);
+	jw_str(jw, "operating_hours_end", l->hours_end);
+	jw_int(jw, "available_spots", l->number_of_spots - l->occupied);
+	jw_int(jw, "occupied_spots", l->occupied);
+	jw_time(jw, "created_at", l->created_at);
+	jw_time(jw, "updated_at", l->updated_at);
+}
+
+void
+lot_json(struct jw *jw, const char *key, const struct lot *l)
+{
+	jw_obj(jw, key);
+	lot_members(jw, l);
+	jw_obj_end(jw);
+}
+
+/* The order of f_lot_create and f_lot_update in routes.c. */
+enum { LOT_NAME, LOT_ADDRESS, LOT_PIN, LOT_SPOTS, LOT_PRICE, LOT_DESC,
+    LOT_START, LOT_END, LOT_ACTIVE };
+
+/*
+ * Fills c from the input; checks the hours come both or neither.
+ * Returns 0, or -1 after filling a 400.
+ */
+static int
+lot_input(struct req *r, struct resp *w, struct lot_change *c)
+{
+	const struct val *in = r->in;
+	int start = in[LOT_START].set || in[LOT_START].null;
+	int end = in[LOT_END].set || in[LOT_END].null;
+
+	memset(c, 0, sizeof(*c));
+	c->name = in[LOT_NAME].set ? in[LOT_NAME].s : NULL;
+	c->address = in[LOT_ADDRESS].set ? in[LOT_ADDRESS].s : NULL;
+	c->pin_code = in[LOT_PIN].set ? in[LOT_PIN].s : NULL;
+	c->spots = in[LOT_SPOTS].set ? (int)in[LOT_SPOTS].i : 0;
+	c->price_cents = in[LOT_PRICE].set ? in[LOT_PRICE].i : -1;
+	c->is_active = in[LOT_ACTIVE].set ? (int)in[LOT_ACTIVE].i : -1;
+	c->set_description = in[LOT_DESC].set || in[LOT_DESC].null;
+	c->description = in[LOT_DESC].set && in[LOT_DESC].len > 0 ?
+	    in[LOT_DESC].s : NULL;
+	if (start != end || in[LOT_START].set != in[LOT_END].set) {
+		resp_error(w, 400, "VALIDATION", "Invalid input");
+		resp_detail(w, in[LOT_START].set ? "operating_hours_end" :
+		    "operating_hours_start",
+		    "opening hours need both a start and an end");
+		return -1;
+	}
+	c->set_hours = start;
+	c->hours_start = in[LOT_START].set ? in[LOT_START].s : NULL;
+	c->hours_end = in[LOT_END].set ? in[LOT_END].s : NULL;
+	return 0;
+}
+
+/* Answers with the lot object of id, or the failure. */
+static void
+lot_reply(struct req *r, struct resp *w, int64_t id, const char *message)
+{
+	struct lot l;
+	struct jw jw;
+	enum dbrc rc;
+
+	if ((rc = db_lot_get(&r->pool, id, &l)) != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
+	resp_ok(w, message, &jw);
+	lot_json(&jw, NULL, &l);
+}
+
+/*
+ * POST /api/admin/pkl/create: a lot with spots 1..number_of_spots.
+ * Statuses: 200, 400, 401, 403, 503.
+ */
+void
+lots_admin_create(struct req *r, struct resp *w)
+{
+	struct lot_change c;
+	enum dbrc rc;
+	int64_t id;
+
+	if (lot_input(r, w, &c) != 0)
+		return;
+	if ((rc = db_lot_create(&c, &id)) != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
+	log_msg(LOG_INFO, "admin created lot %lld with %d spots",
+	    (long long)id, c.spots);
+	lot_reply(r, w, id, "Parking lot created successfully");
+}
+
+/*
+ * POST /api/admin/pkl/update/{id}: any subset of the create fields; a new
+ * number_of_spots resizes (growing adds free spots, shrinking removes the
+ * highest-numbered ones only when they are free).
+ * Statuses: 200, 400, 401, 403, 404, 409 (occupied spots in the way), 503.
+ */
+void
+lots_admin_update(struct req *r, struct resp *w)
+{
+	struct lot_change c;
+	enum dbrc rc;
+	int busy;
+
+	if (lot_input(r, w, &c) != 0)
+		return;
+	rc = db_lot_update(r->pid[0], &c, &busy);
+	if (rc == DB_NOTFOUND) {
+		resp_error(w, 404, "NOT_FOUND", "Parking lot not found");
+		return;
+	}
+	if (rc == DB_CONFLICT && busy > 0) {
+		resp_error(w, 409, "LOT_NOT_EMPTY", pool_printf(&r->pool,
+		    "Cannot remove spots: %d of them %s occupied", busy,
+		    busy == 1 ? "is" : "are"));
+		resp_detail(w, "number_of_spots", pool_printf(&r->pool,
+		    "%d occupied spot%s above %d", busy, busy == 1 ? "" : "s",
+		    c.spots));
+		return;
+	}
+	if (rc != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
+	lot_reply(r, w, r->pid[0], "Parking lot updated successfully");
+}
+
+/*
+ * DELETE /api/admin/pkl/delete/{id}: removes a lot with no occupied spot;
+ * one with history is kept as history (soft delete) and leaves every list.
+ * Returns the lot as it was.
+ * Statuses: 200, 401, 403, 404, 409 (occupied), 503.
+ */
+void
+lots_admin_delete(struct req *r, struct resp *w)
+{
+	struct lot l;
+	struct jw jw;
+	enum dbrc rc;
+	int soft, busy;
+
+	if ((rc = db_lot_get(&r->pool, r->pid[0], &l)) != DB_OK) {
+		if (rc == DB_NOTFOUND)
+			resp_error(w, 404, "NOT_FOUND",
+			    "Parking lot not found");
+		else
+			db_to_http(rc, w);
+		return;
+	}
+	rc = db_lot_delete(r->pid[0], &soft, &busy);
+	if (rc == DB_CONFLICT && busy > 0) {
+		resp_error(w, 409, "LOT_NOT_EMPTY", pool_printf(&r->pool,
+		    "Cannot delete a lot with %d occupied spot%s", busy,
+		    busy == 1 ? "" : "s"));
+		return;
+	}
+	if (rc == DB_NOTFOUND) {
+		resp_error(w, 404, "NOT_FOUND", "Parking lot not found");
+		return;
+	}
+	if (rc != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
+	log_msg(LOG_INFO, "admin deleted lot %lld%s", (long long)l.id,
+	    soft ? " (kept as history)" : "");
+	resp_ok(w, "Parking lot deleted successfully", &jw);
+	lot_json(&jw, NULL, &l);
+}
+
+/* Writes the lot object with its spot grid into jw.  Returns DB_OK. */
+static enum dbrc
+lot_detail(struct req *r, struct jw *jw, int64_t id)
+{
+	struct spot_cell *cells, *c;
+	struct lot l;
+	enum dbrc rc;
+	size_t n, i;
+
+	if ((rc = db_lot_get(&r->pool, id, &l)) != DB_OK)
+		return rc;
+	if ((rc = db_lot_grid(&r->pool, id, &cells, &n,
+	    (size_t)l.number_of_spots)) != DB_OK)
+		return rc;
+	jw_obj(jw, NULL);
+	lot_members(jw, &l);
+	jw_arr(jw, "spots");
+	for (i = 0; i < n; i++) {
+		c = &cells[i];
+		jw_obj(jw, NULL);
+		jw_int(jw, "id", c->id);
+		jw_int(jw, "spot_number", c->number);
+		jw_str(jw, "status", c->occupied ? "O" : "A");
+		if (c->occupied && c->resv_id > 0) {
+			jw_obj(jw, "reservation");
+			jw_int(jw, "id", c->resv_id);
+			jw_int(jw, "user_id", c->user_id);
+			jw_str(jw, "username", c->username);
+			jw_str(jw, "vehicle_number", c->vehicle);
+			jw_time(jw, "parking_timestamp", c->since);
+			jw_obj_end(jw);
+		} else
+			jw_null(jw, "reservation");
+		jw_obj_end(jw);
+	}
+	jw_arr_end(jw);
+	jw_obj_end(jw);
+	return DB_OK;
+}
+
+/*
+ * GET /api/admin/pkl/{id}: the lot and every spot, with who is parked on
+ * the occupied ones.  Served from the cache when current.
+ * Statuses: 200, 401, 403, 404, 503.
+ */
+void
+lots_admin_get(struct req *r, struct resp *w)
+{
+	struct buf cached = { 0 };
+	struct jw jw;
+	enum dbrc rc;
+	char *key;
+
+	if (cache_fetch(&r->pool, "lots", pool_printf(&r->pool, "grid:%lld",
+	    r->pid[0]), &cached, &key) == 0) {
+		resp_ok(w, "Parking lot", &jw);
+		jw_raw(&jw, NULL, cached.p, cached.len);
+		buf_free(&cached);
+		return;
+	}
+	buf_free(&cached);
+	resp_ok(w, "Parking lot", &jw);
+	if ((rc = lot_detail(r, &jw, r->pid[0])) != DB_OK) {
+		if (rc == DB_NOTFOUND)
+			resp_error(w, 404, "NOT_FOUND",
+			    "Parking lot not found");
+		else
+			db_to_http(rc, w);
+		return;
+	}
+	cache_put(key, w->data.p, w->data.len);
+}
+
+/* Answers with the list of lots (active ones only for users). */
+static void
+lots_list(struct req *r, struct resp *w, int active_only)
+{
+	struct lot *lots;
+	struct jw jw;
+	enum dbrc rc;
+	size_t n, i;
+
+	if ((rc = db_lots_list(&r->pool, active_only, &lots, &n)) != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
+	resp_ok(w, "Parking lots", &jw);
+	jw_arr(&jw, NULL);
+	for (i = 0; i < n; i++)
+		lot_json(&jw, NULL, &lots[i]);
+	jw_arr_end(&jw);
+}
+
+/*
+ * GET /api/admin/pkl/list: every lot, inactive ones included (deleted
+ * ones not).  Statuses: 200, 401, 403, 503.
+ */
+void
+lots_admin_list(struct req *r, struct resp *w)
+{
+	lots_list(r, w, 0);
+}
+
+/*
+ * GET /api/user/pkl/list: the lots a user can book (active ones).
+ * Statuses: 200, 401, 403, 503.
+ */
+void
+lots_user_list(struct req *r, struct resp *w)
+{
+	lots_list(r, w, 1);
+}

@@ -1,0 +1,326 @@
+/*
+ * resv.c: reservations.  Users book the first free spot of a lot, release
+ * it (paying by the started hour), and page through their history; the
+ * admin lists every reservation with filters and sees the dashboard.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "park.h"
+
+/* Writes the reservation object of the contract; duration_str is "2h 5m",
+ * with " (ongoing)" while active. */
+void
+resv_json(struct jw *jw, const char *key, const struct resv *v)
+{
+	char dur[64], ident[160];
+	int64_t end = v->leaving_ts > 0 ? v->leaving_ts : park_now();
+	int64_t s = end > v->parking_ts ? end - v->parking_ts : 0;
+
+	snprintf(dur, sizeof(dur), "%lldh %lldm%s", (long long)(s / 3600),
+	    (long long)(s % 3600 / 60), v->leaving_ts > 0 ? "" : " (ongoing)");
+	jw_obj(jw, key);
+	jw_int(jw, "id", v->id);
+	jw_int(jw, "spot_id", v->spot_id);
+	jw_int(jw, "spot_number", v->spot_number);
+	jw_int(jw, "lot_id", v->lot_id);
+	jw_str(jw, "lot_name", v->lot_name);
+	jw_int(jw, "user_id", v->user_id);
+	jw_str(jw, "username", v->username);
+	jw_str(jw, "vehicle_number", v->vehicle);
+	jw_time(jw, "parking_timestamp", v->parking_ts);
+	jw_time(jw, "leaving_timestamp", v->leaving_ts);
+	jw_money(jw, "hourly_rate", v->hourly_cents);
+	if (v->has_cost)
+		jw_money(jw, "parking_cost", v->cost_cents);
+	else
+		jw_null(jw, "parking_cost");
+	jw_str(jw, "status", v->status);
+	jw_str(jw, "duration_str", dur);
+	jw_bool(jw, "is_active", strcmp(v->status, "active") == 0);
+	snprintf(ident, sizeof(ident), "%s-%d", v->lot_name ? v->lot_name :
+	    "", v->spot_number);
+	jw_str(jw, "spot_identifier", ident);
+	jw_str(jw, "remarks", v->remarks);
+	jw_time(jw, "created_at", v->created_at);
+	jw_time(jw, "updated_at", v->updated_at);
+	jw_obj_end(jw);
+}
+
+/* Answers with reservation id, or the failure. */
+static void
+resv_reply(struct req *r, struct resp *w, int64_t id, const char *message)
+{
+	struct resv v;
+	struct jw jw;
+	enum dbrc rc;
+
+	if ((rc = db_resv_get(&r->pool, id, &v)) != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
+	resp_ok(w, message, &jw);
+	resv_json(&jw, NULL, &v);
+}
+
+enum { BOOK_VEHICLE };
+
+/*
+ * POST /api/user/pkl/book/{id}: the free spot with the lowest number in
+ * the lot, at the lot's current price.
+ * Statuses: 200, 400, 401, 403, 404, 409 (LOT_FULL, LOT_INACTIVE,
+ * BOOKING_LIMIT), 503.
+ */
+void
+resv_book(struct req *r, struct resp *w)
+{
+	const struct val *veh = &r->in[BOOK_VEHICLE];
+	enum book how;
+	enum dbrc rc;
+	int64_t id = 0;
+
+	rc = db_book(r->pid[0], r->who.user_id, veh->set ? veh->s : NULL,
+	    &id, &how);
+	if (rc != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
+	switch (how) {
+	case BOOK_OK:
+		resv_reply(r, w, id, "Spot booked successfully");
+		return;
+	case BOOK_NO_LOT:
+		resp_error(w, 404, "NOT_FOUND", "Parking lot not found");
+		return;
+	case BOOK_INACTIVE:
+		resp_error(w, 409, "LOT_INACTIVE",
+		    "This parking lot is not accepting bookings");
+		return;
+	case BOOK_FULL:
+		resp_error(w, 409, "LOT_FULL", "No available spots");
+		return;
+	case BOOK_LIMIT:
+		resp_error(w, 409, "BOOKING_LIMIT", pool_printf(&r->pool,
+		    "You already hold %d active reservations; release one "
+		    "first", conf.max_active_bookings));
+		return;
+	}
+}
+
+enum { REL_ID };
+
+/*
+ * POST /api/user/pkl/release: completes the caller's reservation named by
+ * reservation_id, or the oldest active one; the cost is the hourly rate
+ * times the started hours (at least one).
+ * Statuses: 200, 400, 401, 403, 404 (not the caller's), 409
+ * (NO_ACTIVE_RESERVATION), 503.
+ */
+void
+resv_release(struct req *r, struct resp *w)
+{
+	const struct val *rid = &r->in[REL_ID];
+	enum release how;
+	enum dbrc rc;
+	int64_t id = 0;
+
+	rc = db_release(r->who.user_id, rid->set ? rid->i : 0, &id, &how);
+	if (rc != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
+	if (how == RELEASE_NOT_FOUND) {
+		resp_error(w, 404, "NOT_FOUND", "Reservation not found");
+		return;
+	}
+	if (how == RELEASE_NONE) {
+		resp_error(w, 409, "NO_ACTIVE_RESERVATION",
+		    "No active reservation to release");
+		return;
+	}
+	resv_reply(r, w, id, "Spot released successfully");
+}
+
+/* Writes a page of reservations with X-Total-Count. */
+static void
+resv_page(struct req *r, struct resp *w, const struct resv *v, size_t n,
+    long long total)
+{
+	struct jw jw;
+	size_t i;
+
+	resp_ok(w, "Reservations", &jw);
+	jw_arr(&jw, NULL);
+	for (i = 0; i < n; i++)
+		resv_json(&jw, NULL, &v[i]);
+	jw_arr_end(&jw);
+	resp_header(w, "X-Total-Count", pool_printf(&r->pool, "%lld", total));
+}
+
+enum { HIST_LIMIT, HIST_OFFSET, HIST_STATUS };
+
+/*
+ * GET /api/user/pkl/book/list?limit&offset&status: the caller's
+ * reservations, newest first; the total is in X-Total-Count.
+ * Statuses: 200, 400, 401, 403, 503.
+ */
+void
+resv_list(struct req *r, struct resp *w)
+{
+	const struct val *in = r->in;
+	struct resv *v;
+	enum dbrc rc;
+	size_t n;
+	long long total;
+
+	rc = db_resv_list_user(&r->pool, r->who.user_id,
+	    in[HIST_STATUS].set ? in[HIST_STATUS].s : NULL,
+	    in[HIST_LIMIT].set ? (int)in[HIST_LIMIT].i : 50,
+	    in[HIST_OFFSET].set ? (int)in[HIST_OFFSET].i : 0, &v, &n, &total);
+	if (rc != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
+	resv_page(r, w, v, n, total);
+}
+
+enum { AL_LOT, AL_USER, AL_STATUS, AL_FROM, AL_TO, AL_LIMIT, AL_OFFSET };
+
+/*
+ * GET /api/admin/reservations?lot_id&user_id&status&from&to&limit&offset:
+ * every reservation, newest first, filtered; from/to bound the parking
+ * time (ISO 8601 date or time, to exclusive).
+ * Statuses: 200, 400, 401, 403, 503.
+ */
+void
+resv_admin_list(struct req *r, struct resp *w)
+{
+	const struct val *in = r->in;
+	struct resv_filter f;
+	struct resv *v;
+	enum dbrc rc;
+	size_t n;
+	long long total;
+
+	memset(&f, 0, sizeof(f));
+	f.lot_id = in[AL_LOT].set ? in[AL_LOT].i : 0;
+	f.user_id = in[AL_USER].set ? in[AL_USER].i : 0;
+	f.status = in[AL_STATUS].set ? in[AL_STATUS].s : NULL;
+	f.from = in[AL_FROM].set ? time_parse_iso(in[AL_FROM].s) : 0;
+	f.to = in[AL_TO].set ? time_parse_iso(in[AL_TO].s) : 0;
+	rc = db_resv_list_admin(&r->pool, &f,
+	    in[AL_LIMIT].set ? (int)in[AL_LIMIT].i : 50,
+	    in[AL_OFFSET].set ? (int)in[AL_OFFSET].i : 0, &v, &n, &total);
+	if (rc != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
+	resv_page(r, w, v, n, total);
+}
+
+/*
+ * GET /api/user/summary: the caller's active reservations, bookings, hours
+ * parked and total spent.  Statuses: 200, 401, 403, 503.
+ */
+void
+resv_summary(struct req *r, struct resp *w)
+{
+	struct user_summary s;
+	struct jw jw;
+	enum dbrc rc;
+	size_t i;
+
+	if ((rc = db_summary_user(&r->pool, r->who.user_id, &s)) != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
+	resp_ok(w, "Summary", &jw);
+	jw_obj(&jw, NULL);
+	if (s.nactive > 0)
+		resv_json(&jw, "active_reservation", &s.active[0]);
+	else
+		jw_null(&jw, "active_reservation");
+	jw_arr(&jw, "active_reservations");
+	for (i = 0; i < s.nactive; i++)
+		resv_json(&jw, NULL, &s.active[i]);
+	jw_arr_end(&jw);
+	jw_int(&jw, "total_bookings", s.bookings);
+	/* Hours with two decimals, written as money is: cents of an hour. */
+	jw_money(&jw, "hours_parked", s.seconds / 36);
+	jw_money(&jw, "total_spent", s.spent_cents);
+	jw_obj_end(&jw);
+}
+
+/*
+ * GET /api/admin/summary: users, lots, spots, occupancy overall and per
+ * lot, active reservations, revenue today and this month (UTC), bookings
+ * per day for the last 30 days.  Served from the cache when current.
+ * Statuses: 200, 401, 403, 503.
+ */
+void
+resv_admin_summary(struct req *r, struct resp *w)
+{
+	struct admin_summary s;
+	struct buf cached = { 0 };
+	struct jw jw;
+	enum dbrc rc;
+	size_t i;
+	char day[32], *key;
+	const struct lot *l;
+
+	/* The day is part of the key: "today" moves at midnight. */
+	if (cache_fetch(&r->pool, "lots", pool_printf(&r->pool, "summary:%lld",
+	    (long long)(park_now() / 86400)), &cached, &key) == 0) {
+		resp_ok(w, "Summary", &jw);
+		jw_raw(&jw, NULL, cached.p, cached.len);
+		buf_free(&cached);
+		return;
+	}
+	buf_free(&cached);
+	if ((rc = db_summary_admin(&r->pool, &s)) != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
+	resp_ok(w, "Summary", &jw);
+	jw_obj(&jw, NULL);
+	jw_int(&jw, "total_users", s.users);
+	jw_int(&jw, "active_users", s.users_active);
+	jw_int(&jw, "total_lots", s.lots);
+	jw_int(&jw, "total_spots", s.spots);
+	jw_int(&jw, "occupied_spots", s.occupied);
+	jw_int(&jw, "available_spots", s.spots - s.occupied);
+	jw_money(&jw, "occupancy_percent",
+	    s.spots > 0 ? s.occupied * 10000 / s.spots : 0);
+	jw_int(&jw, "active_reservations", s.occupied);
+	jw_money(&jw, "revenue_today", s.revenue_today);
+	jw_money(&jw, "revenue_month", s.revenue_month);
+	jw_arr(&jw, "lots");
+	for (i = 0; i < s.nlots; i++) {
+		l = &s.lot[i];
+		jw_obj(&jw, NULL);
+		jw_int(&jw, "id", l->id);
+		jw_str(&jw, "name", l->name);
+		jw_bool(&jw, "is_active", l->is_active);
+		jw_int(&jw, "number_of_spots", l->number_of_spots);
+		jw_int(&jw, "occupied_spots", l->occupied);
+		jw_int(&jw, "available_spots", l->number_of_spots -
+		    l->occupied);
+		jw_money(&jw, "occupancy_percent", l->number_of_spots > 0 ?
+		    (long long)l->occupied * 10000 / l->number_of_spots : 0);
+		jw_obj_end(&jw);
+	}
+	jw_arr_end(&jw);
+	jw_arr(&jw, "bookings_per_day");
+	for (i = 0; i < 30; i++) {
+		jw_obj(&jw, NULL);
+		time_iso(s.today - (int64_t)(29 - i) * 86400, day);
+		jw_strn(&jw, "date", day, 10);
+		jw_int(&jw, "bookings", s.per_day[i]);
+		jw_obj_end(&jw);
+	}
+	jw_arr_end(&jw);
+	jw_obj_end(&jw);
+	cache_put(key, w->data.p, w->data.len);
+}
