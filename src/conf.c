@@ -101,9 +101,6 @@ const struct conf_def conf_defs[] = {
 	{ "BACKEND_URL", CONF_STR, OFF(backend_url), 1, 1024,
 	    "http://localhost",
 	    "Public base URL of the service, used in the links of e-mails" },
-	{ "PARKD_TRUST_REQUEST_ID", CONF_BOOL, OFF(trust_proxy_request_id),
-	    0, 1, "off",
-	    "Use the X-Request-Id the proxy sends instead of making one" },
 	/* tokens and passwords */
 	{ "JWT_ISSUER", CONF_STR, OFF(jwt_issuer), 1, 255, "parkd",
 	    "The iss claim of the tokens made and required" },

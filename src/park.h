@@ -192,7 +192,6 @@ struct conf {
 	int max_body;
 	char *cors_origins;
 	char *backend_url;
-	int trust_proxy_request_id;
 	/* tokens and passwords */
 	char *jwt_issuer;
 	int jwt_access_ttl_s;

@@ -171,7 +171,7 @@ test_defaults(void)
 	is_int(c.export_link_ttl_s, 7 * 86400, "default link ttl");
 	is_int(c.remind_after_days, 3, "default reminder");
 	is_int(c.log_requests, 1, "default PARKD_LOG_REQUESTS on");
-	is_int(c.trust_proxy_request_id, 0, "default trust request id off");
+	is_int(c.max_active_bookings, 5, "default active bookings");
 	is_str(c.jwt_secret_key, "", "no default JWT secret");
 	conf_free(&c);
 	ok(c.db_path == NULL && c.jwt_issuer == NULL && c.workers == 0,
@@ -197,7 +197,7 @@ test_format(void)
 	    "FLASK_ENV=production\r\n"
 	    "FLASK_APP=app.py\r\n"
 	    "PARKD_LOG_REQUESTS=False\r\n"
-	    "PARKD_TRUST_REQUEST_ID=YES\r\n"
+	    "PARKD_DB_SYNCHRONOUS=YES\r\n"
 	    "MAIL_USE_TLS=0\r\n"
 	    "PARKD_SOCKET_MODE=600\r\n"
 	    "CACHE_TTL=10\r\n"
@@ -222,7 +222,7 @@ test_format(void)
 	is_str(c.mail_username, "user", "\" #\" starts a comment");
 	is_str(c.socket_group, "a #b", "# inside quotes is kept");
 	is_int(c.log_requests, 0, "bool False");
-	is_int(c.trust_proxy_request_id, 1, "bool YES");
+	is_int(c.db_synchronous_full, 1, "bool YES");
 	is_int(c.mail_use_tls, 0, "bool 0");
 	is_int(c.socket_mode, 0600, "mode 600 is octal");
 	is_int(c.cache_ttl_s, 20, "the last of two lines wins");
