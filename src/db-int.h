@@ -125,6 +125,11 @@ enum stmt {
 	STMT_SUM_USER,
 	STMT_SUM_USER_ACTIVE,
 
+	/* db-jobs.c: the mail outbox and job runs */
+	STMT_OUTBOX_ADD,
+	STMT_JOB_START,
+	STMT_JOB_FINISH,
+
 	STMT__COUNT
 };
 

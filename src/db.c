@@ -302,6 +302,19 @@ static const char *const stmt_sql[] = {
 	[STMT_SUM_USER_ACTIVE] =
 	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.user_id = ?"
 	    " AND r.status = 'active' ORDER BY r.parking_ts, r.id",
+
+	/* a second message with the same key is the same message: kept once */
+	[STMT_OUTBOX_ADD] =
+	    "INSERT INTO outbox (idem_key, to_addr, subject, body_text,"
+	    " body_html, state, attempts, next_attempt_at, created_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, 'queued', 0, ?6, ?6)"
+	    " ON CONFLICT (idem_key) DO NOTHING",
+	[STMT_JOB_START] =
+	    "INSERT INTO job_runs (job, started_at, status)"
+	    " VALUES (?, ?, 'running')",
+	[STMT_JOB_FINISH] =
+	    "UPDATE job_runs SET finished_at = ?1, items = ?2, errors = ?3,"
+	    " status = ?4, message = ?5 WHERE id = ?6",
 };
 _Static_assert(sizeof(stmt_sql) / sizeof(stmt_sql[0]) == STMT__COUNT,
     "stmt_sql[] must have one row per enum stmt");

@@ -745,6 +745,31 @@ enum dbrc db_resv_list_admin(struct pool *, const struct resv_filter *,
 enum dbrc db_summary_admin(struct pool *, struct admin_summary *);
 enum dbrc db_summary_user(struct pool *, int64_t user, struct user_summary *);
 
+/* ---- db-jobs.c: the mail outbox and job runs ---- */
+
+/* One e-mail.  Addresses and subject never hold CR, LF or NUL (checked by
+ * db_outbox_add and by the schema). */
+struct mail {
+	const char *idem_key; /* e.g. "remind:42:2026-11-26": sent once */
+	const char *to;
+	const char *subject;  /* UTF-8; encoded for the header by mail.c */
+	const char *text;     /* the plain-text part */
+	const char *html;     /* the HTML part, or NULL */
+};
+
+/*
+ * Queues a message in the outbox, inside the caller's transaction when
+ * one is open, so the mail exists exactly when what caused it does.
+ * A message whose idem_key was queued before is not queued again (DB_OK).
+ * Returns DB_CONFLICT for an address or subject with CR, LF or NUL.
+ */
+enum dbrc db_outbox_add(const struct mail *);
+/* Records the start of a batch job run; *id names it for db_job_finish. */
+enum dbrc db_job_start(const char *job, int64_t *id);
+/* Records the end: items done, errors, "ok" or "failed", a message. */
+enum dbrc db_job_finish(int64_t id, long long items, long long errors,
+    const char *status, const char *message);
+
 /* ---- cache.c: the Redis cache (hiredis), never a source of truth ---- */
 
 enum cache_state { CACHE_DISABLED, CACHE_UP, CACHE_DOWN };
