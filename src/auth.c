@@ -268,7 +268,9 @@ auth_register(struct req *r, struct resp *w)
 	memset(&u, 0, sizeof(u));
 	u.username = r->in[REG_USERNAME].s;
 	u.email = r->in[REG_EMAIL].s;
-	u.phone = r->in[REG_PHONE].set ? r->in[REG_PHONE].s : NULL;
+	/* A phone of only separators normalises to "": none. */
+	u.phone = r->in[REG_PHONE].set && r->in[REG_PHONE].len > 0 ?
+	    r->in[REG_PHONE].s : NULL;
 	/* The admin's address is not for a second account. */
 	if (conf.admin_email != NULL &&
 	    strcasecmp(u.email, conf.admin_email) == 0) {
@@ -360,14 +362,33 @@ auth_login(struct req *r, struct resp *w)
 	struct user u;
 	enum dbrc rc;
 	char *account, sid[33], jti[33];
+	const char *key;
 	int64_t now = park_now(), oldest;
-	int failures, admin, good, rehash = 0;
+	int failures, admin, found = 0, good, rehash = 0;
+	const char *addr = r->remote_addr ? r->remote_addr : "-";
 
 	account = pool_strdup(&r->pool, ident);
 	for (i = 0; account[i] != '\0'; i++)
 		account[i] = (char)tolower((unsigned char)account[i]);
 
-	rc = db_login_failures(account, now - conf.login_window_s, &failures,
+	memset(&u, 0, sizeof(u));
+	admin = is_admin_email(account);
+	if (!admin) {
+		rc = db_user_by_login(&r->pool, account, ident, &u);
+		if (rc != DB_OK && rc != DB_NOTFOUND) {
+			db_to_http(rc, w);
+			return;
+		}
+		found = rc == DB_OK;
+	}
+	/* The failure counter belongs to the account, whichever name was
+	 * typed (its e-mail in any case, or its username); a name that is
+	 * no account counts on its own, so that both answer alike.  The
+	 * prefixes keep a typed "user:5" apart from user 5. */
+	key = admin ? "admin:" : found ? pool_printf(&r->pool, "user:%lld",
+	    (long long)u.id) : pool_printf(&r->pool, "name:%s", account);
+
+	rc = db_login_failures(key, now - conf.login_window_s, &failures,
 	    &oldest);
 	if (rc != DB_OK) {
 		db_to_http(rc, w);
@@ -380,39 +401,33 @@ auth_login(struct req *r, struct resp *w)
 		    "Too many failed logins; try again later");
 		resp_header(w, "Retry-After", pool_printf(&r->pool, "%lld",
 		    wait > 1 ? wait : 1));
-		log_msg(LOG_WARN, "security: login locked for an account "
-		    "after %d failures (addr %s)", failures,
-		    r->remote_addr ? r->remote_addr : "-");
+		/* log_msg escapes what the client typed. */
+		log_msg(LOG_WARN, "security: login locked after %d failures "
+		    "addr=%s account=%s name=%s", failures, addr, key, ident);
 		return;
 	}
 
-	memset(&u, 0, sizeof(u));
-	admin = is_admin_email(account);
 	if (admin)
 		good = admin_password_ok(pw, pwlen);
-	else {
-		rc = db_user_by_login(&r->pool, account, ident, &u);
-		if (rc == DB_NOTFOUND) {
-			pw_dummy(pw, pwlen);
-			good = 0;
-		} else if (rc != DB_OK) {
-			db_to_http(rc, w);
-			return;
-		} else
-			good = pw_verify(pw, pwlen, u.password_hash, &rehash);
-	}
+	else if (!found) {
+		pw_dummy(pw, pwlen);
+		good = 0;
+	} else
+		good = pw_verify(pw, pwlen, u.password_hash, &rehash);
 	if (!good) {
-		if ((rc = db_login_failure_add(account, r->remote_addr)) !=
+		if ((rc = db_login_failure_add(key, r->remote_addr)) !=
 		    DB_OK) {
 			db_to_http(rc, w);
 			return;
 		}
-		log_msg(LOG_WARN, "security: failed login (addr %s)",
-		    r->remote_addr ? r->remote_addr : "-");
+		log_msg(LOG_WARN, "security: failed login addr=%s account=%s "
+		    "name=%s", addr, found || admin ? key : "unknown", ident);
 		unauthorized(w, "UNAUTHENTICATED", BAD_LOGIN);
 		return;
 	}
 	if (!admin && !u.is_active) {
+		log_msg(LOG_WARN, "security: login of inactive user %lld "
+		    "refused addr=%s", (long long)u.id, addr);
 		resp_error(w, 403, "ACCOUNT_INACTIVE", "Account is inactive");
 		return;
 	}
@@ -428,7 +443,7 @@ auth_login(struct req *r, struct resp *w)
 	s.remember = remember;
 	s.expires_at = now + (remember ? conf.jwt_refresh_remember_ttl_s :
 	    conf.jwt_refresh_ttl_s);
-	rc = db_login_success(account, &s, newhash.len ? newhash.p : NULL);
+	rc = db_login_success(key, &s, newhash.len ? newhash.p : NULL);
 	buf_free(&newhash);
 	if (rc != DB_OK) {
 		db_to_http(rc, w);
@@ -478,7 +493,9 @@ auth_refresh(struct req *r, struct resp *w)
 		db_to_http(rc, w);
 		return;
 	}
-	if (ss.is_admin != (r->who.role == ROLE_ADMIN)) {
+	/* The session row, not the token, says whose session it is. */
+	if (ss.is_admin != (r->who.role == ROLE_ADMIN) ||
+	    (!ss.is_admin && ss.user_id != r->who.user_id)) {
 		unauthorized(w, "UNAUTHENTICATED", "Invalid token");
 		return;
 	}

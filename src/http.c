@@ -332,7 +332,8 @@ http_render(const struct req *r, struct resp *w, struct buf *out)
 			    "Vary: Origin\r\n", r->origin);
 		}
 		buf_puts(out, "Access-Control-Expose-Headers: "
-		    "X-Request-Id, Retry-After, Content-Disposition\r\n");
+		    "X-Request-Id, Retry-After, Content-Disposition, "
+		    "X-Total-Count\r\n");
 	}
 	for (i = 0; i < w->nhdr; i++) {
 		buf_printf(out, "%s: ", w->hdr[i].name);

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include "park.h"
 
 #ifndef PARKCTL_DEFAULT_CONFIG
@@ -34,8 +36,9 @@ enum {
 
 struct cmd {
 	const char *name;
-	const char *sub;
-	/* argv[0] is the subcommand; returns the exit code */
+	const char *sub; /* NULL: a single-word command ("parkctl mail") */
+	/* argv[0] is the subcommand (the command when sub is NULL); returns
+	 * the exit code */
 	int (*fn)(const struct cmd *, int, char **);
 	const char *args; /* the options of the usage line */
 	const char *help; /* one line */
@@ -103,7 +106,8 @@ cmd_usage(FILE *f, const struct cmd *c)
 {
 	char line[64];
 
-	snprintf(line, sizeof line, "%s %s%s%s", c->name, c->sub,
+	snprintf(line, sizeof line, "%s%s%s%s%s", c->name,
+	    c->sub != NULL ? " " : "", c->sub != NULL ? c->sub : "",
 	    *c->args != '\0' ? " " : "", c->args);
 	fprintf(f, "  %-22s %s\n", line, c->help);
 }
@@ -152,16 +156,18 @@ cmd_opts(const struct cmd *c, int argc, char **argv, const char *sopts,
 				break;
 		}
 		if (ch == '?' || ch == ':' || lopts[i].name == NULL) {
-			fprintf(stderr, "parkctl: %s %s: bad option \"%s\"\n"
-			    "usage:\n", c->name, c->sub, argv[optind - 1]);
+			fprintf(stderr, "parkctl: %s%s%s: bad option \"%s\"\n"
+			    "usage:\n", c->name, c->sub != NULL ? " " : "",
+			    c->sub != NULL ? c->sub : "", argv[optind - 1]);
 			cmd_usage(stderr, c);
 			return EXIT_USAGE;
 		}
 		seen[i] = 1;
 	}
 	if (optind != argc) {
-		fprintf(stderr, "parkctl: %s %s: unexpected argument \"%s\"\n",
-		    c->name, c->sub, argv[optind]);
+		fprintf(stderr, "parkctl: %s%s%s: unexpected argument "
+		    "\"%s\"\n", c->name, c->sub != NULL ? " " : "",
+		    c->sub != NULL ? c->sub : "", argv[optind]);
 		return EXIT_USAGE;
 	}
 	return -1;
@@ -430,6 +436,9 @@ main(int argc, char **argv)
 	int ch, rc, known;
 
 	log_init("parkctl");
+	/* Files made here (the database, exports, backups) hold personal
+	 * data: never readable by other users. */
+	umask(027);
 	/* "+": stop at the command, whose options are its own */
 	while ((ch = getopt_long(argc, argv, "+c:hqV", lopts, NULL)) != -1) {
 		switch (ch) {
@@ -464,7 +473,8 @@ main(int argc, char **argv)
 		if (strcmp(argv[0], cmd_table[i].name) != 0)
 			continue;
 		known = 1;
-		if (argc >= 2 && strcmp(argv[1], cmd_table[i].sub) == 0) {
+		if (cmd_table[i].sub == NULL ||
+		    (argc >= 2 && strcmp(argv[1], cmd_table[i].sub) == 0)) {
 			c = &cmd_table[i];
 			break;
 		}
@@ -481,7 +491,9 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	rc = c->fn(c, argc - 1, argv + 1);
+	/* a single-word command sees its own name as argv[0] */
+	rc = c->sub == NULL ? c->fn(c, argc, argv) :
+	    c->fn(c, argc - 1, argv + 1);
 	db_close();
 	if (conf_loaded)
 		conf_free(&conf);

@@ -397,6 +397,9 @@ main(int argc, char **argv)
 	int ch, test = 0, fd, owned, sig;
 
 	log_init("parkd");
+	/* The database, its WAL and the export files hold password hashes
+	 * and personal data: never readable by other users. */
+	umask(027);
 	config_file = getenv("PARKD_CONFIG");
 	while ((ch = getopt(argc, argv, "c:thV")) != -1) {
 		switch (ch) {

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "park.h"
 
@@ -42,8 +43,9 @@ users_profile_update(struct req *r, struct resp *w)
 	enum dbrc rc;
 	int dup_name = 0, dup_email = 0;
 
+	/* The e-mail is lower-cased by now; ADMIN_EMAIL may not be. */
 	if (in[UPD_EMAIL].set && conf.admin_email != NULL &&
-	    strcmp(in[UPD_EMAIL].s, conf.admin_email) == 0) {
+	    strcasecmp(in[UPD_EMAIL].s, conf.admin_email) == 0) {
 		resp_error(w, 409, "CONFLICT", "Email already registered");
 		resp_detail(w, "email", "is already registered");
 		return;
@@ -52,7 +54,8 @@ users_profile_update(struct req *r, struct resp *w)
 	    in[UPD_USERNAME].set ? in[UPD_USERNAME].s : NULL,
 	    in[UPD_EMAIL].set ? in[UPD_EMAIL].s : NULL,
 	    in[UPD_PHONE].set || in[UPD_PHONE].null,
-	    in[UPD_PHONE].set ? in[UPD_PHONE].s : NULL, &dup_name, &dup_email);
+	    in[UPD_PHONE].set && in[UPD_PHONE].len > 0 ? in[UPD_PHONE].s : NULL,
+	    &dup_name, &dup_email);
 	if (rc == DB_CONFLICT) {
 		resp_error(w, 409, "CONFLICT", dup_name ?
 		    "Username already taken" : "Email already registered");
@@ -75,8 +78,10 @@ enum { PW_CURRENT, PW_NEW };
 
 /*
  * POST /api/user/password: checks the current password, stores the new
- * one and revokes every other session of the user.
- * Statuses: 200, 400 (current password wrong), 401, 403, 503.
+ * one and revokes every other session of the user.  A wrong current
+ * password counts as a failed login of the account, so a stolen access
+ * token cannot be used to guess the password either.
+ * Statuses: 200, 400 (current password wrong), 401, 403, 429, 503.
  */
 void
 users_password(struct req *r, struct resp *w)
@@ -84,13 +89,37 @@ users_password(struct req *r, struct resp *w)
 	struct buf hash = { 0 };
 	struct user u;
 	enum dbrc rc;
+	const char *key = pool_printf(&r->pool, "user:%lld",
+	    (long long)r->who.user_id);
+	int64_t now = park_now(), oldest;
+	int failures;
 
-	if ((rc = db_user_get(&r->pool, r->who.user_id, &u)) != DB_OK) {
+	if ((rc = db_user_get(&r->pool, r->who.user_id, &u)) != DB_OK ||
+	    (rc = db_login_failures(key, now - conf.login_window_s,
+	    &failures, &oldest)) != DB_OK) {
 		db_to_http(rc, w);
+		return;
+	}
+	if (failures >= conf.login_max_failures) {
+		long long wait = oldest + conf.login_window_s - now;
+
+		resp_error(w, 429, "RATE_LIMITED",
+		    "Too many failed attempts; try again later");
+		resp_header(w, "Retry-After", pool_printf(&r->pool, "%lld",
+		    wait > 1 ? wait : 1));
+		log_msg(LOG_WARN, "security: password change locked after %d "
+		    "failures for user %lld", failures, (long long)u.id);
 		return;
 	}
 	if (!pw_verify(r->in[PW_CURRENT].s, r->in[PW_CURRENT].len,
 	    u.password_hash, NULL)) {
+		if ((rc = db_login_failure_add(key, r->remote_addr)) !=
+		    DB_OK) {
+			db_to_http(rc, w);
+			return;
+		}
+		log_msg(LOG_WARN, "security: password change with a wrong "
+		    "current password for user %lld", (long long)u.id);
 		resp_error(w, 400, "VALIDATION", "Invalid input");
 		resp_detail(w, "current_password", "is incorrect");
 		return;

@@ -655,7 +655,7 @@ def check_field(doc, where, f, schema, problems):
         elif got is not None and wider(got, tab):
             problems.append("%s %s: %s %r is wider than the table's %r"
                             % (where, f["name"], name, got, tab))
-    if f["type"] == "FT_STR" and hi is None:
+    if f["type"] == "FT_STR" and hi is None and "enum" not in s:
         problems.append("%s %s: no maxLength (the table's is %r)"
                         % (where, f["name"], f["max"]))
 
