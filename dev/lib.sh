@@ -12,15 +12,21 @@ PARKD_PACKAGES=(
 	libhiredis-dev libcurl4-openssl-dev libssl-dev
 	nginx-light redis-server python3 curl
 	wrk valgrind clang libclang-rt-14-dev
+	chromium
 )
 
-# The batch jobs dev/run runs every DEV_JOBS_EVERY seconds in place of the
-# systemd timers: one parkctl command line (without "parkctl -c FILE") per
-# element.  Later issues append theirs, e.g. "export run" or "mail send".
+# The batch jobs dev/run runs in place of the systemd timers: one parkctl
+# command line (without "parkctl -c FILE") per element.  DEV_JOBS run every
+# DEV_JOBS_EVERY seconds, in order (exports first, so that an export's
+# e-mail goes out in the same round); DEV_JOBS_ONCE run once, when the
+# stack is up (daily and monthly jobs: each sends at most once per day or
+# month however often it runs, so every start of dev/run may run them).
 # shellcheck disable=SC2034 # used by dev/run
-DEV_JOBS=()
+DEV_JOBS=(exports mail)
 # shellcheck disable=SC2034
-DEV_JOBS_EVERY=30
+DEV_JOBS_EVERY=10
+# shellcheck disable=SC2034
+DEV_JOBS_ONCE=(remind report cleanup)
 
 # configure's flags for the in-tree build of dev/run and dev/check.
 PARKD_CONFIGURE_FLAGS=${PARKD_CONFIGURE_FLAGS:---enable-debug}
@@ -96,6 +102,25 @@ build() {
 			./configure "${flags[@]}"
 		fi
 		make -j2
+	)
+}
+
+# build_web: the browser app's web root, web/dist (web/build.mjs: the app
+# as it is, and /api/docs with Swagger UI).  First "npm ci" (the exact
+# versions of package-lock.json, install scripts off) when node_modules is
+# missing or older than the lock file; Node.js and npm come from Debian
+# when the machine has none (the browser test's playwright-core wants
+# Node.js 20 or newer).  Nothing is fetched at run time.
+build_web() {
+	command -v npm >/dev/null || ensure_packages nodejs npm
+	(
+		cd "$PARKD_TOP" || exit
+		if [ ! -f node_modules/.package-lock.json ] ||
+			[ package-lock.json -nt node_modules/.package-lock.json ]; then
+			say "npm ci"
+			npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+		fi
+		node web/build.mjs --out web/dist
 	)
 }
 

@@ -6,8 +6,16 @@
 #
 # Usage: dev/nginx-conf.sh --prefix DIR --listen ADDR --socket PATH
 #                          --webroot DIR --exportdir DIR [--workers N]
+#                          [--trust ADDR]...
 #
-# Writes DIR/nginx.conf and DIR/parkd-site.conf and creates DIR/logs and
+# --trust adds an address (or CIDR) to the trusted addresses that the login
+# and registration rate limit exempts (the geo block of parkd-common.conf).
+# Without --trust, 127.0.0.1 is trusted, so that test suites hammering the
+# API from loopback are not throttled; the tests prove the limit from
+# 127.0.0.2.  "--trust none" trusts nothing.
+#
+# Writes DIR/nginx.conf, DIR/parkd-common.conf (nginx/parkd-common.conf with
+# the trusted addresses) and DIR/parkd-site.conf, and creates DIR/logs and
 # DIR/tmp.  Start nginx with
 #     nginx -p DIR -c DIR/nginx.conf -e DIR/logs/nginx-error.log
 # It runs in the foreground (daemon off) with its pid in DIR/nginx.pid.
@@ -16,7 +24,7 @@
 set -euo pipefail
 
 usage() {
-	echo "usage: $0 --prefix DIR --listen ADDR --socket PATH --webroot DIR --exportdir DIR [--workers N]" >&2
+	echo "usage: $0 --prefix DIR --listen ADDR --socket PATH --webroot DIR --exportdir DIR [--workers N] [--trust ADDR]..." >&2
 	exit 2
 }
 
@@ -41,6 +49,7 @@ sed_escape() {
 }
 
 prefix='' listen='' socket='' webroot='' exportdir='' workers=1
+trusted=() trust_given=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--prefix) prefix=${2:?}; shift 2 ;;
@@ -49,6 +58,11 @@ while [ $# -gt 0 ]; do
 	--webroot) webroot=${2:?}; shift 2 ;;
 	--exportdir) exportdir=${2:?}; shift 2 ;;
 	--workers) workers=${2:?}; shift 2 ;;
+	--trust)
+		trust_given=1
+		[ "${2:?}" = none ] || trusted+=("$2")
+		shift 2
+		;;
 	*) usage ;;
 	esac
 done
@@ -66,6 +80,14 @@ esac
 case $workers in
 '' | *[!0-9]*) echo "$0: bad --workers: $workers" >&2; exit 2 ;;
 esac
+if [ "$trust_given" = 0 ]; then
+	trusted=(127.0.0.1)
+fi
+for a in ${trusted[@]+"${trusted[@]}"}; do
+	case $a in
+	'' | *[!0-9a-fA-F.:/]*) echo "$0: bad --trust: $a" >&2; exit 2 ;;
+	esac
+done
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 check_path "the source directory" "$srcdir"
@@ -79,6 +101,26 @@ sed -e "s|@LISTEN@|$(sed_escape "$listen")|g" \
 	-e "s|@EXPORTDIR@|$(sed_escape "$exportdir")|g" \
 	"$srcdir/nginx/parkd.conf.in" >"$prefix/parkd-site.conf.tmp"
 mv "$prefix/parkd-site.conf.tmp" "$prefix/parkd-site.conf"
+
+# The http-level part, with the trusted addresses added to its geo block
+# (the one place a server's administrator edits too).
+awk -v list="${trusted[*]-}" '
+	{ print }
+	/^geo \$parkd_trusted \{/ { in_geo = 1 }
+	in_geo && /^[ \t]*default 0;/ {
+		n = split(list, a, " ")
+		for (i = 1; i <= n; i++)
+			printf "    %s 1;\n", a[i]
+		in_geo = 0
+		done = 1
+	}
+	END { if (!done) exit 1 }
+' "$srcdir/nginx/parkd-common.conf" >"$prefix/parkd-common.conf.tmp" || {
+	echo "$0: no geo \$parkd_trusted block with \"default 0;\" in" \
+		"nginx/parkd-common.conf" >&2
+	exit 1
+}
+mv "$prefix/parkd-common.conf.tmp" "$prefix/parkd-common.conf"
 
 # nginx's build decides which temp paths exist; each must point into the
 # prefix or nginx tries to create it under /var/lib/nginx.
@@ -130,7 +172,7 @@ $types
     default_type application/octet-stream;
     sendfile on;
 $temp_paths
-    include "$srcdir/nginx/parkd-common.conf";
+    include "$prefix/parkd-common.conf";
     access_log "$prefix/logs/nginx-access.log" parkd;
     include "$prefix/parkd-site.conf";
 }

@@ -46,6 +46,59 @@ unauthorized(struct resp *w, const char *code, const char *text)
 	resp_header(w, "WWW-Authenticate", "Bearer");
 }
 
+/*
+ * AC_LINK without an Authorization header: the signed link token in the
+ * query (?token=) for the route's {s}, an export file (exports.c signs and
+ * checks them).  The caller becomes the file's owner.  Returns 0, or -1
+ * after filling 401 (missing, forged, altered or expired link), 404 (its
+ * file is gone) or 403 (the owner's account is inactive).
+ */
+static int
+auth_link(struct req *r, struct resp *w)
+{
+	const char *lt = http_query_get(r, "token");
+	const char *file = r->pstr[0];
+	char task[33];
+	int64_t owner;
+	int active;
+	enum tokerr te;
+	enum dbrc rc;
+
+	if (lt == NULL || *lt == '\0') {
+		unauthorized(w, "UNAUTHENTICATED",
+		    "Missing bearer token or download link token");
+		return -1;
+	}
+	te = exports_link_check(lt, file, task);
+	if (te == TOK_EXPIRED) {
+		unauthorized(w, "TOKEN_EXPIRED", "Download link has expired");
+		return -1;
+	}
+	if (te != TOK_OK) {
+		log_msg(LOG_WARN, "security: invalid download link addr=%s",
+		    r->remote_addr ? r->remote_addr : "-");
+		unauthorized(w, "UNAUTHENTICATED", "Invalid download link");
+		return -1;
+	}
+	rc = db_export_link_owner(task, file, &owner, &active);
+	if (rc == DB_NOTFOUND) {
+		resp_error(w, 404, "NOT_FOUND", "File not found");
+		return -1;
+	}
+	if (rc != DB_OK) {
+		db_to_http(rc, w);
+		return -1;
+	}
+	if (!active) {
+		resp_error(w, 403, "ACCOUNT_INACTIVE", "Account is inactive");
+		return -1;
+	}
+	r->who.role = ROLE_USER;
+	r->who.user_id = owner;
+	r->who.by_link = 1;
+	return 0;
+}
+
 int
 auth_front(struct req *r, struct resp *w)
 {
@@ -58,6 +111,9 @@ auth_front(struct req *r, struct resp *w)
 	enum dbrc rc;
 	int type = rt->access == AC_REFRESH ? TOK_REFRESH : TOK_ACCESS;
 
+	if (rt->access == AC_LINK && (r->authorization == NULL ||
+	    *r->authorization == '\0'))
+		return auth_link(r, w);
 	if ((tok = bearer(r, &len)) == NULL) {
 		unauthorized(w, "UNAUTHENTICATED", "Missing bearer token");
 		return -1;
@@ -110,7 +166,8 @@ auth_front(struct req *r, struct resp *w)
 		snprintf(r->who.email, sizeof(r->who.email), "%s",
 		    ss.email ? ss.email : "");
 	}
-	if ((rt->access == AC_USER && r->who.role != ROLE_USER) ||
+	if (((rt->access == AC_USER || rt->access == AC_LINK) &&
+	    r->who.role != ROLE_USER) ||
 	    (rt->access == AC_ADMIN && r->who.role != ROLE_ADMIN)) {
 		resp_error(w, 403, "FORBIDDEN",
 		    rt->access == AC_ADMIN ? "Admin access required" :

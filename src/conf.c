@@ -146,6 +146,12 @@ const struct conf_def conf_defs[] = {
 	{ "PARKD_MAIL_DIR", CONF_STR, OFF(mail_dir), 1, 1024,
 	    "/var/lib/parkd/mail",
 	    "Folder of the .eml files written when MAIL_SERVER is empty" },
+	{ "MAIL_CA_FILE", CONF_STR, OFF(mail_ca_file), 0, 1024, "",
+	    "CA certificates (PEM file) that verify the SMTP server; empty: "
+	    "the system's" },
+	{ "PARKD_MAIL_TIMEOUT_S", CONF_INT, OFF(mail_timeout_s), 1, 60, "30",
+	    "Time allowed to send one message, connecting included (the "
+	    "connection itself at most 5 s)" },
 	{ "EXPORT_FOLDER", CONF_STR, OFF(export_folder), 1, 1024,
 	    "/var/lib/parkd/exports",
 	    "Folder of the CSV exports" },

@@ -130,6 +130,66 @@ enum stmt {
 	STMT_JOB_START,
 	STMT_JOB_FINISH,
 
+	/* db-jobs.c: delivery */
+	STMT_OUTBOX_DUE,
+	STMT_OUTBOX_CLAIM,
+	STMT_OUTBOX_SENT,
+	STMT_OUTBOX_RETRY,
+	STMT_OUTBOX_FAIL,
+	STMT_OUTBOX_RELEASE,
+
+	/* db-batch.c: reminders, reports, cleanup, backup, job stats */
+	STMT_BATCH_NEW_LOTS,
+	STMT_BATCH_FREE_SPOTS,
+	STMT_BATCH_REMIND_DUE,
+	STMT_BATCH_REMIND_MARK,
+	STMT_BATCH_REPORT_DUE,
+	STMT_BATCH_REPORT_RESV,
+	STMT_BATCH_REPORT_MARK,
+	STMT_BATCH_CLEAN_OUTBOX,
+	STMT_BATCH_CLEAN_LOGIN_FAILURES,
+	STMT_BATCH_CLEAN_SESSIONS,
+	STMT_BATCH_CLEAN_JOB_RUNS,
+	STMT_BATCH_CLEAN_REMINDERS,
+	STMT_BATCH_STALE_RUNS,
+	STMT_BATCH_CHECKPOINT,
+	STMT_BATCH_VACUUM_INTO,
+	STMT_BATCH_INTEGRITY,
+	STMT_STATS_JOBS,
+
+	/* db-import.c: parkctl import-flask (the old file's own statements run
+	 * on a second, read-only connection: see old_sql[] in db-import.c) */
+	STMT_IMPORT_MAP_GET,
+	STMT_IMPORT_MAP_PUT,
+	STMT_IMPORT_OTHER_SOURCES,
+	STMT_IMPORT_ROW_EXISTS,
+	STMT_IMPORT_USER_BY_EMAIL,
+	STMT_IMPORT_USER_INSERT,
+	STMT_IMPORT_LOT_INSERT,
+	STMT_IMPORT_SPOT_INSERT,
+	STMT_IMPORT_SPOT_BY_NUMBER,
+	STMT_IMPORT_SPOT_STATE,
+	STMT_IMPORT_RESV_INSERT,
+
+	/* db-exports.c: CSV export jobs */
+	STMT_EXPORT_USER_COUNTS,
+	STMT_EXPORT_INSERT,
+	STMT_EXPORT_GET,
+	STMT_EXPORT_BY_FILE,
+	STMT_EXPORT_LINK_OWNER,
+	STMT_EXPORT_NEXT,
+	STMT_EXPORT_GIVE_UP,
+	STMT_EXPORT_CLAIM,
+	STMT_EXPORT_PROGRESS,
+	STMT_EXPORT_COUNT,
+	STMT_EXPORT_ROWS,
+	STMT_EXPORT_SUCCESS,
+	STMT_EXPORT_FAIL,
+	STMT_EXPORT_RETRY,
+	STMT_EXPORT_OLD,
+	STMT_EXPORT_DELETE,
+	STMT_EXPORT_CHECKPOINT,
+
 	STMT__COUNT
 };
 
@@ -196,5 +256,12 @@ enum dbrc db_prepare_all(void);
  * the statement table.
  */
 enum dbrc db_exec_for_test(const char *sql);
+
+/*
+ * The SQL text of a statement of the table, for a statement run on a
+ * connection other than this process's own (db-batch.c checks a backup
+ * copy through a second, read-only connection).  NULL for a bad id.
+ */
+const char *db_sql(enum stmt);
 
 #endif /* DB_INT_H */

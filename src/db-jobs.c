@@ -74,3 +74,134 @@ db_job_finish(int64_t id, long long items, long long errors,
 	db_bind_int(st, 6, id);
 	return db_run(st);
 }
+
+/* ---- delivery: claims and outcomes (mail.c runs them) ---- */
+
+/* Copies text column i into the pool; sets *nul when it holds a NUL byte
+ * (strings handed on are C strings: such a value would be cut short). */
+static const char *
+col_text(struct pool *pool, sqlite3_stmt *st, int i, int *nul)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+	int len = sqlite3_column_bytes(st, i);
+
+	if (s == NULL)
+		return NULL;
+	if (memchr(s, '\0', (size_t)len) != NULL)
+		*nul = 1;
+	return pool_strndup(pool, (const char *)s, (size_t)len);
+}
+
+enum dbrc
+db_outbox_claim(struct pool *pool, int64_t now, int64_t lease_end, int max,
+    struct outbox_msg **out, size_t *n)
+{
+	struct outbox_msg *v;
+	sqlite3_stmt *st;
+	enum dbrc rc;
+	size_t i, k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (max < 1)
+		return DB_OK;
+	v = pool_alloc(pool, (size_t)max * sizeof(*v));
+	if ((rc = db_begin()) != DB_OK)
+		return rc;
+	/* Read the whole batch first, then change it: updating rows under a
+	 * running SELECT of the same index could meet a row twice. */
+	if ((st = db_stmt(STMT_OUTBOX_DUE)) == NULL) {
+		rc = db_lasterr();
+		goto fail;
+	}
+	db_bind_int(st, 1, now);
+	db_bind_int(st, 2, max);
+	while (k < (size_t)max && db_next(st, &rc)) {
+		struct outbox_msg *o = &v[k++];
+
+		o->id = sqlite3_column_int64(st, 0);
+		o->reclaimed = sqlite3_column_int(st, 1);
+		o->attempts = sqlite3_column_int(st, 2) + 1;
+		o->m.idem_key = col_text(pool, st, 3, &o->has_nul);
+		o->m.to = col_text(pool, st, 4, &o->has_nul);
+		o->m.subject = col_text(pool, st, 5, &o->has_nul);
+		o->m.text = col_text(pool, st, 6, &o->has_nul);
+		o->m.html = col_text(pool, st, 7, &o->has_nul);
+		o->claim = lease_end;
+	}
+	if (k == (size_t)max)
+		db_done(st);
+	else if (rc != DB_OK)
+		goto fail;
+	for (i = 0; i < k; i++) {
+		if ((st = db_stmt(STMT_OUTBOX_CLAIM)) == NULL) {
+			rc = db_lasterr();
+			goto fail;
+		}
+		db_bind_int(st, 1, v[i].id);
+		db_bind_int(st, 2, lease_end);
+		db_bind_int(st, 3, now);
+		if ((rc = db_run(st)) != DB_OK)
+			goto fail;
+		if (db_changes() != 1) {
+			/* in our IMMEDIATE transaction nobody else writes */
+			log_msg(LOG_ERR, "db: outbox %lld changed under a "
+			    "claim", (long long)v[i].id);
+			rc = DB_ERROR;
+			goto fail;
+		}
+	}
+	if ((rc = db_commit()) != DB_OK)
+		return rc;
+	*out = v;
+	*n = k;
+	return DB_OK;
+fail:
+	db_rollback();
+	return rc;
+}
+
+/* Runs an outcome statement (?1 id, ?2 claim, ?3 t, ?4 why); DB_NOTFOUND
+ * when the claim is no longer ours. */
+static enum dbrc
+outcome(enum stmt which, const struct outbox_msg *o, int64_t t,
+    const char *why)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+
+	if ((st = db_stmt(which)) == NULL)
+		return db_lasterr();
+	db_bind_int(st, 1, o->id);
+	db_bind_int(st, 2, o->claim);
+	db_bind_int(st, 3, t);
+	if (which == STMT_OUTBOX_RETRY || which == STMT_OUTBOX_FAIL)
+		db_bind_text(st, 4, why);
+	if ((rc = db_run(st)) != DB_OK)
+		return rc;
+	return db_changes() == 1 ? DB_OK : DB_NOTFOUND;
+}
+
+enum dbrc
+db_outbox_sent(const struct outbox_msg *o, int64_t now)
+{
+	return outcome(STMT_OUTBOX_SENT, o, now, NULL);
+}
+
+enum dbrc
+db_outbox_retry(const struct outbox_msg *o, int64_t next, const char *why)
+{
+	return outcome(STMT_OUTBOX_RETRY, o, next, why);
+}
+
+enum dbrc
+db_outbox_fail(const struct outbox_msg *o, int64_t now, const char *why)
+{
+	return outcome(STMT_OUTBOX_FAIL, o, now, why);
+}
+
+enum dbrc
+db_outbox_release(const struct outbox_msg *o, int64_t due)
+{
+	return outcome(STMT_OUTBOX_RELEASE, o, due, NULL);
+}

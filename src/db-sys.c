@@ -1,11 +1,13 @@
 /*
  * db-sys.c: whole-database operations of parkctl: loading the sample data
- * and counting what the database holds.
+ * and counting what the database holds (with the newest run of each
+ * batch job).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
+#include <stdio.h>
 #include <string.h>
 
 #include "db-int.h"
@@ -27,6 +29,7 @@ static const enum stmt reset_order[] = {
 };
 
 static enum dbrc db_count(enum stmt, long long *, long long *, long long *);
+static enum dbrc db_stats_jobs(struct db_stats *);
 
 /*
  * Empties every table and loads the embedded sample data, in one write
@@ -81,6 +84,44 @@ db_count(enum stmt id, long long *a, long long *b, long long *c)
 	return DB_OK;
 }
 
+/* Copies column i of st as text into out (cut to size; "" for NULL). */
+static void
+col_copy(sqlite3_stmt *st, int i, char *out, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	snprintf(out, size, "%s", t != NULL ? (const char *)t : "");
+}
+
+/* Fills s->jobs with the newest run of each job, by name.  Returns DB_OK
+ * or the failure. */
+static enum dbrc
+db_stats_jobs(struct db_stats *s)
+{
+	struct db_job_last *j;
+	sqlite3_stmt *st;
+	enum dbrc r;
+
+	if ((st = db_stmt(STMT_STATS_JOBS)) == NULL)
+		return db_lasterr();
+	db_bind_int(st, 1, DB_STATS_JOBS);
+	while (db_next(st, &r)) {
+		if (s->njobs >= DB_STATS_JOBS) {
+			db_done(st);
+			break;
+		}
+		j = &s->jobs[s->njobs++];
+		col_copy(st, 0, j->job, sizeof j->job);
+		j->started_at = sqlite3_column_int64(st, 1);
+		j->finished_at = sqlite3_column_int64(st, 2);
+		j->items = sqlite3_column_int64(st, 3);
+		j->errors = sqlite3_column_int64(st, 4);
+		col_copy(st, 5, j->status, sizeof j->status);
+		col_copy(st, 6, j->message, sizeof j->message);
+	}
+	return r;
+}
+
 /*
  * Fills s with the counts "parkctl db stats" shows, read in one read
  * transaction so they agree with each other.  Lots and spots count those
@@ -124,6 +165,9 @@ db_stats_get(struct db_stats *s)
 		else if (strcmp(status, "cancelled") == 0)
 			s->resv_cancelled = n;
 	}
+	if (r != DB_OK)
+		goto out;
+	r = db_stats_jobs(s);
 
 out:
 	/* A read transaction: ending it either way changes nothing. */

@@ -48,6 +48,8 @@
     " r.updated_at"
 #define RESV_FROM "FROM reservations r JOIN spots s ON s.id = r.spot_id" \
     " JOIN lots l ON l.id = r.lot_id JOIN users u ON u.id = r.user_id"
+#define EXPORT_COLS "id, user_id, email, state, progress, filename, error," \
+    " attempts, created_at, updated_at, finished_at"
 
 static const char *const stmt_sql[] = {
 	[STMT_PING] = "SELECT 1",
@@ -315,6 +317,259 @@ static const char *const stmt_sql[] = {
 	[STMT_JOB_FINISH] =
 	    "UPDATE job_runs SET finished_at = ?1, items = ?2, errors = ?3,"
 	    " status = ?4, message = ?5 WHERE id = ?6",
+
+	/* db-jobs.c: delivery.  A claimed message is 'sending' with
+	 * next_attempt_at = the end of its lease, which is also the claim's
+	 * stamp: each later change names it, so a run whose claim was taken
+	 * over (after the lease ran out) changes nothing. */
+	/* ?1 now, ?2 at most: queued and due, or left sending by a run that
+	 * died (lease over) */
+	[STMT_OUTBOX_DUE] =
+	    "SELECT id, state = 'sending', attempts, idem_key, to_addr,"
+	    " subject, body_text, body_html FROM outbox"
+	    " WHERE state IN ('queued', 'sending') AND next_attempt_at <= ?1"
+	    " ORDER BY next_attempt_at, id LIMIT ?2",
+	/* ?1 id, ?2 the claim (lease end), ?3 now */
+	[STMT_OUTBOX_CLAIM] =
+	    "UPDATE outbox SET state = 'sending', attempts = attempts + 1,"
+	    " next_attempt_at = ?2 WHERE id = ?1"
+	    " AND state IN ('queued', 'sending') AND next_attempt_at <= ?3",
+	/* ?1 id, ?2 the claim, ?3 now */
+	[STMT_OUTBOX_SENT] =
+	    "UPDATE outbox SET state = 'sent', sent_at = ?3,"
+	    " next_attempt_at = ?3, last_error = NULL"
+	    " WHERE id = ?1 AND state = 'sending' AND next_attempt_at = ?2",
+	/* ?1 id, ?2 the claim, ?3 next attempt, ?4 why */
+	[STMT_OUTBOX_RETRY] =
+	    "UPDATE outbox SET state = 'queued', next_attempt_at = ?3,"
+	    " last_error = ?4"
+	    " WHERE id = ?1 AND state = 'sending' AND next_attempt_at = ?2",
+	/* ?1 id, ?2 the claim, ?3 now, ?4 why */
+	[STMT_OUTBOX_FAIL] =
+	    "UPDATE outbox SET state = 'failed', next_attempt_at = ?3,"
+	    " last_error = ?4"
+	    " WHERE id = ?1 AND state = 'sending' AND next_attempt_at = ?2",
+	/* ?1 id, ?2 the claim, ?3 due again: the attempt was not made */
+	[STMT_OUTBOX_RELEASE] =
+	    "UPDATE outbox SET state = 'queued', next_attempt_at = ?3,"
+	    " attempts = max(attempts - 1, 0)"
+	    " WHERE id = ?1 AND state = 'sending' AND next_attempt_at = ?2",
+
+	/* db-batch.c */
+	/* ?1..?2 created in (since, until], ?3 at most */
+	[STMT_BATCH_NEW_LOTS] =
+	    "SELECT id, name, address, number_of_spots, occupied, price_cents"
+	    " FROM lots WHERE deleted_at IS NULL AND is_active = 1"
+	    " AND created_at > ?1 AND created_at <= ?2 ORDER BY id LIMIT ?3",
+	[STMT_BATCH_FREE_SPOTS] =
+	    "SELECT coalesce(sum(number_of_spots - occupied), 0), count(*)"
+	    " FROM lots WHERE deleted_at IS NULL AND is_active = 1",
+	/* active users after id ?1 without a reminder on day ?2 whose last
+	 * booking (else registration) is at or before ?3, or all when ?4;
+	 * ?5 at most.  Returns the last booking time (NULL: never). */
+	[STMT_BATCH_REMIND_DUE] =
+	    "SELECT u.id, u.username, u.email, (SELECT max(r.parking_ts)"
+	    " FROM reservations r WHERE r.user_id = u.id), u.created_at"
+	    " FROM users u WHERE u.is_active = 1 AND u.id > ?1"
+	    " AND NOT EXISTS (SELECT 1 FROM reminders_sent s"
+	    " WHERE s.user_id = u.id AND s.day = ?2)"
+	    " AND (?4 OR coalesce((SELECT max(r.parking_ts) FROM reservations r"
+	    " WHERE r.user_id = u.id), u.created_at) <= ?3)"
+	    " ORDER BY u.id LIMIT ?5",
+	/* the same conditions, checked again inside the write transaction:
+	 * one row (user ?1, day ?2) or none */
+	[STMT_BATCH_REMIND_MARK] =
+	    "INSERT INTO reminders_sent (user_id, day)"
+	    " SELECT u.id, ?2 FROM users u WHERE u.id = ?1 AND u.is_active = 1"
+	    " AND (?4 OR coalesce((SELECT max(r.parking_ts) FROM reservations r"
+	    " WHERE r.user_id = u.id), u.created_at) <= ?3)"
+	    " ON CONFLICT (user_id, day) DO NOTHING",
+	/* active users after id ?1 without the report of month ?2 who
+	 * parked in [?3, ?4); ?5 at most */
+	[STMT_BATCH_REPORT_DUE] =
+	    "SELECT u.id, u.username, u.email FROM users u"
+	    " WHERE u.is_active = 1 AND u.id > ?1"
+	    " AND NOT EXISTS (SELECT 1 FROM reports_sent s"
+	    " WHERE s.user_id = u.id AND s.month = ?2)"
+	    " AND EXISTS (SELECT 1 FROM reservations r WHERE r.user_id = u.id"
+	    " AND r.parking_ts >= ?3 AND r.parking_ts < ?4"
+	    " AND r.status <> 'cancelled')"
+	    " ORDER BY u.id LIMIT ?5",
+	/* user ?1's reservations parked in [?2, ?3), oldest first */
+	[STMT_BATCH_REPORT_RESV] =
+	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.user_id = ?1"
+	    " AND r.parking_ts >= ?2 AND r.parking_ts < ?3"
+	    " AND r.status <> 'cancelled' ORDER BY r.parking_ts, r.id",
+	[STMT_BATCH_REPORT_MARK] =
+	    "INSERT INTO reports_sent (user_id, month)"
+	    " SELECT id, ?2 FROM users WHERE id = ?1 AND is_active = 1"
+	    " ON CONFLICT (user_id, month) DO NOTHING",
+	/* cleanup: each deletes at most ?2 rows older than ?1 */
+	[STMT_BATCH_CLEAN_OUTBOX] =
+	    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
+	    " WHERE state IN ('sent', 'failed')"
+	    " AND coalesce(sent_at, created_at) < ?1 LIMIT ?2)",
+	[STMT_BATCH_CLEAN_LOGIN_FAILURES] =
+	    "DELETE FROM login_failures WHERE rowid IN (SELECT rowid"
+	    " FROM login_failures WHERE at < ?1 LIMIT ?2)",
+	/* expired, or revoked, before ?1 */
+	[STMT_BATCH_CLEAN_SESSIONS] =
+	    "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions"
+	    " WHERE expires_at < ?1 OR revoked_at < ?1 LIMIT ?2)",
+	/* the newest run of each job stays, however old */
+	[STMT_BATCH_CLEAN_JOB_RUNS] =
+	    "DELETE FROM job_runs WHERE id IN (SELECT id FROM job_runs"
+	    " WHERE started_at < ?1 AND status <> 'running'"
+	    " AND id NOT IN (SELECT max(id) FROM job_runs GROUP BY job)"
+	    " LIMIT ?2)",
+	/* ?1 a day YYYY-MM-DD */
+	[STMT_BATCH_CLEAN_REMINDERS] =
+	    "DELETE FROM reminders_sent WHERE rowid IN (SELECT rowid"
+	    " FROM reminders_sent WHERE day < ?1 LIMIT ?2)",
+	/* runs still "running" since before ?1: their process is gone */
+	[STMT_BATCH_STALE_RUNS] =
+	    "UPDATE job_runs SET status = 'failed',"
+	    " message = 'did not finish (killed or crashed)'"
+	    " WHERE status = 'running' AND started_at < ?1",
+	[STMT_BATCH_CHECKPOINT] = "PRAGMA wal_checkpoint(TRUNCATE)",
+	/* a consistent copy of a live database; ?1 the new file */
+	[STMT_BATCH_VACUUM_INTO] = "VACUUM INTO ?1",
+	/* run on the copy, through a read-only connection */
+	[STMT_BATCH_INTEGRITY] = "PRAGMA integrity_check",
+	/* db-sys.c: the newest run of each job, ?1 at most */
+	[STMT_STATS_JOBS] =
+	    "SELECT job, started_at, finished_at, items, errors, status,"
+	    " message FROM job_runs WHERE id IN (SELECT max(id) FROM job_runs"
+	    " GROUP BY job) ORDER BY job LIMIT ?1",
+
+	/* db-import.c */
+	/* ?1 source, ?2 kind, ?3 old id */
+	[STMT_IMPORT_MAP_GET] =
+	    "SELECT new_id FROM import_map"
+	    " WHERE source = ?1 AND kind = ?2 AND old_id = ?3",
+	/* a row imported again (it was deleted in parkd) replaces its entry */
+	[STMT_IMPORT_MAP_PUT] =
+	    "INSERT OR REPLACE INTO import_map (source, kind, old_id, new_id)"
+	    " VALUES (?1, ?2, ?3, ?4)",
+	[STMT_IMPORT_OTHER_SOURCES] =
+	    "SELECT count(DISTINCT source) FROM import_map WHERE source <> ?",
+	/* ?1 kind, ?2 id: does the row exist (deleted lots included)? */
+	[STMT_IMPORT_ROW_EXISTS] =
+	    "SELECT CASE ?1"
+	    " WHEN 'user' THEN EXISTS (SELECT 1 FROM users WHERE id = ?2)"
+	    " WHEN 'lot' THEN EXISTS (SELECT 1 FROM lots WHERE id = ?2)"
+	    " WHEN 'spot' THEN EXISTS (SELECT 1 FROM spots WHERE id = ?2)"
+	    " WHEN 'reservation' THEN"
+	    " EXISTS (SELECT 1 FROM reservations WHERE id = ?2)"
+	    " ELSE 0 END",
+	[STMT_IMPORT_USER_BY_EMAIL] = "SELECT id FROM users WHERE email = ?",
+	/* ?1 the old id to keep, or NULL for a new one */
+	[STMT_IMPORT_USER_INSERT] =
+	    "INSERT INTO users (id, username, email, password_hash, phone,"
+	    " is_active, created_at, updated_at, last_login)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[STMT_IMPORT_LOT_INSERT] =
+	    "INSERT INTO lots (id, name, address, pin_code, price_cents,"
+	    " number_of_spots, is_active, description, hours_start, hours_end,"
+	    " created_at, updated_at)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[STMT_IMPORT_SPOT_INSERT] =
+	    "INSERT INTO spots (id, lot_id, spot_number) VALUES (?, ?, ?)",
+	/* ?1 lot, ?2 spot number: a spot that is not removed */
+	[STMT_IMPORT_SPOT_BY_NUMBER] =
+	    "SELECT id FROM spots WHERE lot_id = ?1 AND spot_number = ?2"
+	    " AND removed_at IS NULL",
+	/* can the spot take an active reservation (not removed, lot not
+	 * deleted), and since when is it occupied (NULL: free)? */
+	[STMT_IMPORT_SPOT_STATE] =
+	    "SELECT s.removed_at IS NULL AND l.deleted_at IS NULL,"
+	    " (SELECT r.parking_ts FROM reservations r WHERE r.spot_id = s.id"
+	    " AND r.status = 'active')"
+	    " FROM spots s JOIN lots l ON l.id = s.lot_id WHERE s.id = ?",
+	[STMT_IMPORT_RESV_INSERT] =
+	    "INSERT INTO reservations (id, spot_id, lot_id, user_id,"
+	    " vehicle_number, parking_ts, leaving_ts, hourly_cents, cost_cents,"
+	    " status, remarks, created_at, updated_at)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+
+	/* db-exports.c: CSV export jobs */
+	/* ?1 user, ?2 a day ago: jobs queued or running, jobs of the day */
+	[STMT_EXPORT_USER_COUNTS] =
+	    "SELECT coalesce(sum(state IN ('PENDING', 'PROGRESS')), 0),"
+	    " coalesce(sum(created_at > ?2), 0)"
+	    " FROM export_jobs WHERE user_id = ?1",
+	[STMT_EXPORT_INSERT] =
+	    "INSERT INTO export_jobs (id, user_id, email, state, progress,"
+	    " attempts, created_at, updated_at)"
+	    " VALUES (?1, ?2, ?3, 'PENDING', 0, 0, ?4, ?4)",
+	/* every read of a job names its owner: another user's is not found */
+	[STMT_EXPORT_GET] =
+	    "SELECT " EXPORT_COLS " FROM export_jobs WHERE id = ?1"
+	    " AND user_id = ?2",
+	[STMT_EXPORT_BY_FILE] =
+	    "SELECT " EXPORT_COLS " FROM export_jobs WHERE filename = ?1"
+	    " AND user_id = ?2 AND state = 'SUCCESS'",
+	[STMT_EXPORT_LINK_OWNER] =
+	    "SELECT e.user_id, u.is_active FROM export_jobs e"
+	    " JOIN users u ON u.id = e.user_id"
+	    " WHERE e.id = ?1 AND e.filename = ?2 AND e.state = 'SUCCESS'",
+	/* ?1 claims older than this are stale: their runner died */
+	[STMT_EXPORT_NEXT] =
+	    "SELECT e.id, e.user_id, u.username, e.email, e.attempts,"
+	    " u.is_active FROM export_jobs e JOIN users u ON u.id = e.user_id"
+	    " WHERE e.state = 'PENDING'"
+	    " OR (e.state = 'PROGRESS' AND e.claimed_at < ?1)"
+	    " ORDER BY e.created_at, e.id LIMIT 1",
+	/* ?1 id, ?2 now */
+	[STMT_EXPORT_GIVE_UP] =
+	    "UPDATE export_jobs SET state = 'FAILURE',"
+	    " error = 'Gave up after ' || attempts || ' attempts: '"
+	    " || coalesce(error, 'the export run was interrupted'),"
+	    " claimed_by = NULL, finished_at = ?2, updated_at = ?2"
+	    " WHERE id = ?1",
+	/* ?1 id, ?2 runner, ?3 now */
+	[STMT_EXPORT_CLAIM] =
+	    "UPDATE export_jobs SET state = 'PROGRESS', progress = 0,"
+	    " attempts = attempts + 1, claimed_by = ?2, claimed_at = ?3,"
+	    " updated_at = ?3 WHERE id = ?1",
+	/* ?1 id, ?2 runner, ?3 progress, ?4 now (renews the claim) */
+	[STMT_EXPORT_PROGRESS] =
+	    "UPDATE export_jobs SET progress = ?3, claimed_at = ?4,"
+	    " updated_at = ?4 WHERE id = ?1 AND claimed_by = ?2"
+	    " AND state = 'PROGRESS'",
+	[STMT_EXPORT_COUNT] =
+	    "SELECT count(*), coalesce(max(id), 0) FROM reservations"
+	    " WHERE user_id = ?1",
+	/* a page, newest first, on reservations_user (user_id, id) */
+	[STMT_EXPORT_ROWS] =
+	    "SELECT r.id, r.spot_id, s.spot_number, l.name, l.address,"
+	    " r.parking_ts, r.leaving_ts, r.cost_cents, r.status, r.remarks,"
+	    " r.created_at"
+	    " FROM reservations r JOIN spots s ON s.id = r.spot_id"
+	    " JOIN lots l ON l.id = r.lot_id"
+	    " WHERE r.user_id = ?1 AND r.id < ?2 ORDER BY r.id DESC LIMIT ?3",
+	/* ?1 id, ?2 runner, ?3 filename, ?4 now */
+	[STMT_EXPORT_SUCCESS] =
+	    "UPDATE export_jobs SET state = 'SUCCESS', progress = 100,"
+	    " filename = ?3, error = NULL, finished_at = ?4, updated_at = ?4"
+	    " WHERE id = ?1 AND claimed_by = ?2 AND state = 'PROGRESS'",
+	/* ?1 id, ?2 runner, ?3 why, ?4 now */
+	[STMT_EXPORT_FAIL] =
+	    "UPDATE export_jobs SET state = 'FAILURE', error = ?3,"
+	    " finished_at = ?4, updated_at = ?4"
+	    " WHERE id = ?1 AND claimed_by = ?2 AND state = 'PROGRESS'",
+	[STMT_EXPORT_RETRY] =
+	    "UPDATE export_jobs SET state = 'PENDING', progress = 0,"
+	    " error = ?3, claimed_by = NULL, claimed_at = NULL,"
+	    " updated_at = ?4"
+	    " WHERE id = ?1 AND claimed_by = ?2 AND state = 'PROGRESS'",
+	/* ?1 finished before, ?2 how many */
+	[STMT_EXPORT_OLD] =
+	    "SELECT id, filename FROM export_jobs"
+	    " WHERE state IN ('SUCCESS', 'FAILURE') AND finished_at < ?1"
+	    " ORDER BY finished_at, id LIMIT ?2",
+	[STMT_EXPORT_DELETE] = "DELETE FROM export_jobs WHERE id = ?1",
+	[STMT_EXPORT_CHECKPOINT] = "PRAGMA wal_checkpoint(PASSIVE)",
 };
 _Static_assert(sizeof(stmt_sql) / sizeof(stmt_sql[0]) == STMT__COUNT,
     "stmt_sql[] must have one row per enum stmt");
@@ -792,6 +1047,13 @@ db_exec_script(const char *sql, const char *what)
 	if (rc != SQLITE_OK)
 		return lasterr = db_rc(rc, what);
 	return DB_OK;
+}
+
+/* Returns the SQL text of statement id, NULL for a bad id. */
+const char *
+db_sql(enum stmt id)
+{
+	return (unsigned)id < STMT__COUNT ? stmt_sql[id] : NULL;
 }
 
 /* Test only: see db-int.h.  Returns the mapped outcome. */

@@ -196,6 +196,9 @@ lots_admin_delete(struct req *r, struct resp *w)
 	lot_json(&jw, NULL, &l);
 }
 
+/* The most spots a lot has (the schema's CHECK on number_of_spots). */
+#define LOT_MAX_SPOTS 1000
+
 /* Writes the lot object with its spot grid into jw.  Returns DB_OK. */
 static enum dbrc
 lot_detail(struct req *r, struct jw *jw, int64_t id)
@@ -207,9 +210,19 @@ lot_detail(struct req *r, struct jw *jw, int64_t id)
 
 	if ((rc = db_lot_get(&r->pool, id, &l)) != DB_OK)
 		return rc;
-	if ((rc = db_lot_grid(&r->pool, id, &cells, &n,
-	    (size_t)l.number_of_spots)) != DB_OK)
+	/* The grid is one statement, so one snapshot; the lot row read
+	 * before it may be older (a booking, release or resize in between).
+	 * The counts shown are the grid's own, so that they always agree
+	 * with the spots listed. */
+	if ((rc = db_lot_grid(&r->pool, id, &cells, &n, LOT_MAX_SPOTS)) !=
+	    DB_OK)
 		return rc;
+	if (n == 0)
+		return DB_NOTFOUND; /* deleted in between: a lot has spots */
+	l.number_of_spots = (int)n;
+	l.occupied = 0;
+	for (i = 0; i < n; i++)
+		l.occupied += cells[i].occupied;
 	jw_obj(jw, NULL);
 	lot_members(jw, &l);
 	jw_arr(jw, "spots");

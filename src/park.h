@@ -211,6 +211,8 @@ struct conf {
 	char *mail_password;
 	char *mail_default_sender;
 	char *mail_dir;
+	char *mail_ca_file;  /* "" : the system's CA store */
+	int mail_timeout_s;  /* one message, connection included */
 	char *export_folder;
 	int export_retention_days;
 	int export_link_ttl_s;
@@ -393,6 +395,10 @@ enum access {
 	AC_AUTH,    /* any valid access token (user or admin) */
 	AC_USER,    /* an access token of role user */
 	AC_ADMIN,   /* an access token of role admin */
+	AC_LINK,    /* an access token of role user, or, with no
+	               Authorization header, a signed link token in the query
+	               (?token=) for the route's {s}: an export file (see
+	               exports.c); the caller is then the file's owner */
 };
 
 /* What the front line learnt about the caller. */
@@ -403,6 +409,7 @@ struct caller {
 	char jti[33];
 	char username[81];
 	char email[255];
+	int by_link;     /* AC_LINK: a signed link, not a token, named it */
 };
 
 struct route;
@@ -533,7 +540,8 @@ void front_log(const struct req *, const struct resp *);
 
 /* ---- auth.c: who is calling ---- */
 
-/* Checks the token the route's access column asks for and fills req->who.
+/* Checks the token the route's access column asks for (for AC_LINK without
+ * an Authorization header: the signed link of ?token=) and fills req->who.
  * Returns 0 to go on, or -1 after filling resp with 401 or 403. */
 int auth_front(struct req *, struct resp *);
 
@@ -571,10 +579,23 @@ enum dbrc db_ping(void);
 /* Empties every table and loads the sample data of the contract. */
 enum dbrc db_reset_sample(void);
 
+/* The newest run of one batch job (job_runs), for "parkctl db stats". */
+struct db_job_last {
+	char job[32];
+	int64_t started_at, finished_at; /* finished 0: still running */
+	long long items, errors;
+	char status[12];   /* running, ok, failed */
+	char message[200]; /* cut to fit */
+};
+
+#define DB_STATS_JOBS 16
+
 struct db_stats {
 	long long users, users_active, lots, spots, spots_free, spots_occupied;
 	long long resv_active, resv_completed, resv_cancelled;
 	long long exports_pending, outbox_queued;
+	struct db_job_last jobs[DB_STATS_JOBS]; /* by job name */
+	size_t njobs;
 };
 enum dbrc db_stats_get(struct db_stats *);
 
@@ -745,6 +766,87 @@ enum dbrc db_resv_list_admin(struct pool *, const struct resv_filter *,
 enum dbrc db_summary_admin(struct pool *, struct admin_summary *);
 enum dbrc db_summary_user(struct pool *, int64_t user, struct user_summary *);
 
+/* ---- db-exports.c: CSV export jobs ---- */
+
+struct mail; /* db-jobs.c */
+
+/* An export job row; strings live in the pool given to the call. */
+struct export_job {
+	const char *id;       /* 32 hex: the task id */
+	int64_t user_id;
+	const char *username; /* db_export_claim only */
+	int user_active;      /* db_export_claim only */
+	const char *email, *state, *filename, *error;
+	int progress, attempts;
+	int64_t created_at, updated_at, finished_at; /* finished 0: not yet */
+};
+
+/* One reservation as the CSV writes it (csv.c); strings in the pool. */
+struct export_row {
+	int64_t id, spot_id;
+	int spot_number;
+	const char *lot_name, *lot_address, *status, *remarks;
+	int64_t parking_ts, leaving_ts; /* leaving 0 while active */
+	long long cost_cents;
+	int has_cost;
+	int64_t created_at;
+};
+
+enum export_add { EXPORT_ADD_OK, EXPORT_ADD_PENDING, EXPORT_ADD_DAILY };
+
+/* Queues a job (one write transaction): *out EXPORT_ADD_PENDING when the
+ * user already has max_pending jobs queued or running, EXPORT_ADD_DAILY
+ * when max_day were requested in the last 24 hours (nothing stored). */
+enum dbrc db_export_add(const char *id, int64_t user, const char *email,
+    int max_pending, int max_day, enum export_add *out);
+/* The job id of user; DB_NOTFOUND for another user's or an unknown id. */
+enum dbrc db_export_get(struct pool *, const char *id, int64_t user,
+    struct export_job *);
+/* The finished (SUCCESS) job of user whose file is filename; DB_NOTFOUND
+ * otherwise. */
+enum dbrc db_export_by_file(struct pool *, const char *filename,
+    int64_t user, struct export_job *);
+/* Who owns the finished job id whose file is filename, and whether that
+ * account is active (for a signed link); DB_NOTFOUND otherwise. */
+enum dbrc db_export_link_owner(const char *id, const char *filename,
+    int64_t *user, int *active);
+/*
+ * Claims the oldest job that is PENDING, or PROGRESS with a claim older
+ * than stale_before (its runner died), in one BEGIN IMMEDIATE transaction:
+ * it becomes PROGRESS, claimed by runner at now, attempts + 1.  A job
+ * already tried max_attempts times becomes FAILURE instead (*gave_up = 1,
+ * job filled).  *found 0: nothing to do.
+ */
+enum dbrc db_export_claim(struct pool *, const char *runner,
+    int64_t stale_before, int max_attempts, struct export_job *,
+    int *found, int *gave_up);
+/* Records progress (and renews the claim); DB_NOTFOUND when the job is no
+ * longer this runner's. */
+enum dbrc db_export_progress(const char *id, const char *runner,
+    int progress);
+/* How many reservations user has, and the highest id among them. */
+enum dbrc db_export_count(int64_t user, long long *n, int64_t *max_id);
+/* A page of user's reservations with id < before, newest first. */
+enum dbrc db_export_rows(struct pool *, int64_t user, int64_t before,
+    int limit, struct export_row **, size_t *n);
+/* One transaction: the job becomes SUCCESS with its file and the mail is
+ * queued.  DB_NOTFOUND (nothing changed) when it is no longer this
+ * runner's. */
+enum dbrc db_export_finish(const char *id, const char *runner,
+    const char *filename, const struct mail *);
+/* The job ends as FAILURE with why (retry 0), or goes back to PENDING
+ * with why to be tried again (retry 1); DB_NOTFOUND when it is no longer
+ * this runner's. */
+enum dbrc db_export_fail(const char *id, const char *runner, const char *why,
+    int retry);
+/* Up to cap finished (SUCCESS or FAILURE) jobs finished before before,
+ * oldest first (id, filename only), and the deletion of one job row. */
+enum dbrc db_export_old(struct pool *, int64_t before, int cap,
+    struct export_job **, size_t *n);
+enum dbrc db_export_delete(const char *id);
+/* PRAGMA wal_checkpoint(PASSIVE): never waits. */
+enum dbrc db_export_checkpoint(void);
+
 /* ---- db-jobs.c: the mail outbox and job runs ---- */
 
 /* One e-mail.  Addresses and subject never hold CR, LF or NUL (checked by
@@ -769,6 +871,162 @@ enum dbrc db_job_start(const char *job, int64_t *id);
 /* Records the end: items done, errors, "ok" or "failed", a message. */
 enum dbrc db_job_finish(int64_t id, long long items, long long errors,
     const char *status, const char *message);
+
+/* ---- db-batch.c: the data of parkctl's remind, report, cleanup, backup ---- */
+
+/* A user a batch job writes to; strings live in the pool given. */
+struct batch_user {
+	int64_t id;
+	const char *username, *email;
+	int64_t last_booking; /* remind: last parking time, 0: never booked */
+	int64_t created_at;
+};
+
+/* Active lots created in (since, until], at most cap, by id.  Only id,
+ * name, address, number_of_spots, occupied, price_cents are filled. */
+enum dbrc db_batch_new_lots(struct pool *, int64_t since, int64_t until,
+    size_t cap, struct lot **, size_t *n);
+/* Free spots and lots among the active lots. */
+enum dbrc db_batch_free_spots(long long *spots, long long *lots);
+/*
+ * Reminders.  _due lists up to cap active users with id > after who have
+ * no reminder on day ("YYYY-MM-DD") and whose last booking (else their
+ * registration) is at or before idle_before, or all of them when
+ * everyone != 0.  _mark, inside the caller's write transaction, checks the
+ * same conditions again and records the reminder: *fresh = 1 when this
+ * call recorded it (queue the e-mail), 0 when it is not due (any more).
+ */
+enum dbrc db_batch_remind_due(struct pool *, int64_t after, const char *day,
+    int64_t idle_before, int everyone, size_t cap, struct batch_user **,
+    size_t *n);
+enum dbrc db_batch_remind_mark(int64_t user, const char *day,
+    int64_t idle_before, int everyone, int *fresh);
+/*
+ * Reports.  _due lists up to cap active users with id > after without the
+ * report of month ("YYYY-MM") who parked in [from, to) (cancelled
+ * reservations do not count); _resv their reservations of that period,
+ * oldest first; _mark records the report as _remind_mark does.
+ */
+enum dbrc db_batch_report_due(struct pool *, int64_t after, const char *month,
+    int64_t from, int64_t to, size_t cap, struct batch_user **, size_t *n);
+enum dbrc db_batch_report_resv(struct pool *, int64_t user, int64_t from,
+    int64_t to, struct resv **, size_t *n);
+enum dbrc db_batch_report_mark(int64_t user, const char *month, int *fresh);
+
+/* What "parkctl cleanup" deletes, oldest first. */
+enum batch_clean {
+	CLEAN_OUTBOX,         /* sent or failed messages */
+	CLEAN_LOGIN_FAILURES, /* failed logins */
+	CLEAN_SESSIONS,       /* sessions expired or revoked */
+	CLEAN_JOB_RUNS,       /* job runs, but the newest of each job */
+	CLEAN_REMINDERS,      /* reminders_sent rows (before is a day) */
+	CLEAN_STALE_RUNS,     /* marks runs "running" since before as failed */
+};
+/* Deletes (or marks) at most cap rows of a kind older than before (unix
+ * time; for CLEAN_REMINDERS the day in day_before) in one short write
+ * transaction.  *n is the number of rows changed. */
+enum dbrc db_batch_clean(enum batch_clean, int64_t before,
+    const char *day_before, int cap, long long *n);
+/* PRAGMA wal_checkpoint(TRUNCATE): *busy 1 when readers or writers kept it
+ * from finishing, with *frames the frames left in the WAL (0 when done:
+ * the WAL is then empty). */
+enum dbrc db_batch_checkpoint(int *busy, long long *frames);
+/* VACUUM INTO path: a consistent copy of the live database (path must not
+ * exist or be empty; the file mode follows the umask). */
+enum dbrc db_batch_vacuum_into(const char *path);
+/* Opens path read-only with a second connection and runs PRAGMA
+ * integrity_check.  DB_OK when it answers "ok"; DB_CONFLICT with the first
+ * problems in problem when it does not; DB_UNAVAILABLE when the file
+ * cannot be opened or read.  *version is its schema version. */
+enum dbrc db_batch_check_copy(const char *path, struct buf *problem,
+    int *version);
+
+/* A message claimed for delivery by db_outbox_claim(); its strings live in
+ * the pool given to the call. */
+struct outbox_msg {
+	int64_t id;
+	struct mail m;
+	int attempts;  /* attempts started, this one included */
+	int reclaimed; /* left 'sending' by a run that died: it may have been
+	                  sent already */
+	int has_nul;   /* a text column holds a NUL byte: never sendable */
+	int64_t claim; /* the claim's stamp (the end of its lease) */
+};
+
+/*
+ * Claims at most max messages that are due at now (queued, or left
+ * 'sending' by a run whose lease ended) in one BEGIN IMMEDIATE
+ * transaction: each becomes 'sending' with attempts + 1 and the lease
+ * lease_end, so no other run takes it before then.  *out (from pool) and
+ * *n get the claimed messages, oldest due first; *n 0 when none is due.
+ */
+enum dbrc db_outbox_claim(struct pool *, int64_t now, int64_t lease_end,
+    int max, struct outbox_msg **out, size_t *n);
+/*
+ * The outcomes of a claimed message: sent; queued again for next (with
+ * why); failed for good (with why); released (not tried: due again at
+ * due, its attempt not counted).  Each changes the row only while the
+ * claim is still this run's, and returns DB_NOTFOUND when it is not
+ * (another run took it over after the lease ran out).
+ */
+enum dbrc db_outbox_sent(const struct outbox_msg *, int64_t now);
+enum dbrc db_outbox_retry(const struct outbox_msg *, int64_t next,
+    const char *why);
+enum dbrc db_outbox_fail(const struct outbox_msg *, int64_t now,
+    const char *why);
+enum dbrc db_outbox_release(const struct outbox_msg *, int64_t due);
+
+/* ---- mail.c: building and delivering e-mail (the one user of libcurl) ---- */
+
+/* The delivery policy, for the tests and the man page. */
+#define MAIL_BATCH 5          /* messages claimed per transaction */
+#define MAIL_LEASE_S 600      /* a claim older than this is taken over */
+#define MAIL_MAX_ATTEMPTS 10  /* then 'failed' */
+#define MAIL_LIMIT_DEFAULT 500 /* messages tried per run */
+
+/*
+ * Checks an address for the SMTP envelope and the headers: the rules of
+ * valid_email() (a dot-atom local part, a domain of letters, digits and
+ * hyphens, at most 254 bytes), unchanged by them (no case or space to
+ * fix); the sender may also have a one-label domain ("parkd@localhost").
+ * Returns NULL, or why the address is refused.
+ */
+const char *mail_check_addr(const char *, int sender);
+/*
+ * Builds the RFC 5322 text of a message from the sender from, dated when,
+ * into out (appended): our own headers (Subject RFC 2047-encoded when it
+ * is not plain ASCII), a text/plain part and, when m->html is set, a
+ * text/html one in multipart/alternative, UTF-8 and quoted-printable;
+ * CRLF line ends only, no line over 998 bytes.  Returns NULL, or why the
+ * message can never be sent (a bad address, a control character or
+ * invalid UTF-8 in a header value, invalid UTF-8 in a body); out is then
+ * left as it was.
+ */
+const char *mail_build(const struct mail *, const char *from, int64_t when,
+    struct buf *out);
+/* The delay before attempt n + 1 after n failed attempts, in seconds. */
+int64_t mail_backoff(int n);
+
+/* What a delivery run did. */
+struct mail_stats {
+	long long sent;   /* accepted by the server, or written as .eml */
+	long long retry;  /* failed for now: queued again with a delay */
+	long long failed; /* failed for good: refused or out of attempts */
+	long long lost;   /* outcomes not recorded (claim taken over or the
+	                     database failed) */
+	int stopped;      /* the server (or the folder) failed: the run
+	                     stopped early, leaving the rest queued */
+};
+
+/*
+ * Delivers due messages of the outbox, at most limit of them: by SMTP to
+ * MAIL_SERVER, or as .eml files into PARKD_MAIL_DIR when it is empty.
+ * Records its run in job_runs (job "mail").  Returns 0 when every message
+ * tried was sent (or none was due), 1 when some were not, -1 when the
+ * database failed, -2 when the mail settings are wrong (each logged).
+ * Needs an open database and the settings in conf.
+ */
+int mail_deliver(long limit, struct mail_stats *);
 
 /* ---- cache.c: the Redis cache (hiredis), never a source of truth ---- */
 
@@ -828,6 +1086,147 @@ void resv_admin_list(struct req *, struct resp *);
 void resv_admin_summary(struct req *, struct resp *);
 void resv_json(struct jw *, const char *key, const struct resv *);
 
+/* ---- batch.c: parkctl remind, report, cleanup, backup ---- */
+
+/* What one run of a job did, recorded in job_runs. */
+struct batch_result {
+	long long items;  /* messages queued, rows deleted, files written */
+	long long errors; /* items that failed (the run went on) */
+	int failed;       /* the run stopped early (database busy, failure) */
+	char message[200]; /* one line: what happened */
+};
+
+/* Each job records its run in job_runs (start, end, items, errors, "ok"
+ * or "failed" and res->message) and returns 0 when the run completed
+ * without errors, else -1. */
+struct batch_remind_opts {
+	int chunk; /* users per write transaction; 0: the default */
+};
+struct batch_report_opts {
+	int year, month; /* 0: the month before park_now()'s, in UTC */
+	int chunk;
+};
+int batch_remind(const struct batch_remind_opts *, struct batch_result *);
+int batch_report(const struct batch_report_opts *, struct batch_result *);
+int batch_cleanup(struct batch_result *);
+/* Copies the database to path, which must not exist: written under a
+ * temporary name beside it, checked with integrity_check, synced, then
+ * linked into place (never over an existing file). */
+int batch_backup(const char *path, struct batch_result *);
+
+/* Pure helpers, for t/14-report.c. */
+/* "YYYY-MM" (1970-01 to 9999-12) into *y, *m; 0, or -1 when malformed. */
+int batch_month_parse(const char *, int *y, int *m);
+/* The calendar month before the one holding t (UTC). */
+void batch_month_prev(int64_t t, int *y, int *m);
+/* The first second of month m of year y and of the month after (UTC). */
+void batch_month_range(int y, int m, int64_t *from, int64_t *to);
+/* The weekday of t in UTC: 0 Monday .. 6 Sunday. */
+int batch_weekday(int64_t t);
+/* Appends s with & < > " ' as HTML character references. */
+void batch_html_escape(struct buf *, const char *);
+
+/* A user's month, computed from the reservations by batch_report_compute. */
+struct report_lot {
+	int64_t lot_id;
+	const char *name;
+	long long bookings, seconds, cents;
+};
+struct report {
+	/* input */
+	const char *username;
+	int year, month;
+	const struct resv *rows; /* the month's reservations, oldest first */
+	size_t nrows;
+	int64_t now;             /* the end of reservations still active */
+	/* output */
+	long long bookings, seconds, cents, avg_seconds;
+	struct report_lot *lots; /* most bookings first; lots[0] most used */
+	size_t nlots;
+	long long weekdays[7];   /* bookings per weekday, Monday first */
+	int busiest;             /* 0 Monday .. 6 Sunday */
+};
+/* Fills the output fields; lots come from pool. */
+void batch_report_compute(struct report *, struct pool *);
+/* Appends the HTML (inline styles and tables only) and plain-text e-mail. */
+void batch_report_html(const struct report *, struct buf *);
+void batch_report_text(const struct report *, struct buf *);
+
+/* ---- csv.c: RFC 4180 CSV with formula escaping (pure functions) ---- */
+
+/* Appends one cell (a comma first unless first): quoted when it holds '"',
+ * ',', CR or LF, quotes doubled; a value starting with = + - @ TAB CR or '
+ * gets a ' in front (formula injection); invalid UTF-8 becomes U+FFFD.
+ * NULL or "" is an empty cell. */
+void csv_cell(struct buf *, int first, const char *, size_t);
+void csv_cell_str(struct buf *, int first, const char *);
+/* Ends a row: CRLF. */
+void csv_row_end(struct buf *);
+/* The export's header row, and one reservation row (13 columns). */
+void csv_export_header(struct buf *);
+void csv_export_row(struct buf *, const struct export_row *);
+
+/* ---- exports.c: CSV export requests, downloads and the batch job ---- */
+
+void exports_request(struct req *, struct resp *);
+void exports_status(struct req *, struct resp *);
+void exports_download(struct req *, struct resp *);
+
+/* The policy, for the tests and the man pages. */
+#define EXPORT_MAX_PENDING 3   /* jobs a user may have queued or running */
+#define EXPORT_MAX_PER_DAY 20  /* requests a user may make in 24 hours */
+#define EXPORT_MAX_ATTEMPTS 3  /* runs that may try a job; then FAILURE */
+#define EXPORT_STALE_S 600     /* a claim without progress this long is
+                                  taken over (its runner died) */
+#define EXPORT_PAGE_ROWS 500   /* reservations read per query */
+#define EXPORT_MAX_ROWS 1000000 /* more: the job fails */
+
+/* 1 when name has the form of an export file parkctl makes:
+ * parking_<user id>_<YYYYmmddHHMMSS>_<6 hex>.csv (nothing else is ever
+ * looked up or handed to nginx). */
+int exports_name_ok(const char *);
+/* A signed download link token for the file of job task_id, valid until
+ * exp: "<task_id>.<exp>.<base64url HMAC-SHA256>" (the HMAC, keyed with a
+ * key derived from JWT_SECRET_KEY, covers "export:<task_id>:<filename>:
+ * <exp>").  Appended to out. */
+void exports_link_token(const char *task_id, const char *filename,
+    int64_t exp, struct buf *out);
+/* Checks a link token for filename (constant-time compare, then expiry):
+ * TOK_OK with the job's id in task_id, TOK_EXPIRED, or TOK_INVALID. */
+enum tokerr exports_link_check(const char *token, const char *filename,
+    char task_id[33]);
+
+/* What "parkctl exports" is asked to do and what it did. */
+struct exports_run {
+	int max_jobs;      /* jobs to claim at most; 0: all that are due */
+	int stale_after_s; /* EXPORT_STALE_S unless set */
+	int pause_ms;      /* sleep between pages, to yield to the API */
+	long long done;    /* jobs exported (SUCCESS, mail queued) */
+	long long failed;  /* jobs ended as FAILURE */
+	long long retry;   /* jobs put back to be tried by a later run */
+	char message[200]; /* one line for job_runs and the operator */
+};
+/*
+ * Runs the export job: claims due jobs one at a time and writes each CSV
+ * to a temporary file in EXPORT_FOLDER (0640, never following a link),
+ * syncs it and renames it into place under a new name, then marks the job
+ * SUCCESS and queues the e-mail with a signed link in one transaction.
+ * Records the run in job_runs (job "exports").  Returns 0 when every job
+ * claimed was exported (or none was due), 1 when some failed or were put
+ * back, -1 when the run could not work (database, export folder; logged).
+ * Needs an open database and the settings (JWT_SECRET_KEY included).
+ */
+int exports_run(struct exports_run *);
+/*
+ * For "parkctl cleanup": deletes the export files and the job rows of
+ * jobs finished (SUCCESS or FAILURE) before older_than (unix time), then
+ * export files and temporary files in EXPORT_FOLDER older than that which
+ * no job names (left by killed runs).  Symbolic links and other files are
+ * left alone.  *files and *rows count what went.  Returns 0, or -1 when
+ * the folder or the database failed (logged).
+ */
+int exports_cleanup(int64_t older_than, long long *files, long long *rows);
+
 /* ---- sys.c: handlers of / and /api/health ---- */
 
 void sys_index(struct req *, struct resp *);
@@ -840,6 +1239,32 @@ void sys_health(struct req *, struct resp *);
 long fcgi_serve(int listen_fd, long max_requests);
 /* Asks the serving loop to stop after the current request. */
 void fcgi_stop(void);
+
+/* ---- db-import.c: parkctl import-flask, the Flask backend's database ---- */
+
+/* What import_flask() is asked to do. */
+struct import_opts {
+	const char *path; /* the old parking_app.db, opened read-only */
+	const char *tz;   /* the old server's time zone; NULL: this machine's */
+	int dry_run;      /* do everything and report, then roll back */
+};
+
+enum import_rc {
+	IMPORT_OK,      /* committed (rolled back for a dry run) */
+	IMPORT_REFUSED, /* not a sound database of the old backend */
+	IMPORT_FAILED,  /* parkd's database failed: rolled back */
+	IMPORT_BAD_TZ,  /* tz is no time zone this machine knows */
+};
+
+/*
+ * Imports the old file into the open database in one transaction: nothing
+ * or everything, and never a row twice (import_map).  Appends the report
+ * (a header, one line per repair, skip or merge, the counts per kind, the
+ * outcome) to out; on anything but IMPORT_OK nothing changed and err says
+ * why.  Sets TZ while it runs when tz is given.
+ */
+enum import_rc import_flask(const struct import_opts *, struct buf *out,
+    struct buf *err);
 
 /* ---- sqlembed.c (generated from sql/) ---- */
 

@@ -49,6 +49,13 @@ static int cmd_db_migrate(const struct cmd *, int, char **);
 static int cmd_db_reset(const struct cmd *, int, char **);
 static int cmd_db_stats(const struct cmd *, int, char **);
 static int cmd_api_routes(const struct cmd *, int, char **);
+static int cmd_mail(const struct cmd *, int, char **);
+static int cmd_remind(const struct cmd *, int, char **);
+static int cmd_report(const struct cmd *, int, char **);
+static int cmd_cleanup(const struct cmd *, int, char **);
+static int cmd_backup(const struct cmd *, int, char **);
+static int cmd_exports(const struct cmd *, int, char **);
+static int cmd_import_flask(const struct cmd *, int, char **);
 
 /* THE command table: later commands (exports, mail, remind, report,
  * cleanup, backup, import-flask) are new rows. */
@@ -63,12 +70,30 @@ static const struct cmd cmd_table[] = {
 	    "count users, lots, spots, reservations, exports and mail" },
 	{ "api", "routes", cmd_api_routes, "",
 	    "print the route table: method, path and who may call it" },
+	{ "mail", NULL, cmd_mail, "[--limit N]",
+	    "deliver the queued e-mail (SMTP, or .eml files)" },
+	{ "remind", NULL, cmd_remind, "[--chunk N]",
+	    "queue today's reminders (at most one per user per day)" },
+	{ "report", NULL, cmd_report, "[--month YYYY-MM] [--chunk N]",
+	    "queue the monthly reports (default: last month)" },
+	{ "cleanup", NULL, cmd_cleanup, "",
+	    "delete old exports, mail, sessions, job runs; checkpoint" },
+	{ "backup", NULL, cmd_backup, "FILE",
+	    "copy the live database to a new FILE and check the copy" },
+	{ "exports", NULL, cmd_exports, "[--max N] [--stale-after S] "
+	    "[--pause-ms MS]",
+	    "write the queued CSV exports and queue their e-mails" },
+	{ "import-flask", NULL, cmd_import_flask,
+	    "[--dry-run] [--timezone TZ] FILE",
+	    "import the Flask backend's parking_app.db (once)" },
 };
 static const size_t cmd_count = sizeof cmd_table / sizeof cmd_table[0];
 
 static const char *opt_config; /* -c */
 static int opt_quiet;           /* -q */
 static int conf_loaded;         /* conf holds settings to free */
+/* The argument of each option cmd_opts() saw, indexed like its seen[]. */
+static char *opt_arg[16];
 
 static void usage(FILE *, const char *);
 static void cmd_usage(FILE *, const struct cmd *);
@@ -163,6 +188,8 @@ cmd_opts(const struct cmd *c, int argc, char **argv, const char *sopts,
 			return EXIT_USAGE;
 		}
 		seen[i] = 1;
+		if (i < (int)(sizeof(opt_arg) / sizeof(opt_arg[0])))
+			opt_arg[i] = optarg;
 	}
 	if (optind != argc) {
 		fprintf(stderr, "parkctl: %s%s%s: unexpected argument "
@@ -247,6 +274,7 @@ cmd_api_routes(const struct cmd *c, int argc, char **argv)
 	static const char *const access[] = {
 		[AC_ANON] = "anonymous", [AC_REFRESH] = "refresh",
 		[AC_AUTH] = "any", [AC_USER] = "user", [AC_ADMIN] = "admin",
+		[AC_LINK] = "link",
 	};
 	struct buf m = { 0 };
 	size_t i;
@@ -353,6 +381,8 @@ cmd_db_stats(const struct cmd *c, int argc, char **argv)
 	struct db_stats st;
 	struct buf b = { 0 };
 	struct jw w;
+	char t1[24];
+	size_t i;
 	int rc, v, latest, seen[2] = { 0, 0 };
 
 	if ((rc = cmd_opts(c, argc, argv, "j", lopts, seen)) != -1 ||
@@ -397,6 +427,19 @@ cmd_db_stats(const struct cmd *c, int argc, char **argv)
 		jw_obj_end(&w);
 		jw_int(&w, "exports_pending", st.exports_pending);
 		jw_int(&w, "outbox_queued", st.outbox_queued);
+		/* the newest run of each job, by name */
+		jw_obj(&w, "jobs");
+		for (i = 0; i < st.njobs; i++) {
+			jw_obj(&w, st.jobs[i].job);
+			jw_time(&w, "started_at", st.jobs[i].started_at);
+			jw_time(&w, "finished_at", st.jobs[i].finished_at);
+			jw_str(&w, "status", st.jobs[i].status);
+			jw_int(&w, "items", st.jobs[i].items);
+			jw_int(&w, "errors", st.jobs[i].errors);
+			jw_str(&w, "message", st.jobs[i].message);
+			jw_obj_end(&w);
+		}
+		jw_obj_end(&w);
 		jw_obj_end(&w);
 		printf("%s\n", b.p);
 		buf_free(&b);
@@ -413,12 +456,403 @@ cmd_db_stats(const struct cmd *c, int argc, char **argv)
 		    st.resv_cancelled);
 		printf("%-14s %lld pending\n", "exports", st.exports_pending);
 		printf("%-14s %lld queued\n", "outbox", st.outbox_queued);
+		if (st.njobs == 0)
+			printf("%-14s %s\n", "jobs", "none has run yet");
+		for (i = 0; i < st.njobs; i++) {
+			time_iso(st.jobs[i].started_at, t1);
+			printf("%-14s %s %s %s", i == 0 ? "jobs" : "",
+			    st.jobs[i].job, st.jobs[i].status, t1);
+			if (st.jobs[i].finished_at > 0)
+				printf(" (%llds)", (long long)(st.jobs[i]
+				    .finished_at - st.jobs[i].started_at));
+			printf(", %lld items, %lld errors: %s\n",
+			    st.jobs[i].items, st.jobs[i].errors,
+			    st.jobs[i].message);
+		}
 	}
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		fprintf(stderr, "parkctl: stdout: %s\n", strerror(errno));
 		return EXIT_FAIL;
 	}
 	return EXIT_OK;
+}
+
+/*
+ * mail: delivers the due messages of the outbox (mail.c).  Exit codes: 0
+ * every message tried was sent (or none was due), 1 some were not (they
+ * stay queued, or failed for good) or the database failed, 3 the mail
+ * settings are wrong.
+ */
+static int
+cmd_mail(const struct cmd *c, int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "limit", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct mail_stats st;
+	long limit = 0;
+	char *end;
+	int rc, seen[2] = { 0, 0 };
+
+	if ((rc = cmd_opts(c, argc, argv, "n:", lopts, seen)) != -1)
+		return rc;
+	if (seen[0]) {
+		errno = 0;
+		limit = strtol(opt_arg[0], &end, 10);
+		if (errno != 0 || end == opt_arg[0] || *end != '\0' ||
+		    limit < 1 || limit > 1000000) {
+			fprintf(stderr, "parkctl: mail: --limit takes a number "
+			    "from 1 to 1000000\n");
+			return EXIT_USAGE;
+		}
+	}
+	if ((rc = ctl_open(0, 1)) != -1)
+		return rc;
+	switch (mail_deliver(limit, &st)) {
+	case 0:
+		rc = EXIT_OK;
+		break;
+	case 1:
+		rc = EXIT_FAIL;
+		break;
+	case -2:
+		fprintf(stderr, "parkctl: mail: the mail settings are wrong "
+		    "(see the log above)\n");
+		return EXIT_CONFIG;
+	default:
+		fprintf(stderr, "parkctl: mail: the database failed (see the "
+		    "log above)\n");
+		return EXIT_FAIL;
+	}
+	say("mail: %lld sent, %lld queued again, %lld failed%s\n", st.sent,
+	    st.retry, st.failed, st.stopped ? " (stopped early: see the log)" :
+	    "");
+	return rc;
+}
+
+/* Parses opt_arg[i] as a number from lo to hi into *v; 0, or -1 after
+ * saying what is wrong. */
+static int
+opt_number(const struct cmd *c, int i, const char *name, long lo, long hi,
+    long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtol(opt_arg[i], &end, 10);
+	if (errno != 0 || end == opt_arg[i] || *end != '\0' || *v < lo ||
+	    *v > hi) {
+		fprintf(stderr, "parkctl: %s: %s takes a number from %ld to "
+		    "%ld\n", c->name, name, lo, hi);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * exports: writes the queued CSV exports (exports.c), each at most once
+ * even when runs overlap; --max bounds the jobs of this run,
+ * --stale-after the seconds after which a job whose runner stopped
+ * reporting progress is taken over, --pause-ms a pause between pages of
+ * reservations on a busy server.  Exit codes: 0 every job claimed was
+ * exported (or none was due), 1 some failed or were put back for a later
+ * run, or the database or the export folder failed, 2 usage, 3 settings.
+ */
+static int
+cmd_exports(const struct cmd *c, int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "max", required_argument, NULL, 'n' },
+		{ "stale-after", required_argument, NULL, 's' },
+		{ "pause-ms", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct exports_run o;
+	struct buf err = { 0 };
+	long v;
+	int rc, seen[4] = { 0, 0, 0, 0 };
+
+	memset(&o, 0, sizeof(o));
+	if ((rc = cmd_opts(c, argc, argv, "n:s:p:", lopts, seen)) != -1)
+		return rc;
+	if (seen[0]) {
+		if (opt_number(c, 0, "--max", 1, 1000000, &v) == -1)
+			return EXIT_USAGE;
+		o.max_jobs = (int)v;
+	}
+	if (seen[1]) {
+		if (opt_number(c, 1, "--stale-after", 1, 86400, &v) == -1)
+			return EXIT_USAGE;
+		o.stale_after_s = (int)v;
+	}
+	if (seen[2]) {
+		if (opt_number(c, 2, "--pause-ms", 0, 60000, &v) == -1)
+			return EXIT_USAGE;
+		o.pause_ms = (int)v;
+	}
+	if ((rc = ctl_open(0, 1)) != -1)
+		return rc;
+	/* The links of the e-mails are signed with a key derived from
+	 * JWT_SECRET_KEY: the server's rules apply. */
+	if (conf_check_server(&conf, &err) == -1) {
+		fprintf(stderr, "parkctl: configuration: %s\n",
+		    err.p != NULL ? err.p : "invalid settings");
+		buf_free(&err);
+		return EXIT_CONFIG;
+	}
+	buf_free(&err);
+	rc = exports_run(&o);
+	if (rc == -1)
+		fprintf(stderr, "parkctl: exports: %s (see the log above)\n",
+		    o.message);
+	else
+		say("exports: %s\n", o.message);
+	return rc == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+/*
+ * Opens the database for a batch job: it must exist and have this
+ * program's schema (parkd.service migrates it at start).  Returns -1 to go
+ * on, else the exit code.
+ */
+static int
+ctl_open_job(const struct cmd *c)
+{
+	int rc, v, latest;
+
+	if ((rc = ctl_open(0, 1)) != -1)
+		return rc;
+	v = db_version();
+	latest = db_version_latest();
+	if (v != latest) {
+		fprintf(stderr, "parkctl: %s: %s has schema version %d, this "
+		    "program %d (run \"parkctl db migrate\")\n", c->name,
+		    conf.db_path, v, latest);
+		return EXIT_FAIL;
+	}
+	return -1;
+}
+
+/* Reads --chunk N (1 to 10000) into *chunk; -1 to go on, else the exit
+ * code. */
+static int
+opt_chunk(const struct cmd *c, const char *arg, int *chunk)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || v < 1 || v > 10000) {
+		fprintf(stderr, "parkctl: %s: --chunk takes a number from 1 to "
+		    "10000\n", c->name);
+		return EXIT_USAGE;
+	}
+	*chunk = (int)v;
+	return -1;
+}
+
+/* Prints what a job did (a failure on stderr, always); returns the exit
+ * code of its result rc. */
+static int
+job_report(const struct cmd *c, int rc, const struct batch_result *res)
+{
+	if (rc == 0) {
+		say("%s: %s\n", c->name, res->message);
+		return EXIT_OK;
+	}
+	fprintf(stderr, "parkctl: %s: %s%s\n", c->name, res->message,
+	    res->failed ? "" : " (some items failed: see the log)");
+	return EXIT_FAIL;
+}
+
+/*
+ * remind: queues today's reminders (batch.c).  Exit codes: 0 done, 1 the
+ * run failed or some messages were refused.
+ */
+static int
+cmd_remind(const struct cmd *c, int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "chunk", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct batch_remind_opts o = { 0 };
+	struct batch_result res;
+	int rc, seen[2] = { 0, 0 };
+
+	if ((rc = cmd_opts(c, argc, argv, "n:", lopts, seen)) != -1 ||
+	    (seen[0] && (rc = opt_chunk(c, opt_arg[0], &o.chunk)) != -1) ||
+	    (rc = ctl_open_job(c)) != -1)
+		return rc;
+	return job_report(c, batch_remind(&o, &res), &res);
+}
+
+/*
+ * report: queues the monthly reports of a month that has ended (batch.c).
+ * Exit codes: 0 done, 1 the run failed or some messages were refused,
+ * 2 a malformed month or one that has not ended.
+ */
+static int
+cmd_report(const struct cmd *c, int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "month", required_argument, NULL, 'm' },
+		{ "chunk", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct batch_report_opts o = { 0 };
+	struct batch_result res;
+	int64_t from, to;
+	int rc, seen[3] = { 0, 0, 0 };
+
+	if ((rc = cmd_opts(c, argc, argv, "m:n:", lopts, seen)) != -1 ||
+	    (seen[1] && (rc = opt_chunk(c, opt_arg[1], &o.chunk)) != -1))
+		return rc;
+	if (seen[0]) {
+		if (batch_month_parse(opt_arg[0], &o.year, &o.month) == -1) {
+			fprintf(stderr, "parkctl: report: --month takes a month "
+			    "as YYYY-MM, not \"%s\"\n", opt_arg[0]);
+			return EXIT_USAGE;
+		}
+		/* A report marks its month as sent: one of a month not over
+		 * would keep the full report from ever going out. */
+		batch_month_range(o.year, o.month, &from, &to);
+		if (to > park_now()) {
+			fprintf(stderr, "parkctl: report: %s has not ended "
+			    "yet (times are UTC)\n", opt_arg[0]);
+			return EXIT_USAGE;
+		}
+	}
+	if ((rc = ctl_open_job(c)) != -1)
+		return rc;
+	return job_report(c, batch_report(&o, &res), &res);
+}
+
+/* cleanup: deletes what is past its keeping time (batch.c).  Exit codes:
+ * 0 done, 1 the run failed or a part of it did. */
+static int
+cmd_cleanup(const struct cmd *c, int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct batch_result res;
+	int rc, seen[1] = { 0 };
+
+	if ((rc = cmd_opts(c, argc, argv, "", lopts, seen)) != -1 ||
+	    (rc = ctl_open_job(c)) != -1)
+		return rc;
+	return job_report(c, batch_cleanup(&res), &res);
+}
+
+/*
+ * backup FILE: an online copy of the database (batch.c).  Exit codes: 0
+ * the copy is in FILE and passed integrity_check, 1 it failed (FILE
+ * exists, cannot be written, or the copy is bad: FILE is then not made),
+ * 2 no FILE given.
+ */
+static int
+cmd_backup(const struct cmd *c, int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct batch_result res;
+	const char *file = NULL;
+	int rc, seen[1] = { 0 };
+
+	/* the one operand comes last: "backup [--] FILE" */
+	if (argc >= 2 && argv[argc - 1][0] != '-') {
+		file = argv[argc - 1];
+		argc--;
+	}
+	if ((rc = cmd_opts(c, argc, argv, "", lopts, seen)) != -1)
+		return rc;
+	if (file == NULL || *file == '\0') {
+		fprintf(stderr, "parkctl: backup: the file to write is "
+		    "missing\nusage:\n");
+		cmd_usage(stderr, c);
+		return EXIT_USAGE;
+	}
+	if ((rc = ctl_open_job(c)) != -1)
+		return rc;
+	return job_report(c, batch_backup(file, &res), &res);
+}
+
+/*
+ * import-flask [--dry-run] [--timezone TZ] FILE: the old backend's database
+ * into this one (db-import.c), in one transaction.  Prints the report on
+ * stdout.  Exit codes: 0 imported (or a dry run), 1 the file is refused or
+ * the import failed (nothing changed), 2 usage (no FILE, unknown time
+ * zone), 3 settings.
+ */
+static int
+cmd_import_flask(const struct cmd *c, int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "timezone", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct import_opts o = { 0 };
+	struct buf out = { 0 }, err = { 0 };
+	int rc, seen[3] = { 0, 0, 0 };
+
+	/* the one operand comes last: "import-flask [options] FILE" */
+	if (argc >= 2 && argv[argc - 1][0] != '-') {
+		o.path = argv[argc - 1];
+		argc--;
+	}
+	if ((rc = cmd_opts(c, argc, argv, "nt:", lopts, seen)) != -1)
+		return rc;
+	if (o.path == NULL || *o.path == '\0') {
+		fprintf(stderr, "parkctl: import-flask: the file to import is "
+		    "missing\nusage:\n");
+		cmd_usage(stderr, c);
+		return EXIT_USAGE;
+	}
+	o.dry_run = seen[0];
+	o.tz = seen[1] ? opt_arg[1] : NULL;
+	if ((rc = ctl_open(1, 1)) != -1)
+		return rc;
+	switch (import_flask(&o, &out, &err)) {
+	case IMPORT_OK:
+		if (out.p != NULL)
+			fputs(out.p, stdout);
+		rc = EXIT_OK;
+		break;
+	case IMPORT_BAD_TZ:
+		fprintf(stderr, "parkctl: import-flask: %s\n", err.p);
+		rc = EXIT_USAGE;
+		break;
+	case IMPORT_REFUSED:
+		fprintf(stderr, "parkctl: import-flask: %s; nothing was "
+		    "imported\n", err.p);
+		rc = EXIT_FAIL;
+		break;
+	case IMPORT_FAILED:
+	default:
+		fprintf(stderr, "parkctl: import-flask: %s\n",
+		    err.p != NULL ? err.p : "failed");
+		rc = EXIT_FAIL;
+		break;
+	}
+	buf_free(&out);
+	buf_free(&err);
+	if (rc == EXIT_OK && (fflush(stdout) == EOF || ferror(stdout))) {
+		fprintf(stderr, "parkctl: stdout: %s\n", strerror(errno));
+		rc = EXIT_FAIL;
+	}
+	return rc;
 }
 
 int

@@ -80,6 +80,9 @@ static const struct field f_history[] = {
 	{ "offset", FT_INT, FS_QUERY, 0, 0, 1000000000, NULL, 0 },
 	{ "status", FT_STR, FS_QUERY, 0, 1, 20, valid_resv_status, 0 },
 };
+static const struct field f_export[] = {
+	{ "email", FT_STR, FS_BODY, 0, 1, 320, valid_email, 1 },
+};
 static const struct field f_admin_resv[] = {
 	{ "lot_id", FT_INT, FS_QUERY, 0, 1, 9007199254740991LL, NULL, 0 },
 	{ "user_id", FT_INT, FS_QUERY, 0, 1, 9007199254740991LL, NULL, 0 },
@@ -151,6 +154,15 @@ const struct route routes[] = {
 	    "The caller's reservations, newest first"),
 	ROUTE0(M_GET, "/api/user/summary", AC_USER, resv_summary,
 	    "The caller's active reservation, bookings, hours and spending"),
+
+	/* a user's CSV exports: queued here, written by "parkctl exports";
+	 * the download also takes the signed link of the e-mail (AC_LINK) */
+	ROUTE(M_POST, "/api/user/export-csv", AC_USER, exports_request,
+	    f_export, "Queue a CSV export of the caller's reservations"),
+	ROUTE0(M_GET, "/api/user/export-status/{s}", AC_USER, exports_status,
+	    "The state of one of the caller's exports"),
+	ROUTE0(M_GET, "/api/user/download-csv/{s}", AC_LINK, exports_download,
+	    "Download an export file (access token or signed link)"),
 };
 const size_t nroutes = NF(routes);
 

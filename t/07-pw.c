@@ -44,28 +44,35 @@ static const struct vector {
 } vectors[] = {
 	{ "werkzeug 2.2 pbkdf2 260000, 16-alnum salt", PW_A,
 	    "pbkdf2:sha256:260000$Xk3pQ9rT2mW7vB1n$"
-	    "a21eec36a16e6d6b8e7ea971215b562439ec837f6d0b884c65eab2187c862756" },
+	    "a21eec36a16e6d6b8e7ea971215b5624"
+	    "39ec837f6d0b884c65eab2187c862756" },
 	{ "werkzeug 2.2 pbkdf2 260000, UTF-8 password", PW_U,
 	    "pbkdf2:sha256:260000$aB3dE5gH7jK9mN1p$"
-	    "78e567ccc5400196fdf16178cd49067bf74411199ddb7ec4d1fc02eae319d08a" },
+	    "78e567ccc5400196fdf16178cd49067b"
+	    "f74411199ddb7ec4d1fc02eae319d08a" },
 	{ "werkzeug 3.0 pbkdf2 600000, 22-char urlsafe salt", PW_A,
 	    "pbkdf2:sha256:600000$q-3_xZ8aB0cD9eF1gH2i_J$"
-	    "f71b8e5bf6b4891fb26aef0bc35026d2b2959a2cf7af9eb8dcc4c6b0a875d5b6" },
+	    "f71b8e5bf6b4891fb26aef0bc35026d2"
+	    "b2959a2cf7af9eb8dcc4c6b0a875d5b6" },
 	{ "werkzeug 3.1 pbkdf2 1000000, urlsafe salt, UTF-8 password", PW_U,
 	    "pbkdf2:sha256:1000000$Zm9v-YmFy_YmF6LXF1eA12$"
-	    "4e7dcb3c3574ba04ad1e445b7caeafd65fa419dd177d0f4942adc3cf21967a9e" },
+	    "4e7dcb3c3574ba04ad1e445b7caeafd6"
+	    "5fa419dd177d0f4942adc3cf21967a9e" },
 	{ "pbkdf2 sha512 600000", PW_A,
 	    "pbkdf2:sha512:600000$Qw3rTy7uI0oP2aS4dF6gHj$"
 	    "418662303a46551eb370c449d2cc7c4677f5940602a198095bb7f74971de8948"
-	    "a62b61f12221689bc685e9fc0ed099689cb63002f51aa161dbab66360c98fd4c" },
+	    "a62b61f12221689bc685e9fc0ed09968"
+	    "9cb63002f51aa161dbab66360c98fd4c" },
 	{ "werkzeug scrypt:32768:8:1, 16-alnum salt", PW_A,
 	    "scrypt:32768:8:1$Xk3pQ9rT2mW7vB1n$"
 	    "970d99ec9ab5668704073b2e7d53ff2eb443094f7fe67270f1ee8bfaf460442d"
-	    "68afe99d386a335b98ea1e172db5a2b4ae33772f492a899b0a4f82ff78357687" },
+	    "68afe99d386a335b98ea1e172db5a2b4"
+	    "ae33772f492a899b0a4f82ff78357687" },
 	{ "werkzeug scrypt:32768:8:1, urlsafe salt, UTF-8 password", PW_U,
 	    "scrypt:32768:8:1$q-3_xZ8aB0cD9eF1gH2i_J$"
 	    "63332a1a2123a86a4d6ea50d2b725b89dc952cec47fce2ee9d80a72d10311c9a"
-	    "dbc07337b297a551e072f6a028eeef4acd9f9b358bcafa4e1837ba998dee22f7" },
+	    "dbc07337b297a551e072f6a028eeef4a"
+	    "cd9f9b358bcafa4e1837ba998dee22f7" },
 };
 
 #define HEX_A_SCRYPT \
@@ -112,10 +119,6 @@ static const struct bad {
 	{ "legacy plain:", "plain$$correct horse battery staple" },
 	{ "argon2 (not ours)",
 	    "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo" },
-	{ "uppercase hex",
-	    "scrypt:32768:8:1$Xk3pQ9rT2mW7vB1n$"
-	    "970D99EC9AB5668704073B2E7D53FF2EB443094F7FE67270F1EE8BFAF460442D"
-	    "68AFE99D386A335B98EA1E172DB5A2B4AE33772F492A899B0A4F82FF78357687" },
 	{ "hex one character short",
 	    "scrypt:32768:8:1$Xk3pQ9rT2mW7vB1n$"
 	    "970d99ec9ab5668704073b2e7d53ff2eb443094f7fe67270f1ee8bfaf460442d"
@@ -124,18 +127,14 @@ static const struct bad {
 	    "scrypt:32768:8:1$Xk3pQ9rT2mW7vB1n$" HEX_A_SCRYPT "00" },
 	{ "scrypt hex of 32 bytes (pbkdf2 length)",
 	    "scrypt:32768:8:1$Xk3pQ9rT2mW7vB1n$" HEX_A_PBKDF2 },
-	{ "non-hex character",
-	    "pbkdf2:sha256:260000$Xk3pQ9rT2mW7vB1n$"
-	    "g21eec36a16e6d6b8e7ea971215b562439ec837f6d0b884c65eab2187c862756" },
-	{ "a third $ in the hex",
-	    "pbkdf2:sha256:260000$Xk3pQ9rT2mW7vB1n$"
-	    "a21eec36a16e6d6b8e7ea971215b562439ec837f6d0b884c65eab2187c86$756" },
 	{ "N not a power of two",
 	    "scrypt:30000:8:1$Xk3pQ9rT2mW7vB1n$" HEX_A_SCRYPT },
 	{ "N = 1", "scrypt:1:8:1$Xk3pQ9rT2mW7vB1n$" HEX_A_SCRYPT },
 	{ "N = 0", "scrypt:0:8:1$Xk3pQ9rT2mW7vB1n$" HEX_A_SCRYPT },
 	{ "N = 2^20 (over the cap)",
 	    "scrypt:1048576:8:1$Xk3pQ9rT2mW7vB1n$" HEX_A_SCRYPT },
+	{ "N = 2^19, r = 2 (128 MiB: only the cap on N stops it)",
+	    "scrypt:524288:2:1$Xk3pQ9rT2mW7vB1n$" HEX_A_SCRYPT },
 	{ "N = 2^40 (huge)",
 	    "scrypt:1099511627776:8:1$Xk3pQ9rT2mW7vB1n$" HEX_A_SCRYPT },
 	{ "N with a leading zero",
@@ -163,6 +162,27 @@ static const struct bad {
 	    "SCRYPT:32768:8:1$Xk3pQ9rT2mW7vB1n$" HEX_A_SCRYPT },
 };
 
+/* Well formed but for the hex digits: pw_parse() takes them, the hex
+ * decoder refuses them, still before any derivation. */
+static const struct bad bad_hex[] = {
+	{ "uppercase hex",
+	    "scrypt:32768:8:1$Xk3pQ9rT2mW7vB1n$"
+	    "970D99EC9AB5668704073B2E7D53FF2EB443094F7FE67270F1EE8BFAF460442D"
+	    "68AFE99D386A335B98EA1E172DB5A2B4"
+	    "AE33772F492A899B0A4F82FF78357687" },
+	{ "non-hex character",
+	    "pbkdf2:sha256:260000$Xk3pQ9rT2mW7vB1n$"
+	    "g21eec36a16e6d6b8e7ea971215b5624"
+	    "39ec837f6d0b884c65eab2187c862756" },
+	{ "a third $ in the hex",
+	    "pbkdf2:sha256:260000$Xk3pQ9rT2mW7vB1n$"
+	    "a21eec36a16e6d6b8e7ea971215b5624"
+	    "39ec837f6d0b884c65eab2187c86$756" },
+};
+
+#define NBAD (sizeof(bad) / sizeof(bad[0]))
+#define NBAD_HEX (sizeof(bad_hex) / sizeof(bad_hex[0]))
+
 /* Milliseconds of a monotonic clock, with fractions. */
 static double
 now_ms(void)
@@ -188,7 +208,8 @@ is_policy_hash(const char *s)
 	p = s + strlen(want);
 	for (i = 0; i < 22; i++)
 		if (!((p[i] >= 'A' && p[i] <= 'Z') ||
-		    (p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9')))
+		    (p[i] >= 'a' && p[i] <= 'z') ||
+		    (p[i] >= '0' && p[i] <= '9')))
 			return 0;
 	if (p[22] != '$')
 		return 0;
@@ -225,38 +246,42 @@ main(void)
 		diag("%s: %.0f ms", v->what, dt);
 		ok(!pw_verify("correct horse battery stapl", 27, v->hash,
 		    NULL), "%s: a wrong password is refused", v->what);
-		ok(!pw_verify(v->pw, strlen(v->pw) - 1, v->hash, NULL),
-		    "%s: the password less its last byte is refused",
-		    v->what);
-		ok(!pw_verify("", 0, v->hash, NULL),
-		    "%s: the empty password is refused", v->what);
 		ok(pw_parse(v->hash, &pp) == 0 &&
 		    pp.dklen == (strncmp(v->hash, "pbkdf2:sha256", 13) == 0 ?
 		    32u : 64u), "%s: parses with werkzeug's dklen", v->what);
 	}
+	ok(!pw_verify(PW_A, strlen(PW_A) - 1, vectors[0].hash, NULL) &&
+	    !pw_verify(PW_U, strlen(PW_U) - 1, vectors[6].hash, NULL),
+	    "the password less its last byte is refused (pbkdf2, scrypt)");
+	ok(!pw_verify("", 0, vectors[0].hash, NULL) &&
+	    !pw_verify("", 0, vectors[5].hash, NULL),
+	    "the empty password is refused (pbkdf2, scrypt)");
 	ok(!pw_verify(PW_U_NFD, strlen(PW_U_NFD), vectors[1].hash, NULL),
 	    "the UTF-8 password in another normal form is another password");
 	ok(pw_verify(PW_A, strlen(PW_A), vectors[0].hash, NULL),
 	    "the 16-alnum salt is used as text (not decoded)");
 
 	/* ---- malformed and over-parameterised: false, and fast ---- */
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (i = 0; i < NBAD + NBAD_HEX; i++) {
+		const struct bad *x = i < NBAD ? &bad[i] : &bad_hex[i - NBAD];
+
 		t0 = now_ms();
-		good = pw_verify(PW_A, strlen(PW_A), bad[i].hash, &rehash);
+		good = pw_verify(PW_A, strlen(PW_A), x->hash, &rehash);
 		dt = now_ms() - t0;
-		ok(!good, "malformed (%s): refused", bad[i].what);
+		ok(!good, "malformed (%s): refused", x->what);
 		/* Generous: a refused parse takes microseconds; a derivation
-		 * would take 100 ms and more. */
+		 * would take 50 ms and more. */
 		ok(dt < 50, "malformed (%s): refused before hashing "
-		    "(%.2f ms)", bad[i].what, dt);
-		ok(pw_parse(bad[i].hash, &pp) != 0 ||
-		    strcmp(bad[i].what, "uppercase hex") == 0 ||
-		    strcmp(bad[i].what, "non-hex character") == 0,
-		    "malformed (%s): pw_parse refuses it (bad hex is "
-		    "caught by the decoder)", bad[i].what);
+		    "(%.3f ms)", x->what, dt);
+		if (i < NBAD)
+			ok(pw_parse(x->hash, &pp) != 0,
+			    "malformed (%s): pw_parse refuses it", x->what);
+		else
+			ok(pw_parse(x->hash, &pp) == 0, "malformed (%s): "
+			    "parses; the hex decoder refuses it", x->what);
 		if (dt > slowest) {
 			slowest = dt;
-			slowest_what = bad[i].what;
+			slowest_what = x->what;
 		}
 	}
 	diag("slowest refusal: %.3f ms (%s)", slowest, slowest_what);

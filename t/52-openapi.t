@@ -46,7 +46,7 @@ YAML_FILE = os.environ.get("OPENAPI_YAML") or os.path.join(
     SRCDIR, "docs", "openapi.yaml")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch",
            "trace")
-ACCESS = ("anonymous", "refresh", "any", "user", "admin")
+ACCESS = ("anonymous", "refresh", "any", "user", "admin", "link")
 REQUIRED_SCHEMAS = ("Envelope", "Error", "User", "AdminUser", "Tokens",
                     "Health")
 
@@ -738,11 +738,14 @@ def error_schema_ok(doc, resp):
 
 
 def success_schema_ok(doc, resp):
-    """The 200 is the success envelope (itself, or allOf with it)."""
+    """The 200 is the success envelope (itself, or allOf with it), or a
+    file: a CSV and nothing else (the export download)."""
     try:
         r = deref(doc, resp)
-        s = ((r.get("content") or {}).get("application/json") or {}).get(
-            "schema") or {}
+        content = r.get("content") or {}
+        if list(content) == ["text/csv"]:
+            return True
+        s = (content.get("application/json") or {}).get("schema") or {}
     except KeyError:
         return False
     refs = [s.get("$ref")] + [x.get("$ref") for x in s.get("allOf") or []
@@ -764,7 +767,10 @@ def check_operation(doc, method, pattern, access, route, op, statuses):
     sec = op.get("security")
     if access == "anonymous" and sec != []:
         problems.append("security must be [] (anonymous), got %r" % (sec,))
-    if access != "anonymous" and sec != [{"bearer": []}]:
+    if access == "link" and sec != [{"bearer": []}, {"link": []}]:
+        problems.append("security must be [{bearer: []}, {link: []}] "
+                        "(link), got %r" % (sec,))
+    if access not in ("anonymous", "link") and sec != [{"bearer": []}]:
         problems.append("security must be [{bearer: []}], got %r" % (sec,))
     if route is not None:
         check_inputs(doc, op, route, pattern, problems)
@@ -780,7 +786,7 @@ def check_operation(doc, method, pattern, access, route, op, statuses):
         need.add(404)
     if access != "anonymous":
         need |= {401, 503}
-    if access in ("any", "user", "admin"):
+    if access in ("any", "user", "admin", "link"):
         need.add(403)
     if route is not None:
         listed = statuses.get(route["handler"], "absent")

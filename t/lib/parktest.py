@@ -288,7 +288,7 @@ def _response(r):
 
 
 def http_request(port, method, path, body=None, headers=None, raw=None,
-                 timeout=10):
+                 timeout=10, source=None):
     """One HTTP/1.1 request to 127.0.0.1:port on a fresh connection.
 
     body: bytes as they are, str as UTF-8, anything else as JSON (with
@@ -296,9 +296,13 @@ def http_request(port, method, path, body=None, headers=None, raw=None,
     dict; Accept defaults to application/json.  raw: the whole request as
     bytes, sent as they are (method, path, body and headers are then only
     used to know whether a body comes back: give method="HEAD" for a raw
-    HEAD).  Returns a Response."""
+    HEAD).  source: the local address to connect from (e.g. "127.0.0.2",
+    which nginx does not trust: its login rate limit applies).  Returns a
+    Response."""
+    src = (source, 0) if source else None
     if raw is not None:
-        with socket.create_connection(("127.0.0.1", port), timeout) as sock:
+        with socket.create_connection(("127.0.0.1", port), timeout,
+                                      source_address=src) as sock:
             sock.sendall(raw)
             r = http.client.HTTPResponse(sock, method=method)
             r.begin()
@@ -311,7 +315,8 @@ def http_request(port, method, path, body=None, headers=None, raw=None,
         body = body.encode("utf-8")
     hdrs.update(headers or {})
     hdrs = {k: v for k, v in hdrs.items() if v is not None}
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout,
+                                      source_address=src)
     try:
         try:
             conn.request(method, path, body=body, headers=hdrs)
@@ -620,11 +625,15 @@ class Stack:
 
     # -- using it --
 
-    def req(self, method, path, body=None, headers=None, raw=None, timeout=10):
+    def req(self, method, path, body=None, headers=None, raw=None, timeout=10,
+            source=None):
         """An HTTP request through nginx: see http_request().  Returns a
-        Response, which unpacks as (status, headers, body, json)."""
+        Response, which unpacks as (status, headers, body, json).  nginx
+        trusts 127.0.0.1 (exempt from the login rate limit); give source
+        "127.0.0.2" to be an ordinary client."""
         return http_request(self.port, method, path, body=body,
-                            headers=headers, raw=raw, timeout=timeout)
+                            headers=headers, raw=raw, timeout=timeout,
+                            source=source)
 
     def worker_pids(self):
         """The pids of parkd's live worker processes."""

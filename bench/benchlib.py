@@ -1,0 +1,463 @@
+"""benchlib: what bench/run and bench/callgrind share (Python stdlib only).
+
+- build_parkd(): parkd and parkctl built with ./configure's defaults (-g -O2,
+  no --enable-debug, no sanitizers) from a copy of a commit (HEAD) or of the
+  work tree, so that the developers' in-tree debug build stays as it is;
+- build_fcgi_min(): bench/fcgi-min.c, the benchmark's trivial responder;
+- stack_class(): t/lib/parktest.py's Stack (Redis, parkd, and nginx from
+  dev/nginx-conf.sh, as the tests run them) whose nginx site gets two more
+  locations, /_bench/nginx (case A) and /_bench/fcgi (case B);
+- seed(): 10 lots x 100 spots and users with tokens, through the API.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(BENCH)
+
+NLOTS = 10
+SPOTS = 100
+
+
+def say(*a):
+    print("bench:", *a, file=sys.stderr, flush=True)
+
+
+def die(msg):
+    say(msg)
+    sys.exit(1)
+
+
+# ---- building ------------------------------------------------------------------
+
+
+def tree_files(ref):
+    """{path: bytes} of the tree outside bench/: the commit ref (e.g.
+    "HEAD") as git archive gives it, or with ref None the work tree as it
+    is (tracked files and new ones git does not ignore)."""
+    files = {}
+    if ref is not None:
+        import io
+        import tarfile
+        out = subprocess.run(["git", "-C", TOP, "archive", "--format=tar",
+                              ref], capture_output=True, check=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(out)) as tar:
+            for m in tar.getmembers():
+                if m.isfile() and not m.name.startswith("bench/"):
+                    files[m.name] = (tar.extractfile(m).read(), m.mode)
+        return files
+    out = subprocess.run(
+        ["git", "-C", TOP, "ls-files", "-z", "--cached", "--others",
+         "--exclude-standard"], capture_output=True, check=True)
+    for rel in out.stdout.decode().split("\0"):
+        path = os.path.join(TOP, rel)
+        if rel and not rel.startswith("bench/") and os.path.isfile(path):
+            with open(path, "rb") as f:
+                files[rel] = (f.read(), os.stat(path).st_mode)
+    return files
+
+
+def sync_tree(dest, ref):
+    """Makes dest hold the files of tree_files(ref), rewriting only those
+    whose content differs (their time becomes now, so make rebuilds what
+    depends on them and nothing else)."""
+    for rel, (data, mode) in tree_files(ref).items():
+        dst = os.path.join(dest, rel)
+        try:
+            with open(dst, "rb") as f:
+                if f.read() == data:
+                    continue
+        except FileNotFoundError:
+            pass
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        with open(dst, "wb") as f:
+            f.write(data)
+        os.chmod(dst, mode & 0o777)
+
+
+def build_parkd(builddir, ref="HEAD"):
+    """Builds parkd and parkctl optimised in builddir/src, a copy of the
+    commit ref (None: of the work tree).  Returns that directory."""
+    src = os.path.join(builddir, "src")
+    os.makedirs(src, exist_ok=True)
+    sync_tree(src, ref)
+    log = os.path.join(builddir, "build.log")
+
+    def sh(*argv):
+        with open(log, "ab") as f:
+            f.write(("$ %s\n" % " ".join(argv)).encode())
+            f.flush()
+            r = subprocess.run(argv, cwd=src, stdout=f,
+                               stderr=subprocess.STDOUT)
+        if r.returncode != 0:
+            die("%s failed (see %s)" % (" ".join(argv), log))
+
+    def newer(a, b):
+        return os.path.getmtime(a) > os.path.getmtime(b)
+
+    cfg = os.path.join(src, "configure")
+    if (not os.path.exists(cfg) or
+            newer(os.path.join(src, "configure.ac"), cfg) or
+            newer(os.path.join(src, "Makefile.am"), cfg)):
+        say("autoreconf -fi (in %s)" % src)
+        sh("autoreconf", "-fi")
+    status = os.path.join(src, "config.status")
+    if not os.path.exists(status) or newer(cfg, status):
+        say("./configure (optimised: no --enable-debug, no --enable-asan)")
+        sh("./configure")
+    say("make parkd parkctl (in %s)" % src)
+    sh("make", "-j%d" % max(2, os.cpu_count() or 2), "parkd", "parkctl")
+    with open(os.path.join(src, ".bench-commit"), "w") as f:
+        f.write(git_describe(ref) + "\n")
+    return src
+
+
+def resolve(ref):
+    """The full hash of ref (so that a commit made during a run changes
+    nothing), or None for the work tree."""
+    if ref is None:
+        return None
+    return subprocess.run(["git", "-C", TOP, "rev-parse", "--verify", ref],
+                          capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def built_commit(src):
+    """What build_parkd() built in src (its description), or "?"."""
+    try:
+        with open(os.path.join(src, ".bench-commit")) as f:
+            return f.read().strip()
+    except OSError:
+        return "?"
+
+
+def build_fcgi_min(outdir):
+    """Compiles bench/fcgi-min.c (cc -O2 ... -lfcgi -lsqlite3); returns the
+    binary."""
+    os.makedirs(outdir, exist_ok=True)
+    out = os.path.join(outdir, "fcgi-min")
+    cc = os.environ.get("CC", "cc")
+    r = subprocess.run([cc, "-O2", "-g", "-Wall", "-o", out,
+                        os.path.join(BENCH, "fcgi-min.c"), "-lfcgi", "-lsqlite3"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        die("building fcgi-min failed:\n" + r.stderr)
+    return out
+
+
+def git_describe(ref="HEAD"):
+    """The commit built: ref's short hash, or with ref None the work
+    tree's HEAD with "+work tree" and the files that differ from it."""
+    head = subprocess.run(["git", "-C", TOP, "rev-parse", "--short",
+                           ref or "HEAD"],
+                          capture_output=True, text=True).stdout.strip()
+    if ref is not None:
+        return head
+    st = subprocess.run(["git", "-C", TOP, "status", "--porcelain"],
+                        capture_output=True, text=True).stdout.split("\n")
+    changed = [line[3:] for line in st
+               if line.strip() and not line[3:].startswith("bench/")]
+    return head + ("+work tree (%s)" % " ".join(changed) if changed else "")
+
+
+# ---- HTTP and Redis -----------------------------------------------------------
+
+
+def api(port, method, path, body=None, token=None, source="127.0.0.1",
+        timeout=30):
+    """One request through nginx from the loopback address source: nginx
+    limits login and register per client address, so each user of the seed
+    comes from an address of its own (all of 127.0.0.0/8 is loopback).
+    Returns (status, parsed JSON or None)."""
+    import http.client
+    hdrs = {"Accept": "application/json"}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        hdrs["Content-Type"] = "application/json"
+    if token:
+        hdrs["Authorization"] = "Bearer " + token
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout,
+                                      source_address=(source, 0))
+    try:
+        conn.request(method, path, body=data, headers=hdrs)
+        r = conn.getresponse()
+        raw = r.read()
+        try:
+            return r.status, json.loads(raw)
+        except ValueError:
+            return r.status, None
+    finally:
+        conn.close()
+
+
+def must(what, status, doc, want=200):
+    """Dies unless status is want; returns doc."""
+    if status != want:
+        die("%s: HTTP %s %s" % (what, status, json.dumps(doc)[:400]))
+    return doc
+
+
+def redis_cmd(port, *args):
+    """One Redis command over RESP; returns the raw reply (stdlib only)."""
+    msg = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a.encode() if isinstance(a, str) else a
+        msg += b"$%d\r\n%s\r\n" % (len(a), a)
+    with socket.create_connection(("127.0.0.1", port), 2) as s:
+        s.sendall(msg)
+        time.sleep(0.05)
+        return s.recv(65536)
+
+
+def rss_kb(pid):
+    """VmRSS of pid in kB, or None."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+# ---- the stack ------------------------------------------------------------------
+
+
+def import_parktest(builddir):
+    """Imports t/lib/parktest.py of the copy in builddir (so that the
+    harness, dev/nginx-conf.sh and nginx/ are those of the commit built)."""
+    os.environ["abs_top_builddir"] = builddir
+    os.environ["abs_top_srcdir"] = builddir
+    sys.path.insert(0, os.path.join(builddir, "t", "lib"))
+    import parktest
+    return parktest
+
+
+def stack_class(parktest):
+    """parktest.Stack with the benchmark's two nginx locations and
+    fcgi-min stopped with the rest."""
+
+    class BenchStack(parktest.Stack):
+        def spawn(self, name, argv, env=None, pass_fds=()):
+            if name == "nginx":
+                self.add_bench_locations()
+            return super().spawn(name, argv, env=env, pass_fds=pass_fds)
+
+        def add_bench_locations(self):
+            """Appends case A's and case B's locations to the server block
+            that dev/nginx-conf.sh made from nginx/parkd.conf.in; they
+            inherit everything the site sets at server level."""
+            site = os.path.join(self.dir, "nginx", "parkd-site.conf")
+            with open(site) as f:
+                text = f.read().rstrip()
+            if not text.endswith("}"):
+                raise parktest.StackError("unexpected end of " + site)
+            self.fcgi_min_socket = os.path.join(self.dir, "fcgi-min.sock")
+            self.fcgi_c10_socket = os.path.join(self.dir, "fcgi-c10.sock")
+            extra = (
+                "\n    # ---- added by bench/run: its ceilings ----\n"
+                "    location = /_bench/nginx {\n"
+                "        default_type application/json;\n"
+                "        return 200 '{\"success\":true,\"message\":\"ok\","
+                "\"data\":{\"bench\":\"nginx\"}}\\n';\n"
+                "    }\n"
+                "    location = /_bench/fcgi {\n"
+                "        fastcgi_pass \"unix:%s\";\n"
+                "    }\n"
+                "    location = /_bench/c10 {\n"
+                "        fastcgi_pass \"unix:%s\";\n"
+                "    }\n" % (self.fcgi_min_socket, self.fcgi_c10_socket))
+            with open(site, "w") as f:
+                f.write(text[:-1] + extra + "}\n")
+
+        def start_fcgi_min(self, binary, workers, wrapper=(), c10=False):
+            """Starts fcgi-min on the socket /_bench/fcgi passes to (case
+            B), or with c10 on the one of /_bench/c10 (case C10: a query of
+            the stack's database per request), and waits until it answers
+            through nginx."""
+            name, sock, path, extra = "fcgi-min", self.fcgi_min_socket, \
+                "/_bench/fcgi", []
+            if c10:
+                name, sock, path = "fcgi-c10", self.fcgi_c10_socket, \
+                    "/_bench/c10"
+                extra = [os.path.join(self.dir, "parkd.db")]
+            self.spawn(name, list(wrapper) + [binary, sock, str(workers)] +
+                       extra)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    if api(self.port, "GET", path)[0] == 200:
+                        return self.procs[name].pid
+                except OSError:
+                    pass
+                time.sleep(0.1)
+            raise parktest.StackError("%s does not answer" % name)
+
+        def stop(self, failed=False):
+            try:
+                self.stop_process("fcgi-min")
+                self.stop_process("fcgi-c10")
+            finally:
+                super().stop(failed=failed)
+
+    return BenchStack
+
+
+# Settings every benchmark run uses (bench/run --set adds to them).
+SETTINGS = {
+    # The same workers from the first request to the last, so that their
+    # memory can be followed.
+    "PARKD_WORKER_MAX_REQUESTS": "0",
+    # Only the seed hashes passwords: the cheapest cost allowed keeps it
+    # short (login is not measured here).
+    "PARKD_SCRYPT_N": "16384",
+    "JWT_ACCESS_TOKEN_EXPIRES": "3600",
+    # One active booking per user: book+release alternates exactly.
+    "PARKD_MAX_ACTIVE_BOOKINGS": "1",
+}
+
+
+def seed(stack, nusers, parallel=4):
+    """Creates NLOTS lots of SPOTS spots (as the admin) and nusers users
+    (register + login, each from its own loopback address).  Returns
+    (admin token, [lot ids], [user tokens])."""
+    port = stack.port
+    doc = must("admin login", *api(port, "POST", "/api/auth/login", {
+        "username": stack.admin_email, "password": stack.admin_password},
+        source="127.0.0.2"))
+    admin = doc["data"]["access_token"]
+    lots = []
+    for i in range(NLOTS):
+        doc = must("create lot", *api(port, "POST", "/api/admin/pkl/create", {
+            "prime_location_name": "Bench Lot %02d" % (i + 1),
+            "address": "%d Benchmark Road, Bengaluru" % (i + 1),
+            "pin_code": "5600%02d" % (i + 1),
+            "number_of_spots": SPOTS, "price": 25.50,
+            "description": "seeded by bench/run",
+            "operating_hours_start": "06:00",
+            "operating_hours_end": "23:00"}, token=admin,
+            source="127.0.0.2"))
+        lots.append(doc["data"]["id"])
+
+    tokens = [None] * nusers
+    errors = []
+
+    def make_user(i):
+        src = "127.0.%d.%d" % (1 + i // 250, 3 + i % 250)
+        name = "bench_user_%03d" % i
+        pw = "bench-password-%03d" % i
+        try:
+            st, doc = api(port, "POST", "/api/auth/register", {
+                "username": name, "email": name + "@bench.test",
+                "password": pw}, source=src)
+            if st != 200:
+                raise RuntimeError("register %s: %s %s" % (name, st, doc))
+            st, doc = api(port, "POST", "/api/auth/login", {
+                "username": name, "password": pw}, source=src)
+            if st != 200:
+                raise RuntimeError("login %s: %s %s" % (name, st, doc))
+            tokens[i] = doc["data"]["access_token"]
+        except Exception as e:
+            errors.append(str(e))
+
+    pending = list(range(nusers))
+    while pending:
+        batch, pending = pending[:parallel], pending[parallel:]
+        ts = [threading.Thread(target=make_user, args=(i,)) for i in batch]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+    if errors or not all(tokens):
+        die("creating users failed: %s" % errors[:3])
+    return admin, lots, tokens
+
+
+# ---- CPU used by others ------------------------------------------------------------
+#
+# The machine is shared (the load generator shares it by design; builds of
+# other people may too).  These measure how much of the CPU went to
+# processes that are not this benchmark's during a case, so that a run
+# disturbed by them can be told apart from a slow parkd.
+
+_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_table():
+    """{pid: (ppid, utime + stime in ticks)} of every process."""
+    table = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        try:
+            table[int(name)] = (int(fields[1]),
+                                int(fields[11]) + int(fields[12]))
+        except (IndexError, ValueError):
+            continue
+    return table
+
+
+def cpu_sample():
+    """(time, busy ticks of the machine, ticks of this process and all its
+    descendants, waited-for ones included)."""
+    import resource
+    with open("/proc/stat") as f:
+        parts = f.readline().split()
+    busy = int(parts[1]) + int(parts[2]) + int(parts[3])
+    table = _proc_table()
+    kids = {}
+    for pid, (ppid, _) in table.items():
+        kids.setdefault(ppid, []).append(pid)
+    ours, todo = 0, [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        if pid in table:
+            ours += table[pid][1]
+        todo.extend(kids.get(pid, ()))
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ours += int((ru.ru_utime + ru.ru_stime) * _TCK)
+    return time.monotonic(), busy, ours
+
+
+def foreign_cpu(a, b):
+    """Percent of the machine's CPU time (all CPUs) used between samples a
+    and b by processes other than this benchmark's."""
+    dt = b[0] - a[0]
+    if dt <= 0:
+        return 0.0
+    other = (b[1] - a[1]) - (b[2] - a[2])
+    ncpu = len(os.sched_getaffinity(0))
+    return max(0.0, 100.0 * other / (dt * _TCK * ncpu))
+
+
+def wait_quiet(limit_s, threshold=10.0):
+    """Waits up to limit_s seconds for a second in which other processes
+    use less than threshold percent of the machine.  Returns the last
+    figure."""
+    deadline = time.monotonic() + limit_s
+    warned = False
+    while True:
+        a = cpu_sample()
+        time.sleep(1)
+        pct = foreign_cpu(a, cpu_sample())
+        if pct < threshold or time.monotonic() >= deadline:
+            return pct
+        if not warned:
+            say("other processes use %.0f%% of the CPU: waiting up to %d s "
+                "for a quiet machine" % (pct, limit_s))
+            warned = True

@@ -1,0 +1,838 @@
+#!/usr/bin/env python3
+"""53-auth.t: accounts and tokens through real nginx (issue 3; reliability
+plan rows 16, 17 and 26).
+
+Registration and its validation, login (e-mail in any case, exact username,
+the admin, inactive accounts), the JWT negative suite with tokens forged in
+Python, refresh rotation with reuse detection and the concurrent-refresh
+race, logout in every worker and across a restart of parkd, password
+change, the admin's user management, and at the end the logs: no token or
+password in them, control characters escaped, security events present.
+
+t/54-authz.t has the authorisation matrix, mass assignment and the
+brute-force limits.
+"""
+
+import os
+import re
+import secrets
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "lib"))
+import authlib as A  # noqa: E402
+import parktest as T  # noqa: E402
+from authlib import details, forge, is_error, jwt_claims  # noqa: E402
+from parktest import diag, is_, like, ok  # noqa: E402
+
+ISO_UTC = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
+USER_KEYS = {"id", "username", "email", "role", "phone", "is_active",
+             "created_at", "updated_at", "last_login"}
+TOKEN_CODES = ("UNAUTHENTICATED", "TOKEN_EXPIRED", "TOKEN_REVOKED")
+WORKERS = 4
+
+
+def user_object(u, what):
+    """One test point: u is a user object of the contract."""
+    problems = []
+    if not isinstance(u, dict):
+        return ok(False, what + ": a user object", "  got %r" % (u,))
+    missing = USER_KEYS - set(u)
+    if missing:
+        problems.append("missing %s" % sorted(missing))
+    extra = set(u) - USER_KEYS
+    if extra:
+        problems.append("unexpected %s" % sorted(extra))
+    if u.get("role") != "user":
+        problems.append("role %r" % u.get("role"))
+    if not isinstance(u.get("id"), int):
+        problems.append("id %r" % u.get("id"))
+    for k in ("created_at", "updated_at"):
+        if not re.match(ISO_UTC, str(u.get(k))):
+            problems.append("%s %r" % (k, u.get(k)))
+    return ok(not problems, what + ": a user object of the contract",
+              *problems)
+
+
+# ---- registration -----------------------------------------------------------
+
+
+def test_register(c):
+    t = A.tag()
+    pw = A.new_password()
+
+    def bad(body, field, what):
+        r = c.post("/api/auth/register", body)
+        good = is_error(r, 400, "VALIDATION", "register " + what)
+        d = details(r)
+        ok(isinstance(d.get(field), list) and d[field]
+           and all(isinstance(x, str) for x in d[field]),
+           "register %s: details.%s says why" % (what, field),
+           "  details: %r" % d)
+        return good
+
+    base = {"username": "rv_" + t, "email": "rv.%s@example.com" % t,
+            "password": pw}
+
+    def w(**kw):
+        b = dict(base)
+        b.update(kw)
+        return {k: v for k, v in b.items() if v is not None}
+
+    # username ^[A-Za-z0-9_]{3,80}$
+    bad(w(username="ab"), "username", "username of 2 characters")
+    bad(w(username="a" * 81), "username", "username of 81 characters")
+    bad(w(username="bad name"), "username", "username with a space")
+    bad(w(username="bad-name"), "username", "username with a hyphen")
+    bad(w(username="b\u00e4d_name"), "username", "username with a non-ASCII "
+        "letter")
+    bad(w(username="x\nname"), "username", "username with a newline")
+    bad(w(username=123), "username", "username as a number")
+    bad(w(username=None), "username", "without a username")
+    # e-mail
+    for e, what in (("not-an-email", "without @"),
+                    ("a@b", "with a one-label domain"),
+                    ("a@@example.com", "with two @"),
+                    ("a b@example.com", "with a space"),
+                    ("a@example.c", "with a one-letter TLD"),
+                    (".a@example.com", "starting with a dot"),
+                    ("a" * 65 + "@example.com", "with a 65-character local "
+                     "part"),
+                    ("a@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 63 + "."
+                     + "e" * 60 + ".com", "over 254 characters"),
+                    ("a@exa\rmple.com", "with a CR")):
+        bad(w(email=e), "email", "e-mail " + what)
+    bad(w(email=None), "email", "without an e-mail")
+    # password: 8 to 128 characters, counted as characters
+    bad(w(password="Sh0rt-7"), "password", "password of 7 characters")
+    bad(w(password="\u00e9" * 7), "password", "password of 7 two-byte "
+        "characters (14 bytes)")
+    bad(w(password="x" * 129), "password", "password of 129 characters")
+    bad(w(password="\u65e5" * 129), "password", "password of 129 "
+        "three-byte characters")
+    bad(w(password="pass\x01word"), "password", "password with a control "
+        "character")
+    bad(w(password=None), "password", "without a password")
+    # phone
+    bad(w(phone="12345"), "phone", "phone of 5 digits")
+    bad(w(phone="+1234567890123456"), "phone", "phone of 16 digits")
+    bad(w(phone="555-CALL-NOW"), "phone", "phone with letters")
+    bad(w(phone="1+5551234567"), "phone", "phone with an inner +")
+
+    # Every rule at its edge, accepted.
+    accepted = [
+        ("username of 3 characters", dict(username="r%s" % t[:2])),
+        ("username of 80 characters", dict(username=("R_" + t + "x" * 80)
+                                           [:80])),
+        ("password of 8 characters", dict(password="Qz8!kP2#")),
+        ("password of 8 three-byte characters (24 bytes)",
+         dict(password="\u65e5\u672c\u8a9e\u30d1\u30b9\u30ef\u30fc\u30c9")),
+        ("password of 128 four-byte characters (512 bytes)",
+         dict(password="\U0001F511" * 128)),
+        ("password of 128 characters", dict(password="y" * 128)),
+    ]
+    for i, (what, fields) in enumerate(accepted):
+        body = {"username": "ra%d_%s" % (i, t),
+                "email": "ra%d.%s@example.com" % (i, t),
+                "password": pw}
+        body.update(fields)
+        if "password" in fields:
+            A.PASSWORDS.append(fields["password"])
+        r = c.post("/api/auth/register", body)
+        is_(r.status, 200, "register with a %s: 200" % what)
+    r = login(c, "ra4.%s@example.com" % t, "\U0001F511" * 128)
+    is_(r.status, 200, "the 128-emoji password logs in")
+
+    # The user object, the phone normalised, the e-mail lower-cased.
+    r = c.post("/api/auth/register", {
+        "username": "Reg_" + t, "email": "Reg.Mixed.%s@Example.COM" % t,
+        "password": pw, "phone": " +1 (555) 123-4567 "})
+    is_(r.status, 200, "register: 200")
+    j = r.json or {}
+    ok(j.get("success") is True and isinstance(j.get("message"), str),
+       "register: success envelope")
+    u = j.get("data") or {}
+    user_object(u, "register")
+    is_(u.get("username"), "Reg_" + t, "register: the username as given")
+    is_(u.get("email"), "reg.mixed.%s@example.com" % t,
+        "register: the e-mail stored lower-case")
+    is_(u.get("phone"), "+15551234567",
+        "register: the phone without spaces, dashes and parentheses")
+    is_(u.get("is_active"), True, "register: active")
+    is_(u.get("last_login"), None, "register: never logged in")
+    text = r.body.decode()
+    ok("token" not in text and "password" not in text and pw not in text,
+       "register: no token, password or hash in the answer",
+       "  body: %r" % text[:300])
+
+    # Duplicates: 409 with the field named.
+    r = c.post("/api/auth/register", {"username": "Reg_" + t,
+                                      "email": "other.%s@example.com" % t,
+                                      "password": pw})
+    is_error(r, 409, "CONFLICT", "register a taken username")
+    ok("username" in details(r) and "email" not in details(r),
+       "taken username: details.username", "  %r" % details(r))
+    r = c.post("/api/auth/register", {"username": "Other_" + t,
+                                      "email": "REG.MIXED.%s@EXAMPLE.com" % t,
+                                      "password": pw})
+    is_error(r, 409, "CONFLICT", "register a taken e-mail in another case")
+    ok("email" in details(r) and "username" not in details(r),
+       "taken e-mail: details.email", "  %r" % details(r))
+    r = c.post("/api/auth/register", {"username": "Reg_" + t,
+                                      "email": "reg.mixed.%s@example.com" % t,
+                                      "password": pw})
+    is_error(r, 409, "CONFLICT", "register a taken username and e-mail")
+    ok("email" in details(r) and "username" in details(r),
+       "both taken: both named", "  %r" % details(r))
+    r = c.post("/api/auth/register", {"username": "Adm_" + t,
+                                      "email": c.s.admin_email.upper(),
+                                      "password": pw})
+    is_error(r, 409, "CONFLICT", "register the admin's e-mail (upper case)")
+    ok("email" in details(r), "the admin's e-mail: details.email")
+    return "Reg_" + t, "reg.mixed.%s@example.com" % t, pw
+
+
+def login(c, ident, pw, **kw):
+    return A.login(c, ident, pw, **kw)
+
+
+# ---- login ------------------------------------------------------------------
+
+
+def test_login(c, username, email, pw):
+    r = login(c, email.upper(), pw)
+    is_(r.status, 200, "login by e-mail in upper case: 200")
+    d = (r.json or {}).get("data") or {}
+    ok(isinstance(d.get("access_token"), str) and
+       isinstance(d.get("refresh_token"), str),
+       "login: access and refresh tokens")
+    user_object(d.get("user"), "login")
+    like(str(d.get("user", {}).get("last_login")), ISO_UTC,
+         "login: last_login is set")
+    claims = jwt_claims(d["access_token"])
+    ok(set(claims) >= {"sub", "role", "type", "jti", "sid", "iat", "nbf",
+                       "exp", "iss", "username", "email"}
+       and claims["type"] == "access" and claims["role"] == "user"
+       and claims["sub"] == str(d["user"]["id"])
+       and 0 < claims["exp"] - claims["iat"] <= 900,
+       "the access token's claims", "  %r" % claims)
+    rc = jwt_claims(d["refresh_token"])
+    ok(rc.get("type") == "refresh" and rc.get("sid") == claims["sid"]
+       and "username" not in rc, "the refresh token's claims", "  %r" % rc)
+
+    r = login(c, username, pw)
+    is_(r.status, 200, "login by exact username: 200")
+    r2 = c.get("/api/auth/me", token=r.json["data"]["access_token"])
+    is_(r2.status, 200, "me: 200")
+    u = ((r2.json or {}).get("data") or {}).get("user")
+    user_object(u, "me")
+    like(str((u or {}).get("last_login")), ISO_UTC, "me: last_login set")
+
+    r = login(c, username.lower(), pw)
+    is_error(r, 401, "UNAUTHENTICATED", "login by username in another case "
+             "(usernames are exact)")
+    wrong = login(c, email, pw + "x")
+    unknown = login(c, "nobody.%s@example.com" % A.tag(), pw)
+    unknown_name = login(c, "nobody_" + A.tag(), pw)
+    is_error(wrong, 401, "UNAUTHENTICATED", "wrong password")
+    is_(wrong.json.get("error") if wrong.json else None,
+        "Invalid username/email or password", "wrong password: the text")
+    is_((unknown.status, unknown.body), (wrong.status, wrong.body),
+        "unknown e-mail: the same status and body as a wrong password")
+    is_((unknown_name.status, unknown_name.body), (wrong.status, wrong.body),
+        "unknown username: the same status and body as a wrong password")
+    is_(unknown.headers.get("www-authenticate"),
+        wrong.headers.get("www-authenticate"),
+        "unknown user and wrong password: the same WWW-Authenticate")
+    # Timing: the same work either way (a dummy hash for unknown users).
+    tw, tu = [], []
+    for _ in range(3):
+        t0 = time.monotonic()
+        login(c, email, pw + "y")
+        tw.append(time.monotonic() - t0)
+        t0 = time.monotonic()
+        login(c, "ghost.%s@example.com" % A.tag(), pw)
+        tu.append(time.monotonic() - t0)
+    diag("login time, wrong password: %.0f ms; unknown user: %.0f ms"
+         % (min(tw) * 1000, min(tu) * 1000))
+    ok(min(tu) > min(tw) / 3, "an unknown user costs a hash too (%.0f ms "
+       "vs %.0f ms)" % (min(tu) * 1000, min(tw) * 1000))
+
+    # The admin.
+    s = c.s
+    r = login(c, s.admin_email.upper(), s.admin_password)
+    is_(r.status, 200, "admin login by e-mail in upper case: 200")
+    au = ((r.json or {}).get("data") or {}).get("user") or {}
+    ok(au.get("id") == "admin" and au.get("username") == "admin"
+       and au.get("email") == s.admin_email and au.get("role") == "admin"
+       and au.get("is_active") is True and "password" not in r.body.decode(),
+       "admin login: the admin user object of the contract", "  %r" % au)
+    ac = jwt_claims(r.json["data"]["access_token"])
+    ok(ac.get("sub") == "admin" and ac.get("role") == "admin",
+       "admin token: sub and role admin", "  %r" % ac)
+    r2 = c.get("/api/auth/me", token=r.json["data"]["access_token"])
+    is_(((r2.json or {}).get("data") or {}).get("user"), au,
+        "admin me: the same admin object")
+    r = login(c, s.admin_email, s.admin_password + "x")
+    is_((r.status, r.body), (wrong.status, wrong.body),
+        "admin with a wrong password: the same answer as any")
+    r = login(c, "admin", s.admin_password)
+    is_(r.status, 401, "the admin logs in by its e-mail only")
+
+    # Bodies the login refuses.
+    r = c.post("/api/auth/login", {"username": email, "password": pw,
+                                   "remember_me": "yes"})
+    is_error(r, 400, "VALIDATION", "login with remember_me not a boolean")
+    r = c.post("/api/auth/login", {"username": email})
+    is_error(r, 400, "VALIDATION", "login without a password")
+
+
+def test_inactive(c, admin):
+    u = A.User(c, "inact")
+    acc, ref = u.login()
+    r = c.post("/api/admin/users/%d/deactivate" % u.id, token=admin)
+    is_(r.status, 200, "admin deactivates a user")
+    is_(((r.json or {}).get("data") or {}).get("is_active"), False,
+        "deactivate: the user object says inactive")
+    r = login(c, u.email, u.password)
+    is_error(r, 403, "ACCOUNT_INACTIVE", "inactive account, right password")
+    r = login(c, u.email, u.password + "x")
+    is_error(r, 401, "UNAUTHENTICATED", "inactive account, wrong password "
+             "(the same 401 as anyone)")
+    r = c.get("/api/auth/me", token=acc)
+    ok(r.status in (401, 403) and A.envelope_error(r) is not None,
+       "a deactivated user's access token is refused at once (%d)" % r.status,
+       "  %r" % r.body[:200])
+    r = c.post("/api/auth/refresh", token=ref)
+    ok(r.status in (401, 403) and A.envelope_error(r) is not None,
+       "a deactivated user's refresh token is refused (%d)" % r.status)
+    r = c.post("/api/admin/users/%d/activate" % u.id, token=admin)
+    is_(r.status, 200, "admin activates the user again")
+    r = login(c, u.email, u.password)
+    is_(r.status, 200, "activated: logs in again")
+    r = c.get("/api/auth/me", token=acc)
+    is_(r.status, 401, "the session ended by deactivation stays ended")
+    return acc, ref
+
+
+# ---- JWT negative suite -----------------------------------------------------
+
+
+def test_jwt_suite(c, admin, dead_access, dead_refresh):
+    """Reliability row 16: every forged or stale token 401 (403 for the
+    inactive account), and a valid one accepted."""
+    s = c.s
+    secret = s.settings["JWT_SECRET_KEY"]
+    u = A.User(c, "jwt")
+    acc, ref = u.login()
+    other = A.User(c, "jwt2")
+    claims = jwt_claims(acc)
+    now = int(time.time())
+
+    def me(token):
+        return c.get("/api/auth/me", token=token)
+
+    r = me(acc)
+    is_(r.status, 200, "JWT: the issued access token is accepted")
+    r = me(forge(claims, secret))
+    if not is_(r.status, 200, "JWT: a token forged here with the real "
+               "secret and the same claims is accepted (the forging is "
+               "right)"):
+        diag("the forged token: %s" % forge(claims, secret))
+
+    def c2(**changes):
+        d = dict(claims)
+        for k, v in changes.items():
+            if v is None:
+                d.pop(k, None)
+            else:
+                d[k] = v
+        return d
+
+    sig = acc.rsplit(".", 1)[1]
+    head_payload = acc.rsplit(".", 1)[0]
+    forged_sig = "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefgh"
+                                        "ijklmnopqrstuvwxyz0123456789-_")
+                         for _ in sig)
+    tampered = forge(c2(sub=str(other.id), username=other.username,
+                        email=other.email), secret).rsplit(".", 1)[0] + \
+        "." + sig
+    cases = [
+        ("alg none, unsigned", forge(claims, "", alg="none")),
+        ("alg NONE, unsigned", forge(claims, "", alg="NONE")),
+        ("alg none with the real HMAC", forge(claims, secret,
+                                             header={"alg": "none",
+                                                     "typ": "JWT"},
+                                             mac_alg="HS256")),
+        ("HS384 signed with the real secret", forge(claims, secret,
+                                                    alg="HS384")),
+        ("HS512 signed with the real secret", forge(claims, secret,
+                                                    alg="HS512")),
+        ("RS256 header, HMAC of the secret", forge(claims, secret,
+                                                   header={"alg": "RS256",
+                                                           "typ": "JWT"},
+                                                   mac_alg="HS256")),
+        ("lower-case hs512 header", forge(claims, secret,
+                                          header={"alg": "hs512",
+                                                  "typ": "JWT"},
+                                          mac_alg="HS512")),
+        ("signed with an empty key", forge(claims, "")),
+        ("signed with a guessable key (secret)", forge(claims, "secret")),
+        ("tampered payload (another user's id), signature kept", tampered),
+        ("forged signature of the same length", head_payload + "." +
+         forged_sig),
+        ("no signature", head_payload + "."),
+        ("expired: exp = now - 61", forge(c2(iat=now - 961, nbf=now - 961,
+                                             exp=now - 61), secret)),
+        ("nbf = now + 120", forge(c2(nbf=now + 120), secret)),
+        ("iat = now + 120", forge(c2(iat=now + 120), secret)),
+        ("no exp", forge(c2(exp=None), secret)),
+        ("exp as a string", forge(c2(exp=str(now + 900)), secret)),
+        ("exp as a float", forge(c2(exp=now + 900.5), secret)),
+        ("exp as 1.9e9 written as a float", forge(c2(exp=1.9e9), secret)),
+        ("wrong iss", forge(c2(iss="someone-else"), secret)),
+        ("no iss", forge(c2(iss=None), secret)),
+        ("an aud claim", forge(c2(aud="parkd"), secret)),
+        ("role admin with the user's sub", forge(c2(role="admin"), secret)),
+        ("role admin, sub admin, the user's session",
+         forge(c2(role="admin", sub="admin"), secret)),
+        ("sub of another user, the user's session",
+         forge(c2(sub=str(other.id)), secret)),
+        ("type refresh signed with the access key",
+         forge(c2(type="refresh"), secret)),
+        ("an unknown sid", forge(c2(sid=secrets.token_hex(16)), secret)),
+        ("a refresh token used as an access token", ref),
+        ("a jku header, signed with another key",
+         forge(claims, "attacker-key", header={
+             "alg": "HS256", "typ": "JWT",
+             "jku": "http://127.0.0.1:1/keys"})),
+        ("typ at+jwt", forge(claims, secret, header={"alg": "HS256",
+                                                     "typ": "at+jwt"})),
+        ("junk: a space inside", acc[:20] + " " + acc[20:]),
+        ("junk: a quote inside", acc[:20] + '"' + acc[20:]),
+        ("over-long (4 KiB more)", acc + "A" * 4096),
+    ]
+    for what, tok in cases:
+        r = me(tok)
+        is_error(r, 401, TOKEN_CODES, "JWT %s" % what)
+    r = me(forge(c2(iat=now - 961, nbf=now - 961, exp=now - 61), secret))
+    is_error(r, 401, "TOKEN_EXPIRED", "JWT expired: code TOKEN_EXPIRED")
+    r = c.get("/api/auth/me", headers={"Authorization": "Bearer"})
+    is_error(r, 401, "UNAUTHENTICATED", "JWT: an empty Bearer")
+    r = c.get("/api/auth/me", headers={"Authorization": "Basic " + acc})
+    is_error(r, 401, "UNAUTHENTICATED", "JWT: the token under Basic")
+    r = c.get("/api/auth/me")
+    is_error(r, 401, "UNAUTHENTICATED", "JWT: no Authorization")
+    ok(r.headers.get("www-authenticate", "").startswith("Bearer"),
+       "401: WWW-Authenticate: Bearer")
+    r = c.get("/api/user/profile", token=forge(claims, secret, alg="HS512"))
+    is_error(r, 401, TOKEN_CODES, "JWT HS512 on a user route")
+    r = c.get("/api/admin/users", token=forge(c2(role="admin", sub="admin"),
+                                              secret))
+    is_error(r, 401, TOKEN_CODES, "JWT forged admin claims on an admin route")
+    r = c.post("/api/auth/refresh", token=acc)
+    is_error(r, 401, TOKEN_CODES, "JWT: an access token used to refresh")
+    rclaims = jwt_claims(ref)
+    r = c.post("/api/auth/refresh", token=forge(rclaims, secret))
+    is_error(r, 401, TOKEN_CODES, "JWT: refresh claims signed with the "
+             "access key")
+    r = c.post("/api/auth/refresh", token=forge(rclaims, secret,
+                                                alg="HS512"))
+    is_error(r, 401, TOKEN_CODES, "JWT: refresh token HS512")
+    r = c.post("/api/auth/refresh", token=forge(rclaims, "", alg="none"))
+    is_error(r, 401, TOKEN_CODES, "JWT: refresh token alg none")
+
+    # Stale sessions.
+    a2, r2 = u.session()
+    is_(c.post("/api/auth/logout", token=a2).status, 200, "logout: 200")
+    is_error(me(a2), 401, "TOKEN_REVOKED", "JWT: access token after logout")
+    is_error(c.post("/api/auth/refresh", token=r2), 401, TOKEN_CODES,
+             "JWT: refresh token after logout")
+    p_acc, p_ref = u.session()
+    r = c.post("/api/user/password", {"current_password": u.password,
+                                      "new_password": A.new_password()},
+               token=acc)
+    is_(r.status, 200, "password changed in another session")
+    is_error(me(p_acc), 401, "TOKEN_REVOKED", "JWT: access token of another "
+             "session after a password change")
+    is_error(c.post("/api/auth/refresh", token=p_ref), 401, TOKEN_CODES,
+             "JWT: refresh token of another session after a password change")
+    r = me(dead_access)
+    ok(r.status in (401, 403) and A.envelope_error(r) is not None,
+       "JWT: the access token of a deactivated user: refused (%d)" % r.status)
+    r = c.post("/api/auth/refresh", token=dead_refresh)
+    ok(r.status in (401, 403) and A.envelope_error(r) is not None,
+       "JWT: the refresh token of a deactivated user: refused (%d)"
+       % r.status)
+    # While deactivated (not yet reactivated): 403 for a live session.
+    v = A.User(c, "deact")
+    va, vr = v.login()
+    c.post("/api/admin/users/%d/deactivate" % v.id, token=admin)
+    r = me(va)
+    ok(r.status in (401, 403) and A.envelope_error(r) is not None,
+       "JWT: a token of a user deactivated a moment ago: refused (%d)"
+       % r.status)
+    r = c.post("/api/auth/refresh", token=vr)
+    ok(r.status in (401, 403) and A.envelope_error(r) is not None,
+       "JWT: its refresh token: refused (%d)" % r.status)
+    is_(me(acc).status, 200, "JWT: the valid token is still accepted after "
+        "all that")
+
+
+# ---- refresh rotation -------------------------------------------------------
+
+
+def test_rotation(c):
+    u = A.User(c, "rot")
+    a0, r0 = u.login()
+    r = c.post("/api/auth/refresh", token=r0)
+    is_(r.status, 200, "refresh: 200")
+    d = (r.json or {}).get("data") or {}
+    a1, r1 = d.get("access_token"), d.get("refresh_token")
+    A.TOKENS.extend([a1 or "", r1 or ""])
+    ok(r1 and r1 != r0 and a1 and a1 != a0, "refresh: new access and "
+       "refresh tokens")
+    user_object(d.get("user"), "refresh")
+    ok(jwt_claims(r1)["sid"] == jwt_claims(r0)["sid"] and
+       jwt_claims(r1)["jti"] != jwt_claims(r0)["jti"],
+       "refresh: same session, new jti")
+    is_(c.get("/api/auth/me", token=a1).status, 200, "the new access token "
+        "works")
+    r = c.post("/api/auth/refresh", token=r1)
+    is_(r.status, 200, "refresh again with the new token: 200")
+    r2 = r.json["data"]["refresh_token"]
+    a2 = r.json["data"]["access_token"]
+    A.TOKENS.extend([a2, r2])
+    ok(r2 not in (r0, r1), "each refresh gives a new refresh token")
+    # Reuse of a retired token: the whole session ends.
+    r = c.post("/api/auth/refresh", token=r1)
+    is_error(r, 401, "TOKEN_REVOKED", "a retired refresh token reused")
+    is_error(c.post("/api/auth/refresh", token=r2), 401, TOKEN_CODES,
+             "after reuse, the newest refresh token is refused too")
+    is_error(c.get("/api/auth/me", token=a2), 401, "TOKEN_REVOKED",
+             "after reuse, the session's access token is refused")
+    is_error(c.get("/api/auth/me", token=a0), 401, "TOKEN_REVOKED",
+             "after reuse, the first access token is refused")
+    # Other sessions of the same user live on.
+    a3, r3 = u.session()
+    is_(c.get("/api/auth/me", token=a3).status, 200,
+        "another session of that user is not touched")
+    # The admin's refresh.
+    r = login(c, c.s.admin_email, c.s.admin_password)
+    r = c.post("/api/auth/refresh", token=r.json["data"]["refresh_token"])
+    is_(r.status, 200, "the admin refreshes")
+    A.TOKENS.extend([r.json["data"]["access_token"],
+                     r.json["data"]["refresh_token"]])
+    is_((r.json["data"].get("user") or {}).get("id"), "admin",
+        "the admin's refresh answers the admin object")
+
+
+def test_refresh_race(c, runs=50):
+    """Two concurrent refreshes with one token: exactly one 200, every
+    time (reliability row 17)."""
+    u = A.User(c, "race")
+    bad = []
+    for i in range(runs):
+        _, ref = u.session()
+        barrier = threading.Barrier(2)
+        out = [None, None]
+
+        def go(k):
+            barrier.wait()
+            try:
+                out[k] = c.post("/api/auth/refresh", token=ref).status
+            except Exception as e:  # recorded, reported below
+                out[k] = repr(e)
+
+        th = [threading.Thread(target=go, args=(k,)) for k in range(2)]
+        for t in th:
+            t.start()
+        for t in th:
+            t.join(30)
+        if sorted(map(str, out)) != ["200", "401"]:
+            bad.append("run %d: %r" % (i, out))
+    ok(not bad, "concurrent refresh with one token: exactly one 200 and "
+       "one 401 in each of %d runs" % runs, *bad[:10])
+
+
+# ---- logout -----------------------------------------------------------------
+
+
+def request_pids(s, rids):
+    """{request id: worker pid} from parkd's log lines."""
+    pids = {}
+    for line in s.log().splitlines():
+        m = re.search(r"parkd\[(\d+)\]: req id=([0-9a-f]{32}) ", line)
+        if m and m.group(2) in rids:
+            pids[m.group(2)] = int(m.group(1))
+    return pids
+
+
+def test_logout_workers(c, rounds=8, per_round=12):
+    """Logout ends the access and refresh tokens at once in every worker
+    (the check is durable, not a per-worker cache)."""
+    s = c.s
+    u = A.User(c, "out")
+    rids, bad = set(), []
+    workers = set(s.worker_pids())
+    for n in range(rounds):
+        acc, ref = u.session()
+        # Warm every worker with the live token (any cache would now hold
+        # it as valid).
+        warm = []
+
+        def hit(token, sink):
+            r = c.get("/api/auth/me", token=token)
+            sink.append(r)
+
+        th = [threading.Thread(target=hit, args=(acc, warm))
+              for _ in range(per_round)]
+        for t in th:
+            t.start()
+        for t in th:
+            t.join(30)
+        if any(r.status != 200 for r in warm):
+            bad.append("round %d: before logout %r" % (
+                n, sorted(r.status for r in warm)))
+        r = c.post("/api/auth/logout", token=acc)
+        if r.status != 200:
+            bad.append("round %d: logout %d" % (n, r.status))
+        after = []
+        th = [threading.Thread(target=hit, args=(acc, after))
+              for _ in range(per_round)]
+        for t in th:
+            t.start()
+        for t in th:
+            t.join(30)
+        for r in after:
+            rids.add(r.headers.get("x-request-id", ""))
+            if r.status != 401 or (A.envelope_error(r) or ("",))[0] != \
+                    "TOKEN_REVOKED":
+                bad.append("round %d: after logout %d %r" % (n, r.status,
+                                                             r.body[:80]))
+        r = c.post("/api/auth/refresh", token=ref)
+        if r.status != 401:
+            bad.append("round %d: refresh after logout %d" % (n, r.status))
+    ok(not bad, "logout: %d x %d requests with the logged-out token, all "
+       "401 TOKEN_REVOKED; its refresh token 401" % (rounds, per_round),
+       *bad[:10])
+    served = set(request_pids(s, rids).values())
+    diag("workers %s; the post-logout requests were served by %s"
+         % (sorted(workers), sorted(served)))
+    ok(len(served) >= 2 and served <= workers | set(s.worker_pids()),
+       "the post-logout requests were served by several workers (%d of %d)"
+       % (len(served), len(workers)))
+    ok(len(served & workers) == len(workers) or len(served) >= 3,
+       "nearly every worker refused the logged-out token",
+       "  served by %r of %r" % (sorted(served), sorted(workers)))
+
+
+def test_restart(c):
+    """Revocation is durable: it survives a restart of parkd."""
+    s = c.s
+    u = A.User(c, "rst")
+    dead_a, dead_r = u.session()
+    live_a, _ = u.session()
+    is_(c.post("/api/auth/logout", token=dead_a).status, 200,
+        "restart: logout before")
+    s.stop_process("parkd")
+    s.start_parkd()
+    s.wait_healthy()
+    is_error(c.get("/api/auth/me", token=dead_a), 401, "TOKEN_REVOKED",
+             "after a restart of parkd: the logged-out access token is "
+             "still refused")
+    is_error(c.post("/api/auth/refresh", token=dead_r), 401, TOKEN_CODES,
+             "after a restart: its refresh token too")
+    is_(c.get("/api/auth/me", token=live_a).status, 200,
+        "after a restart: a live session's token still works")
+
+
+# ---- password change --------------------------------------------------------
+
+
+def test_password_change(c):
+    u = A.User(c, "pwc")
+    a1, r1 = u.session()
+    a2, r2 = u.session()
+    r = c.post("/api/user/password", {"current_password": u.password + "x",
+                                      "new_password": A.new_password()},
+               token=a1)
+    is_error(r, 400, "VALIDATION", "password change, wrong current password")
+    ok("current_password" in details(r), "details.current_password")
+    r = c.post("/api/user/password", {"current_password": u.password,
+                                      "new_password": "short"}, token=a1)
+    is_error(r, 400, "VALIDATION", "password change, new password too short")
+    ok("new_password" in details(r), "details.new_password")
+    r = c.post("/api/user/password", {"current_password": u.password},
+               token=a1)
+    is_error(r, 400, "VALIDATION", "password change without new_password")
+    new = A.new_password()
+    r = c.post("/api/user/password", {"current_password": u.password,
+                                      "new_password": new}, token=a1)
+    is_(r.status, 200, "password change: 200")
+    ok(new not in r.body.decode() and "scrypt" not in r.body.decode(),
+       "password change: the answer holds no password or hash")
+    is_(c.get("/api/auth/me", token=a1).status, 200,
+        "password change: this session is kept")
+    r = c.post("/api/auth/refresh", token=r1)
+    is_(r.status, 200, "password change: this session's refresh works")
+    if r.status == 200:
+        A.TOKENS.extend([r.json["data"]["access_token"],
+                         r.json["data"]["refresh_token"]])
+    is_error(c.get("/api/auth/me", token=a2), 401, "TOKEN_REVOKED",
+             "password change: another session's access token ends")
+    is_error(c.post("/api/auth/refresh", token=r2), 401, TOKEN_CODES,
+             "password change: another session's refresh token ends")
+    is_error(login(c, u.email, u.password), 401, "UNAUTHENTICATED",
+             "password change: the old password no longer logs in")
+    is_(login(c, u.email, new).status, 200,
+        "password change: the new password logs in")
+    r = c.post("/api/user/password", {"current_password": new,
+                                      "new_password": A.new_password()},
+               token=a2)
+    is_(r.status, 401, "password change with a revoked token: 401")
+
+
+# ---- the admin's user management --------------------------------------------
+
+
+def test_admin_users(c, admin):
+    t = A.tag()
+    pw = A.new_password()
+    names = ["lk%s_one" % t, "lk%sxone" % t, "lk%sAtwo" % t]
+    emails = ["lk%s%%z@example.com" % t, "lk%sabz@example.com" % t,
+              "lk%s.three@example.com" % t]
+    ids = []
+    for n, e in zip(names, emails):
+        r = A.register(c, n, e, pw)
+        is_(r.status, 200, "admin list: register %s" % n)
+        ids.append((r.json or {}).get("data", {}).get("id"))
+
+    def lst(query):
+        r = c.get("/api/admin/users" + query, token=admin)
+        d = (r.json or {}).get("data")
+        return r, d if isinstance(d, list) else None
+
+    r, d = lst("?q=lk" + t)
+    is_(r.status, 200, "admin list: 200")
+    is_(sorted(u.get("username") for u in d or []), sorted(names),
+        "admin list: q matches usernames (substring)")
+    is_(r.headers.get("x-total-count"), "3", "admin list: X-Total-Count")
+    for u in d or []:
+        user_object(u, "admin list " + u.get("username", "?"))
+    r, d = lst("?q=LK" + t)
+    is_(len(d or []), 3, "admin list: the search ignores ASCII case")
+    r, d = lst("?q=lk%s_" % t)
+    is_([u.get("username") for u in d or []], [names[0]],
+        "admin list: _ in q is a literal underscore, not a wildcard")
+    r, d = lst("?q=lk%s%%25z" % t)
+    is_([u.get("email") for u in d or []], [emails[0]],
+        "admin list: % in q is a literal percent sign, not a wildcard")
+    r, d = lst("?q=lk%s.three%%40example" % t)
+    is_([u.get("username") for u in d or []], [names[2]],
+        "admin list: q matches e-mails")
+    r, d = lst("?q=lk%s&limit=2" % t)
+    is_(len(d or []), 2, "admin list: limit=2 gives 2")
+    is_(r.headers.get("x-total-count"), "3", "admin list: the total is "
+        "all matches, not the page")
+    first = [u["id"] for u in d or []]
+    r, d = lst("?q=lk%s&limit=2&offset=2" % t)
+    second = [u["id"] for u in d or []]
+    is_(sorted(first + second), sorted(ids), "admin list: two pages give "
+        "every match once")
+    r, d = lst("?q=lk%s&offset=10" % t)
+    ok(r.status == 200 and d == [] and r.headers.get("x-total-count") == "3",
+       "admin list: an offset past the end gives [] and the total")
+    r, d = lst("?q=nothing_matches_" + t)
+    ok(r.status == 200 and d == [] and r.headers.get("x-total-count") == "0",
+       "admin list: no match gives [] and 0")
+    r, d = lst("")
+    ok(r.status == 200 and d is not None and
+       int(r.headers.get("x-total-count", "0")) >= len(d) >= 3,
+       "admin list without parameters")
+    for q in ("?limit=0", "?limit=101", "?limit=abc", "?offset=-1",
+              "?q=" + "x" * 101, "?limit=1.5"):
+        is_error(c.get("/api/admin/users" + q, token=admin), 400,
+                 "VALIDATION", "admin list %s" % q)
+
+    # Deactivation ends the user's sessions at once; activation.
+    victim_acc = login(c, emails[1], pw).json["data"]["access_token"]
+    is_(c.get("/api/auth/me", token=victim_acc).status, 200,
+        "the user's token works before")
+    r = c.post("/api/admin/users/%d/deactivate" % ids[1], token=admin)
+    is_(r.status, 200, "deactivate: 200")
+    user_object((r.json or {}).get("data"), "deactivate")
+    r2 = c.get("/api/auth/me", token=victim_acc)
+    ok(r2.status in (401, 403), "deactivate: the user's token stops at once "
+       "(%d)" % r2.status)
+    r, d = lst("?q=lk%sxone" % t)
+    is_([u.get("is_active") for u in d or []], [False],
+        "admin list shows the user inactive")
+    is_(c.post("/api/admin/users/%d/deactivate" % ids[1],
+               token=admin).status, 200, "deactivate twice: 200")
+    r = c.post("/api/admin/users/%d/activate" % ids[1], token=admin)
+    is_(r.status, 200, "activate: 200")
+    is_(((r.json or {}).get("data") or {}).get("is_active"), True,
+        "activate: active again")
+    is_(login(c, emails[1], pw).status, 200, "activated user logs in")
+    for what, path in (("deactivate", "/api/admin/users/999999999/deactivate"),
+                       ("activate", "/api/admin/users/999999999/activate")):
+        is_error(c.post(path, token=admin), 404, "NOT_FOUND",
+                 "%s an unknown user id" % what)
+    for bad_id in ("0", "-1", "abc", "01"):
+        r = c.post("/api/admin/users/%s/deactivate" % bad_id, token=admin)
+        is_error(r, 404, "NOT_FOUND", "deactivate user id %r" % bad_id)
+
+
+# ---- logs -------------------------------------------------------------------
+
+
+def test_log_injection(c):
+    """A username with CR/LF in a login attempt appears escaped."""
+    t = A.tag()
+    evil = "evil%s\r\nparkd[1]: info: security: login admin FORGED%s" % (t, t)
+    r = login(c, evil, "whatever-password")
+    is_(r.status, 401, "login with CR/LF in the username: 401")
+    text = c.s.log()
+    lines = [ln for ln in text.splitlines() if "FORGED" + t in ln]
+    ok(lines and all("evil%s\\r\\n" % t in ln for ln in lines),
+       "the CR/LF appear escaped (\\r\\n) on the failed-login line, never "
+       "as a line break", *lines[:3])
+
+
+def main():
+    settings = {"PARKD_SCRYPT_N": "16384"}
+    with T.Stack(workers=WORKERS, settings=settings) as s:
+        c = A.Client(s)
+        admin = A.admin_login(c)
+        username, email, pw = test_register(c)
+        A.PASSWORDS.append(pw)
+        test_login(c, username, email, pw)
+        dead_a, dead_r = test_inactive(c, admin)
+        test_jwt_suite(c, admin, dead_a, dead_r)
+        test_rotation(c)
+        test_refresh_race(c)
+        test_logout_workers(c)
+        test_password_change(c)
+        test_admin_users(c, admin)
+        test_log_injection(c)
+        test_restart(c)
+        c.check_no_hash("53-auth")
+        A.check_log_hygiene(s, [
+            ("failed login", r"security: failed login addr=\S+ account="),
+            ("login", r"security: login user \d+ session"),
+            ("admin login", r"security: login admin session"),
+            ("refresh token reuse", r"security: refresh token reuse"),
+            ("logout", r"security: logout session"),
+            ("password change", r"security: password changed for user \d+"),
+            ("wrong current password", r"security: password change with a "
+             r"wrong current password"),
+            ("deactivation", r"security: admin deactivated user \d+"),
+            ("activation", r"security: admin activated user \d+"),
+            ("inactive login", r"security: login of inactive user \d+"),
+        ], "53-auth")
+
+
+T.run(main)
