@@ -35,7 +35,7 @@ def die(msg):
     sys.exit(1)
 
 
-# ---- building ------------------------------------------------------------------
+# ---- building ---------------------------------------------------------------
 
 
 def tree_files(ref):
@@ -145,7 +145,8 @@ def build_fcgi_min(outdir):
     out = os.path.join(outdir, "fcgi-min")
     cc = os.environ.get("CC", "cc")
     r = subprocess.run([cc, "-O2", "-g", "-Wall", "-o", out,
-                        os.path.join(BENCH, "fcgi-min.c"), "-lfcgi", "-lsqlite3"],
+                        os.path.join(BENCH, "fcgi-min.c"), "-lfcgi",
+                        "-lsqlite3"],
                        capture_output=True, text=True)
     if r.returncode != 0:
         die("building fcgi-min failed:\n" + r.stderr)
@@ -167,7 +168,7 @@ def git_describe(ref="HEAD"):
     return head + ("+work tree (%s)" % " ".join(changed) if changed else "")
 
 
-# ---- HTTP and Redis -----------------------------------------------------------
+# ---- HTTP and Redis ---------------------------------------------------------
 
 
 def api(port, method, path, body=None, token=None, source="127.0.0.1",
@@ -229,7 +230,7 @@ def rss_kb(pid):
     return None
 
 
-# ---- the stack ------------------------------------------------------------------
+# ---- the stack --------------------------------------------------------------
 
 
 def import_parktest(builddir):
@@ -382,7 +383,7 @@ def seed(stack, nusers, parallel=4):
     return admin, lots, tokens
 
 
-# ---- CPU used by others ------------------------------------------------------------
+# ---- CPU used by others -----------------------------------------------------
 #
 # The machine is shared (the load generator shares it by design; builds of
 # other people may too).  These measure how much of the CPU went to
@@ -393,7 +394,8 @@ _TCK = os.sysconf("SC_CLK_TCK")
 
 
 def _proc_table():
-    """{pid: (ppid, utime + stime in ticks)} of every process."""
+    """{pid: (ppid, utime + stime in ticks, command name)} of every
+    process."""
     table = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -404,9 +406,10 @@ def _proc_table():
         except OSError:
             continue
         fields = stat[stat.rfind(")") + 2:].split()
+        comm = stat[stat.find("(") + 1:stat.rfind(")")]
         try:
             table[int(name)] = (int(fields[1]),
-                                int(fields[11]) + int(fields[12]))
+                                int(fields[11]) + int(fields[12]), comm)
         except (IndexError, ValueError):
             continue
     return table
@@ -414,24 +417,29 @@ def _proc_table():
 
 def cpu_sample():
     """(time, busy ticks of the machine, ticks of this process and all its
-    descendants, waited-for ones included)."""
+    descendants, waited-for ones included, {command name: ticks} of those
+    descendants, the waited-for ones under "wrk": the only program a case
+    runs and waits for)."""
     import resource
     with open("/proc/stat") as f:
         parts = f.readline().split()
     busy = int(parts[1]) + int(parts[2]) + int(parts[3])
     table = _proc_table()
     kids = {}
-    for pid, (ppid, _) in table.items():
+    for pid, (ppid, _, _) in table.items():
         kids.setdefault(ppid, []).append(pid)
-    ours, todo = 0, [os.getpid()]
+    ours, todo, groups = 0, [os.getpid()], {}
     while todo:
         pid = todo.pop()
         if pid in table:
             ours += table[pid][1]
+            comm = table[pid][2]
+            groups[comm] = groups.get(comm, 0) + table[pid][1]
         todo.extend(kids.get(pid, ()))
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    ours += int((ru.ru_utime + ru.ru_stime) * _TCK)
-    return time.monotonic(), busy, ours
+    waited = int((ru.ru_utime + ru.ru_stime) * _TCK)
+    groups["wrk"] = groups.get("wrk", 0) + waited
+    return time.monotonic(), busy, ours + waited, groups
 
 
 def foreign_cpu(a, b):
@@ -443,6 +451,23 @@ def foreign_cpu(a, b):
     other = (b[1] - a[1]) - (b[2] - a[2])
     ncpu = len(os.sched_getaffinity(0))
     return max(0.0, 100.0 * other / (dt * _TCK * ncpu))
+
+
+def cpu_per_request(a, b, requests):
+    """Microseconds of CPU per request between samples a and b, by program
+    of this benchmark (parkd, nginx, wrk, fcgi-min, redis-server) and in
+    all ("total").  Unlike req/s, this hardly depends on what other
+    processes do meanwhile."""
+    if requests <= 0:
+        return {}
+    out, total = {}, 0
+    for comm in set(a[3]) | set(b[3]):
+        d = b[3].get(comm, 0) - a[3].get(comm, 0)
+        if d > 0:
+            out[comm] = 1e6 * d / _TCK / requests
+            total += d
+    out["total"] = 1e6 * total / _TCK / requests
+    return out
 
 
 def wait_quiet(limit_s, threshold=10.0):

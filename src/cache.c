@@ -82,7 +82,7 @@ cache_init(const char *url, int timeout_ms, int breaker_s)
 {
 	memset(&cache, 0, sizeof(cache));
 	cache.timeout_ms = timeout_ms > 0 ? timeout_ms : 200;
-	cache.breaker_s = breaker_s > 0 ? breaker_s : 5;
+	cache.breaker_s = breaker_s >= 0 ? breaker_s : 5;
 	if (url == NULL || *url == '\0')
 		return;
 	if (cache_parse_url(url) != 0) {
@@ -270,6 +270,7 @@ cache_fetch(struct pool *p, const char *family, const char *name,
 void
 cache_put(const char *key, const char *val, size_t len)
 {
-	if (key != NULL)
+	/* CACHE_TTL=0: cache nothing. */
+	if (key != NULL && conf.cache_ttl_s > 0)
 		cache_set(key, val, len, conf.cache_ttl_s);
 }

@@ -64,6 +64,10 @@ const struct conf_def conf_defs[] = {
 	{ "PARKD_DB_SYNCHRONOUS", CONF_BOOL, OFF(db_synchronous_full), 0, 1,
 	    "off",
 	    "on: synchronous=FULL, a commit survives power loss; off: NORMAL" },
+	{ "PARKD_DB_MAX_PAGES", CONF_INT, OFF(db_max_pages), 0, 1073741823,
+	    "0",
+	    "Caps the database at this many pages (SQLite's max_page_count, "
+	    "4 KiB each); a write past it is 503; 0: no cap" },
 	{ "REDIS_CACHE_URL", CONF_SECRET, OFF(redis_cache_url), 0, 1024,
 	    "redis://127.0.0.1:6379/0",
 	    "The Redis cache, redis://host:port/db or unix:///path?db=N; "

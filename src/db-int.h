@@ -45,6 +45,7 @@ enum stmt {
 	STMT_PRAGMA_SYNC_FULL,
 	STMT_PRAGMA_FOREIGN_KEYS,
 	STMT_PRAGMA_JOURNAL_LIMIT,
+	STMT_PRAGMA_MAX_PAGES,
 	STMT_VERSION_GET,
 
 	/* db-sys.c: reset, in foreign-key-safe order */

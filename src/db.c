@@ -34,7 +34,8 @@
  * THE statement table: every SQL statement of parkd and parkctl, indexed by
  * enum stmt (db-int.h).  Parameters are bound by position; no SQL is ever
  * built from strings.  The only SQL outside it: the embedded migrations and
- * sample data (sqlembed.c) and the user_version bump in db_migrate().
+ * sample data (sqlembed.c), the user_version bump in db_migrate() and the
+ * max_page_count of db_max_pages(), whose numbers are ours, not input.
  */
 #define USER_COLS "id, username, email, password_hash, phone, is_active," \
     " created_at, updated_at, last_login"
@@ -62,6 +63,9 @@ static const char *const stmt_sql[] = {
 	[STMT_PRAGMA_SYNC_FULL] = "PRAGMA synchronous = FULL",
 	[STMT_PRAGMA_FOREIGN_KEYS] = "PRAGMA foreign_keys = ON",
 	[STMT_PRAGMA_JOURNAL_LIMIT] = "PRAGMA journal_size_limit = 67108864",
+	/* reads the cap back; db_max_pages() sets it (PRAGMA takes no
+	 * parameter) */
+	[STMT_PRAGMA_MAX_PAGES] = "PRAGMA max_page_count",
 	[STMT_VERSION_GET] = "PRAGMA user_version",
 
 	[STMT_RESET_REMINDERS] = "DELETE FROM reminders_sent",
@@ -593,6 +597,7 @@ static enum dbrc db_step(sqlite3_stmt *, int *);
 static int db_version_get(enum dbrc *);
 static void db_reset_busy(void);
 static enum dbrc db_pragma(enum stmt);
+static enum dbrc db_max_pages(int);
 
 /*
  * The busy handler: short sleeps (100 us, doubling up to 2 ms) bounded in
@@ -748,7 +753,8 @@ db_open(const char *path, int migrate)
 	    (r = db_pragma(conf.db_synchronous_full ? STMT_PRAGMA_SYNC_FULL :
 	    STMT_PRAGMA_SYNC_NORMAL)) != DB_OK ||
 	    (r = db_pragma(STMT_PRAGMA_FOREIGN_KEYS)) != DB_OK ||
-	    (r = db_pragma(STMT_PRAGMA_JOURNAL_LIMIT)) != DB_OK)
+	    (r = db_pragma(STMT_PRAGMA_JOURNAL_LIMIT)) != DB_OK ||
+	    (r = db_max_pages(conf.db_max_pages)) != DB_OK)
 		goto fail;
 
 	if (migrate && (r = db_migrate()) != DB_OK)
@@ -801,6 +807,39 @@ db_pragma(enum stmt id)
 	r = rc == SQLITE_DONE ? DB_OK : db_rc(rc, sqlite3_sql(st));
 	sqlite3_reset(st);
 	return r;
+}
+
+/*
+ * Caps the database at pages pages (PARKD_DB_MAX_PAGES; 0 leaves SQLite's
+ * own limit): a write that needs more fails with SQLITE_FULL, which is
+ * DB_UNAVAILABLE, a 503.  The cap belongs to the connection, so each
+ * process sets it after opening.  SQLite never sets it below the pages the
+ * file already has.  Returns DB_OK or the failure.
+ */
+static enum dbrc
+db_max_pages(int pages)
+{
+	sqlite3_stmt *st;
+	enum dbrc r;
+	char sql[64];
+
+	if (pages <= 0)
+		return DB_OK;
+	/* A number of the settings table, not input: PRAGMA takes no
+	 * parameter. */
+	snprintf(sql, sizeof sql, "PRAGMA max_page_count = %d", pages);
+	if ((r = db_exec_script(sql, "max_page_count")) != DB_OK)
+		return r;
+	if ((st = db_stmt(STMT_PRAGMA_MAX_PAGES)) == NULL)
+		return db_lasterr();
+	if ((r = db_row(st)) != DB_OK)
+		return r == DB_NOTFOUND ? DB_ERROR : r;
+	if (sqlite3_column_int64(st, 0) != pages)
+		log_msg(LOG_WARN, "db: PARKD_DB_MAX_PAGES is %d but the database"
+		    " already has %lld pages: capped there", pages,
+		    (long long)sqlite3_column_int64(st, 0));
+	db_done(st);
+	return DB_OK;
 }
 
 /*

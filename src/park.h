@@ -179,6 +179,7 @@ struct conf {
 	char *db_path;      /* derived from database_url */
 	int db_busy_timeout_ms;
 	int db_synchronous_full;
+	int db_max_pages;   /* PRAGMA max_page_count; 0: SQLite's own */
 	char *redis_cache_url; /* redis://host:port/db, "" disables */
 	int redis_timeout_ms;
 	int redis_breaker_s;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <sys/stat.h>
+#include <termios.h>
 
 #include "park.h"
 
@@ -49,6 +50,7 @@ static int cmd_db_migrate(const struct cmd *, int, char **);
 static int cmd_db_reset(const struct cmd *, int, char **);
 static int cmd_db_stats(const struct cmd *, int, char **);
 static int cmd_api_routes(const struct cmd *, int, char **);
+static int cmd_hash_password(const struct cmd *, int, char **);
 static int cmd_mail(const struct cmd *, int, char **);
 static int cmd_remind(const struct cmd *, int, char **);
 static int cmd_report(const struct cmd *, int, char **);
@@ -83,6 +85,8 @@ static const struct cmd cmd_table[] = {
 	{ "exports", NULL, cmd_exports, "[--max N] [--stale-after S] "
 	    "[--pause-ms MS]",
 	    "write the queued CSV exports and queue their e-mails" },
+	{ "hash-password", NULL, cmd_hash_password, "",
+	    "read a password on stdin, print its hash for ADMIN_PASSWORD_HASH" },
 	{ "import-flask", NULL, cmd_import_flask,
 	    "[--dry-run] [--timezone TZ] FILE",
 	    "import the Flask backend's parking_app.db (once)" },
@@ -257,6 +261,67 @@ ctl_open(int migrate, int must_exist)
 		return EXIT_FAIL;
 	}
 	return -1;
+}
+
+/*
+ * hash-password: reads a password (one line of standard input, not echoed
+ * on a terminal) and prints its hash in werkzeug's scrypt format with the
+ * settings' policy, for ADMIN_PASSWORD_HASH.  Returns the exit code: 2 for
+ * a password the register rules refuse (8 to 128 characters).
+ */
+static int
+cmd_hash_password(const struct cmd *c, int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct termios saved, quiet;
+	struct buf hash = { 0 };
+	const char *bad;
+	char *line = NULL;
+	size_t cap = 0, len;
+	ssize_t n;
+	int rc, tty, seen[1] = { 0 };
+
+	if ((rc = cmd_opts(c, argc, argv, "", lopts, seen)) != -1 ||
+	    (rc = ctl_config()) != -1)
+		return rc;
+	tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+	if (tty) {
+		fprintf(stderr, "Password: ");
+		quiet = saved;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	n = getline(&line, &cap, stdin);
+	if (tty) {
+		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+		fputc('\n', stderr);
+	}
+	if (n < 0) {
+		fprintf(stderr, "parkctl: hash-password: no password read\n");
+		free(line);
+		return EXIT_USAGE;
+	}
+	len = (size_t)n;
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		line[--len] = '\0';
+	rc = EXIT_OK;
+	if ((bad = valid_password(NULL, &line, &len)) != NULL) {
+		fprintf(stderr, "parkctl: hash-password: the password %s\n",
+		    bad);
+		rc = EXIT_USAGE;
+	} else if (pw_hash(line, len, &hash) != 0) {
+		fprintf(stderr, "parkctl: hash-password: hashing failed\n");
+		rc = EXIT_FAIL;
+	} else
+		printf("%s\n", hash.p);
+	/* The password leaves no copy behind in this process. */
+	memset(line, 0, cap);
+	free(line);
+	buf_free(&hash);
+	return rc;
 }
 
 /*

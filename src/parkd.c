@@ -310,16 +310,23 @@ reap(int stopping)
 				    WEXITSTATUS(st));
 		}
 		/* Workers that die right after start would fork in a tight
-		 * loop: wait longer each time, up to 10 s. */
-		if (crashed && now - workers[i].started_ms < 1000) {
-			if (quick_deaths < 7)
+		 * loop: from the third quick death in a row, wait longer each
+		 * time, up to 10 s.  A worker killed from outside (SIGKILL,
+		 * SIGTERM: an operator, a test) is no loop: it is replaced at
+		 * once, however young. */
+		if (crashed && now - workers[i].started_ms < 1000 &&
+		    !(WIFSIGNALED(st) && (WTERMSIG(st) == SIGKILL ||
+		    WTERMSIG(st) == SIGTERM))) {
+			if (quick_deaths < 10)
 				quick_deaths++;
-			delay = 100LL << quick_deaths;
-			if (delay > 10000)
-				delay = 10000;
-			respawn_at_ms = now + delay;
-			log_msg(LOG_WARN, "workers die at start; next in "
-			    "%lld ms", (long long)delay);
+			if (quick_deaths >= 3) {
+				delay = 100LL << (quick_deaths - 2);
+				if (delay > 10000)
+					delay = 10000;
+				respawn_at_ms = now + delay;
+				log_msg(LOG_WARN, "workers die at start; next in "
+				    "%lld ms", (long long)delay);
+			}
 		} else
 			quick_deaths = 0;
 	}
@@ -426,10 +433,13 @@ main(int argc, char **argv)
 	if (conf_load(&conf, config_file, 1, &err) != 0 ||
 	    conf_check_server(&conf, &err) != 0) {
 		fprintf(stderr, "parkd: %s\n", err.p);
+		conf_free(&conf);
+		buf_free(&err);
 		return 3;
 	}
 	if (test) {
 		printf("parkd: the settings are valid\n");
+		conf_free(&conf);
 		return 0;
 	}
 

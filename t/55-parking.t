@@ -171,6 +171,15 @@ def release(u, rid=None):
                  {} if rid is None else {"reservation_id": rid})
 
 
+def move_to(s, rid, ts):
+    """Moves reservation rid's times so that it started at ts exactly."""
+    P.db_write(s, ("UPDATE reservations SET"
+                   " created_at = created_at - (parking_ts - ?1),"
+                   " updated_at = updated_at - (parking_ts - ?1),"
+                   " leaving_ts = leaving_ts - (parking_ts - ?1),"
+                   " parking_ts = ?1 WHERE id = ?2", (ts, rid)))
+
+
 def move_back(s, rid, seconds):
     """Moves reservation rid's times back by seconds in the database."""
     P.db_write(s, ("UPDATE reservations SET parking_ts = parking_ts - ?1,"
@@ -820,9 +829,8 @@ def test_admin_reservations(s, users):
              .timestamp())
     t2 = int(datetime.datetime(2025, 3, 20, 12, tzinfo=datetime.timezone.utc)
              .timestamp())
-    now = int(time.time())
-    move_back(s, mine[0][0], now - t1)
-    move_back(s, mine[1][0], now - t2)
+    move_to(s, mine[0][0], t1)
+    move_to(s, mine[1][0], t2)
 
     def q(query):
         r = s.req("GET", "/api/admin/reservations?" + query, headers=A)

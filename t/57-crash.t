@@ -224,11 +224,16 @@ def main():
         diag("requests: %s; failed: %d (%d x 502)" % (
             ", ".join("%s %d" % kv for kv in sorted(counts.items())),
             len(failures), n502))
-        ok(len(kills) >= 1.5 * SECONDS, "at least %d workers killed (%d)"
-           % (1.5 * SECONDS, len(kills)))
+        least = 5 if P.VALGRIND else 1.5 * SECONDS
+        ok(len(kills) >= least, "at least %d workers killed (%d)"
+           % (least, len(kills)))
         is_(kill_bad, [], "every killed worker was replaced")
-        ok(restores and max(restores) < 1.0,
-           "each replacement within 1 s (max %.3f s)" % max(restores or [9]))
+        if P.VALGRIND:
+            T.skip("each replacement within 1 s (max %.3f s)"
+                   % max(restores or [9]), "timings under valgrind")
+        else:
+            ok(restores and max(restores) < 1.0, "each replacement within "
+               "1 s (max %.3f s)" % max(restores or [9]))
         is_(sorted(set(str(f[2]) for f in failures) - {"502"}), [],
             "failed requests all got 502 (nginx: the worker died)")
         ok(n502 <= len(kills), "at most one failed request per kill "
@@ -240,8 +245,9 @@ def main():
         bad = [b for c in clients for b in c.bad]
         ok(not bad, "every other answer was 200 or the expected 409",
            *bad[:10])
-        ok(counts.get("book 200", 0) >= 100, "bookings acknowledged under "
-           "the kills: %d" % counts.get("book 200", 0))
+        ok(counts.get("book 200", 0) >= (10 if P.VALGRIND else 100),
+           "bookings acknowledged under the kills: %d"
+           % counts.get("book 200", 0))
 
         # The database against the model.
         acked = {rid: (c.u.id, lid) for c in clients

@@ -56,7 +56,8 @@ def test_suite_without_redis():
     t0 = time.monotonic()
     p = subprocess.run([sys.executable, os.path.join(HERE, "55-parking.t")],
                        env=dict(os.environ, PARKING_REDIS="down"),
-                       capture_output=True, text=True, timeout=240)
+                       capture_output=True, text=True,
+                       timeout=240 * getattr(T, "SLOW", 1))
     lines = p.stdout.splitlines()
     passed = [l for l in lines if re.match(r"^ok \d+", l)]
     failed = [l for l in lines if re.match(r"^not ok \d+", l)]
@@ -310,9 +311,13 @@ def test_frozen(s, u, l1):
              1000 * sorted(x[1] for x in times)[len(times) // 2],
              len(waits)))
     is_(errors, [], "Redis frozen: every request answers 200")
-    ok(worst[1] < 1.5, "Redis frozen: no request takes 1.5 s or more "
-       "(max %.0f ms; the Redis timeout is %d ms)"
-       % (worst[1] * 1000, TIMEOUT_MS))
+    if P.VALGRIND:
+        T.skip("Redis frozen: no request takes 1.5 s or more",
+               "timings under valgrind")
+    else:
+        ok(worst[1] < 1.5, "Redis frozen: no request takes 1.5 s or more "
+           "(max %.0f ms; the Redis timeout is %d ms)"
+           % (worst[1] * 1000, TIMEOUT_MS))
     # Each worker tries Redis once at the freeze and once per breaker
     # period; a worker waiting also delays the requests queued behind it,
     # so the waits are counted from the log, not from the latencies.
@@ -322,9 +327,14 @@ def test_frozen(s, u, l1):
        % (limit, BREAKER_S, len(times), len(waits)), *waits[:10])
     late = [x[1] for x in times if x[0] - frozen_at > 0.5 and
             x[0] - frozen_at < BREAKER_S - 0.2]
-    ok(late and sorted(late)[len(late) // 2] < 0.1,
-       "  while the breaker is open requests are fast (median %.1f ms of %d)"
-       % (1000 * sorted(late or [9])[len(late) // 2], len(late)))
+    if P.VALGRIND:
+        T.skip("  while the breaker is open requests are fast",
+               "timings under valgrind")
+    else:
+        ok(late and sorted(late)[len(late) // 2] < 0.1,
+           "  while the breaker is open requests are fast (median %.1f ms "
+           "of %d)" % (1000 * sorted(late or [9])[len(late) // 2],
+                       len(late)))
     is_(state, "down", "health during the freeze: the cache is down")
     ok(wait_cache(s, "up", timeout=BREAKER_S * 3),
        "SIGCONT: the cache is up again")

@@ -307,6 +307,17 @@ async function run() {
 		    "creating a lot says so (aria-live status)");
 		is(await admin.locator("ul.spots li.spot.free").count(), 3,
 		    "the new lot's grid has 3 free spots");
+
+		// A sample lot's settings show every field as it is.
+		await admin.goto(BASE + "/admin/lots/1");
+		await view(admin, "lot");
+		const sf = admin.locator("form.lot-form");
+		like(await sf.getByLabel("Description (optional)").inputValue(),
+		    /\S/, "the edit form shows the lot's description");
+		like(await sf.getByLabel("Opens at").inputValue(), /^\d\d:\d\d$/,
+		    "the edit form shows the opening hours");
+		await admin.goto(BASE + "/admin/lots/" + lotId);
+		await view(admin, "lot");
 	}
 
 	// ---- 3. a driver registers, logs in, searches, books ---------------------------------------
@@ -429,6 +440,28 @@ async function run() {
 		like(await statusText(admin), /6 spots/, "growing the lot to 6 spots");
 		is(await admin.locator("ul.spots li.spot.occ").count(), 1,
 		    "after the resize the booked spot is still occupied");
+
+		// john_doe (sample data) takes spot 2: shrinking to 1 spot would
+		// remove an occupied spot, and the 409 lands at the field.
+		const jl = await apiCall("POST", "/api/auth/login",
+		    { username: "john_doe", password: "password123" });
+		const jt = jl.json && jl.json.data && jl.json.data.access_token;
+		const jb = await apiCall("POST", "/api/user/pkl/book/" + lotId, {}, jt);
+		is(jb.json && jb.json.data && jb.json.data.spot_number, 2,
+		    "a second driver gets spot 2");
+		await f.getByLabel("Number of spots").fill("1");
+		await f.getByRole("button", { name: "Save changes" }).click();
+		const nerr = f.locator("[name=number_of_spots] ~ .field-error");
+		await nerr.waitFor();
+		like(await nerr.textContent(), /Number of spots:? .*occupied/,
+		    "shrinking over an occupied spot: the 409 reason is at the field");
+		like(await f.locator(".form-error").textContent(), /\S/,
+		    "and the form says why it failed");
+		await shot(admin, "13-admin-resize-refused");
+		const jr = await apiCall("POST", "/api/user/pkl/release", {}, jt);
+		is(jr.status, 200, "the second driver releases spot 2");
+		await apiCall("POST", "/api/auth/logout", undefined, jt);
+
 		await f.getByLabel("Number of spots").fill("2");
 		await f.getByRole("button", { name: "Save changes" }).click();
 		await admin.waitForFunction(() =>
@@ -439,7 +472,7 @@ async function run() {
 		await admin.waitForSelector("#status.error");
 		like(await statusText(admin), /Cannot delete .*occupied/i,
 		    "deleting a lot with a parked car shows the 409 reason");
-		await shot(admin, "13-admin-delete-refused");
+		await shot(admin, "14-admin-delete-refused");
 	}
 
 	// ---- 5. the driver releases and sees the cost; history with paging ------------------------------
@@ -643,15 +676,15 @@ async function run() {
 		    "the reservations view loaded after the refresh");
 		await adminCtx.unroute(ORIGIN + "/api/**");
 		await labelsOk(admin, "reservations");
-		await shot(admin, "14-admin-reservations");
+		await shot(admin, "15-admin-reservations");
 
 		// Filters: the new lot only.
 		await admin.getByLabel("Lot").selectOption({ label: lotName });
 		await admin.getByRole("button", { name: "Filter" }).click();
 		await admin.waitForURL(/lot_id=/);
 		await view(admin, "reservations");
-		like(await admin.locator(".pager .count").textContent(), /of 12$/,
-		    "filtering by lot counts its 12 reservations");
+		like(await admin.locator(".pager .count").textContent(), /of 13$/,
+		    "filtering by lot counts its 13 reservations");
 	}
 
 	// ---- 9. the admin deactivates the driver ------------------------------------------------------
@@ -670,7 +703,7 @@ async function run() {
 		    driver.username }).click();
 		await rows.first().getByText("inactive").waitFor();
 		like(await statusText(admin), /deactivated/, "the admin deactivates the driver");
-		await shot(admin, "15-admin-users");
+		await shot(admin, "16-admin-users");
 
 		// The driver's session ends at its next request.
 		await drv.getByRole("navigation", { name: "Main" })
@@ -689,6 +722,29 @@ async function run() {
 		    driver.username }).click();
 		await rows.first().getByText("active", { exact: true }).waitFor();
 		ok(true, "the admin activates the driver again");
+	}
+
+	// The dashboard now that there were bookings.
+	{
+		await admin.getByRole("navigation", { name: "Main" })
+		    .getByRole("link", { name: "Dashboard" }).click();
+		await view(admin, "dashboard");
+		like(await admin.locator("svg.chart desc").textContent(),
+		    /^1[3-9] bookings in 30 days/,
+		    "the dashboard's chart counts today's bookings");
+		await shot(admin, "17-admin-dashboard-after");
+
+		// The lot is empty now: deleting it works (it has history, so it
+		// is kept as such) and it leaves the list.
+		await admin.getByRole("navigation", { name: "Main" })
+		    .getByRole("link", { name: "Lots" }).click();
+		await view(admin, "lots");
+		await admin.getByRole("button", { name: "Delete " + lotName }).click();
+		await admin.waitForFunction(() => /Deleted/.test(
+		    document.getElementById("status").textContent));
+		await view(admin, "lots");
+		is(await admin.getByRole("link", { name: lotName, exact: true })
+		    .count(), 0, "the admin deletes the empty lot and it leaves the list");
 	}
 
 	// ---- 10. logout --------------------------------------------------------------------

@@ -28,6 +28,10 @@ PASSWORD = "password-1234"
 # scrypt parameters parkd accepts): tests log in many users.
 FAST_HASH = {"PARKD_SCRYPT_N": "16384", "PARKD_SCRYPT_R": "1"}
 
+# Under valgrind (PARKTEST_VALGRIND=1) parkd is many times slower: the
+# tests keep their checks of correctness and skip those of timing.
+VALGRIND = getattr(T, "VALGRIND", False)
+
 # parktest.free_port() binds port 0 and closes the socket: two calls in a
 # row can return the same port (seen: Stack.start() gave nginx and Redis
 # one port; nginx then failed to bind and the stack timed out).  Until the
@@ -74,6 +78,7 @@ def request(port, method, path, body=None, headers=None, source=None,
             timeout=10):
     """One request on a fresh connection from address source (None: any).
     Returns a parktest.Response (status, headers, body, json)."""
+    timeout *= getattr(T, "SLOW", 1)  # longer under valgrind
     hdrs = {"Accept": "application/json"}
     if body is not None and not isinstance(body, (bytes, str)):
         body = json.dumps(body)

@@ -24,7 +24,11 @@ in-tree build):
   REDIS_SERVER       the redis-server binary (default: from PATH)
   PARKTEST_KEEP=1    keep the temporary directory even when all passed
   PARKTEST_TIMEOUT   seconds a test file may run (default 300)
-  PARKTEST_WRAPPER   a command put before parkd, e.g. "valgrind -q"
+  PARKTEST_WRAPPER   a command put before parkd, e.g. "strace -f"
+  PARKTEST_VALGRIND=1  run parkd (supervisor and workers) under valgrind's
+                     memcheck; when the stack stops, one more test point
+                     says whether valgrind saw a memory error or a definite
+                     leak (dev/check's valgrind step)
 """
 
 import collections
@@ -183,14 +187,27 @@ def _which(env, name, fallback):
 NGINX = _which("NGINX", "nginx", "/usr/sbin/nginx")
 REDIS_SERVER = _which("REDIS_SERVER", "redis-server", "/usr/bin/redis-server")
 PARKD = os.path.join(BUILDDIR, "parkd")
+# Under valgrind parkd is some 20 times slower: waits stretch with it.
+VALGRIND = os.environ.get("PARKTEST_VALGRIND") == "1"
+SLOW = 6 if VALGRIND else 1
 PARKCTL = os.path.join(BUILDDIR, "parkctl")
 
 
+_ports_given = set()
+
+
 def free_port():
-    """A TCP port of 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port of 127.0.0.1 that nothing listens on right now, and that
+    this process has not handed out before (the kernel may offer a port
+    again before the first taker binds it: nginx and Redis once got the
+    same one)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
 
 
 def tail(path, lines=30):
@@ -289,6 +306,7 @@ def _response(r):
 
 def http_request(port, method, path, body=None, headers=None, raw=None,
                  timeout=10, source=None):
+    timeout *= SLOW
     """One HTTP/1.1 request to 127.0.0.1:port on a fresh connection.
 
     body: bytes as they are, str as UTF-8, anything else as JSON (with
@@ -440,6 +458,10 @@ class Stack:
             "BACKEND_URL": "http://127.0.0.1:%d" % self.port,
             "MAIL_SERVER": "",
         }
+        if VALGRIND:
+            # Under memcheck a policy-strength hash takes minutes: tests
+            # that need the policy set it themselves.
+            self.settings["PARKD_SCRYPT_N"] = "16384"
         self.settings.update(self.extra_settings)
         self.settings = {k: v for k, v in self.settings.items()
                          if v is not None}
@@ -530,6 +552,15 @@ class Stack:
     def parkd_argv(self, *args, config=None):
         """The command line of parkd (with PARKTEST_WRAPPER in front)."""
         wrapper = shlex.split(os.environ.get("PARKTEST_WRAPPER", ""))
+        if VALGRIND and self.dir:
+            vdir = os.path.join(self.dir, "valgrind")
+            os.makedirs(vdir, exist_ok=True)
+            # Quiet: a log stays empty unless there is something to say.
+            wrapper = ["valgrind", "--quiet", "--leak-check=full",
+                       "--show-leak-kinds=definite",
+                       "--errors-for-leak-kinds=definite",
+                       "--log-file=" + os.path.join(vdir, "vg.%p.log")
+                       ] + wrapper
         return wrapper + [PARKD, "-c", config or self.settings_path] + list(args)
 
     def start_parkd(self):
@@ -587,9 +618,13 @@ class Stack:
                 env=dict(os.environ, NGINX=NGINX))
             if out.returncode != 0:
                 raise StackError("dev/nginx-conf.sh failed:\n" + out.stderr)
+            # nginx reads $NGINX as sockets inherited from an old binary
+            # (its live upgrade): never hand it ours.
+            ngenv = {k: v for k, v in os.environ.items() if k != "NGINX"}
             p = self.spawn("nginx", [
                 NGINX, "-p", ngdir, "-c", os.path.join(ngdir, "nginx.conf"),
-                "-e", os.path.join(ngdir, "logs", "nginx-error.log")])
+                "-e", os.path.join(ngdir, "logs", "nginx-error.log")],
+                env=ngenv)
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline and p.poll() is None:
                 try:
@@ -606,7 +641,7 @@ class Stack:
 
     def wait_healthy(self, timeout=10):
         """Waits until GET /api/health answers 200 through nginx."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout * SLOW
         last = None
         while time.monotonic() < deadline:
             if self.procs["parkd"].poll() is not None:
@@ -749,6 +784,21 @@ class Stack:
         for pid in kids:  # workers left behind by a killed supervisor
             _kill_quietly(pid, signal.SIGKILL)
 
+    def _check_valgrind(self):
+        """With PARKTEST_VALGRIND=1: one test point, no valgrind report in
+        any parkd process (memory errors, definite leaks)."""
+        vdir = os.path.join(self.dir, "valgrind")
+        if not os.path.isdir(vdir):
+            return
+        reports = []
+        for name in sorted(os.listdir(vdir)):
+            with open(os.path.join(vdir, name), errors="replace") as f:
+                text = f.read().strip()
+            if text:
+                reports.append("%s:\n%s" % (name, text[-4000:]))
+        ok(not reports, "valgrind: no memory error or definite leak in %d "
+           "parkd processes" % len(os.listdir(vdir)), *reports)
+
     def stop(self, failed=False):
         """Stops nginx, parkd and Redis; removes the directory unless
         something failed (then shows the logs' ends) or PARKTEST_KEEP=1."""
@@ -762,6 +812,7 @@ class Stack:
             self.listen_sock = None
         if self.dir is None:
             return
+        self._check_valgrind()
         failed = failed or _failed > self._failed_before
         if failed:
             diag("the stack's logs (directory kept: %s):" % self.dir,

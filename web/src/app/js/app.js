@@ -200,6 +200,9 @@ window.addEventListener("popstate", () => {
 });
 
 onSession((user, reason) => {
+	// An export that was being watched belongs to the session that ends.
+	if (reason === "expired" || reason === "logout")
+		sessionStorage.removeItem("parkd.export");
 	if (reason === "expired") {
 		go("/login", { flash: { text: "Your session has ended. Please " +
 		    "log in again.", kind: "error" } });
@@ -214,7 +217,8 @@ async function start() {
 	} catch (e) {
 		status(e.message, "error");
 	}
-	render();
+	// A failed restore may have shown the login page already.
+	if (seq === 0) render();
 }
 
 start();

@@ -123,7 +123,6 @@ export function field(label, name, attrs = {}, hint) {
 	if (type === "select") {
 		input = h("select", { id, name, "aria-describedby": described, ...rest },
 		    (options || []).map(([v, t]) => h("option", { value: v }, t)));
-		if (rest.value !== undefined) input.value = rest.value;
 	} else if (type === "textarea") {
 		input = h("textarea", { id, name, "aria-describedby": described,
 		    ...rest });
@@ -131,6 +130,10 @@ export function field(label, name, attrs = {}, hint) {
 		input = h("input", { id, name, type, "aria-describedby": described,
 		    ...rest });
 	}
+	// The current value as a property: a textarea ignores a value
+	// attribute, a select needs its options first.
+	if (rest.value !== undefined && type !== "checkbox")
+		input.value = String(rest.value);
 	const err = h("p", { id: errId, class: "field-error", hidden: true });
 	const hintEl = hint ? h("p", { id: hintId, class: "hint" }, hint) : null;
 	if (type === "checkbox") {
@@ -191,10 +194,12 @@ export function showError(form, err) {
 	(first || box || form).focus?.();
 }
 
+// "Username is already taken", "Number of spots: 1 occupied spot above 1".
 function fieldText(input, list) {
 	const label = input.labels && input.labels[0] ?
 	    input.labels[0].textContent : input.name;
-	return label + " " + list.join("; ");
+	return list.map((p) => /^(is|are|must|has|should|cannot|can't) /.test(p) ?
+	    label + " " + p : label + ": " + p).join("; ");
 }
 
 /* values(form): the form's fields as {name: value}; checkboxes as booleans,
@@ -218,6 +223,7 @@ export function onSubmit(form, fn) {
 		const btn = form.querySelector("button[type=submit]");
 		if (btn && btn.disabled) return;
 		clearErrors(form);
+		status("");
 		if (btn) btn.disabled = true;
 		form.setAttribute("aria-busy", "true");
 		try {
