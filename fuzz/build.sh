@@ -14,16 +14,23 @@ out=$(cd "$out" && pwd)
 
 make -C "$build" src/sqlembed.c >/dev/null
 pkgs="sqlite3 json-c libjwt hiredis libcurl libcrypto"
-# shellcheck disable=SC2046
+# shellcheck disable=SC2046,SC2086,SC2207 # word splitting wanted
 cflags=(-g -O1 -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE
 	-I"$build" -I"$src/src" $(pkg-config --cflags $pkgs))
-# shellcheck disable=SC2046
+# shellcheck disable=SC2046,SC2086,SC2207 # word splitting wanted
 libs=($(pkg-config --libs $pkgs) -lfcgi)
 san=-fsanitize=address,undefined
 
 objs=()
-for f in "$src"/src/*.c "$build/src/sqlembed.c"; do
-	case $(basename "$f") in parkd.c|parkctl.c) continue ;; esac
+# every source but the two main()s; the generated sqlembed.c is taken from
+# the build dir, once (in an in-tree build the glob sees it too)
+srcs=()
+for f in "$src"/src/*.c; do
+	case $f in */parkd.c | */parkctl.c | */sqlembed.c) continue ;; esac
+	srcs+=("$f")
+done
+srcs+=("$build/src/sqlembed.c")
+for f in "${srcs[@]}"; do
 	o="$out/obj/$(basename "$f" .c).o"
 	clang "${cflags[@]}" $san -fsanitize=fuzzer-no-link -c "$f" -o "$o"
 	objs+=("$o")
