@@ -396,12 +396,15 @@ money_text(struct buf *b, long long cents)
 		m = 0ULL - (unsigned long long)cents;
 	} else
 		m = (unsigned long long)cents;
-	if (m % 100 == 0)
-		buf_printf(b, "%s%llu", sign, m / 100);
-	else if (m % 10 == 0)
-		buf_printf(b, "%s%llu.%llu", sign, m / 100, m % 100 / 10);
-	else
-		buf_printf(b, "%s%llu.%02llu", sign, m / 100, m % 100);
+	/* By hand: printf costs more than the rest of a lot object. */
+	buf_puts(b, sign);
+	buf_uint(b, m / 100);
+	if (m % 100 != 0) {
+		buf_putc(b, '.');
+		buf_putc(b, (char)('0' + m % 100 / 10));
+		if (m % 10 != 0)
+			buf_putc(b, (char)('0' + m % 10));
+	}
 }
 
 /* "must be between 0 and 10000" for a money field, in the pool. */
@@ -803,7 +806,11 @@ void
 jw_int(struct jw *w, const char *key, long long v)
 {
 	jw_sep(w, key);
-	buf_printf(w->b, "%lld", v);
+	if (v < 0) {
+		buf_putc(w->b, '-');
+		buf_uint(w->b, 0ULL - (unsigned long long)v);
+	} else
+		buf_uint(w->b, (unsigned long long)v);
 }
 
 void
@@ -837,8 +844,11 @@ jw_time(struct jw *w, const char *key, int64_t t)
 		return;
 	}
 	jw_sep(w, key);
+	/* ISO text is plain ASCII: no escaping needed. */
 	time_iso(t, iso);
-	json_quote(w->b, iso, strlen(iso));
+	buf_putc(w->b, '"');
+	buf_add(w->b, iso, 20);
+	buf_putc(w->b, '"');
 }
 
 void

@@ -56,6 +56,8 @@ void buf_puts(struct buf *, const char *);
 void buf_putc(struct buf *, char);
 void buf_printf(struct buf *, const char *, ...) PARK_PRINTF(2, 3);
 void buf_vprintf(struct buf *, const char *, va_list);
+/* Appends the decimal digits of v (no printf: it is on hot paths). */
+void buf_uint(struct buf *, unsigned long long);
 void buf_reset(struct buf *); /* keeps the memory */
 void buf_free(struct buf *);
 
@@ -154,6 +156,9 @@ int token_issue(const struct token *, struct buf *out);
  * Scratch memory comes from pool. */
 enum tokerr token_verify(const char *, size_t, int type, struct token *,
     struct pool *);
+/* Forgets the verifications token_verify() remembers (tests; a key
+ * change).  Workers start with none. */
+void token_cache_clear(void);
 
 /* ---- conf.c: the settings table ---- */
 

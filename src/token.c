@@ -27,6 +27,9 @@
 #define LEEWAY_S 30
 #define TOKEN_MAX 4096
 
+static enum tokerr token_verify_full(const char *, size_t, int,
+    struct token *, struct pool *);
+
 static unsigned char refresh_key[32];
 static const char *keyed_from; /* the secret refresh_key was made from */
 
@@ -99,8 +102,117 @@ is_id(const char *s, size_t len)
 	return len == 32 && strspn(s, "0123456789abcdef") == 32;
 }
 
+/*
+ * Verified tokens, remembered per process.  Verifying costs some 195,000
+ * instructions (libjwt parses with jansson, MACs, writes the claims out
+ * again; we parse them once more), four times a whole lots-list request;
+ * a client sends the same access token for its 15 minutes.  A signature
+ * and claims that verified stay verified: only the clock matters, so a
+ * hit checks exp and nbf again.  Revocation is not the token's business:
+ * the caller checks the session on every request, hit or miss.  An entry
+ * also holds the key and issuer it was verified with, so that changed
+ * settings (a reload re-forks workers anyway; tests change them in place)
+ * never meet an old verification.
+ */
+#define TCACHE_SLOTS 64
+#define TCACHE_MAXLEN 1024
+#define TCACHE_MAXKEY 512
+
+static struct tcache_entry {
+	size_t len;
+	char tok[TCACHE_MAXLEN];
+	char key[TCACHE_MAXKEY];
+	char iss[256];
+	struct token t;
+} *tcache;
+
+/* 1 when the entry was verified with the key and issuer in force. */
+static int
+tcache_current(const struct tcache_entry *e)
+{
+	return strcmp(e->key, conf.jwt_secret_key) == 0 &&
+	    strcmp(e->iss, conf.jwt_issuer) == 0;
+}
+
+/* FNV-1a of the token, for its slot. */
+static size_t
+tcache_slot(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h % TCACHE_SLOTS;
+}
+
+/* A remembered verification of exactly these bytes, or NULL. */
+static const struct token *
+tcache_get(const char *s, size_t len, int type)
+{
+	const struct tcache_entry *e;
+
+	if (tcache == NULL || len > TCACHE_MAXLEN)
+		return NULL;
+	e = &tcache[tcache_slot(s, len)];
+	if (e->len != len || e->t.type != type ||
+	    memcmp(e->tok, s, len) != 0 || !tcache_current(e))
+		return NULL;
+	return &e->t;
+}
+
+static void
+tcache_put(const char *s, size_t len, const struct token *t)
+{
+	struct tcache_entry *e;
+
+	if (len > TCACHE_MAXLEN ||
+	    strlen(conf.jwt_secret_key) >= TCACHE_MAXKEY ||
+	    strlen(conf.jwt_issuer) >= sizeof(e->iss))
+		return;
+	if (tcache == NULL)
+		tcache = xcalloc(TCACHE_SLOTS, sizeof(*tcache));
+	e = &tcache[tcache_slot(s, len)];
+	memcpy(e->tok, s, len);
+	e->len = len;
+	strcpy(e->key, conf.jwt_secret_key);
+	strcpy(e->iss, conf.jwt_issuer);
+	e->t = *t;
+}
+
+void
+token_cache_clear(void)
+{
+	free(tcache);
+	tcache = NULL;
+}
+
 enum tokerr
 token_verify(const char *s, size_t len, int type, struct token *t,
+    struct pool *pool)
+{
+	const struct token *hit;
+	int64_t now;
+
+	if ((hit = tcache_get(s, len, type)) != NULL) {
+		now = park_now();
+		if (hit->nbf > now + LEEWAY_S) {
+			memset(t, 0, sizeof(*t));
+			return TOK_INVALID;
+		}
+		if (now >= hit->exp + LEEWAY_S) {
+			memset(t, 0, sizeof(*t));
+			return TOK_EXPIRED;
+		}
+		*t = *hit;
+		return TOK_OK;
+	}
+	return token_verify_full(s, len, type, t, pool);
+}
+
+/* The whole verification (libjwt, then every claim); remembers a success. */
+static enum tokerr
+token_verify_full(const char *s, size_t len, int type, struct token *t,
     struct pool *pool)
 {
 	static const struct field claims[] = {
@@ -199,6 +311,7 @@ token_verify(const char *s, size_t len, int type, struct token *t,
 	if (v[C_EMAIL].set)
 		snprintf(t->email, sizeof(t->email), "%s", v[C_EMAIL].s);
 	rc = TOK_OK;
+	tcache_put(s, len, t);
 out:
 	free(grants);
 	jwt_free(jwt);

@@ -437,6 +437,27 @@ main(void)
 	ok(rc == TOK_INVALID && t.role == ROLE_NONE && t.user_id == 0,
 	    "a refused token leaves no role or user behind");
 
+	/* The per-process cache of verified tokens. */
+	token_cache_clear();
+	issued(&in, TOK_ACCESS, ROLE_USER, "5");
+	ok(token_issue(&in, &a) == 0, "cache: a token to verify");
+	ok(verify(&a, TOK_ACCESS, &t) == TOK_OK &&
+	    verify(&a, TOK_ACCESS, &in) == TOK_OK &&
+	    memcmp(&t, &in, sizeof(t)) == 0,
+	    "cache: a second verification gives the same claims");
+	ok(verify(&a, TOK_REFRESH, &t) == TOK_INVALID,
+	    "cache: a remembered access token is no refresh token");
+	conf.jwt_issuer = other_issuer;
+	ok(verify(&a, TOK_ACCESS, &t) == TOK_INVALID,
+	    "cache: another issuer in force: the entry is not used");
+	conf.jwt_issuer = issuer;
+	secret[0] ^= 1;
+	ok(verify(&a, TOK_ACCESS, &t) == TOK_INVALID,
+	    "cache: another key in force: the entry is not used");
+	secret[0] ^= 1;
+	ok(verify(&a, TOK_ACCESS, &t) == TOK_OK, "cache: and back");
+	token_cache_clear();
+
 	buf_free(&a);
 	buf_free(&r);
 	buf_free(&b);
