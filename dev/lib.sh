@@ -11,7 +11,7 @@ PARKD_PACKAGES=(
 	libfcgi-dev libfcgi-bin libsqlite3-dev sqlite3 libjson-c-dev libjwt-dev
 	libhiredis-dev libcurl4-openssl-dev libssl-dev
 	nginx-light redis-server python3 curl
-	wrk valgrind clang libclang-rt-14-dev
+	wrk valgrind clang libclang-rt-14-dev slowhttptest
 	chromium
 )
 

@@ -162,9 +162,12 @@ worker_processes $workers;
 daemon off;
 pid "$prefix/nginx.pid";
 error_log "$prefix/logs/nginx-error.log" warn;
+# 1,000 slow clients (t/59-limits.t's full run) must not use up nginx's
+# connections: each takes two (client and FastCGI) while it is answered.
+worker_rlimit_nofile 8192;
 
 events {
-    worker_connections 1024;
+    worker_connections 4096;
 }
 
 http {

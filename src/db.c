@@ -835,8 +835,8 @@ db_max_pages(int pages)
 	if ((r = db_row(st)) != DB_OK)
 		return r == DB_NOTFOUND ? DB_ERROR : r;
 	if (sqlite3_column_int64(st, 0) != pages)
-		log_msg(LOG_WARN, "db: PARKD_DB_MAX_PAGES is %d but the database"
-		    " already has %lld pages: capped there", pages,
+		log_msg(LOG_WARN, "db: PARKD_DB_MAX_PAGES is %d but the "
+		    "database already has %lld pages: capped there", pages,
 		    (long long)sqlite3_column_int64(st, 0));
 	db_done(st);
 	return DB_OK;

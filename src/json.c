@@ -33,6 +33,11 @@
 #include "park.h"
 
 #define JSON_DEPTH 16
+/* The most tokens that open a value or a member name one text may hold:
+ * json-c builds every value before we look at any (some 600 bytes for an
+ * empty object: 64 KiB of "[{},{},...]" would take 14 MB).  Our largest
+ * body has a dozen members. */
+#define JSON_MAX_TOKENS 1024
 
 /* ---- the lexer ---- */
 
@@ -166,15 +171,19 @@ lex_number(const char *s, size_t len, size_t *i)
  * literals in lower case, double-quoted strings per lex_string(), the six
  * structural characters and the four whitespace characters; no member name
  * holding \u0000 (json-c keys are C strings: "a\u0000b" would become "a").
- * The structure itself is json-c's job.  Returns 0 or -1.
+ * At most JSON_MAX_TOKENS values and names.  The structure itself is
+ * json-c's job.  Returns 0 or -1.
  */
 static int
 json_lex(const char *s, size_t len)
 {
-	size_t i = 0;
+	size_t i = 0, tokens = 0;
 	int nul = 0;
 
 	while (i < len) {
+		if (strchr(" \t\n\r:}],", s[i]) == NULL &&
+		    ++tokens > JSON_MAX_TOKENS)
+			return -1;
 		switch (s[i]) {
 		case ' ':
 		case '\t':

@@ -45,7 +45,7 @@ from parktest import diag, is_, like, ok, skip  # noqa: E402
 SLOW = getattr(T, "SLOW", 1)
 WORKERS = 3
 
-# ---- FastCGI records ----------------------------------------------------------
+# ---- FastCGI records --------------------------------------------------------
 
 BEGIN, ABORT, END, PARAMS, STDIN = 1, 2, 3, 4, 5
 RESPONDER, AUTHORIZER = 1, 2
@@ -120,7 +120,7 @@ def stdout_of(reply):
     return out
 
 
-# ---- another user -------------------------------------------------------------
+# ---- another user -----------------------------------------------------------
 
 PROBE = r"""
 import os, socket, sys
