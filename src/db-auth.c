@@ -12,25 +12,15 @@
 
 #include "db-int.h"
 
-/* Copies column i as text into the pool; NULL stays NULL. */
-static const char *
-col_text(struct pool *p, sqlite3_stmt *st, int i)
-{
-	const unsigned char *s = sqlite3_column_text(st, i);
-
-	return s == NULL ? NULL : pool_strndup(p, (const char *)s,
-	    (size_t)sqlite3_column_bytes(st, i));
-}
-
 /* Reads a row of USER_COLS into u. */
 static void
 user_row(struct pool *p, sqlite3_stmt *st, struct user *u)
 {
 	u->id = sqlite3_column_int64(st, 0);
-	u->username = col_text(p, st, 1);
-	u->email = col_text(p, st, 2);
-	u->password_hash = col_text(p, st, 3);
-	u->phone = col_text(p, st, 4);
+	u->username = db_col_text(p, st, 1);
+	u->email = db_col_text(p, st, 2);
+	u->password_hash = db_col_text(p, st, 3);
+	u->phone = db_col_text(p, st, 4);
 	u->is_active = sqlite3_column_int(st, 5);
 	u->created_at = sqlite3_column_int64(st, 6);
 	u->updated_at = sqlite3_column_int64(st, 7);
@@ -395,8 +385,8 @@ db_session_check(struct pool *p, const char *sid, struct session_state *ss)
 	ss->user_id = sqlite3_column_int64(st, 1);
 	ss->valid = sqlite3_column_int(st, 2);
 	ss->user_active = sqlite3_column_int(st, 3);
-	ss->username = col_text(p, st, 4);
-	ss->email = col_text(p, st, 5);
+	ss->username = db_col_text(p, st, 4);
+	ss->email = db_col_text(p, st, 5);
 	db_done(st);
 	return DB_OK;
 }

@@ -22,16 +22,6 @@
 /* The most problems of integrity_check a backup check reports. */
 #define CHECK_MAX_PROBLEMS 5
 
-/* Copies column i as text into the pool; NULL stays NULL. */
-static const char *
-col_text(struct pool *p, sqlite3_stmt *st, int i)
-{
-	const unsigned char *s = sqlite3_column_text(st, i);
-
-	return s == NULL ? NULL : pool_strndup(p, (const char *)s,
-	    (size_t)sqlite3_column_bytes(st, i));
-}
-
 enum dbrc
 db_batch_new_lots(struct pool *p, int64_t since, int64_t until, size_t cap,
     struct lot **out, size_t *n)
@@ -54,8 +44,8 @@ db_batch_new_lots(struct pool *p, int64_t since, int64_t until, size_t cap,
 		}
 		l = &(*out)[(*n)++];
 		l->id = sqlite3_column_int64(st, 0);
-		l->name = col_text(p, st, 1);
-		l->address = col_text(p, st, 2);
+		l->name = db_col_text(p, st, 1);
+		l->address = db_col_text(p, st, 2);
 		l->number_of_spots = sqlite3_column_int(st, 3);
 		l->occupied = sqlite3_column_int(st, 4);
 		l->price_cents = sqlite3_column_int64(st, 5);
@@ -98,8 +88,8 @@ read_users(struct pool *p, sqlite3_stmt *st, int with_times, size_t cap,
 		}
 		u = &(*out)[(*n)++];
 		u->id = sqlite3_column_int64(st, 0);
-		u->username = col_text(p, st, 1);
-		u->email = col_text(p, st, 2);
+		u->username = db_col_text(p, st, 1);
+		u->email = db_col_text(p, st, 2);
 		if (with_times) {
 			u->last_booking = sqlite3_column_int64(st, 3);
 			u->created_at = sqlite3_column_int64(st, 4);
@@ -193,17 +183,17 @@ db_batch_report_resv(struct pool *p, int64_t user, int64_t from, int64_t to,
 		v->spot_id = sqlite3_column_int64(st, 1);
 		v->spot_number = sqlite3_column_int(st, 2);
 		v->lot_id = sqlite3_column_int64(st, 3);
-		v->lot_name = col_text(p, st, 4);
+		v->lot_name = db_col_text(p, st, 4);
 		v->user_id = sqlite3_column_int64(st, 5);
-		v->username = col_text(p, st, 6);
-		v->vehicle = col_text(p, st, 7);
+		v->username = db_col_text(p, st, 6);
+		v->vehicle = db_col_text(p, st, 7);
 		v->parking_ts = sqlite3_column_int64(st, 8);
 		v->leaving_ts = sqlite3_column_int64(st, 9);
 		v->hourly_cents = sqlite3_column_int64(st, 10);
 		v->has_cost = sqlite3_column_type(st, 11) != SQLITE_NULL;
 		v->cost_cents = sqlite3_column_int64(st, 11);
-		v->status = col_text(p, st, 12);
-		v->remarks = col_text(p, st, 13);
+		v->status = db_col_text(p, st, 12);
+		v->remarks = db_col_text(p, st, 13);
 		v->created_at = sqlite3_column_int64(st, 14);
 		v->updated_at = sqlite3_column_int64(st, 15);
 	}

@@ -20,28 +20,18 @@
 
 #include "db-int.h"
 
-/* Copies column i as text into the pool; NULL stays NULL. */
-static const char *
-col_text(struct pool *p, sqlite3_stmt *st, int i)
-{
-	const unsigned char *s = sqlite3_column_text(st, i);
-
-	return s == NULL ? NULL : pool_strndup(p, (const char *)s,
-	    (size_t)sqlite3_column_bytes(st, i));
-}
-
 /* Reads a row of EXPORT_COLS. */
 static void
 job_row(struct pool *p, sqlite3_stmt *st, struct export_job *j)
 {
 	memset(j, 0, sizeof(*j));
-	j->id = col_text(p, st, 0);
+	j->id = db_col_text(p, st, 0);
 	j->user_id = sqlite3_column_int64(st, 1);
-	j->email = col_text(p, st, 2);
-	j->state = col_text(p, st, 3);
+	j->email = db_col_text(p, st, 2);
+	j->state = db_col_text(p, st, 3);
 	j->progress = sqlite3_column_int(st, 4);
-	j->filename = col_text(p, st, 5);
-	j->error = col_text(p, st, 6);
+	j->filename = db_col_text(p, st, 5);
+	j->error = db_col_text(p, st, 6);
 	j->attempts = sqlite3_column_int(st, 7);
 	j->created_at = sqlite3_column_int64(st, 8);
 	j->updated_at = sqlite3_column_int64(st, 9);
@@ -191,10 +181,10 @@ db_export_claim(struct pool *p, const char *runner, int64_t stale_before,
 	}
 	if (rc != DB_OK)
 		goto fail;
-	j->id = col_text(p, st, 0);
+	j->id = db_col_text(p, st, 0);
 	j->user_id = sqlite3_column_int64(st, 1);
-	j->username = col_text(p, st, 2);
-	j->email = col_text(p, st, 3);
+	j->username = db_col_text(p, st, 2);
+	j->email = db_col_text(p, st, 3);
 	j->attempts = sqlite3_column_int(st, 4);
 	j->user_active = sqlite3_column_int(st, 5);
 	db_done(st);
@@ -274,14 +264,14 @@ db_export_rows(struct pool *p, int64_t user, int64_t before, int limit,
 		v->id = sqlite3_column_int64(st, 0);
 		v->spot_id = sqlite3_column_int64(st, 1);
 		v->spot_number = sqlite3_column_int(st, 2);
-		v->lot_name = col_text(p, st, 3);
-		v->lot_address = col_text(p, st, 4);
+		v->lot_name = db_col_text(p, st, 3);
+		v->lot_address = db_col_text(p, st, 4);
 		v->parking_ts = sqlite3_column_int64(st, 5);
 		v->leaving_ts = sqlite3_column_int64(st, 6);
 		v->has_cost = sqlite3_column_type(st, 7) != SQLITE_NULL;
 		v->cost_cents = sqlite3_column_int64(st, 7);
-		v->status = col_text(p, st, 8);
-		v->remarks = col_text(p, st, 9);
+		v->status = db_col_text(p, st, 8);
+		v->remarks = db_col_text(p, st, 9);
 		v->created_at = sqlite3_column_int64(st, 10);
 	}
 	return rc;
@@ -356,8 +346,8 @@ db_export_old(struct pool *p, int64_t before, int cap,
 		if (*n >= (size_t)cap)
 			continue;
 		j = &(*out)[(*n)++];
-		j->id = col_text(p, st, 0);
-		j->filename = col_text(p, st, 1);
+		j->id = db_col_text(p, st, 0);
+		j->filename = db_col_text(p, st, 1);
 	}
 	return rc;
 }

@@ -228,6 +228,10 @@ void db_done(sqlite3_stmt *);
 enum dbrc db_begin_read(void);
 void db_end_read(void);
 
+/* Column i of the current row as text copied into the pool; NULL stays
+ * NULL. */
+const char *db_col_text(struct pool *, sqlite3_stmt *, int i);
+
 /* Rows changed by the last INSERT, UPDATE or DELETE. */
 long long db_changes(void);
 /* The rowid of the last INSERT. */

@@ -18,16 +18,6 @@
 
 #include "db-int.h"
 
-/* Copies column i as text into the pool; NULL stays NULL. */
-static const char *
-col_text(struct pool *p, sqlite3_stmt *st, int i)
-{
-	const unsigned char *s = sqlite3_column_text(st, i);
-
-	return s == NULL ? NULL : pool_strndup(p, (const char *)s,
-	    (size_t)sqlite3_column_bytes(st, i));
-}
-
 /* Runs a statement that needs only its one integer bound; DB_OK. */
 static enum dbrc
 run_id(enum stmt id, int64_t v)
@@ -88,16 +78,16 @@ static void
 lot_row(struct pool *p, sqlite3_stmt *st, struct lot *l)
 {
 	l->id = sqlite3_column_int64(st, 0);
-	l->name = col_text(p, st, 1);
-	l->address = col_text(p, st, 2);
-	l->pin_code = col_text(p, st, 3);
+	l->name = db_col_text(p, st, 1);
+	l->address = db_col_text(p, st, 2);
+	l->pin_code = db_col_text(p, st, 3);
 	l->price_cents = sqlite3_column_int64(st, 4);
 	l->number_of_spots = sqlite3_column_int(st, 5);
 	l->occupied = sqlite3_column_int(st, 6);
 	l->is_active = sqlite3_column_int(st, 7);
-	l->description = col_text(p, st, 8);
-	l->hours_start = col_text(p, st, 9);
-	l->hours_end = col_text(p, st, 10);
+	l->description = db_col_text(p, st, 8);
+	l->hours_start = db_col_text(p, st, 9);
+	l->hours_end = db_col_text(p, st, 10);
 	l->created_at = sqlite3_column_int64(st, 11);
 	l->updated_at = sqlite3_column_int64(st, 12);
 }
@@ -378,8 +368,8 @@ db_lot_grid(struct pool *p, int64_t id, struct spot_cell **out, size_t *n,
 		    sqlite3_column_text(st, 2)[0] == 'O';
 		c->resv_id = sqlite3_column_int64(st, 3);
 		c->user_id = sqlite3_column_int64(st, 4);
-		c->username = col_text(p, st, 5);
-		c->vehicle = col_text(p, st, 6);
+		c->username = db_col_text(p, st, 5);
+		c->vehicle = db_col_text(p, st, 6);
 		c->since = sqlite3_column_int64(st, 7);
 	}
 	return rc;
@@ -394,17 +384,17 @@ resv_row(struct pool *p, sqlite3_stmt *st, struct resv *v)
 	v->spot_id = sqlite3_column_int64(st, 1);
 	v->spot_number = sqlite3_column_int(st, 2);
 	v->lot_id = sqlite3_column_int64(st, 3);
-	v->lot_name = col_text(p, st, 4);
+	v->lot_name = db_col_text(p, st, 4);
 	v->user_id = sqlite3_column_int64(st, 5);
-	v->username = col_text(p, st, 6);
-	v->vehicle = col_text(p, st, 7);
+	v->username = db_col_text(p, st, 6);
+	v->vehicle = db_col_text(p, st, 7);
 	v->parking_ts = sqlite3_column_int64(st, 8);
 	v->leaving_ts = sqlite3_column_int64(st, 9);
 	v->hourly_cents = sqlite3_column_int64(st, 10);
 	v->has_cost = sqlite3_column_type(st, 11) != SQLITE_NULL;
 	v->cost_cents = sqlite3_column_int64(st, 11);
-	v->status = col_text(p, st, 12);
-	v->remarks = col_text(p, st, 13);
+	v->status = db_col_text(p, st, 12);
+	v->remarks = db_col_text(p, st, 13);
 	v->created_at = sqlite3_column_int64(st, 14);
 	v->updated_at = sqlite3_column_int64(st, 15);
 }

@@ -1054,6 +1054,15 @@ db_done(sqlite3_stmt *st)
 }
 
 /* Returns the rows changed by the last INSERT, UPDATE or DELETE. */
+const char *
+db_col_text(struct pool *p, sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	return s == NULL ? NULL : pool_strndup(p, (const char *)s,
+	    (size_t)sqlite3_column_bytes(st, i));
+}
+
 long long
 db_changes(void)
 {
