@@ -27,6 +27,8 @@
 /* Sleeps of the busy handler: the first, and the most it grows to. */
 #define DB_BUSY_FIRST_US 100
 #define DB_BUSY_MAX_US 2000
+/* A write transaction holding the lock longer than this is logged. */
+#define DB_WRITE_WARN_MS 100
 /* How long a migration waits for the write lock, whatever the timeout. */
 #define DB_MIGRATE_WAIT_MS 60000
 
@@ -592,6 +594,9 @@ static int bind_rc;
 static int busy_min_ms;
 static struct timespec busy_start;
 
+/* When the open write transaction took the lock (0: none open). */
+static int64_t write_since_ms;
+
 static int db_busy(void *, int);
 static enum dbrc db_step(sqlite3_stmt *, int *);
 static int db_version_get(enum dbrc *);
@@ -1155,6 +1160,8 @@ db_reset_busy(void)
 enum dbrc
 db_begin(void)
 {
+	enum dbrc r;
+
 	if (db == NULL) {
 		log_msg(LOG_ERR, "db: begin with no connection");
 		return DB_UNAVAILABLE;
@@ -1164,7 +1171,28 @@ db_begin(void)
 		return DB_ERROR;
 	}
 	db_reset_busy();
-	return db_run(db_stmt(STMT_BEGIN));
+	if ((r = db_run(db_stmt(STMT_BEGIN))) == DB_OK)
+		write_since_ms = park_ms();
+	return r;
+}
+
+/*
+ * Ends the timing of a write transaction: one that held the write lock
+ * longer than DB_WRITE_WARN_MS is logged, because every other writer
+ * (requests and batch jobs) waited for it (reliability.md plan row 3).
+ */
+static void
+write_done(void)
+{
+	int64_t ms;
+
+	if (write_since_ms == 0)
+		return;
+	ms = park_ms() - write_since_ms;
+	write_since_ms = 0;
+	if (ms > DB_WRITE_WARN_MS)
+		log_msg(LOG_WARN, "db: a write transaction held the lock for "
+		    "%lld ms (over %d)", (long long)ms, DB_WRITE_WARN_MS);
 }
 
 /* Starts a read transaction, so several SELECTs see one snapshot.
@@ -1201,6 +1229,7 @@ db_commit(void)
 	}
 	if ((r = db_run(db_stmt(STMT_COMMIT))) != DB_OK)
 		db_rollback();
+	write_done();
 	return r;
 }
 
@@ -1212,6 +1241,7 @@ db_commit(void)
 void
 db_rollback(void)
 {
+	write_done();
 	if (db == NULL || sqlite3_get_autocommit(db))
 		return;
 	(void)db_run(db_stmt(STMT_ROLLBACK));

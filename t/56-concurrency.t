@@ -326,6 +326,18 @@ def test_churn(s, users):
         "hold")
     bad = [line for line in s.log().splitlines() if " status=5" in line]
     is_(bad[:5], [], "churn: no 5xx in parkd's log")
+    # reliability.md row 3: no write transaction holds the lock 100 ms.
+    # db.c logs each one that does; a worker descheduled while it holds
+    # the lock on a loaded two-core machine may cause one now and then,
+    # so the bound is 1% of the writes, and the count is reported.
+    slow = [line for line in s.log().splitlines()
+            if "write transaction held the lock" in line]
+    writes = len(booked) + len(released)
+    diag("churn: %d of about %d write transactions held the lock over "
+         "100 ms" % (len(slow), writes))
+    ok(len(slow) <= max(1, writes // 100), "churn: write transactions "
+       "over 100 ms: %d (at most 1%% of %d)" % (len(slow), writes),
+       *slow[:5])
 
 
 def main():
