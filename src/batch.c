@@ -668,6 +668,29 @@ remind_message(const struct remind_ctx *c, const struct batch_user *u,
 }
 
 /*
+ * Queues one message inside the chunk's transaction: *queued counts it, or
+ * *refused when the outbox refuses its address (then the user stays marked
+ * as done, so the message is not retried every run).  Returns DB_OK, or
+ * the failure that ends the chunk.
+ */
+static enum dbrc
+queue_mail(const struct mail *m, const char *job, int64_t user,
+    long long *queued, long long *refused)
+{
+	enum dbrc rc;
+
+	if ((rc = db_outbox_add(m)) == DB_CONFLICT) {
+		log_msg(LOG_WARN, "%s: user %lld: the outbox refused the "
+		    "message", job, (long long)user);
+		(*refused)++;
+		return DB_OK;
+	}
+	if (rc == DB_OK)
+		(*queued)++;
+	return rc;
+}
+
+/*
  * One chunk: in one write transaction, each user still due gets the
  * reminders_sent row and the outbox row.  *queued counts the messages
  * queued, *errors the users whose message the outbox refused.  Returns
@@ -704,18 +727,8 @@ remind_chunk(const struct remind_ctx *c, const struct batch_user *u,
 		m.to = u[i].email;
 		m.subject = subject.p;
 		m.text = text.p;
-		rc = db_outbox_add(&m);
-		if (rc == DB_CONFLICT) {
-			/* an address the outbox refuses: the day stays marked,
-			 * so it is not retried every run */
-			log_msg(LOG_WARN, "remind: user %lld: the outbox "
-			    "refused the message", (long long)u[i].id);
-			e++;
-			continue;
-		}
-		if (rc != DB_OK)
+		if ((rc = queue_mail(&m, "remind", u[i].id, &q, &e)) != DB_OK)
 			goto fail;
-		q++;
 	}
 	if ((rc = db_commit()) == DB_OK) {
 		*queued = q;
@@ -870,16 +883,9 @@ report_chunk(const struct report_msg *msg, size_t n, const char *month,
 		m.subject = msg[i].subject;
 		m.text = msg[i].text;
 		m.html = msg[i].html;
-		rc = db_outbox_add(&m);
-		if (rc == DB_CONFLICT) {
-			log_msg(LOG_WARN, "report: user %lld: the outbox "
-			    "refused the message", (long long)msg[i].user);
-			e++;
-			continue;
-		}
-		if (rc != DB_OK)
+		if ((rc = queue_mail(&m, "report", msg[i].user, &q, &e)) !=
+		    DB_OK)
 			goto fail;
-		q++;
 	}
 	if ((rc = db_commit()) == DB_OK) {
 		*queued = q;

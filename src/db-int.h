@@ -228,6 +228,12 @@ void db_done(sqlite3_stmt *);
 enum dbrc db_begin_read(void);
 void db_end_read(void);
 
+/* Runs an aggregate statement (prepared and bound; NULL: the failure of
+ * db_stmt) and reads its first one to three integer columns (NULL: not
+ * wanted).  Returns DB_OK or the failure. */
+enum dbrc db_row_ints(sqlite3_stmt *, long long *, long long *,
+    long long *);
+
 /* Column i of the current row as text copied into the pool; NULL stays
  * NULL. */
 const char *db_col_text(struct pool *, sqlite3_stmt *, int i);

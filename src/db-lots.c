@@ -562,19 +562,6 @@ resv_rows(struct pool *p, sqlite3_stmt *st, size_t cap, struct resv **out,
 	return rc;
 }
 
-/* Reads the one integer of a count statement. */
-static enum dbrc
-count_of(sqlite3_stmt *st, long long *total)
-{
-	enum dbrc rc;
-
-	if ((rc = db_row(st)) != DB_OK)
-		return rc;
-	*total = sqlite3_column_int64(st, 0);
-	db_done(st);
-	return DB_OK;
-}
-
 enum dbrc
 db_resv_list_user(struct pool *p, int64_t user, const char *status,
     int limit, int offset, struct resv **out, size_t *n, long long *total)
@@ -586,7 +573,7 @@ db_resv_list_user(struct pool *p, int64_t user, const char *status,
 		return db_lasterr();
 	db_bind_int(st, 1, user);
 	db_bind_text(st, 2, status);
-	if ((rc = count_of(st, total)) != DB_OK)
+	if ((rc = db_row_ints(st, total, NULL, NULL)) != DB_OK)
 		return rc;
 	if ((st = db_stmt(STMT_RESV_LIST_USER)) == NULL)
 		return db_lasterr();
@@ -630,7 +617,7 @@ db_resv_list_admin(struct pool *p, const struct resv_filter *f, int limit,
 	if ((st = db_stmt(STMT_RESV_COUNT_ADMIN)) == NULL)
 		return db_lasterr();
 	bind_filter(st, f);
-	if ((rc = count_of(st, total)) != DB_OK)
+	if ((rc = db_row_ints(st, total, NULL, NULL)) != DB_OK)
 		return rc;
 	if ((st = db_stmt(STMT_RESV_LIST_ADMIN)) == NULL)
 		return db_lasterr();
@@ -675,14 +662,16 @@ db_summary_admin(struct pool *p, struct admin_summary *s)
 		goto out;
 	}
 	db_bind_int(st, 1, day);
-	if ((rc = count_of(st, &s->revenue_today)) != DB_OK)
+	if ((rc = db_row_ints(st, &s->revenue_today, NULL, NULL)) !=
+	    DB_OK)
 		goto out;
 	if ((st = db_stmt(STMT_SUM_REVENUE)) == NULL) {
 		rc = db_lasterr();
 		goto out;
 	}
 	db_bind_int(st, 1, month);
-	if ((rc = count_of(st, &s->revenue_month)) != DB_OK)
+	if ((rc = db_row_ints(st, &s->revenue_month, NULL, NULL)) !=
+	    DB_OK)
 		goto out;
 	if ((st = db_stmt(STMT_SUM_PER_DAY)) == NULL) {
 		rc = db_lasterr();

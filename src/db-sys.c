@@ -28,7 +28,6 @@ static const enum stmt reset_order[] = {
 	STMT_RESET_USERS,
 };
 
-static enum dbrc db_count(enum stmt, long long *, long long *, long long *);
 static enum dbrc db_stats_jobs(struct db_stats *);
 
 /*
@@ -58,30 +57,6 @@ db_reset_sample(void)
 fail:
 	db_rollback();
 	return r;
-}
-
-/*
- * Runs a one-row counting statement and stores up to three of its columns
- * (a NULL pointer skips one).  Returns DB_OK or the failure.
- */
-static enum dbrc
-db_count(enum stmt id, long long *a, long long *b, long long *c)
-{
-	sqlite3_stmt *st;
-	enum dbrc r;
-
-	if ((st = db_stmt(id)) == NULL)
-		return db_lasterr();
-	if ((r = db_row(st)) != DB_OK)
-		return r == DB_NOTFOUND ? DB_ERROR : r;
-	if (a != NULL)
-		*a = sqlite3_column_int64(st, 0);
-	if (b != NULL)
-		*b = sqlite3_column_int64(st, 1);
-	if (c != NULL)
-		*c = sqlite3_column_int64(st, 2);
-	db_done(st);
-	return DB_OK;
 }
 
 /* Copies column i of st as text into out (cut to size; "" for NULL). */
@@ -138,15 +113,16 @@ db_stats_get(struct db_stats *s)
 	memset(s, 0, sizeof *s);
 	if ((r = db_run(db_stmt(STMT_BEGIN_READ))) != DB_OK)
 		return r;
-	if ((r = db_count(STMT_STATS_USERS, &s->users, &s->users_active,
+	if ((r = db_row_ints(db_stmt(STMT_STATS_USERS), &s->users,
+	    &s->users_active, NULL)) != DB_OK ||
+	    (r = db_row_ints(db_stmt(STMT_STATS_LOTS), &s->lots, NULL,
 	    NULL)) != DB_OK ||
-	    (r = db_count(STMT_STATS_LOTS, &s->lots, NULL, NULL)) != DB_OK ||
-	    (r = db_count(STMT_STATS_SPOTS, &s->spots, &s->spots_free,
-	    &s->spots_occupied)) != DB_OK ||
-	    (r = db_count(STMT_STATS_EXPORTS, &s->exports_pending, NULL,
-	    NULL)) != DB_OK ||
-	    (r = db_count(STMT_STATS_OUTBOX, &s->outbox_queued, NULL,
-	    NULL)) != DB_OK)
+	    (r = db_row_ints(db_stmt(STMT_STATS_SPOTS), &s->spots,
+	    &s->spots_free, &s->spots_occupied)) != DB_OK ||
+	    (r = db_row_ints(db_stmt(STMT_STATS_EXPORTS),
+	    &s->exports_pending, NULL, NULL)) != DB_OK ||
+	    (r = db_row_ints(db_stmt(STMT_STATS_OUTBOX), &s->outbox_queued,
+	    NULL, NULL)) != DB_OK)
 		goto out;
 
 	if ((st = db_stmt(STMT_STATS_RESERVATIONS)) == NULL) {

@@ -1059,6 +1059,26 @@ db_done(sqlite3_stmt *st)
 }
 
 /* Returns the rows changed by the last INSERT, UPDATE or DELETE. */
+enum dbrc
+db_row_ints(sqlite3_stmt *st, long long *a, long long *b, long long *c)
+{
+	enum dbrc r;
+
+	if (st == NULL)
+		return db_lasterr();
+	/* An aggregate always yields a row: none is a bug. */
+	if ((r = db_row(st)) != DB_OK)
+		return r == DB_NOTFOUND ? DB_ERROR : r;
+	if (a != NULL)
+		*a = sqlite3_column_int64(st, 0);
+	if (b != NULL)
+		*b = sqlite3_column_int64(st, 1);
+	if (c != NULL)
+		*c = sqlite3_column_int64(st, 2);
+	db_done(st);
+	return DB_OK;
+}
+
 const char *
 db_col_text(struct pool *p, sqlite3_stmt *st, int i)
 {
