@@ -146,6 +146,7 @@ auth_front(struct req *r, struct resp *w)
 		db_to_http(rc, w);
 		return -1;
 	}
+	r->snap = db_data_version();
 	/* The session row, not the token, says who this is. */
 	if (ss.is_admin != (t.role == ROLE_ADMIN) ||
 	    (!ss.is_admin && ss.user_id != t.user_id)) {

@@ -80,6 +80,9 @@ const struct conf_def conf_defs[] = {
 	    "After a Redis failure, seconds during which Redis is skipped" },
 	{ "CACHE_TTL", CONF_INT, OFF(cache_ttl_s), 0, DAY, "300",
 	    "Seconds a cached answer lives; 0 caches nothing" },
+	{ "PARKD_MEMO_KB", CONF_INT, OFF(memo_kb), 0, 65536, "1024",
+	    "KiB of rendered lists and grids each worker keeps, by data "
+	    "version; 0 keeps none" },
 	/* the server */
 	{ "PARKD_SOCKET", CONF_STR, OFF(socket_path), 1,
 	    sizeof(((struct sockaddr_un *)0)->sun_path) - 1,

@@ -346,8 +346,8 @@ fail:
 }
 
 enum dbrc
-db_lot_grid(struct pool *p, int64_t id, struct spot_cell **out, size_t *n,
-    size_t cap)
+db_lot_grid(struct pool *p, int64_t id, struct lot *l, struct spot_cell **out,
+    size_t *n, size_t cap)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
@@ -355,12 +355,18 @@ db_lot_grid(struct pool *p, int64_t id, struct spot_cell **out, size_t *n,
 
 	*n = 0;
 	*out = pool_alloc(p, (cap ? cap : 1) * sizeof(**out));
-	if ((st = db_stmt(STMT_SPOTS_GRID)) == NULL)
-		return db_lasterr();
+	if ((rc = db_begin_read()) != DB_OK)
+		return rc;
+	if ((rc = db_lot_get(p, id, l)) != DB_OK)
+		goto out;
+	if ((st = db_stmt(STMT_SPOTS_GRID)) == NULL) {
+		rc = db_lasterr();
+		goto out;
+	}
 	db_bind_int(st, 1, id);
 	while (db_next(st, &rc)) {
 		if (*n == cap)
-			continue; /* the lot changed between two reads */
+			continue; /* more than the schema allows */
 		c = &(*out)[(*n)++];
 		c->id = sqlite3_column_int64(st, 0);
 		c->number = sqlite3_column_int(st, 1);
@@ -372,6 +378,8 @@ db_lot_grid(struct pool *p, int64_t id, struct spot_cell **out, size_t *n,
 		c->vehicle = db_col_text(p, st, 6);
 		c->since = sqlite3_column_int64(st, 7);
 	}
+out:
+	db_end_read();
 	return rc;
 }
 

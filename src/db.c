@@ -582,6 +582,8 @@ _Static_assert(sizeof(stmt_sql) / sizeof(stmt_sql[0]) == STMT__COUNT,
 
 static sqlite3 *db;
 static pid_t db_pid;	/* the process that opened db */
+/* Opens by this process, so that db_data_version() never repeats. */
+static uint32_t db_opens;
 /* A connection inherited through fork: never used nor closed; kept here
  * so that it stays reachable (and leak checkers quiet). */
 static sqlite3 *volatile db_inherited;
@@ -728,6 +730,7 @@ db_open(const char *path, int migrate)
 		return lasterr = DB_UNAVAILABLE;
 	}
 	db_pid = getpid();
+	db_opens++;
 	/* SQLite falls back to read-only on a write-protected file; parkd
 	 * must write, so say so now rather than at the first booking. */
 	if (sqlite3_db_readonly(db, "main") == 1) {
@@ -1213,6 +1216,17 @@ write_done(void)
 	if (ms > DB_WRITE_WARN_MS)
 		log_msg(LOG_WARN, "db: a write transaction held the lock for "
 		    "%lld ms (over %d)", (long long)ms, DB_WRITE_WARN_MS);
+}
+
+uint64_t
+db_data_version(void)
+{
+	unsigned int v = 0;
+
+	if (db == NULL || sqlite3_file_control(db, "main",
+	    SQLITE_FCNTL_DATA_VERSION, &v) != SQLITE_OK)
+		return 0;
+	return (uint64_t)db_opens << 32 | v;
 }
 
 /* Starts a read transaction, so several SELECTs see one snapshot.

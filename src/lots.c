@@ -5,7 +5,8 @@
  * The lists are read straight from SQLite: the counts live on the lot
  * rows, so a list is one index scan, which measured faster than a Redis
  * round trip (bench/RESULTS.md).  The spot grid joins every spot with its
- * reservation and user, so it is cached (cache_fetch).
+ * reservation and user, so it is cached (cache_fetch).  Both are also
+ * kept in the worker's memo (memo.c) while the database is unchanged.
  */
 #include "config.h"
 
@@ -208,17 +209,11 @@ lot_detail(struct req *r, struct jw *jw, int64_t id)
 	enum dbrc rc;
 	size_t n, i;
 
-	if ((rc = db_lot_get(&r->pool, id, &l)) != DB_OK)
-		return rc;
-	/* The grid is one statement, so one snapshot; the lot row read
-	 * before it may be older (a booking, release or resize in between).
-	 * The counts shown are the grid's own, so that they always agree
-	 * with the spots listed. */
-	if ((rc = db_lot_grid(&r->pool, id, &cells, &n, LOT_MAX_SPOTS)) !=
+	if ((rc = db_lot_grid(&r->pool, id, &l, &cells, &n, LOT_MAX_SPOTS)) !=
 	    DB_OK)
 		return rc;
-	if (n == 0)
-		return DB_NOTFOUND; /* deleted in between: a lot has spots */
+	/* The counts shown are the grid's own, so that they always agree
+	 * with the spots listed. */
 	l.number_of_spots = (int)n;
 	l.occupied = 0;
 	for (i = 0; i < n; i++)
@@ -250,8 +245,29 @@ lot_detail(struct req *r, struct jw *jw, int64_t id)
 }
 
 /*
+ * Answers with the memo of key when it was rendered from the snapshot the
+ * front line saw (r->snap).  Returns 1 when it did, 0 when the caller must
+ * render.
+ */
+static int
+from_memo(struct req *r, struct resp *w, const char *message,
+    const char *key)
+{
+	struct jw jw;
+	const char *text;
+	size_t len;
+
+	if (memo_get(key, r->snap, &text, &len) != 0)
+		return 0;
+	resp_ok(w, message, &jw);
+	jw_raw(&jw, NULL, text, len);
+	return 1;
+}
+
+/*
  * GET /api/admin/pkl/{id}: the lot and every spot, with who is parked on
- * the occupied ones.  Served from the cache when current.
+ * the occupied ones.  Served from this worker's memo or the Redis cache
+ * when current, else built from one snapshot of the database.
  * Statuses: 200, 401, 403, 404, 503.
  */
 void
@@ -260,13 +276,17 @@ lots_admin_get(struct req *r, struct resp *w)
 	struct buf cached = { 0 };
 	struct jw jw;
 	enum dbrc rc;
-	char *key;
+	char *key, *mkey = pool_printf(&r->pool, "grid:%lld", r->pid[0]);
 
-	if (cache_fetch(&r->pool, "lots", pool_printf(&r->pool, "grid:%lld",
-	    r->pid[0]), &cached, &key) == 0) {
+	if (from_memo(r, w, "Parking lot", mkey))
+		return;
+	if (cache_fetch(&r->pool, "lots", mkey, &cached, &key) == 0) {
 		resp_ok(w, "Parking lot", &jw);
 		jw_raw(&jw, NULL, cached.p, cached.len);
 		buf_free(&cached);
+		/* The generation cache_fetch() read is current as of the
+		 * snapshot it read it in. */
+		memo_put(mkey, db_data_version(), w->data.p, w->data.len);
 		return;
 	}
 	buf_free(&cached);
@@ -279,6 +299,7 @@ lots_admin_get(struct req *r, struct resp *w)
 			db_to_http(rc, w);
 		return;
 	}
+	memo_put(mkey, db_data_version(), w->data.p, w->data.len);
 	cache_put(key, w->data.p, w->data.len);
 }
 
@@ -286,11 +307,14 @@ lots_admin_get(struct req *r, struct resp *w)
 static void
 lots_list(struct req *r, struct resp *w, int active_only)
 {
+	const char *key = active_only ? "list:active" : "list:all";
 	struct lot *lots;
 	struct jw jw;
 	enum dbrc rc;
 	size_t n, i;
 
+	if (from_memo(r, w, "Parking lots", key))
+		return;
 	if ((rc = db_lots_list(&r->pool, active_only, &lots, &n)) != DB_OK) {
 		db_to_http(rc, w);
 		return;
@@ -300,6 +324,7 @@ lots_list(struct req *r, struct resp *w, int active_only)
 	for (i = 0; i < n; i++)
 		lot_json(&jw, NULL, &lots[i]);
 	jw_arr_end(&jw);
+	memo_put(key, db_data_version(), w->data.p, w->data.len);
 }
 
 /*

@@ -189,6 +189,7 @@ struct conf {
 	int redis_timeout_ms;
 	int redis_breaker_s;
 	int cache_ttl_s;
+	int memo_kb;        /* memo.c's budget per worker; 0: no memo */
 	/* the server */
 	char *socket_path;
 	int socket_mode;
@@ -444,6 +445,10 @@ struct req {
 	const char *pstr[2]; /* string path parameters, in order */
 	struct val in[MAX_FIELDS];
 	struct caller who;
+	/* db_data_version() right after the front line's session check
+	 * (0: none ran): the snapshot this request's caller was checked in,
+	 * which a handler may answer from with a memo of that version. */
+	uint64_t snap;
 };
 
 /* An extra response header; name and value are not copied. */
@@ -582,6 +587,18 @@ int db_version(void);
 int db_version_latest(void);
 /* A trivial query to prove the database answers. */
 enum dbrc db_ping(void);
+/*
+ * The version of the data this connection read last: SQLite's data
+ * version of the main database (SQLITE_FCNTL_DATA_VERSION), which changes
+ * with every commit to the file, by this connection or any other in any
+ * process, and stays the same while nothing commits; with a count of this
+ * process's opens on top, so that a new connection never repeats an old
+ * value.  It describes the snapshot of the connection's last transaction:
+ * taken right after a statement of this request, it keys what was
+ * rendered from that snapshot (memo.c).  Returns 0 when no database is
+ * open.
+ */
+uint64_t db_data_version(void);
 /* Empties every table and loads the sample data of the contract. */
 enum dbrc db_reset_sample(void);
 
@@ -755,9 +772,11 @@ enum dbrc db_lot_create(const struct lot_change *, int64_t *id);
 enum dbrc db_lot_update(int64_t id, const struct lot_change *, int *busy);
 /* Deletes (soft when the lot has history); DB_CONFLICT when occupied. */
 enum dbrc db_lot_delete(int64_t id, int *soft, int *busy);
-/* The spots of a lot in number order, at most cap of them. */
-enum dbrc db_lot_grid(struct pool *, int64_t id, struct spot_cell **,
-    size_t *n, size_t cap);
+/* The lot and its spots in number order (at most cap of them), read in
+ * one snapshot, so db_data_version() after it is theirs.  DB_NOTFOUND:
+ * no such lot. */
+enum dbrc db_lot_grid(struct pool *, int64_t id, struct lot *,
+    struct spot_cell **, size_t *n, size_t cap);
 /* Books the free spot with the lowest number; *out tells the outcome. */
 enum dbrc db_book(int64_t lot, int64_t user, const char *vehicle,
     int64_t *id, enum book *out);
@@ -1058,6 +1077,29 @@ int cache_fetch(struct pool *, const char *family, const char *name,
     struct buf *out, char **key);
 /* Stores a text under a key from cache_fetch() (NULL: nothing). */
 void cache_put(const char *key, const char *, size_t);
+
+/* ---- memo.c: answers this worker rendered, by data version ---- */
+
+/*
+ * A small per-process memo of rendered JSON texts (the lot lists and
+ * grids), each kept with the data version (db_data_version()) of the
+ * snapshot it was rendered from.  An entry is used only at that version,
+ * and every commit to the database, by any process, changes the version:
+ * so the memo is never stale, and it needs no invalidation by writers.
+ * It holds the texts of one version at a time (a newer one drops the
+ * rest), at most MEMO_SLOTS of them and conf.memo_kb in all.
+ */
+#define MEMO_SLOTS 16
+/* Points *text, *len at the text of key made at version; 0 on a hit, -1
+ * on a miss.  The text stays valid until the next memo_put(). */
+int memo_get(const char *key, uint64_t version, const char **text,
+    size_t *len);
+/* Keeps a copy of the text of key made at version (version 0, a text too
+ * big or a disabled memo: nothing). */
+void memo_put(const char *key, uint64_t version, const char *text,
+    size_t len);
+/* Drops every entry (tests; a worker's database reopened). */
+void memo_clear(void);
 
 /* ---- auth.c and users.c: accounts ---- */
 

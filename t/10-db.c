@@ -46,6 +46,7 @@ static void test_sample(void);
 static void test_stats(void);
 static void test_busy(const char *);
 static void test_http(void);
+static void test_data_version(const char *);
 static void test_concurrent(const char *);
 static void cleanup(void);
 
@@ -88,6 +89,62 @@ qs(const char *sql)
 		snprintf(out, sizeof out, "%s", (const char *)s);
 	sqlite3_finalize(st);
 	return out;
+}
+
+/*
+ * db_data_version() keys memo.c's texts: it must change with every commit,
+ * by this connection or another one (the raw connection stands for parkctl
+ * or the sqlite3 shell), never repeat after a reopen, and stay the same
+ * while nothing commits.  (A statement that reads no table, like SELECT 1,
+ * starts no transaction and so does not refresh it.)
+ */
+static void
+test_data_version(const char *path)
+{
+	uint64_t v0, v1, v2, v3;
+	long long gen;
+
+	is_int(db_gen_get("lots", &gen), DB_OK, "a statement reading a table starts a read");
+	v0 = db_data_version();
+	ok(v0 != 0, "data version of an open connection is not 0");
+	is_int(db_gen_get("lots", &gen), DB_OK, "read again");
+	ok(db_data_version() == v0, "unchanged while nothing commits");
+
+	q("SELECT count(*) FROM lots"); /* another connection reads */
+	is_int(db_gen_get("lots", &gen), DB_OK, "read after another connection read");
+	ok(db_data_version() == v0, "another connection's read changes "
+	    "nothing");
+
+	if (sqlite3_exec(raw, "UPDATE lots SET name = name || 'x' "
+	    "WHERE id = (SELECT min(id) FROM lots)", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		diag("raw update: %s", sqlite3_errmsg(raw));
+	ok(db_data_version() == v0, "a commit elsewhere shows at the next "
+	    "read, not before");
+	is_int(db_gen_get("lots", &gen), DB_OK, "read after another connection's commit");
+	v1 = db_data_version();
+	ok(v1 != v0, "another connection's commit changes the version");
+
+	is_int(db_exec_for_test("UPDATE lots SET name = name || 'y' "
+	    "WHERE id = (SELECT min(id) FROM lots)"), DB_OK, "own write");
+	v2 = db_data_version();
+	ok(v2 != v1 && v2 != v0, "an own commit changes the version");
+	is_int(db_gen_get("lots", &gen), DB_OK, "read after the own commit");
+	ok(db_data_version() == v2, "and a read after it sees that version");
+
+	if (sqlite3_exec(raw, "BEGIN IMMEDIATE; UPDATE lots SET name = 'z' "
+	    "WHERE 0; ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+		diag("raw rollback: %s", sqlite3_errmsg(raw));
+	is_int(db_gen_get("lots", &gen), DB_OK, "read after a rolled back write elsewhere");
+	ok(db_data_version() == v2, "a rollback elsewhere changes nothing");
+
+	db_close();
+	ok(db_data_version() == 0, "0 when closed");
+	is_int(db_open(path, 0), DB_OK, "reopen");
+	is_int(db_gen_get("lots", &gen), DB_OK, "read on the new connection");
+	v3 = db_data_version();
+	ok(v3 != 0 && v3 != v0 && v3 != v1 && v3 != v2,
+	    "a new connection never repeats an old version");
 }
 
 /* Returns monotonic milliseconds. */
@@ -799,6 +856,7 @@ main(void)
 	test_stats();
 	test_busy(path);
 	test_http();
+	test_data_version(path);
 	test_concurrent(path);
 
 	db_close();

@@ -1083,6 +1083,71 @@ def test_not_stale(s):
            "read through the cache)", "  keys: %r" % keys[:10])
 
 
+def test_memo(s):
+    """The lists and grids each worker keeps (memo.c) are keyed by SQLite's
+    data version, which any commit changes: a write by another program,
+    with no cache generation bumped, shows in the very next list from every
+    worker; so do bookings and releases through the API.  A kept text is
+    byte for byte the text rendered."""
+    u, = P.make_users(s, 1, prefix="memo", first=420)
+    lot = P.create_lot(s, prime_location_name="Memo Lot", number_of_spots=4)
+    lid = lot["id"]
+    reads = 12  # 4 workers: every worker answers several times
+
+    def user_lot():
+        r = u.req("GET", "/api/user/pkl/list")
+        return r, {x["id"]: x for x in data(r) or []}.get(lid)
+
+    bodies = set(user_lot()[0].body for _ in range(reads))
+    is_(len(bodies), 1, "%d user lists in a row: one text, byte for byte"
+        % reads)
+    admin_bodies = set(s.req("GET", "/api/admin/pkl/list", headers=A).body
+                       for _ in range(reads))
+    is_(len(admin_bodies), 1, "%d admin lists in a row: one text" % reads)
+
+    bad = []
+    for i in range(5):
+        name = "Renamed Behind %d" % i
+        c = P.dbconn(s)
+        try:
+            c.execute("UPDATE lots SET name = ? WHERE id = ?", (name, lid))
+        finally:
+            c.close()
+        for k in range(reads):
+            got = (user_lot()[1] or {}).get("prime_location_name")
+            if got != name:
+                bad.append("rename %d read %d: user list says %r"
+                           % (i, k, got))
+            got = {x["id"]: x for x in admin_list(s)}.get(lid, {}).get(
+                "prime_location_name")
+            if got != name:
+                bad.append("rename %d read %d: admin list says %r"
+                           % (i, k, got))
+            if REDIS_DOWN:  # with Redis up, the grid relies on generations
+                got = (grid(s, lid) or {}).get("prime_location_name")
+                if got != name:
+                    bad.append("rename %d read %d: grid says %r"
+                               % (i, k, got))
+    ok(not bad, "5 renames by another program (no generation bumped), %d "
+       "reads each: every list shows the new name at once" % reads,
+       *bad[:10])
+
+    bad = []
+    for i in range(5):
+        b = data(book(u, lid, {"vehicle_number": "MEMO%d" % i}))
+        for k in range(reads):
+            got = (user_lot()[1] or {}).get("available_spots")
+            if got != 3:
+                bad.append("booking %d read %d: available %r" % (i, k, got))
+        release(u, b["id"])
+        for k in range(reads):
+            got = (user_lot()[1] or {}).get("available_spots")
+            if got != 4:
+                bad.append("release %d read %d: available %r" % (i, k, got))
+    ok(not bad, "5 bookings and releases, %d reads after each: the list "
+       "is never stale" % reads, *bad[:10])
+
+
 def main():
     global A
     settings = {**P.FAST_HASH,
@@ -1109,6 +1174,7 @@ def main():
         test_admin_reservations(s, users)
         test_summaries(s)
         test_not_stale(s)
+        test_memo(s)
         is_(P.invariants(s), [], "the database's invariants hold at the end")
         bad = [line for line in s.log().splitlines()
                if " status=500 " in line or "statement left open" in line]
