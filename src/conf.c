@@ -68,6 +68,10 @@ const struct conf_def conf_defs[] = {
 	    "0",
 	    "Caps the database at this many pages (SQLite's max_page_count, "
 	    "4 KiB each); a write past it is 503; 0: no cap" },
+	{ "PARKD_DB_CHECKPOINT_PAGES", CONF_INT, OFF(db_checkpoint_pages), 0,
+	    1000000, "1000",
+	    "WAL size in pages past which a commit checkpoints and lets the "
+	    "WAL start again; 0: SQLite's own PASSIVE checkpoints" },
 	{ "REDIS_CACHE_URL", CONF_SECRET, OFF(redis_cache_url), 0, 1024,
 	    "redis://127.0.0.1:6379/0",
 	    "The Redis cache, redis://host:port/db or unix:///path?db=N; "

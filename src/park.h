@@ -185,6 +185,7 @@ struct conf {
 	int db_busy_timeout_ms;
 	int db_synchronous_full;
 	int db_max_pages;   /* PRAGMA max_page_count; 0: SQLite's own */
+	int db_checkpoint_pages; /* RESTART checkpoint past it; 0: SQLite's */
 	char *redis_cache_url; /* redis://host:port/db, "" disables */
 	int redis_timeout_ms;
 	int redis_breaker_s;

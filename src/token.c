@@ -114,7 +114,7 @@ is_id(const char *s, size_t len)
  * settings (a reload re-forks workers anyway; tests change them in place)
  * never meet an old verification.
  */
-#define TCACHE_SLOTS 64
+#define TCACHE_SLOTS 256
 #define TCACHE_MAXLEN 1024
 #define TCACHE_MAXKEY 512
 

@@ -11,6 +11,7 @@
 #include "config.h"
 #endif
 
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -47,6 +48,8 @@ static void test_stats(void);
 static void test_busy(const char *);
 static void test_http(void);
 static void test_data_version(const char *);
+static off_t wal_growth(const char *, int);
+static void test_wal_bounded(const char *);
 static void test_concurrent(const char *);
 static void cleanup(void);
 
@@ -145,6 +148,98 @@ test_data_version(const char *path)
 	v3 = db_data_version();
 	ok(v3 != 0 && v3 != v0 && v3 != v1 && v3 != v2,
 	    "a new connection never repeats an old version");
+}
+
+/*
+ * Writers and readers at once, without a pause, for WAL_COMMITS commits;
+ * checkpoints as conf.db_checkpoint_pages says.  Returns the size the WAL
+ * file reached (it only shrinks to journal_size_limit after a restart), or
+ * -1 when a child failed.
+ */
+#define WAL_COMMITS 1500
+static off_t
+wal_growth(const char *path, int pages)
+{
+	char sql[256], wal[320], flag[300];
+	struct stat sb;
+	pid_t pids[4];
+	long long gen;
+	int i, j, st, failed = 0;
+
+	db_close();
+	sqlite3_exec(raw, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+	conf.db_checkpoint_pages = pages;
+	fflush(stdout);
+	for (i = 0; i < 4; i++) {
+		if ((pids[i] = fork()) != 0)
+			continue;
+		if (db_open(path, 0) != DB_OK)
+			_exit(2);
+		if (i >= 2) { /* readers, until the writers are done */
+			path_in(flag, sizeof flag, "wal.done");
+			while (access(flag, F_OK) != 0) {
+				if (db_begin_read() != DB_OK)
+					_exit(2);
+				db_gen_get("lots", &gen);
+				db_end_read();
+			}
+			db_close();
+			_exit(0);
+		}
+		for (j = 0; j < WAL_COMMITS; j++) {
+			snprintf(sql, sizeof sql, "INSERT INTO job_runs (job,"
+			    " started_at, status, message) VALUES ('wal%d', %d,"
+			    " 'ok', hex(randomblob(900)))", i, j);
+			if (db_begin() != DB_OK ||
+			    db_exec_for_test(sql) != DB_OK ||
+			    db_commit() != DB_OK)
+				_exit(1);
+		}
+		db_close();
+		_exit(0);
+	}
+	for (i = 0; i < 2; i++)
+		if (pids[i] < 0 || waitpid(pids[i], &st, 0) != pids[i] ||
+		    !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			failed = 1;
+	path_in(flag, sizeof flag, "wal.done");
+	fclose(fopen(flag, "w"));
+	for (i = 2; i < 4; i++)
+		if (pids[i] < 0 || waitpid(pids[i], &st, 0) != pids[i] ||
+		    !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			failed = 1;
+	unlink(flag);
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	if (db_open(path, 0) != DB_OK)
+		failed = 1;
+	if (failed)
+		return -1;
+	return stat(wal, &sb) == 0 ? sb.st_size : 0;
+}
+
+/*
+ * reliability: under writes and reads that never pause, SQLite's own
+ * PASSIVE checkpoints never reach the end of the WAL (some reader always
+ * holds an older snapshot), so the WAL never starts again and grows with
+ * every commit.  db.c's RESTART checkpoint past PARKD_DB_CHECKPOINT_PAGES
+ * keeps it near that size.
+ */
+static void
+test_wal_bounded(const char *path)
+{
+	off_t own, sqlite;
+
+	sqlite = wal_growth(path, 0);
+	own = wal_growth(path, 100);
+	diag("WAL after 2 x %d commits with 2 readers: %lld bytes with "
+	    "SQLite's checkpoints, %lld with a RESTART past 100 pages",
+	    WAL_COMMITS, (long long)sqlite, (long long)own);
+	ok(sqlite >= 0 && own >= 0, "writers and readers ran without error");
+	ok(own >= 0 && own < 200 * 4096 + 4096 * 20,
+	    "the WAL stays within 200 pages (%lld bytes)", (long long)own);
+	is_int(q("SELECT count(*) FROM job_runs WHERE job LIKE 'wal%'"),
+	    4 * WAL_COMMITS, "every commit of both runs is there");
+	conf.db_checkpoint_pages = 1000;
 }
 
 /* Returns monotonic milliseconds. */
@@ -857,6 +952,7 @@ main(void)
 	test_busy(path);
 	test_http();
 	test_data_version(path);
+	test_wal_bounded(path);
 	test_concurrent(path);
 
 	db_close();
