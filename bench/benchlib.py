@@ -5,8 +5,10 @@
   work tree, so that the developers' in-tree debug build stays as it is;
 - build_fcgi_min(): bench/fcgi-min.c, the benchmark's trivial responder;
 - stack_class(): t/lib/parktest.py's Stack (Redis, parkd, and nginx from
-  dev/nginx-conf.sh, as the tests run them) whose nginx site gets two more
-  locations, /_bench/nginx (case A) and /_bench/fcgi (case B);
+  dev/nginx-conf.sh, as the tests run them) whose nginx site gets the
+  benchmark's locations, /_bench/nginx (case A), /_bench/fcgi (case B),
+  /_bench/c10 (case C10) and /_bench/e/ (case E), the last three to
+  fcgi-min's sockets;
 - seed(): 10 lots x 100 spots and users with tokens, through the API.
 """
 
@@ -244,8 +246,8 @@ def import_parktest(builddir):
 
 
 def stack_class(parktest):
-    """parktest.Stack with the benchmark's two nginx locations and
-    fcgi-min stopped with the rest."""
+    """parktest.Stack with the benchmark's nginx locations and fcgi-min
+    (its three instances) stopped with the rest."""
 
     class BenchStack(parktest.Stack):
         def spawn(self, name, argv, env=None, pass_fds=()):
@@ -254,9 +256,10 @@ def stack_class(parktest):
             return super().spawn(name, argv, env=env, pass_fds=pass_fds)
 
         def add_bench_locations(self):
-            """Appends case A's and case B's locations to the server block
-            that dev/nginx-conf.sh made from nginx/parkd.conf.in; they
-            inherit everything the site sets at server level."""
+            """Appends the locations of cases A, B, C10 and E to the
+            server block that dev/nginx-conf.sh made from
+            nginx/parkd.conf.in; they inherit everything the site sets at
+            server level (the FastCGI parameters included)."""
             site = os.path.join(self.dir, "nginx", "parkd-site.conf")
             with open(site) as f:
                 text = f.read().rstrip()
@@ -264,6 +267,7 @@ def stack_class(parktest):
                 raise parktest.StackError("unexpected end of " + site)
             self.fcgi_min_socket = os.path.join(self.dir, "fcgi-min.sock")
             self.fcgi_c10_socket = os.path.join(self.dir, "fcgi-c10.sock")
+            self.fcgi_e_socket = os.path.join(self.dir, "fcgi-e.sock")
             extra = (
                 "\n    # ---- added by bench/run: its ceilings ----\n"
                 "    location = /_bench/nginx {\n"
@@ -276,37 +280,57 @@ def stack_class(parktest):
                 "    }\n"
                 "    location = /_bench/c10 {\n"
                 "        fastcgi_pass \"unix:%s\";\n"
-                "    }\n" % (self.fcgi_min_socket, self.fcgi_c10_socket))
+                "    }\n"
+                "    location ^~ /_bench/e/ {\n"
+                "        fastcgi_pass \"unix:%s\";\n"
+                "    }\n" % (self.fcgi_min_socket, self.fcgi_c10_socket,
+                           self.fcgi_e_socket))
             with open(site, "w") as f:
                 f.write(text[:-1] + extra + "}\n")
 
-        def start_fcgi_min(self, binary, workers, wrapper=(), c10=False):
+        def start_fcgi_min(self, binary, workers, wrapper=(), c10=False,
+                           e=False):
             """Starts fcgi-min on the socket /_bench/fcgi passes to (case
-            B), or with c10 on the one of /_bench/c10 (case C10: a query of
-            the stack's database per request), and waits until it answers
-            through nginx."""
-            name, sock, path, extra = "fcgi-min", self.fcgi_min_socket, \
-                "/_bench/fcgi", []
+            B), with c10 on the one of /_bench/c10 (case C10: a query of
+            the stack's database per request), or with e on the one of
+            /_bench/e/ (case E: booking writes to a database of its own,
+            self.e_db), and waits until it answers through nginx.  Returns
+            its pid."""
+            name, sock, extra = "fcgi-min", self.fcgi_min_socket, []
+            probe = ("GET", "/_bench/fcgi", None, 200)
             if c10:
-                name, sock, path = "fcgi-c10", self.fcgi_c10_socket, \
-                    "/_bench/c10"
+                name, sock = "fcgi-c10", self.fcgi_c10_socket
                 extra = [os.path.join(self.dir, "parkd.db")]
+                probe = ("GET", "/_bench/c10", None, 200)
+            elif e:
+                name, sock = "fcgi-e", self.fcgi_e_socket
+                extra = ["--e", self.e_db]
+                # A release by a user who never booked: 409 once the
+                # database answers, and it writes nothing.
+                probe = ("POST", "/_bench/e/release", "1", 409)
             self.spawn(name, list(wrapper) + [binary, sock, str(workers)] +
                        extra)
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
                 try:
-                    if api(self.port, "GET", path)[0] == 200:
+                    if api(self.port, probe[0], probe[1],
+                           token=probe[2])[0] == probe[3]:
                         return self.procs[name].pid
                 except OSError:
                     pass
                 time.sleep(0.1)
             raise parktest.StackError("%s does not answer" % name)
 
+        @property
+        def e_db(self):
+            """Case E's database (fcgi-min's own, not parkd's)."""
+            return os.path.join(self.dir, "bench-e.db")
+
         def stop(self, failed=False):
             try:
                 self.stop_process("fcgi-min")
                 self.stop_process("fcgi-c10")
+                self.stop_process("fcgi-e")
             finally:
                 super().stop(failed=failed)
 

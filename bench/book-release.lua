@@ -1,4 +1,5 @@
--- bench/book-release.lua: wrk script of bench/run's book+release case.
+-- bench/book-release.lua: wrk script of bench/run's book+release case, and
+-- of its baseline, case E (fcgi-min's own booking write).
 --
 -- Run with as many wrk threads as connections (wrk -tN -cN): wrk 4.1's Lua
 -- API has no notion of a connection, so "each connection books and
@@ -6,13 +7,15 @@
 -- (its own Lua state) holding one user's token.
 --
 -- Environment: BENCH_TOKENS, a file of lines "TOKEN LOT_ID", one per user
--- (thread i takes line i).
+-- (thread i takes line i); BENCH_BOOK_PATH, the booking path without the
+-- lot (default parkd's, /api/user/pkl/book/) and BENCH_RELEASE_PATH (default
+-- /api/user/pkl/release): case E sets them to fcgi-min's /_bench/e/ paths.
 --
--- Each thread alternates POST /api/user/pkl/book/<lot> and
--- POST /api/user/pkl/release (the caller's oldest active reservation),
--- driven by the answers: after a booking that succeeded (or a 409, e.g.
--- BOOKING_LIMIT) it releases, after a release that succeeded (or a 409
--- NO_ACTIVE_RESERVATION) it books; any other answer repeats the step.
+-- Each thread alternates POST <book path><lot> and POST <release path> (the
+-- caller's oldest active reservation), driven by the answers: after a
+-- booking that succeeded (or a 409, e.g. BOOKING_LIMIT) it releases, after
+-- a release that succeeded (or a 409 NO_ACTIVE_RESERVATION) it books; any
+-- other answer repeats the step.
 
 local threads = {}
 local lines = {}
@@ -43,11 +46,14 @@ local book_req, release_req
 
 function init(args)
    local auth = "Bearer " .. token
-   book_req = wrk.format("POST", "/api/user/pkl/book/" .. lot,
+   local book_path = os.getenv("BENCH_BOOK_PATH") or "/api/user/pkl/book/"
+   local release_path = os.getenv("BENCH_RELEASE_PATH") or
+      "/api/user/pkl/release"
+   book_req = wrk.format("POST", book_path .. lot,
       { ["Authorization"] = auth, ["Content-Type"] = "application/json",
         ["Accept"] = "application/json" },
       '{"vehicle_number":"KA 01 AB 1234"}')
-   release_req = wrk.format("POST", "/api/user/pkl/release",
+   release_req = wrk.format("POST", release_path,
       { ["Authorization"] = auth, ["Accept"] = "application/json" })
 end
 

@@ -2,15 +2,35 @@
  * fcgi-min.c: the benchmark's own trivial libfcgi responder (case B of
  * ../shared/docs/performance.md): the ceiling a FastCGI worker can reach
  * behind the same nginx.  It answers every request with a fixed small
- * JSON and does nothing else.  Built by bench/run with
- *     cc -O2 -o fcgi-min fcgi-min.c -lfcgi
+ * JSON and does nothing else.  Two more modes give the baselines of
+ * performance.md that add SQLite to it: C10 (one 10-row SELECT of parkd's
+ * lots) and E (a booking write of its own).  Built by bench/run with
+ *     cc -O2 -o fcgi-min fcgi-min.c -lfcgi -lsqlite3
  * and not part of parkd's build.
  *
- * Usage: fcgi-min SOCKET [WORKERS]
+ * Usage: fcgi-min SOCKET [WORKERS [DATABASE]]
+ *        fcgi-min SOCKET WORKERS --e DBFILE
  *   binds the unix socket SOCKET (mode 0660, listen backlog 1024, like
  *   parkd), forks WORKERS (default 4) processes that each run an
  *   FCGX_Accept_r loop on it, and waits.  SIGTERM or SIGINT stops the
  *   workers and removes the socket.
+ *
+ *   With DATABASE (parkd's, opened read-only), each request runs one
+ *   SELECT of the active lots and answers them as JSON (case C10).
+ *
+ *   With --e DBFILE, a database of fcgi-min's own (created and seeded with
+ *   10 lots x 100 spots if missing; never parkd's), and two requests, each
+ *   one write transaction (case E):
+ *     POST .../book/<lot>  BEGIN IMMEDIATE, the lowest-numbered free spot
+ *                          of the lot, INSERT the reservation, UPDATE the
+ *                          spot, COMMIT: 200, or 409 when the lot is full
+ *     POST .../release     BEGIN IMMEDIATE, the caller's oldest active
+ *                          reservation, UPDATE it to completed with a
+ *                          cost, UPDATE its spot, COMMIT: 200, or 409 when
+ *                          the caller has none
+ *   The caller is "Authorization: Bearer <N>", N a user number (bench/run's
+ *   token file for E gives them); none or another one: 401.  Any other
+ *   path or method: 404.  Any SQLite error: 503.
  */
 #include <errno.h>
 #include <signal.h>
@@ -22,6 +42,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -40,9 +61,92 @@ static const char c10_sql[] =
     " created_at, updated_at FROM lots WHERE deleted_at IS NULL"
     " AND is_active = 1 ORDER BY id";
 
-static const char *dbpath; /* NULL: case B */
+/*
+ * Case E's database: parkd's booking write reduced to what performance.md's
+ * E names.  Spots keep their status on the row (parkd's triggers do the
+ * same), and "the lowest-numbered free spot" is one seek on spots_free.
+ * The partial unique index is parkd's last line of defence against double
+ * booking, and costs what it costs there.  reservations_user_active makes
+ * "the caller's oldest active reservation" a seek, as parkd's index of the
+ * same name does.  The seed runs only when spots is empty.
+ */
+static const char e_schema[] =
+    "PRAGMA journal_mode = WAL;"
+    "BEGIN IMMEDIATE;"
+    "CREATE TABLE IF NOT EXISTS spots ("
+    " id INTEGER PRIMARY KEY,"
+    " lot_id INTEGER NOT NULL,"
+    " spot_number INTEGER NOT NULL,"
+    " status TEXT NOT NULL DEFAULT 'A' CHECK (status IN ('A', 'O')));"
+    "CREATE INDEX IF NOT EXISTS spots_free"
+    " ON spots (lot_id, status, spot_number);"
+    "CREATE TABLE IF NOT EXISTS reservations ("
+    " id INTEGER PRIMARY KEY,"
+    " spot_id INTEGER NOT NULL,"
+    " user_id INTEGER NOT NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('active', 'completed')),"
+    " parking_ts INTEGER NOT NULL,"
+    " leaving_ts INTEGER,"
+    " cost INTEGER);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS reservations_spot_active"
+    " ON reservations (spot_id) WHERE status = 'active';"
+    "CREATE INDEX IF NOT EXISTS reservations_user_active"
+    " ON reservations (user_id) WHERE status = 'active';"
+    "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n"
+    " WHERE i < 999)"
+    " INSERT INTO spots (lot_id, spot_number)"
+    " SELECT i / 100 + 1, i % 100 + 1 FROM n"
+    " WHERE NOT EXISTS (SELECT 1 FROM spots);"
+    "COMMIT;";
+
+/* Case E's statements, prepared once per worker and kept for its life. */
+enum {
+	E_BEGIN,
+	E_COMMIT,
+	E_ROLLBACK,
+	E_FREE_SPOT, /* ?1 lot */
+	E_INSERT, /* ?1 spot, ?2 user, ?3 now */
+	E_OCCUPY, /* ?1 spot */
+	E_OLDEST, /* ?1 user */
+	E_COMPLETE, /* ?1 now, ?2 reservation */
+	E_VACATE, /* ?1 spot */
+	E_NSTMT
+};
+
+static const char *const e_sql[E_NSTMT] = {
+	[E_BEGIN] = "BEGIN IMMEDIATE",
+	[E_COMMIT] = "COMMIT",
+	[E_ROLLBACK] = "ROLLBACK",
+	[E_FREE_SPOT] =
+	    "SELECT id FROM spots WHERE lot_id = ?1 AND status = 'A'"
+	    " ORDER BY spot_number LIMIT 1",
+	[E_INSERT] =
+	    "INSERT INTO reservations (spot_id, user_id, status, parking_ts)"
+	    " VALUES (?1, ?2, 'active', ?3)",
+	[E_OCCUPY] = "UPDATE spots SET status = 'O' WHERE id = ?1",
+	[E_OLDEST] =
+	    "SELECT id, spot_id FROM reservations WHERE user_id = ?1"
+	    " AND status = 'active' ORDER BY id LIMIT 1",
+	/* 25.50 an hour, per started hour, at least one (as parkd's seed) */
+	[E_COMPLETE] =
+	    "UPDATE reservations SET status = 'completed',"
+	    " leaving_ts = max(?1, parking_ts),"
+	    " cost = 2550 * max(1, (max(?1, parking_ts) - parking_ts + 3599)"
+	    " / 3600) WHERE id = ?2",
+	[E_VACATE] = "UPDATE spots SET status = 'A' WHERE id = ?1",
+};
+
+/* Case E's busy handler: a waiting writer sleeps this long between tries,
+ * and gives up (SQLITE_BUSY, a 503) after this much in all. */
+#define E_BUSY_SLEEP_US 100
+#define E_BUSY_LIMIT_US 5000000LL
+
+static const char *dbpath; /* case C10: parkd's database */
+static const char *epath; /* case E: fcgi-min's own database */
 static sqlite3 *db;
 static sqlite3_stmt *c10;
+static sqlite3_stmt *e_st[E_NSTMT];
+static struct timespec busy_start;
 
 static volatile sig_atomic_t stopping;
 
@@ -100,6 +204,248 @@ c10_body(char *out, size_t cap)
 	return (int)n;
 }
 
+/*
+ * Case E's busy handler: sleeps of E_BUSY_SLEEP_US, E_BUSY_LIMIT_US in all.
+ * SQLite's own (sqlite3_busy_timeout) sleeps 1, 2, 5, 10 ms..., which made
+ * the write path's p99 three times worse (performance.md).  Returns 1 to
+ * try again, 0 to give up (the statement fails with SQLITE_BUSY).
+ */
+static int
+e_busy(void *arg, int count)
+{
+	struct timespec now, ts = { 0, E_BUSY_SLEEP_US * 1000 };
+	long long waited;
+
+	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (count == 0)
+		busy_start = now;
+	waited = (long long)(now.tv_sec - busy_start.tv_sec) * 1000000 +
+	    (now.tv_nsec - busy_start.tv_nsec) / 1000;
+	if (waited >= E_BUSY_LIMIT_US)
+		return 0;
+	nanosleep(&ts, NULL); /* EINTR: a shorter sleep, then a retry */
+	return 1;
+}
+
+/* sqlite3_exec()'s callback: notes whether PRAGMA journal_mode, the only
+ * statement of e_open()'s scripts that returns a row, answered "wal". */
+static int
+e_is_wal(void *arg, int n, char **val, char **name)
+{
+	(void)name;
+	*(int *)arg = n == 1 && val[0] != NULL && strcmp(val[0], "wal") == 0;
+	return 0;
+}
+
+/*
+ * Opens case E's database into db, with the busy handler, in WAL mode.
+ * With create (the parent, before the fork), creates and seeds it first;
+ * without (a worker, after the fork: a connection must not cross a fork),
+ * sets synchronous=NORMAL, which belongs to the connection, and prepares
+ * the statements.  Returns 0, or -1 after saying why.
+ */
+static int
+e_open(const char *path, int create)
+{
+	char *err = NULL;
+	int wal = 0, i, rc = -1;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
+	    (create ? SQLITE_OPEN_CREATE : 0), NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_busy_handler(db, e_busy, NULL);
+	if (sqlite3_exec(db, create ? e_schema : "PRAGMA journal_mode = WAL;"
+	    "PRAGMA synchronous = NORMAL;", e_is_wal, &wal, &err) != SQLITE_OK)
+		goto out;
+	for (i = 0; !create && i < E_NSTMT; i++)
+		if (sqlite3_prepare_v3(db, e_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &e_st[i], NULL) != SQLITE_OK)
+			goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		fprintf(stderr, "fcgi-min: %s: %s\n", path, err != NULL ? err :
+		    db != NULL ? sqlite3_errmsg(db) : "cannot open");
+	else if (!wal) {
+		fprintf(stderr, "fcgi-min: %s: not in WAL mode\n", path);
+		rc = -1;
+	}
+	sqlite3_free(err);
+	return rc;
+}
+
+/* Steps a statement that returns no row, and resets it.  Returns 0 when it
+ * ran to its end, -1 otherwise. */
+static int
+e_run(sqlite3_stmt *st)
+{
+	int rc;
+
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Rolls back what a failed request left open (a failed COMMIT leaves its
+ * transaction open; some errors roll back by themselves).  Returns status. */
+static int
+e_end(int status)
+{
+	if (!sqlite3_get_autocommit(db))
+		e_run(e_st[E_ROLLBACK]);
+	return status;
+}
+
+/*
+ * Case E's booking: the lowest-numbered free spot of lot for user, the
+ * check and both writes in one write transaction (performance.md: only
+ * that kept bookings from colliding).  Returns the status: 200, 409 (no
+ * free spot) or 503 (a SQLite error, a busy one included).
+ */
+static int
+e_book(long long lot, long long user)
+{
+	sqlite3_stmt *st = e_st[E_FREE_SPOT];
+	long long spot;
+	int rc;
+
+	if (e_run(e_st[E_BEGIN]) != 0)
+		return e_end(503);
+	sqlite3_bind_int64(st, 1, lot);
+	rc = sqlite3_step(st);
+	spot = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return e_end(rc == SQLITE_DONE ? 409 : 503);
+	st = e_st[E_INSERT];
+	sqlite3_bind_int64(st, 1, spot);
+	sqlite3_bind_int64(st, 2, user);
+	sqlite3_bind_int64(st, 3, (long long)time(NULL));
+	if (e_run(st) != 0)
+		return e_end(503);
+	sqlite3_bind_int64(e_st[E_OCCUPY], 1, spot);
+	if (e_run(e_st[E_OCCUPY]) != 0 || e_run(e_st[E_COMMIT]) != 0)
+		return e_end(503);
+	return 200;
+}
+
+/*
+ * Case E's release: the oldest active reservation of user becomes
+ * completed, with its cost, and its spot free again, in one write
+ * transaction.  Returns the status: 200, 409 (user has no active
+ * reservation) or 503 (a SQLite error).
+ */
+static int
+e_release(long long user)
+{
+	sqlite3_stmt *st = e_st[E_OLDEST];
+	long long id = 0, spot = 0;
+	int rc;
+
+	if (e_run(e_st[E_BEGIN]) != 0)
+		return e_end(503);
+	sqlite3_bind_int64(st, 1, user);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		spot = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return e_end(rc == SQLITE_DONE ? 409 : 503);
+	st = e_st[E_COMPLETE];
+	sqlite3_bind_int64(st, 1, (long long)time(NULL));
+	sqlite3_bind_int64(st, 2, id);
+	if (e_run(st) != 0)
+		return e_end(503);
+	sqlite3_bind_int64(e_st[E_VACATE], 1, spot);
+	if (e_run(e_st[E_VACATE]) != 0 || e_run(e_st[E_COMMIT]) != 0)
+		return e_end(503);
+	return 200;
+}
+
+/* The user number of "Bearer <N>"; returns it, or 0 for anything else. */
+static long long
+e_user(const char *auth)
+{
+	char *end;
+	long long n;
+
+	if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0)
+		return 0;
+	errno = 0;
+	n = strtoll(auth + 7, &end, 10);
+	return errno == 0 && end != auth + 7 && *end == '\0' && n > 0 ? n : 0;
+}
+
+/* Case E: reads one request and runs it.  Returns its status (see the top
+ * of the file). */
+static int
+e_route(FCGX_Request *r)
+{
+	static const char book[] = "/_bench/e/book/";
+	const char *method, *uri, *num;
+	char buf[1024], *end;
+	long long user, lot;
+
+	/* The body to its end, as parkd reads it (its content is not
+	 * needed): a worker that closes the connection with unread input
+	 * may reset it under nginx. */
+	while (FCGX_GetStr(buf, sizeof(buf), r->in) > 0)
+		;
+	method = FCGX_GetParam("REQUEST_METHOD", r->envp);
+	uri = FCGX_GetParam("DOCUMENT_URI", r->envp);
+	if (method == NULL || uri == NULL || strcmp(method, "POST") != 0)
+		return 404;
+	if ((user = e_user(FCGX_GetParam("HTTP_AUTHORIZATION", r->envp))) == 0)
+		return 401;
+	if (strcmp(uri, "/_bench/e/release") == 0)
+		return e_release(user);
+	if (strncmp(uri, book, sizeof(book) - 1) != 0)
+		return 404;
+	num = uri + sizeof(book) - 1;
+	errno = 0;
+	lot = strtoll(num, &end, 10);
+	if (errno != 0 || end == num || *end != '\0')
+		return 404;
+	return e_book(lot, user);
+}
+
+/* Case E: one request, answered with its status and a small fixed JSON. */
+static void
+e_serve(FCGX_Request *r)
+{
+	const char *line, *body;
+	int status;
+
+	status = e_route(r);
+	switch (status) {
+	case 200:
+		line = "200 OK";
+		body = "{\"success\":true,\"message\":\"ok\","
+		    "\"data\":{\"bench\":\"e\"}}";
+		break;
+	case 401:
+		line = "401 Unauthorized";
+		body = "{\"success\":false,\"message\":\"no user\"}";
+		break;
+	case 404:
+		line = "404 Not Found";
+		body = "{\"success\":false,\"message\":\"not found\"}";
+		break;
+	case 409:
+		line = "409 Conflict";
+		body = "{\"success\":false,\"message\":\"conflict\"}";
+		break;
+	default:
+		line = "503 Service Unavailable";
+		body = "{\"success\":false,\"message\":\"busy\"}";
+		break;
+	}
+	FCGX_FPrintF(r->out, "Status: %s\r\nContent-Type: application/json\r\n"
+	    "\r\n%s\n", line, body);
+}
+
 /* One worker: the accept loop.  Returns when accept fails while stopping. */
 static void
 serve(int fd)
@@ -119,6 +465,8 @@ serve(int fd)
 		fprintf(stderr, "fcgi-min: FCGX_Init failed\n");
 		_exit(1);
 	}
+	if (epath != NULL && e_open(epath, 0) != 0)
+		_exit(1);
 	if (dbpath != NULL && (sqlite3_open_v2(dbpath, &db,
 	    SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(db, c10_sql, -1, SQLITE_PREPARE_PERSISTENT,
@@ -128,7 +476,9 @@ serve(int fd)
 		_exit(1);
 	}
 	while (FCGX_Accept_r(&r) >= 0) {
-		if (dbpath == NULL)
+		if (epath != NULL)
+			e_serve(&r);
+		else if (dbpath == NULL)
 			FCGX_PutStr(answer, (int)sizeof(answer) - 1, r.out);
 		else if ((n = c10_body(body, sizeof(body))) > 0) {
 			FCGX_FPrintF(r.out, "Status: 200 OK\r\n"
@@ -171,17 +521,29 @@ main(int argc, char **argv)
 {
 	struct sigaction sa;
 	pid_t kids[64];
-	int fd, n, i;
+	int fd, n, i, rc;
 
-	if (argc < 2 || argc > 4) {
-		fprintf(stderr, "usage: fcgi-min SOCKET [WORKERS [DATABASE]]\n");
+	if (argc == 5 && strcmp(argv[3], "--e") == 0)
+		epath = argv[4];
+	else if (argc < 2 || argc > 4) {
+		fprintf(stderr, "usage: fcgi-min SOCKET [WORKERS [DATABASE]]\n"
+		    "       fcgi-min SOCKET WORKERS --e DBFILE\n");
 		return 2;
-	}
+	} else if (argc == 4)
+		dbpath = argv[3];
 	n = argc >= 3 ? atoi(argv[2]) : 4;
-	dbpath = argc == 4 ? argv[3] : NULL;
 	if (n < 1 || n > 64) {
 		fprintf(stderr, "fcgi-min: WORKERS must be 1 to 64\n");
 		return 2;
+	}
+	/* Case E's database is made once, here, so that the workers only
+	 * open it; the connection is closed before the fork. */
+	if (epath != NULL) {
+		rc = e_open(epath, 1);
+		sqlite3_close(db);
+		db = NULL;
+		if (rc != 0)
+			return 1;
 	}
 	if ((fd = listen_unix(argv[1])) < 0)
 		return 1;
