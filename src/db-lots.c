@@ -424,8 +424,8 @@ db_resv_get(struct pool *p, int64_t id, struct resv *v)
 }
 
 enum dbrc
-db_book(int64_t lot, int64_t user, const char *vehicle, int64_t *id,
-    enum book *out)
+db_book(struct pool *p, int64_t lot, int64_t user, const char *vehicle,
+    struct resv *v, enum book *out)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
@@ -492,7 +492,8 @@ db_book(int64_t lot, int64_t user, const char *vehicle, int64_t *id,
 	db_bind_int(st, 6, price);
 	if ((rc = db_run(st)) != DB_OK)
 		goto fail;
-	*id = db_last_id();
+	if ((rc = db_resv_get(p, db_last_id(), v)) != DB_OK)
+		goto fail;
 	*out = BOOK_OK;
 	return commit_lots();
 none:
@@ -504,10 +505,12 @@ fail:
 }
 
 enum dbrc
-db_release(int64_t user, int64_t resv, int64_t *id, enum release *out)
+db_release(struct pool *p, int64_t user, int64_t resv, struct resv *v,
+    enum release *out)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
+	int64_t id;
 	int active;
 
 	*out = RELEASE_NONE;
@@ -532,7 +535,7 @@ db_release(int64_t user, int64_t resv, int64_t *id, enum release *out)
 	}
 	if (rc != DB_OK)
 		goto fail;
-	*id = sqlite3_column_int64(st, 0);
+	id = sqlite3_column_int64(st, 0);
 	active = strcmp((const char *)sqlite3_column_text(st, 1), "active")
 	    == 0;
 	db_done(st);
@@ -545,8 +548,10 @@ db_release(int64_t user, int64_t resv, int64_t *id, enum release *out)
 		goto fail;
 	}
 	db_bind_int(st, 1, park_now());
-	db_bind_int(st, 2, *id);
+	db_bind_int(st, 2, id);
 	if ((rc = db_run(st)) != DB_OK)
+		goto fail;
+	if ((rc = db_resv_get(p, id, v)) != DB_OK)
 		goto fail;
 	*out = RELEASE_OK;
 	return commit_lots();

@@ -778,12 +778,18 @@ enum dbrc db_lot_delete(int64_t id, int *soft, int *busy);
  * no such lot. */
 enum dbrc db_lot_grid(struct pool *, int64_t id, struct lot *,
     struct spot_cell **, size_t *n, size_t cap);
-/* Books the free spot with the lowest number; *out tells the outcome. */
-enum dbrc db_book(int64_t lot, int64_t user, const char *vehicle,
-    int64_t *id, enum book *out);
-/* Completes a reservation of user (resv 0: the oldest active one). */
-enum dbrc db_release(int64_t user, int64_t resv, int64_t *id,
-    enum release *out);
+/*
+ * Books the free spot with the lowest number; *out tells the outcome, and
+ * on BOOK_OK *v is the new reservation, read in the same transaction (a
+ * read after the commit would start a snapshot of its own, and read every
+ * page again whenever another worker has written in between).
+ */
+enum dbrc db_book(struct pool *, int64_t lot, int64_t user,
+    const char *vehicle, struct resv *v, enum book *out);
+/* Completes a reservation of user (resv 0: the oldest active one); on
+ * RELEASE_OK *v is the completed reservation, read in the transaction. */
+enum dbrc db_release(struct pool *, int64_t user, int64_t resv,
+    struct resv *v, enum release *out);
 enum dbrc db_resv_get(struct pool *, int64_t id, struct resv *);
 enum dbrc db_resv_list_user(struct pool *, int64_t user, const char *status,
     int limit, int offset, struct resv **, size_t *n, long long *total);

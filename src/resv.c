@@ -49,22 +49,6 @@ resv_json(struct jw *jw, const char *key, const struct resv *v)
 	jw_obj_end(jw);
 }
 
-/* Answers with reservation id, or the failure. */
-static void
-resv_reply(struct req *r, struct resp *w, int64_t id, const char *message)
-{
-	struct resv v;
-	struct jw jw;
-	enum dbrc rc;
-
-	if ((rc = db_resv_get(&r->pool, id, &v)) != DB_OK) {
-		db_to_http(rc, w);
-		return;
-	}
-	resp_ok(w, message, &jw);
-	resv_json(&jw, NULL, &v);
-}
-
 enum { BOOK_VEHICLE };
 
 /*
@@ -77,19 +61,21 @@ void
 resv_book(struct req *r, struct resp *w)
 {
 	const struct val *veh = &r->in[BOOK_VEHICLE];
+	struct resv v;
+	struct jw jw;
 	enum book how;
 	enum dbrc rc;
-	int64_t id = 0;
 
-	rc = db_book(r->pid[0], r->who.user_id, veh->set ? veh->s : NULL,
-	    &id, &how);
+	rc = db_book(&r->pool, r->pid[0], r->who.user_id, veh->set ? veh->s :
+	    NULL, &v, &how);
 	if (rc != DB_OK) {
 		db_to_http(rc, w);
 		return;
 	}
 	switch (how) {
 	case BOOK_OK:
-		resv_reply(r, w, id, "Spot booked successfully");
+		resp_ok(w, "Spot booked successfully", &jw);
+		resv_json(&jw, NULL, &v);
 		return;
 	case BOOK_NO_LOT:
 		resp_error(w, 404, "NOT_FOUND", "Parking lot not found");
@@ -122,11 +108,13 @@ void
 resv_release(struct req *r, struct resp *w)
 {
 	const struct val *rid = &r->in[REL_ID];
+	struct resv v;
+	struct jw jw;
 	enum release how;
 	enum dbrc rc;
-	int64_t id = 0;
 
-	rc = db_release(r->who.user_id, rid->set ? rid->i : 0, &id, &how);
+	rc = db_release(&r->pool, r->who.user_id, rid->set ? rid->i : 0, &v,
+	    &how);
 	if (rc != DB_OK) {
 		db_to_http(rc, w);
 		return;
@@ -140,7 +128,8 @@ resv_release(struct req *r, struct resp *w)
 		    "No active reservation to release");
 		return;
 	}
-	resv_reply(r, w, id, "Spot released successfully");
+	resp_ok(w, "Spot released successfully", &jw);
+	resv_json(&jw, NULL, &v);
 }
 
 /* Writes a page of reservations with X-Total-Count. */

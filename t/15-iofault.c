@@ -397,6 +397,8 @@ static const char *const op_name[] = { "booking", "release",
     "refresh rotation" };
 
 static int64_t lot, user;
+/* What db_book() and db_release() read the reservation into. */
+static struct pool pool;
 static const char *const sid = "5e55105e55105e55105e55105e55105e";
 static char jti[33], next_jti[33];
 static unsigned jti_seq;
@@ -435,6 +437,7 @@ measure(enum op o)
 static int
 setup(enum op o, int64_t *id)
 {
+	struct resv v;
 	enum book b;
 
 	switch (o) {
@@ -442,8 +445,11 @@ setup(enum op o, int64_t *id)
 		return 0;
 	case OP_RELEASE:
 		/* A release needs an active reservation. */
-		return db_book(lot, user, "SETUP", id, &b) == DB_OK &&
-		    b == BOOK_OK ? 0 : -1;
+		if (db_book(&pool, lot, user, "SETUP", &v, &b) != DB_OK ||
+		    b != BOOK_OK)
+			return -1;
+		*id = v.id;
+		return 0;
 	case OP_ROTATE:
 		snprintf(next_jti, sizeof next_jti, "%032x", ++jti_seq);
 		return 0;
@@ -456,6 +462,7 @@ static enum dbrc
 operate(enum op o, int64_t *id, int *done)
 {
 	struct session_state ss;
+	struct resv v;
 	enum release r;
 	enum rotate t;
 	enum book b;
@@ -464,11 +471,13 @@ operate(enum op o, int64_t *id, int *done)
 	*done = 0;
 	switch (o) {
 	case OP_BOOK:
-		rc = db_book(lot, user, "IOFAULT", id, &b);
+		rc = db_book(&pool, lot, user, "IOFAULT", &v, &b);
 		*done = rc == DB_OK && b == BOOK_OK;
+		if (*done)
+			*id = v.id;
 		break;
 	case OP_RELEASE:
-		rc = db_release(user, *id, id, &r);
+		rc = db_release(&pool, user, *id, &v, &r);
 		*done = rc == DB_OK && r == RELEASE_OK;
 		break;
 	case OP_ROTATE:
@@ -484,13 +493,15 @@ operate(enum op o, int64_t *id, int *done)
 static void
 tidy(enum op o, int done)
 {
+	struct resv v;
 	enum release r;
-	int64_t id;
 
 	if (o == OP_ROTATE && done)
 		memcpy(jti, next_jti, sizeof jti);
-	while (db_release(user, 0, &id, &r) == DB_OK && r == RELEASE_OK)
-		;
+	while (db_release(&pool, user, 0, &v, &r) == DB_OK &&
+	    r == RELEASE_OK)
+		pool_reset(&pool);
+	pool_reset(&pool);
 }
 
 /*
@@ -631,6 +642,7 @@ main(void)
 			total += run((enum fault)f, (enum op)o);
 	diag("%d injection points in all", total);
 	db_close();
+	pool_free(&pool);
 	cleanup();
 	return done_testing();
 }
