@@ -11,8 +11,11 @@
 #include "config.h"
 #endif
 
+#include <sys/mman.h>
 #include <sys/types.h>
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -602,6 +605,12 @@ static struct timespec busy_start;
 
 /* When the open write transaction took the lock (0: none open). */
 static int64_t write_since_ms;
+/* The writers' queue of db_queue_writers(), and whether this process holds
+ * it; busy_origin: when db_begin() started waiting (the busy handler's
+ * budget counts from there). */
+static pthread_mutex_t *writer_mx;
+static int writer_held;
+static struct timespec busy_origin;
 
 static int db_busy(void *, int);
 static enum dbrc db_step(sqlite3_stmt *, int *);
@@ -610,6 +619,8 @@ static void db_reset_busy(void);
 static enum dbrc db_pragma(enum stmt);
 static enum dbrc db_max_pages(int);
 static int db_wal_hook(void *, sqlite3 *, const char *, int);
+static enum dbrc writer_lock(void);
+static void writer_unlock(void);
 
 /*
  * The busy handler: short sleeps (100 us, doubling up to 2 ms) bounded in
@@ -636,7 +647,7 @@ db_busy(void *arg, int count)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (count == 0)
-		busy_start = now;
+		busy_start = busy_origin.tv_sec != 0 ? busy_origin : now;
 	waited_us = (long long)(now.tv_sec - busy_start.tv_sec) * 1000000 +
 	    (now.tv_nsec - busy_start.tv_nsec) / 1000;
 	if (waited_us >= limit_us)
@@ -901,6 +912,7 @@ db_close(void)
 {
 	size_t i;
 
+	writer_unlock();
 	if (db == NULL)
 		return;
 	bind_bad = NULL;
@@ -1235,8 +1247,13 @@ db_begin(void)
 		return DB_ERROR;
 	}
 	db_reset_busy();
-	if ((r = db_run(db_stmt(STMT_BEGIN))) == DB_OK)
+	clock_gettime(CLOCK_MONOTONIC, &busy_origin);
+	if ((r = writer_lock()) == DB_OK &&
+	    (r = db_run(db_stmt(STMT_BEGIN))) == DB_OK)
 		write_since_ms = park_ms();
+	else
+		writer_unlock();
+	busy_origin.tv_sec = 0;
 	return r;
 }
 
@@ -1250,6 +1267,7 @@ write_done(void)
 {
 	int64_t ms;
 
+	writer_unlock();
 	if (write_since_ms == 0)
 		return;
 	ms = park_ms() - write_since_ms;
@@ -1268,6 +1286,85 @@ db_data_version(void)
 	    SQLITE_FCNTL_DATA_VERSION, &v) != SQLITE_OK)
 		return 0;
 	return (uint64_t)db_opens << 32 | v;
+}
+
+/*
+ * The writers' queue.  Every write transaction of parkd's workers waits
+ * here before BEGIN IMMEDIATE: SQLite's own lock cannot be waited for, only
+ * polled (db_busy() sleeps and tries again), so under a load of bookings
+ * the workers that lost the race slept past the moment the lock came free
+ * and the machine sat idle while requests queued.  A mutex shared by the
+ * workers hands the turn over at once, in order.  It is only a queue in
+ * front of SQLite's lock, which stays the one that counts: parkctl and
+ * any other program still meet it through the busy handler.  The mutex
+ * is robust: a worker killed while holding it passes it on (its
+ * transaction died with it and SQLite rolls it back).
+ */
+int
+db_queue_writers(void)
+{
+	pthread_mutexattr_t a;
+	void *p;
+
+	if (writer_mx != NULL)
+		return 0;
+	p = mmap(NULL, sizeof(*writer_mx), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	if (pthread_mutexattr_init(&a) != 0 ||
+	    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED) != 0 ||
+	    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST) != 0 ||
+	    pthread_mutex_init(p, &a) != 0) {
+		munmap(p, sizeof(*writer_mx));
+		return -1;
+	}
+	pthread_mutexattr_destroy(&a);
+	writer_mx = p;
+	return 0;
+}
+
+/* Waits for the writers' queue, within the busy timeout.  Returns DB_OK
+ * (also without a queue), or DB_BUSY after the timeout. */
+static enum dbrc
+writer_lock(void)
+{
+	struct timespec until;
+	int rc;
+
+	if (writer_mx == NULL || writer_held)
+		return DB_OK;
+	until = busy_origin;
+	until.tv_sec += conf.db_busy_timeout_ms / 1000;
+	until.tv_nsec += (long)(conf.db_busy_timeout_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	rc = pthread_mutex_clocklock(writer_mx, CLOCK_MONOTONIC, &until);
+	if (rc == EOWNERDEAD) {
+		log_msg(LOG_WARN, "db: a writer died in its transaction; "
+		    "the queue goes on");
+		pthread_mutex_consistent(writer_mx);
+		rc = 0;
+	}
+	if (rc != 0) {
+		log_msg(LOG_WARN, "db: waited %d ms for the writers' queue: %s",
+		    conf.db_busy_timeout_ms, strerror(rc));
+		return DB_BUSY;
+	}
+	writer_held = 1;
+	return DB_OK;
+}
+
+/* Leaves the writers' queue, if this process is in it. */
+static void
+writer_unlock(void)
+{
+	if (writer_held) {
+		writer_held = 0;
+		pthread_mutex_unlock(writer_mx);
+	}
 }
 
 /* Starts a read transaction, so several SELECTs see one snapshot.
@@ -1316,12 +1413,13 @@ db_commit(void)
 void
 db_rollback(void)
 {
+	if (db != NULL && !sqlite3_get_autocommit(db)) {
+		(void)db_run(db_stmt(STMT_ROLLBACK));
+		if (!sqlite3_get_autocommit(db))
+			log_msg(LOG_ERR, "db: rollback failed: %s",
+			    sqlite3_errmsg(db));
+	}
 	write_done();
-	if (db == NULL || sqlite3_get_autocommit(db))
-		return;
-	(void)db_run(db_stmt(STMT_ROLLBACK));
-	if (!sqlite3_get_autocommit(db))
-		log_msg(LOG_ERR, "db: rollback failed: %s", sqlite3_errmsg(db));
 }
 
 /* Reads PRAGMA user_version.  Returns it, or -1 with *r set. */

@@ -574,6 +574,9 @@ enum dbrc {
 enum dbrc db_open(const char *path, int migrate);
 void db_close(void);
 int db_is_open(void);
+/* Makes the processes forked after it queue their write transactions on a
+ * shared mutex before SQLite's lock (parkd's workers).  Returns 0 or -1. */
+int db_queue_writers(void);
 /* BEGIN IMMEDIATE (for every write that reads first), COMMIT, ROLLBACK. */
 enum dbrc db_begin(void);
 enum dbrc db_commit(void);

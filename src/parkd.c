@@ -459,6 +459,10 @@ main(int argc, char **argv)
 		return 1;
 	}
 	db_close();
+	/* The workers' writes queue on one mutex (db.c), made before any
+	 * fork; without it they still work, on SQLite's busy handler. */
+	if (db_queue_writers() != 0)
+		log_msg(LOG_WARN, "no writers' queue: %s", strerror(errno));
 
 	fd = listen_socket(&owned);
 	spawn_missing(fd);

@@ -50,6 +50,7 @@ static void test_http(void);
 static void test_data_version(const char *);
 static off_t wal_growth(const char *, int);
 static void test_wal_bounded(const char *);
+static void test_writer_queue(const char *);
 static void test_concurrent(const char *);
 static void cleanup(void);
 
@@ -240,6 +241,73 @@ test_wal_bounded(const char *path)
 	is_int(q("SELECT count(*) FROM job_runs WHERE job LIKE 'wal%'"),
 	    4 * WAL_COMMITS, "every commit of both runs is there");
 	conf.db_checkpoint_pages = 1000;
+}
+
+/*
+ * The writers' queue (db_queue_writers()): a holder makes the others wait,
+ * within the busy timeout (then DB_BUSY); a holder killed with SIGKILL in
+ * its transaction passes the queue on (robust mutex) and its transaction
+ * is gone.  The queue stays for every later fork: test_concurrent()'s
+ * writers queue on it.
+ */
+static void
+test_writer_queue(const char *path)
+{
+	int hold[2], st, i;
+	pid_t holder, waiter;
+	long long t0, waited;
+	char c;
+
+	db_close();
+	is_int(db_queue_writers(), 0, "the writers' queue is made");
+	if (pipe(hold) == -1)
+		return;
+	fflush(stdout);
+	if ((holder = fork()) == 0) {
+		/* holds the queue in a transaction, then waits to die */
+		if (db_open(path, 0) != DB_OK || db_begin() != DB_OK ||
+		    db_exec_for_test("INSERT INTO job_runs (job, started_at, "
+		    "status) VALUES ('killed', 1, 'ok')") != DB_OK)
+			_exit(2);
+		(void)write(hold[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	close(hold[1]);
+	ok(read(hold[0], &c, 1) == 1, "a worker holds the queue");
+	close(hold[0]);
+
+	if ((waiter = fork()) == 0) {
+		conf.db_busy_timeout_ms = 300;
+		t0 = ms_now();
+		if (db_open(path, 0) != DB_OK)
+			_exit(3);
+		i = db_begin();
+		waited = ms_now() - t0;
+		_exit(i == DB_BUSY && waited >= 250 && waited < 2000 ? 0 : 1);
+	}
+	is_int(waitpid(waiter, &st, 0) == waiter && WIFEXITED(st) ?
+	    WEXITSTATUS(st) : -1, 0, "another writer waits its busy timeout "
+	    "(300 ms), then gets DB_BUSY");
+
+	kill(holder, SIGKILL);
+	waitpid(holder, &st, 0);
+	conf.db_busy_timeout_ms = 2000;
+	t0 = ms_now();
+	is_int(db_open(path, 0), DB_OK, "open after the kill");
+	is_int(db_begin(), DB_OK, "the holder killed in its transaction: the "
+	    "next writer gets the queue");
+	ok(ms_now() - t0 < 1000, "at once (%lld ms)", ms_now() - t0);
+	is_int(db_exec_for_test("INSERT INTO job_runs (job, started_at, "
+	    "status) VALUES ('after', 1, 'ok')"), DB_OK, "and writes");
+	is_int(db_commit(), DB_OK, "and commits");
+	is_int(q("SELECT count(*) FROM job_runs WHERE job = 'killed'"), 0,
+	    "the killed transaction left nothing");
+	is_int(db_begin(), DB_OK, "the queue is free again after a commit");
+	db_rollback();
+	is_int(db_begin(), DB_OK, "and after a rollback");
+	db_rollback();
+	conf.db_busy_timeout_ms = 5000;
 }
 
 /* Returns monotonic milliseconds. */
@@ -953,6 +1021,7 @@ main(void)
 	test_http();
 	test_data_version(path);
 	test_wal_bounded(path);
+	test_writer_queue(path);
 	test_concurrent(path);
 
 	db_close();
