@@ -42,14 +42,53 @@ content_length(const char *s)
 	return n;
 }
 
-/* Copies a parameter into the request's pool: libfcgi frees its own copy
- * in FCGX_Finish_r(), before the log line is written.  NULL when absent. */
-static const char *
-param(struct req *r, FCGX_Request *fr, const char *name)
-{
-	const char *v = FCGX_GetParam(name, fr->envp);
+/* The parameters fcgi_read() takes, in the order of fcgi_params(). */
+enum { P_METHOD, P_CTYPE, P_AUTH, P_ORIGIN, P_ADDR, P_UA, P_ID, P_URI,
+    P_CLEN, P__COUNT };
 
-	return v != NULL ? pool_strdup(&r->pool, v) : NULL;
+/*
+ * Finds the parameters of the enum in one pass over the list (one
+ * FCGX_GetParam() per name scanned the whole list each time) and copies
+ * them into the request's pool: libfcgi frees its own copies in
+ * FCGX_Finish_r(), before the log line is written.  A name given twice
+ * keeps its first value, as FCGX_GetParam() does; an absent one is NULL.
+ */
+static void
+fcgi_params(struct req *r, FCGX_Request *fr, const char *v[P__COUNT])
+{
+	static const struct {
+		const char *name;
+		size_t len;
+	} names[P__COUNT] = {
+#define P(s) { s, sizeof(s) - 1 }
+		[P_METHOD] = P("REQUEST_METHOD"),
+		[P_CTYPE] = P("CONTENT_TYPE"),
+		[P_AUTH] = P("HTTP_AUTHORIZATION"),
+		[P_ORIGIN] = P("HTTP_ORIGIN"),
+		[P_ADDR] = P("REMOTE_ADDR"),
+		[P_UA] = P("HTTP_USER_AGENT"),
+		[P_ID] = P("PARKD_REQUEST_ID"),
+		[P_URI] = P("REQUEST_URI"),
+		[P_CLEN] = P("CONTENT_LENGTH"),
+#undef P
+	};
+	const char *eq;
+	char **e;
+	size_t i, n;
+
+	for (i = 0; i < P__COUNT; i++)
+		v[i] = NULL;
+	for (e = fr->envp; e != NULL && *e != NULL; e++) {
+		if ((eq = strchr(*e, '=')) == NULL)
+			continue;
+		n = (size_t)(eq - *e);
+		for (i = 0; i < P__COUNT; i++)
+			if (names[i].len == n && v[i] == NULL &&
+			    memcmp(*e, names[i].name, n) == 0) {
+				v[i] = pool_strdup(&r->pool, eq + 1);
+				break;
+			}
+	}
 }
 
 /*
@@ -59,30 +98,31 @@ param(struct req *r, FCGX_Request *fr, const char *name)
 static int
 fcgi_read(FCGX_Request *fr, struct req *r, struct resp *w)
 {
-	const char *uri, *q, *id;
+	const char *p[P__COUNT], *uri, *q, *id;
 	long long len;
 	size_t got = 0, want;
 	int n;
 
 	r->started_ms = park_ms();
-	r->method_str = param(r, fr, "REQUEST_METHOD");
+	fcgi_params(r, fr, p);
+	r->method_str = p[P_METHOD];
 	r->method = http_method(r->method_str);
-	r->content_type = param(r, fr, "CONTENT_TYPE");
-	r->authorization = param(r, fr, "HTTP_AUTHORIZATION");
-	r->origin = param(r, fr, "HTTP_ORIGIN");
-	r->remote_addr = param(r, fr, "REMOTE_ADDR");
-	r->user_agent = param(r, fr, "HTTP_USER_AGENT");
+	r->content_type = p[P_CTYPE];
+	r->authorization = p[P_AUTH];
+	r->origin = p[P_ORIGIN];
+	r->remote_addr = p[P_ADDR];
+	r->user_agent = p[P_UA];
 
 	/* nginx's $request_id, passed under a name no client header can
 	 * take, ties our log line to nginx's access log. */
-	id = FCGX_GetParam("PARKD_REQUEST_ID", fr->envp);
+	id = p[P_ID];
 	if (id != NULL && strlen(id) == 32 &&
 	    strspn(id, "0123456789abcdef") == 32)
 		memcpy(r->reqid, id, 33);
 	else
 		rand_hex(r->reqid, 16);
 
-	if ((uri = FCGX_GetParam("REQUEST_URI", fr->envp)) == NULL)
+	if ((uri = p[P_URI]) == NULL)
 		uri = "";
 	q = strchr(uri, '?');
 	r->query = q != NULL ? pool_strdup(&r->pool, q + 1) : "";
@@ -94,7 +134,7 @@ fcgi_read(FCGX_Request *fr, struct req *r, struct resp *w)
 		return 0;
 	}
 
-	len = content_length(FCGX_GetParam("CONTENT_LENGTH", fr->envp));
+	len = content_length(p[P_CLEN]);
 	r->content_length = len;
 	if (len == -2) {
 		resp_error(w, 400, "VALIDATION", "Malformed Content-Length");

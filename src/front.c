@@ -223,22 +223,32 @@ front_log(const struct req *r, const struct resp *w)
 {
 	struct buf line = { 0 };
 	const char *path = r->path != NULL ? r->path : "-";
+	int64_t ms;
 
 	/* Never the query (a download link carries a token there), never a
 	 * header or a body. */
-	buf_printf(&line, "req id=%s method=", r->reqid);
+	buf_puts(&line, "req id=");
+	buf_puts(&line, r->reqid);
+	buf_puts(&line, " method=");
 	text_escape_log(&line, r->method_str ? r->method_str : "-",
 	    strlen(r->method_str ? r->method_str : "-"));
 	buf_puts(&line, " path=\"");
 	text_escape_log(&line, path, strlen(path));
-	buf_printf(&line, "\" status=%d ms=%lld", w->status,
-	    (long long)(park_ms() - r->started_ms));
+	buf_puts(&line, "\" status=");
+	buf_uint(&line, (unsigned)w->status);
+	buf_puts(&line, " ms=");
+	ms = park_ms() - r->started_ms;
+	buf_uint(&line, ms > 0 ? (unsigned long long)ms : 0);
 	if (r->who.role == ROLE_ADMIN)
 		buf_puts(&line, " user=admin");
-	else if (r->who.role == ROLE_USER)
-		buf_printf(&line, " user=%lld", (long long)r->who.user_id);
-	if (w->code != NULL)
-		buf_printf(&line, " code=%s", w->code);
+	else if (r->who.role == ROLE_USER) {
+		buf_puts(&line, " user=");
+		buf_uint(&line, (unsigned long long)r->who.user_id);
+	}
+	if (w->code != NULL) {
+		buf_puts(&line, " code=");
+		buf_puts(&line, w->code);
+	}
 	if (r->remote_addr != NULL) {
 		buf_puts(&line, " addr=");
 		text_escape_log(&line, r->remote_addr,

@@ -307,13 +307,20 @@ http_render(const struct req *r, struct resp *w, struct buf *out)
 	} else if (!w->no_body && w->status != 204)
 		render_envelope(w, &body);
 
-	buf_printf(out, "Status: %d %s\r\n", w->status,
-	    http_status_text(w->status));
+	/* No printf on this path: every request passes here. */
+	buf_puts(out, "Status: ");
+	buf_uint(out, (unsigned)w->status);
+	buf_putc(out, ' ');
+	buf_puts(out, http_status_text(w->status));
 	if (w->status != 204 && !w->no_body) {
-		buf_printf(out, "Content-Type: %s\r\n", type);
-		buf_printf(out, "Content-Length: %zu\r\n", body.len);
+		buf_puts(out, "\r\nContent-Type: ");
+		buf_puts(out, type);
+		buf_puts(out, "\r\nContent-Length: ");
+		buf_uint(out, body.len);
 	}
-	buf_printf(out, "X-Request-Id: %s\r\n", r->reqid);
+	buf_puts(out, "\r\nX-Request-Id: ");
+	buf_puts(out, r->reqid);
+	buf_puts(out, "\r\n");
 	/* API answers are per caller and never to be cached or framed. */
 	buf_puts(out,
 	    "Cache-Control: no-store\r\n"
@@ -336,7 +343,8 @@ http_render(const struct req *r, struct resp *w, struct buf *out)
 		    "X-Total-Count\r\n");
 	}
 	for (i = 0; i < w->nhdr; i++) {
-		buf_printf(out, "%s: ", w->hdr[i].name);
+		buf_puts(out, w->hdr[i].name);
+		buf_puts(out, ": ");
 		/* A header value never ends the header early, whatever a
 		 * handler put in it. */
 		for (p = w->hdr[i].value; *p != '\0'; p++)

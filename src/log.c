@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,11 +13,39 @@
 #include "park.h"
 
 static const char *log_prog = PARK_NAME;
+/* getpid() is a system call each time: the pid is kept, and set again in
+ * every child of fork(). */
+static long log_pid;
+
+static void
+log_forked(void)
+{
+	log_pid = (long)getpid();
+}
 
 void
 log_init(const char *prog)
 {
+	static int once;
+
 	log_prog = prog;
+	log_pid = (long)getpid();
+	if (!once++)
+		pthread_atfork(NULL, NULL, log_forked);
+}
+
+/* Appends "<prio>prog[pid]: " to line. */
+static void
+log_head(struct buf *line, int prio)
+{
+	buf_putc(line, '<');
+	buf_uint(line, (unsigned)prio);
+	buf_putc(line, '>');
+	buf_puts(line, log_prog);
+	buf_putc(line, '[');
+	buf_uint(line, (unsigned long long)(log_pid != 0 ? log_pid :
+	    (long)getpid()));
+	buf_puts(line, "]: ");
 }
 
 void
@@ -32,8 +61,9 @@ log_msg(enum log_level lvl, const char *fmt, ...)
 	va_start(ap, fmt);
 	buf_vprintf(&raw, fmt, ap);
 	va_end(ap);
-	buf_printf(&line, "<%d>%s[%ld]: %s: ", prio[lvl], log_prog,
-	    (long)getpid(), names[lvl]);
+	log_head(&line, prio[lvl]);
+	buf_puts(&line, names[lvl]);
+	buf_puts(&line, ": ");
 	/* Messages may quote input (a file line, a header): escape it. */
 	text_escape_log(&line, raw.p, raw.len);
 	buf_putc(&line, '\n');
@@ -49,8 +79,7 @@ log_raw(enum log_level lvl, const char *text, size_t len)
 	static const int prio[] = { 3, 4, 6, 7 };
 	struct buf line = { 0 };
 
-	buf_printf(&line, "<%d>%s[%ld]: ", prio[lvl], log_prog,
-	    (long)getpid());
+	log_head(&line, prio[lvl]);
 	buf_add(&line, text, len);
 	buf_putc(&line, '\n');
 	(void)fwrite(line.p, 1, line.len, stderr);
