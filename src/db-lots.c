@@ -429,13 +429,16 @@ db_book(struct pool *p, int64_t lot, int64_t user, const char *vehicle,
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
-	int64_t spot, price;
+	int64_t now = park_now();
 	int active, held;
 
 	*out = BOOK_NO_LOT;
+	memset(v, 0, sizeof(*v));
 	/* The check and the insert in one write transaction: two bookings
 	 * can never pick the same spot (and the partial unique index on
-	 * active reservations would refuse it anyway). */
+	 * active reservations would refuse it anyway).  Everything else the
+	 * answer shows is read on the way, so that the transaction, which
+	 * every other writer waits for, runs no statement more. */
 	if ((rc = db_begin()) != DB_OK)
 		return rc;
 	if ((st = db_stmt(STMT_LOT_FOR_BOOKING)) == NULL) {
@@ -448,7 +451,8 @@ db_book(struct pool *p, int64_t lot, int64_t user, const char *vehicle,
 	if (rc != DB_OK)
 		goto fail;
 	active = sqlite3_column_int(st, 0);
-	price = sqlite3_column_int64(st, 1);
+	v->hourly_cents = sqlite3_column_int64(st, 1);
+	v->lot_name = db_col_text(p, st, 2);
 	db_done(st);
 	if (!active) {
 		*out = BOOK_INACTIVE;
@@ -462,6 +466,7 @@ db_book(struct pool *p, int64_t lot, int64_t user, const char *vehicle,
 	if ((rc = db_row(st)) != DB_OK)
 		goto fail;
 	held = sqlite3_column_int(st, 0);
+	v->username = db_col_text(p, st, 1);
 	db_done(st);
 	if (held >= conf.max_active_bookings) {
 		*out = BOOK_LIMIT;
@@ -478,22 +483,28 @@ db_book(struct pool *p, int64_t lot, int64_t user, const char *vehicle,
 	}
 	if (rc != DB_OK)
 		goto fail;
-	spot = sqlite3_column_int64(st, 0);
+	v->spot_id = sqlite3_column_int64(st, 0);
+	v->spot_number = sqlite3_column_int(st, 1);
 	db_done(st);
 	if ((st = db_stmt(STMT_RESV_INSERT)) == NULL) {
 		rc = db_lasterr();
 		goto fail;
 	}
-	db_bind_int(st, 1, spot);
+	db_bind_int(st, 1, v->spot_id);
 	db_bind_int(st, 2, lot);
 	db_bind_int(st, 3, user);
 	db_bind_text(st, 4, vehicle);
-	db_bind_int(st, 5, park_now());
-	db_bind_int(st, 6, price);
+	db_bind_int(st, 5, now);
+	db_bind_int(st, 6, v->hourly_cents);
 	if ((rc = db_run(st)) != DB_OK)
 		goto fail;
-	if ((rc = db_resv_get(p, db_last_id(), v)) != DB_OK)
-		goto fail;
+	/* The row as STMT_RESV_INSERT wrote it. */
+	v->id = db_last_id();
+	v->lot_id = lot;
+	v->user_id = user;
+	v->vehicle = vehicle != NULL ? pool_strdup(p, vehicle) : NULL;
+	v->parking_ts = v->created_at = v->updated_at = now;
+	v->status = "active";
 	*out = BOOK_OK;
 	return commit_lots();
 none:
@@ -510,10 +521,10 @@ db_release(struct pool *p, int64_t user, int64_t resv, struct resv *v,
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
-	int64_t id;
 	int active;
 
 	*out = RELEASE_NONE;
+	memset(v, 0, sizeof(*v));
 	if ((rc = db_begin()) != DB_OK)
 		return rc;
 	if ((st = db_stmt(resv > 0 ? STMT_RESV_TO_RELEASE :
@@ -535,10 +546,9 @@ db_release(struct pool *p, int64_t user, int64_t resv, struct resv *v,
 	}
 	if (rc != DB_OK)
 		goto fail;
-	id = sqlite3_column_int64(st, 0);
-	active = strcmp((const char *)sqlite3_column_text(st, 1), "active")
-	    == 0;
+	resv_row(p, st, v);
 	db_done(st);
+	active = v->status != NULL && strcmp(v->status, "active") == 0;
 	if (!active) {
 		db_rollback();
 		return DB_OK;
@@ -548,11 +558,19 @@ db_release(struct pool *p, int64_t user, int64_t resv, struct resv *v,
 		goto fail;
 	}
 	db_bind_int(st, 1, park_now());
-	db_bind_int(st, 2, id);
-	if ((rc = db_run(st)) != DB_OK)
+	db_bind_int(st, 2, v->id);
+	/* RETURNING: what the statement computed (time and cost). */
+	if ((rc = db_row(st)) != DB_OK) {
+		if (rc == DB_NOTFOUND)
+			rc = DB_ERROR; /* active a statement ago, in our lock */
 		goto fail;
-	if ((rc = db_resv_get(p, id, v)) != DB_OK)
-		goto fail;
+	}
+	v->leaving_ts = sqlite3_column_int64(st, 0);
+	v->cost_cents = sqlite3_column_int64(st, 1);
+	v->has_cost = 1;
+	v->updated_at = sqlite3_column_int64(st, 2);
+	v->status = "completed";
+	db_done(st);
 	*out = RELEASE_OK;
 	return commit_lots();
 fail:

@@ -237,16 +237,17 @@ static const char *const stmt_sql[] = {
 	    " WHERE s.lot_id = ? AND s.removed_at IS NULL"
 	    " ORDER BY s.spot_number",
 	[STMT_LOT_FOR_BOOKING] =
-	    "SELECT is_active, price_cents FROM lots"
+	    "SELECT is_active, price_cents, name FROM lots"
 	    " WHERE id = ? AND deleted_at IS NULL",
 	/* one seek on spots_lot_status */
 	[STMT_SPOT_FIRST_FREE] =
 	    "SELECT id, spot_number FROM spots WHERE lot_id = ?"
 	    " AND status = 'A' AND removed_at IS NULL"
 	    " ORDER BY spot_number LIMIT 1",
+	/* with the user's name, for the reservation a booking returns */
 	[STMT_USER_ACTIVE_COUNT] =
-	    "SELECT count(*) FROM reservations WHERE user_id = ?"
-	    " AND status = 'active'",
+	    "SELECT count(*), (SELECT username FROM users WHERE id = ?1)"
+	    " FROM reservations WHERE user_id = ?1 AND status = 'active'",
 	[STMT_RESV_INSERT] =
 	    "INSERT INTO reservations (spot_id, lot_id, user_id,"
 	    " vehicle_number, parking_ts, hourly_cents, status, created_at,"
@@ -255,11 +256,11 @@ static const char *const stmt_sql[] = {
 	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.id = ?",
 	/* ?1 the reservation, ?2 its owner */
 	[STMT_RESV_TO_RELEASE] =
-	    "SELECT id, status FROM reservations WHERE id = ?1"
-	    " AND user_id = ?2",
+	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.id = ?1"
+	    " AND r.user_id = ?2",
 	[STMT_RESV_OLDEST_ACTIVE] =
-	    "SELECT id, status FROM reservations WHERE user_id = ?"
-	    " AND status = 'active' ORDER BY parking_ts, id LIMIT 1",
+	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.user_id = ?"
+	    " AND r.status = 'active' ORDER BY r.parking_ts, r.id LIMIT 1",
 	/* ?1 now, ?2 id: the cost is computed here, in integer cents: the
 	 * hourly price times the started hours, at least one (a clock that
 	 * went back counts as no time) */
@@ -268,7 +269,8 @@ static const char *const stmt_sql[] = {
 	    " leaving_ts = max(?1, parking_ts),"
 	    " cost_cents = hourly_cents * max(1,"
 	    " (max(?1, parking_ts) - parking_ts + 3599) / 3600),"
-	    " updated_at = ?1 WHERE id = ?2 AND status = 'active'",
+	    " updated_at = ?1 WHERE id = ?2 AND status = 'active'"
+	    " RETURNING leaving_ts, cost_cents, updated_at",
 	/* newest first on reservations_user; ?2 a status or NULL */
 	[STMT_RESV_LIST_USER] =
 	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.user_id = ?1"

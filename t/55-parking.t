@@ -161,6 +161,16 @@ def update(s, lot_id, body):
     return s.req("POST", "/api/admin/pkl/update/%d" % lot_id, body, A)
 
 
+def history_copy(u, resv):
+    """The caller's history entry of reservation resv, with resv's
+    duration_str (the history's is computed at its own time)."""
+    r = u.req("GET", "/api/user/pkl/book/list?limit=100")
+    got = {x["id"]: x for x in data(r) or []}.get(resv.get("id"))
+    if got is not None:
+        got = dict(got, duration_str=resv.get("duration_str"))
+    return got
+
+
 def book(u, lot_id, body=None):
     return u.req("POST", "/api/user/pkl/book/%d" % lot_id,
                  body if body is not None else {})
@@ -490,6 +500,8 @@ def test_booking(s, users):
         "without spaces, the lot's rate, active")
     is_(b1["spot_identifier"], "Booking Lot-1", "book: spot_identifier")
     is_(b1["duration_str"], "0h 0m (ongoing)", "book: duration_str")
+    is_(history_copy(u, b1), b1, "book: the answer is the reservation as "
+        "stored (the history's copy)")
     r = book(v, lid)
     b2 = data(r) or {}
     is_((r.status, b2.get("spot_number"), b2.get("vehicle_number")),
@@ -602,6 +614,8 @@ def test_release(s, users):
     ok(j.get("leaving_timestamp") and j["leaving_timestamp"] >=
        j["parking_timestamp"], "release: a leaving time")
     is_(j.get("duration_str"), "0h 0m", "release: duration_str")
+    is_(history_copy(u, j), j, "release: the answer is the reservation as "
+        "stored (the history's copy)")
     err(release(u, r2["id"]), 409, "NO_ACTIVE_RESERVATION",
         "release the same reservation again: 409")
     err(release(u), 409, "NO_ACTIVE_RESERVATION",
