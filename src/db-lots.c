@@ -559,10 +559,16 @@ db_release(struct pool *p, int64_t user, int64_t resv, struct resv *v,
 	}
 	db_bind_int(st, 1, park_now());
 	db_bind_int(st, 2, v->id);
-	/* RETURNING: what the statement computed (time and cost). */
+	if ((rc = db_run(st)) != DB_OK)
+		goto fail;
+	if ((st = db_stmt(STMT_RESV_CLOSED)) == NULL) {
+		rc = db_lasterr();
+		goto fail;
+	}
+	db_bind_int(st, 1, v->id);
 	if ((rc = db_row(st)) != DB_OK) {
 		if (rc == DB_NOTFOUND)
-			rc = DB_ERROR; /* active a statement ago, in our lock */
+			rc = DB_ERROR; /* written a statement ago, in our lock */
 		goto fail;
 	}
 	v->leaving_ts = sqlite3_column_int64(st, 0);

@@ -269,8 +269,12 @@ static const char *const stmt_sql[] = {
 	    " leaving_ts = max(?1, parking_ts),"
 	    " cost_cents = hourly_cents * max(1,"
 	    " (max(?1, parking_ts) - parking_ts + 3599) / 3600),"
-	    " updated_at = ?1 WHERE id = ?2 AND status = 'active'"
-	    " RETURNING leaving_ts, cost_cents, updated_at",
+	    " updated_at = ?1 WHERE id = ?2 AND status = 'active'",
+	/* what STMT_RESV_COMPLETE computed (RETURNING would cost an
+	 * ephemeral table per statement in SQLite 3.40) */
+	[STMT_RESV_CLOSED] =
+	    "SELECT leaving_ts, cost_cents, updated_at FROM reservations"
+	    " WHERE id = ?",
 	/* newest first on reservations_user; ?2 a status or NULL */
 	[STMT_RESV_LIST_USER] =
 	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.user_id = ?1"
