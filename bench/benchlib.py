@@ -7,8 +7,9 @@
 - stack_class(): t/lib/parktest.py's Stack (Redis, parkd, and nginx from
   dev/nginx-conf.sh, as the tests run them) whose nginx site gets the
   benchmark's locations, /_bench/nginx (case A), /_bench/fcgi (case B),
-  /_bench/c10 (case C10) and /_bench/e/ (case E), the last three to
-  fcgi-min's sockets;
+  /_bench/c10 (case C10), /_bench/e/ (case E) and /_bench/e-ckpt/ (case
+  E_ckpt: E with parkd's checkpoint policy), the last four to fcgi-min's
+  sockets;
 - seed(): 10 lots x 100 spots and users with tokens, through the API.
 """
 
@@ -247,7 +248,7 @@ def import_parktest(builddir):
 
 def stack_class(parktest):
     """parktest.Stack with the benchmark's nginx locations and fcgi-min
-    (its three instances) stopped with the rest."""
+    (its four instances) stopped with the rest."""
 
     class BenchStack(parktest.Stack):
         def spawn(self, name, argv, env=None, pass_fds=()):
@@ -256,7 +257,7 @@ def stack_class(parktest):
             return super().spawn(name, argv, env=env, pass_fds=pass_fds)
 
         def add_bench_locations(self):
-            """Appends the locations of cases A, B, C10 and E to the
+            """Appends the locations of cases A, B, C10, E and E_ckpt to the
             server block that dev/nginx-conf.sh made from
             nginx/parkd.conf.in; they inherit everything the site sets at
             server level (the FastCGI parameters included)."""
@@ -268,6 +269,8 @@ def stack_class(parktest):
             self.fcgi_min_socket = os.path.join(self.dir, "fcgi-min.sock")
             self.fcgi_c10_socket = os.path.join(self.dir, "fcgi-c10.sock")
             self.fcgi_e_socket = os.path.join(self.dir, "fcgi-e.sock")
+            self.fcgi_e_ckpt_socket = os.path.join(self.dir,
+                                                   "fcgi-e-ckpt.sock")
             extra = (
                 "\n    # ---- added by bench/run: its ceilings ----\n"
                 "    location = /_bench/nginx {\n"
@@ -283,19 +286,23 @@ def stack_class(parktest):
                 "    }\n"
                 "    location ^~ /_bench/e/ {\n"
                 "        fastcgi_pass \"unix:%s\";\n"
+                "    }\n"
+                "    location ^~ /_bench/e-ckpt/ {\n"
+                "        fastcgi_pass \"unix:%s\";\n"
                 "    }\n" % (self.fcgi_min_socket, self.fcgi_c10_socket,
-                           self.fcgi_e_socket))
+                           self.fcgi_e_socket, self.fcgi_e_ckpt_socket))
             with open(site, "w") as f:
                 f.write(text[:-1] + extra + "}\n")
 
         def start_fcgi_min(self, binary, workers, wrapper=(), c10=False,
-                           e=False):
+                           e=False, e_ckpt=False):
             """Starts fcgi-min on the socket /_bench/fcgi passes to (case
             B), with c10 on the one of /_bench/c10 (case C10: a query of
-            the stack's database per request), or with e on the one of
+            the stack's database per request), with e on the one of
             /_bench/e/ (case E: booking writes to a database of its own,
-            self.e_db), and waits until it answers through nginx.  Returns
-            its pid."""
+            self.e_db), or with e_ckpt on the one of /_bench/e-ckpt/ (case
+            E_ckpt: E plus parkd's checkpoint policy, on self.e_ckpt_db),
+            and waits until it answers through nginx.  Returns its pid."""
             name, sock, extra = "fcgi-min", self.fcgi_min_socket, []
             probe = ("GET", "/_bench/fcgi", None, 200)
             if c10:
@@ -308,6 +315,10 @@ def stack_class(parktest):
                 # A release by a user who never booked: 409 once the
                 # database answers, and it writes nothing.
                 probe = ("POST", "/_bench/e/release", "1", 409)
+            elif e_ckpt:
+                name, sock = "fcgi-e-ckpt", self.fcgi_e_ckpt_socket
+                extra = ["--e-ckpt", self.e_ckpt_db]
+                probe = ("POST", "/_bench/e-ckpt/release", "1", 409)
             self.spawn(name, list(wrapper) + [binary, sock, str(workers)] +
                        extra)
             deadline = time.monotonic() + 30
@@ -326,11 +337,17 @@ def stack_class(parktest):
             """Case E's database (fcgi-min's own, not parkd's)."""
             return os.path.join(self.dir, "bench-e.db")
 
+        @property
+        def e_ckpt_db(self):
+            """Case E_ckpt's database (fcgi-min's own, not E's)."""
+            return os.path.join(self.dir, "bench-e-ckpt.db")
+
         def stop(self, failed=False):
             try:
                 self.stop_process("fcgi-min")
                 self.stop_process("fcgi-c10")
                 self.stop_process("fcgi-e")
+                self.stop_process("fcgi-e-ckpt")
             finally:
                 super().stop(failed=failed)
 

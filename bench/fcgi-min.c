@@ -4,12 +4,15 @@
  * behind the same nginx.  It answers every request with a fixed small
  * JSON and does nothing else.  Two more modes give the baselines of
  * performance.md that add SQLite to it: C10 (one 10-row SELECT of parkd's
- * lots) and E (a booking write of its own).  Built by bench/run with
+ * lots) and E (a booking write of its own), and a third, E_ckpt, is E with
+ * parkd's checkpoint policy (informational, not performance.md's).  Built
+ * by bench/run with
  *     cc -O2 -o fcgi-min fcgi-min.c -lfcgi -lsqlite3
  * and not part of parkd's build.
  *
  * Usage: fcgi-min SOCKET [WORKERS [DATABASE]]
  *        fcgi-min SOCKET WORKERS --e DBFILE
+ *        fcgi-min SOCKET WORKERS --e-ckpt DBFILE
  *   binds the unix socket SOCKET (mode 0660, listen backlog 1024, like
  *   parkd), forks WORKERS (default 4) processes that each run an
  *   FCGX_Accept_r loop on it, and waits.  SIGTERM or SIGINT stops the
@@ -31,6 +34,12 @@
  *   The caller is "Authorization: Bearer <N>", N a user number (bench/run's
  *   token file for E gives them); none or another one: 401.  Any other
  *   path or method: 404.  Any SQLite error: 503.
+ *
+ *   With --e-ckpt DBFILE, the same as --e (on its own DBFILE, paths under
+ *   /_bench/e-ckpt/ instead of /_bench/e/) plus parkd's checkpoint policy
+ *   and nothing else (case E_ckpt): a WAL hook that, once the WAL holds
+ *   E_CKPT_PAGES frames, runs a RESTART checkpoint with the busy handler's
+ *   wait capped at E_CKPT_WAIT_US (see e_wal_hook()).
  */
 #include <errno.h>
 #include <signal.h>
@@ -141,8 +150,16 @@ static const char *const e_sql[E_NSTMT] = {
 #define E_BUSY_SLEEP_US 100
 #define E_BUSY_LIMIT_US 5000000LL
 
+/* Case E_ckpt: parkd's checkpoint policy, its defaults (src/db.c:
+ * PARKD_DB_CHECKPOINT_PAGES and DB_CHECKPOINT_WAIT_MS). */
+#define E_CKPT_PAGES 1000
+#define E_CKPT_WAIT_US 20000LL
+
 static const char *dbpath; /* case C10: parkd's database */
 static const char *epath; /* case E: fcgi-min's own database */
+static const char *eprefix = "/_bench/e/"; /* case E's paths */
+static int eckpt; /* case E_ckpt: E with parkd's checkpoint policy */
+static long long busy_cap_us; /* e_busy()'s limit during e_wal_hook() */
 static sqlite3 *db;
 static sqlite3_stmt *c10;
 static sqlite3_stmt *e_st[E_NSTMT];
@@ -205,7 +222,8 @@ c10_body(char *out, size_t cap)
 }
 
 /*
- * Case E's busy handler: sleeps of E_BUSY_SLEEP_US, E_BUSY_LIMIT_US in all.
+ * Case E's busy handler: sleeps of E_BUSY_SLEEP_US, E_BUSY_LIMIT_US in all
+ * (busy_cap_us instead while it is set: case E_ckpt's checkpoint).
  * SQLite's own (sqlite3_busy_timeout) sleeps 1, 2, 5, 10 ms..., which made
  * the write path's p99 three times worse (performance.md).  Returns 1 to
  * try again, 0 to give up (the statement fails with SQLITE_BUSY).
@@ -214,18 +232,49 @@ static int
 e_busy(void *arg, int count)
 {
 	struct timespec now, ts = { 0, E_BUSY_SLEEP_US * 1000 };
-	long long waited;
+	long long waited, limit;
 
 	(void)arg;
+	limit = E_BUSY_LIMIT_US;
+	if (busy_cap_us > 0 && limit > busy_cap_us)
+		limit = busy_cap_us;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (count == 0)
 		busy_start = now;
 	waited = (long long)(now.tv_sec - busy_start.tv_sec) * 1000000 +
 	    (now.tv_nsec - busy_start.tv_nsec) / 1000;
-	if (waited >= E_BUSY_LIMIT_US)
+	if (waited >= limit)
 		return 0;
 	nanosleep(&ts, NULL); /* EINTR: a shorter sleep, then a retry */
 	return 1;
+}
+
+/*
+ * Case E_ckpt's WAL hook: parkd's checkpoint policy (src/db.c,
+ * db_wal_hook()), run after every commit with the WAL's size in frames.
+ * Why E_ckpt exists: under bench/run's steady booking load, SQLite's
+ * default automatic checkpoint (PASSIVE, past 1000 frames), which case E
+ * keeps as performance.md defines it, never reaches the end of the WAL
+ * because some reader always holds an older snapshot; so the WAL never
+ * starts again from its beginning, grows to about 1 GB in a 5 s case, and
+ * every commit past 1000 frames runs a checkpoint of its own, with fsyncs.
+ * parkd avoids that with this hook, so book x E alone flatters parkd.
+ * Installing a WAL hook replaces SQLite's automatic checkpoint.  Past
+ * E_CKPT_PAGES frames, a RESTART checkpoint waits for the WAL's readers,
+ * at most E_CKPT_WAIT_US, so that the next writer starts the WAL again.
+ * Returns SQLITE_OK: the commit has succeeded whatever happens here.
+ */
+static int
+e_wal_hook(void *arg, sqlite3 *conn, const char *name, int frames)
+{
+	(void)arg;
+	if (frames < E_CKPT_PAGES)
+		return SQLITE_OK;
+	busy_cap_us = E_CKPT_WAIT_US;
+	sqlite3_wal_checkpoint_v2(conn, name, SQLITE_CHECKPOINT_RESTART, NULL,
+	    NULL);
+	busy_cap_us = 0;
+	return SQLITE_OK;
 }
 
 /* sqlite3_exec()'s callback: notes whether PRAGMA journal_mode, the only
@@ -242,8 +291,9 @@ e_is_wal(void *arg, int n, char **val, char **name)
  * Opens case E's database into db, with the busy handler, in WAL mode.
  * With create (the parent, before the fork), creates and seeds it first;
  * without (a worker, after the fork: a connection must not cross a fork),
- * sets synchronous=NORMAL, which belongs to the connection, and prepares
- * the statements.  Returns 0, or -1 after saying why.
+ * sets synchronous=NORMAL, which belongs to the connection, prepares the
+ * statements and, for case E_ckpt, installs e_wal_hook().  Returns 0, or
+ * -1 after saying why.
  */
 static int
 e_open(const char *path, int create)
@@ -262,6 +312,8 @@ e_open(const char *path, int create)
 		if (sqlite3_prepare_v3(db, e_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &e_st[i], NULL) != SQLITE_OK)
 			goto out;
+	if (!create && eckpt)
+		sqlite3_wal_hook(db, e_wal_hook, NULL);
 	rc = 0;
 out:
 	if (rc != 0)
@@ -378,15 +430,16 @@ e_user(const char *auth)
 	return errno == 0 && end != auth + 7 && *end == '\0' && n > 0 ? n : 0;
 }
 
-/* Case E: reads one request and runs it.  Returns its status (see the top
- * of the file). */
+/* Case E: reads one request and runs it (its paths under eprefix).
+ * Returns its status (see the top of the file). */
 static int
 e_route(FCGX_Request *r)
 {
-	static const char book[] = "/_bench/e/book/";
+	static const char book[] = "book/";
 	const char *method, *uri, *num;
 	char buf[1024], *end;
 	long long user, lot;
+	size_t plen;
 
 	/* The body to its end, as parkd reads it (its content is not
 	 * needed): a worker that closes the connection with unread input
@@ -399,7 +452,11 @@ e_route(FCGX_Request *r)
 		return 404;
 	if ((user = e_user(FCGX_GetParam("HTTP_AUTHORIZATION", r->envp))) == 0)
 		return 401;
-	if (strcmp(uri, "/_bench/e/release") == 0)
+	plen = strlen(eprefix);
+	if (strncmp(uri, eprefix, plen) != 0)
+		return 404;
+	uri += plen;
+	if (strcmp(uri, "release") == 0)
 		return e_release(user);
 	if (strncmp(uri, book, sizeof(book) - 1) != 0)
 		return 404;
@@ -525,9 +582,14 @@ main(int argc, char **argv)
 
 	if (argc == 5 && strcmp(argv[3], "--e") == 0)
 		epath = argv[4];
-	else if (argc < 2 || argc > 4) {
+	else if (argc == 5 && strcmp(argv[3], "--e-ckpt") == 0) {
+		epath = argv[4];
+		eprefix = "/_bench/e-ckpt/";
+		eckpt = 1;
+	} else if (argc < 2 || argc > 4) {
 		fprintf(stderr, "usage: fcgi-min SOCKET [WORKERS [DATABASE]]\n"
-		    "       fcgi-min SOCKET WORKERS --e DBFILE\n");
+		    "       fcgi-min SOCKET WORKERS --e DBFILE\n"
+		    "       fcgi-min SOCKET WORKERS --e-ckpt DBFILE\n");
 		return 2;
 	} else if (argc == 4)
 		dbpath = argv[3];
@@ -536,8 +598,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "fcgi-min: WORKERS must be 1 to 64\n");
 		return 2;
 	}
-	/* Case E's database is made once, here, so that the workers only
-	 * open it; the connection is closed before the fork. */
+	/* Case E's (or E_ckpt's) database is made once, here, so that the
+	 * workers only open it; the connection is closed before the fork. */
 	if (epath != NULL) {
 		rc = e_open(epath, 1);
 		sqlite3_close(db);
