@@ -59,6 +59,17 @@ db_gen_bump(const char *family)
 	return db_run(st);
 }
 
+enum dbrc
+db_lot_version(int64_t id, long long *version)
+{
+	sqlite3_stmt *st = db_stmt(id > 0 ? STMT_LOT_VERSION :
+	    STMT_LOTS_VERSION);
+
+	if (st != NULL && id > 0)
+		db_bind_int(st, 1, id);
+	return db_row_ints(st, version, NULL, NULL);
+}
+
 /* Commits after bumping the lots generation, or rolls back. */
 static enum dbrc
 commit_lots(void)
@@ -506,7 +517,9 @@ db_book(struct pool *p, int64_t lot, int64_t user, const char *vehicle,
 	v->parking_ts = v->created_at = v->updated_at = now;
 	v->status = "active";
 	*out = BOOK_OK;
-	return commit_lots();
+	/* No generation to bump: the triggers moved the lot's version on
+	 * (005-lot-version.sql). */
+	return db_commit();
 none:
 	db_rollback();
 	return DB_OK;
@@ -578,7 +591,7 @@ db_release(struct pool *p, int64_t user, int64_t resv, struct resv *v,
 	v->status = "completed";
 	db_done(st);
 	*out = RELEASE_OK;
-	return commit_lots();
+	return db_commit(); /* the triggers moved the lot's version on */
 fail:
 	db_rollback();
 	return rc;

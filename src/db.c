@@ -236,6 +236,10 @@ static const char *const stmt_sql[] = {
 	    " LEFT JOIN users u ON u.id = r.user_id"
 	    " WHERE s.lot_id = ? AND s.removed_at IS NULL"
 	    " ORDER BY s.spot_number",
+	/* 005: versions of lots, moved on by every booking and release */
+	[STMT_LOT_VERSION] =
+	    "SELECT coalesce(max(version), -1) FROM lots WHERE id = ?",
+	[STMT_LOTS_VERSION] = "SELECT coalesce(sum(version), 0) FROM lots",
 	[STMT_LOT_FOR_BOOKING] =
 	    "SELECT is_active, price_cents, name FROM lots"
 	    " WHERE id = ? AND deleted_at IS NULL",

@@ -276,11 +276,16 @@ lots_admin_get(struct req *r, struct resp *w)
 	struct buf cached = { 0 };
 	struct jw jw;
 	enum dbrc rc;
-	char *key, *mkey = pool_printf(&r->pool, "grid:%lld", r->pid[0]);
+	long long version;
+	char *key = NULL, *mkey = pool_printf(&r->pool, "grid:%lld",
+	    r->pid[0]);
 
 	if (from_memo(r, w, "Parking lot", mkey))
 		return;
-	if (cache_fetch(&r->pool, "lots", mkey, &cached, &key) == 0) {
+	/* Redis keys carry the lot's version: bookings move it on. */
+	if (db_lot_version(r->pid[0], &version) == DB_OK &&
+	    cache_fetch(&r->pool, "lots", pool_printf(&r->pool, "%s:%lld",
+	    mkey, version), &cached, &key) == 0) {
 		resp_ok(w, "Parking lot", &jw);
 		jw_raw(&jw, NULL, cached.p, cached.len);
 		buf_free(&cached);

@@ -767,6 +767,10 @@ struct user_summary {
 enum dbrc db_gen_get(const char *family, long long *gen);
 /* Bumps a family's generation (inside the caller's write transaction). */
 enum dbrc db_gen_bump(const char *family);
+/* The version of lot id (-1: no such lot), moved on by every booking and
+ * release of it, or with id 0 the sum of every lot's (cache keys, next to
+ * the generation). */
+enum dbrc db_lot_version(int64_t id, long long *version);
 enum dbrc db_lot_get(struct pool *, int64_t id, struct lot *);
 enum dbrc db_lots_list(struct pool *, int active_only, struct lot **,
     size_t *n);

@@ -256,12 +256,17 @@ resv_admin_summary(struct req *r, struct resp *w)
 	struct jw jw;
 	enum dbrc rc;
 	size_t i;
-	char day[32], *key;
+	char day[32], *key = NULL;
 	const struct lot *l;
+	long long version;
 
-	/* The day is part of the key: "today" moves at midnight. */
-	if (cache_fetch(&r->pool, "lots", pool_printf(&r->pool, "summary:%lld",
-	    (long long)(park_now() / 86400)), &cached, &key) == 0) {
+	/* The day is part of the key ("today" moves at midnight), and the
+	 * sum of the lots' versions, which every booking and release moves
+	 * on. */
+	if (db_lot_version(0, &version) == DB_OK &&
+	    cache_fetch(&r->pool, "lots", pool_printf(&r->pool,
+	    "summary:%lld:%lld", (long long)(park_now() / 86400), version),
+	    &cached, &key) == 0) {
 		resp_ok(w, "Summary", &jw);
 		jw_raw(&jw, NULL, cached.p, cached.len);
 		buf_free(&cached);

@@ -665,6 +665,22 @@ test_triggers(void)
 	    "deleting it frees the count");
 	is_str(qs("SELECT status FROM spots WHERE id = 1"), "A",
 	    "and the spot");
+	/* 005: each of the 4 bookings, 1 completion, 1 cancellation and 1
+	 * delete above moved the version on (the refused booking did not);
+	 * it keys the cached grid and summary. */
+	is_int(q("SELECT version FROM lots WHERE id = 1"), 6,
+	    "lot 1's version moved on by every change of its occupancy");
+	{
+		long long v = -9;
+
+		is_int(db_lot_version(1, &v), DB_OK, "db_lot_version");
+		is_int(v, 6, "  reads it");
+		is_int(db_lot_version(999, &v), DB_OK, "db_lot_version of "
+		    "no lot");
+		is_int(v, -1, "  is -1");
+		is_int(db_lot_version(0, &v), DB_OK, "db_lot_version(0)");
+		is_int(v, q("SELECT sum(version) FROM lots"), "  the sum");
+	}
 
 	/* Lot 2: full, then try to shrink below what is occupied. */
 	is_int(db_exec_for_test(book(4, 2)), DB_OK, "book lot 2 spot 1");

@@ -158,7 +158,7 @@ def test_stopped(s):
     compare(up1, up2, "the reads twice with Redis up (second from the "
             "cache): the same")
     keys = P.parkd_keys(s)
-    ok(any(":grid:%d" % l1 in k for k in keys) and
+    ok(any(":grid:%d:" % l1 in k for k in keys) and
        any(":summary:" in k for k in keys),
        "the grid and the summary are cached in Redis", "  %r" % keys)
     up_lat = latencies(s, u, l1)
@@ -243,7 +243,7 @@ def test_stopped(s):
     reads(s, u, v, l1, l2)
     compare(down2, up3, "after the restart: the same reads")
     keys = P.parkd_keys(s)
-    ok(any(":grid:%d" % l1 in k for k in keys) and
+    ok(any(":grid:%d:" % l1 in k for k in keys) and
        any(":summary:" in k for k in keys),
        "after the restart parkd caches in Redis again", "  %r" % keys)
     return u, v, l1, l2
@@ -346,7 +346,8 @@ def test_stale(s, u, l1):
     g0 = data(s.req("GET", "/api/admin/pkl/%d" % l1, headers=A))
     s.req("GET", "/api/admin/pkl/%d" % l1, headers=A)
     s0 = data(s.req("GET", "/api/admin/summary", headers=A))
-    old = [k for k in P.parkd_keys(s) if k.endswith(":grid:%d" % l1)]
+    # keys: parkd:v1:lots:<generation>:grid:<lot>:<lot version>
+    old = [k for k in P.parkd_keys(s) if ":grid:%d:" % l1 in k]
     ok(old, "the grid is cached before the freeze", "  %r" % old)
     os.kill(redis.pid, signal.SIGSTOP)
     try:
@@ -381,8 +382,9 @@ def test_stale(s, u, l1):
     ok(not stale, "after the freeze every read shows the writes made "
        "during it (20 grid and 20 summary reads)", *stale[:5])
     keys = P.parkd_keys(s)
-    ok(len([k for k in keys if k.endswith(":grid:%d" % l1)]) >= 2,
-       "  served from a new cache entry (the generation moved on)",
+    ok(len([k for k in keys if ":grid:%d:" % l1 in k]) >= 2,
+       "  served from a new cache entry (the generation and the lot's "
+       "version moved on)",
        "  %r" % keys)
     u.req("POST", "/api/user/pkl/release", {"reservation_id": b["id"]})
 
