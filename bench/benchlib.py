@@ -281,6 +281,9 @@ def stack_class(parktest):
                 "    location = /_bench/fcgi {\n"
                 "        fastcgi_pass \"unix:%s\";\n"
                 "    }\n"
+                "    location = /_bench/fcgi-list {\n"
+                "        fastcgi_pass \"unix:%s\";\n"
+                "    }\n"
                 "    location = /_bench/c10 {\n"
                 "        fastcgi_pass \"unix:%s\";\n"
                 "    }\n"
@@ -289,7 +292,8 @@ def stack_class(parktest):
                 "    }\n"
                 "    location ^~ /_bench/e-ckpt/ {\n"
                 "        fastcgi_pass \"unix:%s\";\n"
-                "    }\n" % (self.fcgi_min_socket, self.fcgi_c10_socket,
+                "    }\n" % (self.fcgi_min_socket, self.fcgi_min_socket,
+                           self.fcgi_c10_socket,
                            self.fcgi_e_socket, self.fcgi_e_ckpt_socket))
             with open(site, "w") as f:
                 f.write(text[:-1] + extra + "}\n")

@@ -63,6 +63,16 @@ static const char answer[] =
     "\r\n"
     "{\"success\":true,\"message\":\"ok\",\"data\":{\"bench\":\"fcgi-min\"}}\n";
 
+/*
+ * Case B_list: the answer of case B padded to the size of parkd's lots
+ * list (4,016 bytes with its envelope), asked for with the same bearer
+ * token: what nginx and wrk themselves cost for an exchange of that shape,
+ * with nothing done in the worker.  Filled in main().
+ */
+#define BLIST_BYTES 4016
+static char blist[sizeof(answer) + BLIST_BYTES];
+static int blist_len;
+
 /* Case C10: the columns parkd's list reads, of the lots a user sees. */
 static const char c10_sql[] =
     "SELECT id, name, address, pin_code, price_cents, number_of_spots,"
@@ -516,6 +526,7 @@ serve(int fd)
 	if (getppid() == 1)
 		_exit(0);
 	static char body[65536];
+	const char *uri;
 	int n;
 
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&r, fd, 0) != 0) {
@@ -535,8 +546,14 @@ serve(int fd)
 	while (FCGX_Accept_r(&r) >= 0) {
 		if (epath != NULL)
 			e_serve(&r);
-		else if (dbpath == NULL)
-			FCGX_PutStr(answer, (int)sizeof(answer) - 1, r.out);
+		else if (dbpath == NULL) {
+			uri = FCGX_GetParam("DOCUMENT_URI", r.envp);
+			if (uri != NULL && strcmp(uri, "/_bench/fcgi-list") == 0)
+				FCGX_PutStr(blist, blist_len, r.out);
+			else
+				FCGX_PutStr(answer, (int)sizeof(answer) - 1,
+				    r.out);
+		}
 		else if ((n = c10_body(body, sizeof(body))) > 0) {
 			FCGX_FPrintF(r.out, "Status: 200 OK\r\n"
 			    "Content-Type: application/json\r\n\r\n");
@@ -579,6 +596,19 @@ main(int argc, char **argv)
 	struct sigaction sa;
 	pid_t kids[64];
 	int fd, n, i, rc;
+	static const char head[] = "Status: 200 OK\r\n"
+	    "Content-Type: application/json\r\n\r\n"
+	    "{\"success\":true,\"message\":\"ok\",\"data\":{\"bench\":"
+	    "\"fcgi-min\",\"pad\":\"";
+	static const char tail[] = "\"}}\n";
+	size_t pad;
+
+	/* B_list's answer: a body of exactly BLIST_BYTES. */
+	pad = BLIST_BYTES - strlen(strstr(head, "{")) - (sizeof(tail) - 1);
+	memcpy(blist, head, sizeof(head) - 1);
+	memset(blist + sizeof(head) - 1, 'x', pad);
+	memcpy(blist + sizeof(head) - 1 + pad, tail, sizeof(tail) - 1);
+	blist_len = (int)(sizeof(head) - 1 + pad + sizeof(tail) - 1);
 
 	if (argc == 5 && strcmp(argv[3], "--e") == 0)
 		epath = argv[4];
