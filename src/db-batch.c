@@ -157,7 +157,7 @@ db_batch_report_resv(struct pool *p, int64_t user, int64_t from, int64_t to,
     struct resv **out, size_t *n)
 {
 	sqlite3_stmt *st;
-	struct resv *v, *grown;
+	struct resv *grown;
 	size_t cap = 16;
 	enum dbrc rc;
 
@@ -177,25 +177,7 @@ db_batch_report_resv(struct pool *p, int64_t user, int64_t from, int64_t to,
 			*out = grown;
 			cap *= 2;
 		}
-		v = &(*out)[(*n)++];
-		/* the columns of RESV_COLS, as db-lots.c reads them */
-		v->id = sqlite3_column_int64(st, 0);
-		v->spot_id = sqlite3_column_int64(st, 1);
-		v->spot_number = sqlite3_column_int(st, 2);
-		v->lot_id = sqlite3_column_int64(st, 3);
-		v->lot_name = db_col_text(p, st, 4);
-		v->user_id = sqlite3_column_int64(st, 5);
-		v->username = db_col_text(p, st, 6);
-		v->vehicle = db_col_text(p, st, 7);
-		v->parking_ts = sqlite3_column_int64(st, 8);
-		v->leaving_ts = sqlite3_column_int64(st, 9);
-		v->hourly_cents = sqlite3_column_int64(st, 10);
-		v->has_cost = sqlite3_column_type(st, 11) != SQLITE_NULL;
-		v->cost_cents = sqlite3_column_int64(st, 11);
-		v->status = db_col_text(p, st, 12);
-		v->remarks = db_col_text(p, st, 13);
-		v->created_at = sqlite3_column_int64(st, 14);
-		v->updated_at = sqlite3_column_int64(st, 15);
+		db_resv_row(p, st, &(*out)[(*n)++]);
 	}
 	return rc;
 }

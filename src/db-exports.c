@@ -85,16 +85,17 @@ fail:
 	return rc;
 }
 
-enum dbrc
-db_export_get(struct pool *p, const char *id, int64_t user,
+/* The job a statement finds by one text key and its owner. */
+static enum dbrc
+export_one(struct pool *p, enum stmt id, const char *key, int64_t user,
     struct export_job *j)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
 
-	if ((st = db_stmt(STMT_EXPORT_GET)) == NULL)
+	if ((st = db_stmt(id)) == NULL)
 		return db_lasterr();
-	db_bind_text(st, 1, id);
+	db_bind_text(st, 1, key);
 	db_bind_int(st, 2, user);
 	if ((rc = db_row(st)) != DB_OK)
 		return rc;
@@ -104,21 +105,17 @@ db_export_get(struct pool *p, const char *id, int64_t user,
 }
 
 enum dbrc
+db_export_get(struct pool *p, const char *id, int64_t user,
+    struct export_job *j)
+{
+	return export_one(p, STMT_EXPORT_GET, id, user, j);
+}
+
+enum dbrc
 db_export_by_file(struct pool *p, const char *filename, int64_t user,
     struct export_job *j)
 {
-	sqlite3_stmt *st;
-	enum dbrc rc;
-
-	if ((st = db_stmt(STMT_EXPORT_BY_FILE)) == NULL)
-		return db_lasterr();
-	db_bind_text(st, 1, filename);
-	db_bind_int(st, 2, user);
-	if ((rc = db_row(st)) != DB_OK)
-		return rc;
-	job_row(p, st, j);
-	db_done(st);
-	return DB_OK;
+	return export_one(p, STMT_EXPORT_BY_FILE, filename, user, j);
 }
 
 enum dbrc

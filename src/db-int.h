@@ -241,6 +241,10 @@ enum dbrc db_row_ints(sqlite3_stmt *, long long *, long long *,
  * NULL. */
 const char *db_col_text(struct pool *, sqlite3_stmt *, int i);
 
+/* The current row of a statement selecting RESV_COLS, into v (strings in
+ * the pool). */
+void db_resv_row(struct pool *, sqlite3_stmt *, struct resv *v);
+
 /* Rows changed by the last INSERT, UPDATE or DELETE. */
 long long db_changes(void);
 /* The rowid of the last INSERT. */

@@ -396,8 +396,8 @@ out:
 
 /* ---- reservations ---- */
 
-static void
-resv_row(struct pool *p, sqlite3_stmt *st, struct resv *v)
+void
+db_resv_row(struct pool *p, sqlite3_stmt *st, struct resv *v)
 {
 	v->id = sqlite3_column_int64(st, 0);
 	v->spot_id = sqlite3_column_int64(st, 1);
@@ -429,7 +429,7 @@ db_resv_get(struct pool *p, int64_t id, struct resv *v)
 	db_bind_int(st, 1, id);
 	if ((rc = db_row(st)) != DB_OK)
 		return rc;
-	resv_row(p, st, v);
+	db_resv_row(p, st, v);
 	db_done(st);
 	return DB_OK;
 }
@@ -559,7 +559,7 @@ db_release(struct pool *p, int64_t user, int64_t resv, struct resv *v,
 	}
 	if (rc != DB_OK)
 		goto fail;
-	resv_row(p, st, v);
+	db_resv_row(p, st, v);
 	db_done(st);
 	active = v->status != NULL && strcmp(v->status, "active") == 0;
 	if (!active) {
@@ -608,7 +608,7 @@ resv_rows(struct pool *p, sqlite3_stmt *st, size_t cap, struct resv **out,
 	*out = pool_alloc(p, (cap ? cap : 1) * sizeof(**out));
 	while (db_next(st, &rc))
 		if (*n < cap)
-			resv_row(p, st, &(*out)[(*n)++]);
+			db_resv_row(p, st, &(*out)[(*n)++]);
 	return rc;
 }
 
