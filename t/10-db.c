@@ -236,8 +236,14 @@ test_wal_bounded(const char *path)
 	    "SQLite's checkpoints, %lld with a RESTART past 100 pages",
 	    WAL_COMMITS, (long long)sqlite, (long long)own);
 	ok(sqlite >= 0 && own >= 0, "writers and readers ran without error");
-	ok(own >= 0 && own < 200 * 4096 + 4096 * 20,
-	    "the WAL stays within 200 pages (%lld bytes)", (long long)own);
+	/* Usually ~110 pages.  On a machine running many tests at once a
+	 * descheduled writer or reader can hold a lock past the 20 ms the
+	 * checkpoint waits, for many commits in a row (seen: 770 pages in 1
+	 * of 12 runs, four of these tests at once on 2 CPUs); SQLite's own
+	 * checkpoints let it reach 5,000-9,000. */
+	ok(own >= 0 && sqlite > 0 && own < 4096 * 2000 && own * 4 < sqlite,
+	    "the WAL stays bounded: %lld bytes, under 2,000 pages and a "
+	    "quarter of SQLite's own", (long long)own);
 	is_int(q("SELECT count(*) FROM job_runs WHERE job LIKE 'wal%'"),
 	    4 * WAL_COMMITS, "every commit of both runs is there");
 	conf.db_checkpoint_pages = 1000;
