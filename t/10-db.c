@@ -357,6 +357,7 @@ test_fresh(const char *path)
 	    SQLITE_OK)
 		diag("raw open: %s", sqlite3_errmsg(raw));
 	is_str(qs("PRAGMA journal_mode"), "wal", "journal mode is WAL");
+	is_int(q("PRAGMA page_size"), 2048, "a new file has 2 KiB pages");
 	is_int(q("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
 	    "name IN ('users', 'sessions', 'login_failures', 'lots', 'spots', "
 	    "'reservations', 'export_jobs', 'outbox', 'job_runs', "
@@ -366,12 +367,15 @@ test_fresh(const char *path)
 	    "partial unique index on active reservations");
 }
 
-/* A database newer than the binary is refused.  Reopens path after. */
+/* A database newer than the binary is refused; an older file keeps its
+ * page size.  Reopens path after. */
 static void
 test_newer(const char *path)
 {
 	char p[300], sql[64];
 	sqlite3 *d;
+	sqlite3_stmt *st;
+	int size;
 
 	path_in(p, sizeof p, "newer.db");
 	is_int(db_open(p, 1), DB_OK, "newer: create");
@@ -385,6 +389,26 @@ test_newer(const char *path)
 	ok(!db_is_open(), "and the connection is closed");
 	is_int(db_open(p, 0), DB_OK, "opens without migrating");
 	is_int(db_migrate(), DB_ERROR, "db_migrate refuses it too");
+
+	/* A file made with 4 KiB pages (by parkd before 2 KiB, or by the
+	 * sqlite3 shell) keeps them: SQLite cannot change the size of a
+	 * WAL file that has pages, and must not be asked to. */
+	path_in(p, sizeof p, "4k.db");
+	sqlite3_open(p, &d);
+	sqlite3_exec(d, "PRAGMA page_size = 4096; CREATE TABLE t (x)",
+	    NULL, NULL, NULL);
+	sqlite3_close(d);
+	is_int(db_open(p, 1), DB_OK, "a 4 KiB file opens and migrates");
+	is_int(db_version(), db_version_latest(), "to the latest version");
+	db_close();
+	sqlite3_open(p, &d);
+	size = -1;
+	if (sqlite3_prepare_v2(d, "PRAGMA page_size", -1, &st, NULL) ==
+	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		size = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(d);
+	is_int(size, 4096, "and keeps its 4 KiB pages");
 	is_int(db_open(path, 1), DB_OK, "back to the main file");
 }
 
