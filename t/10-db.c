@@ -42,6 +42,7 @@ static void test_fresh(const char *);
 static void test_newer(const char *);
 static void test_migrate_race(void);
 static void test_constraints(void);
+static void test_status_check(const char *);
 static void test_triggers(void);
 static void test_sample(void);
 static void test_stats(void);
@@ -466,6 +467,132 @@ struct bad {
 	const char *sql;
 	const char *what;
 };
+
+/* Returns every row's first column of sql on d, joined by newlines (a
+ * static buffer), or "(error)". */
+static const char *
+rows_of(sqlite3 *d, const char *sql)
+{
+	static char out[16384];
+	sqlite3_stmt *st;
+	const unsigned char *s;
+	size_t len = 0;
+
+	out[0] = '\0';
+	if (sqlite3_prepare_v2(d, sql, -1, &st, NULL) != SQLITE_OK)
+		return "(error)";
+	while (sqlite3_step(st) == SQLITE_ROW && len < sizeof out - 1) {
+		s = sqlite3_column_text(st, 0);
+		len += (size_t)snprintf(out + len, sizeof out - len, "%s\n",
+		    s != NULL ? (const char *)s : "(null)");
+	}
+	sqlite3_finalize(st);
+	return out;
+}
+
+/* What migration 006 must keep: every reservation, the counters the
+ * triggers keep, and the indexes and triggers of the table. */
+#define KEPT_ROWS "SELECT id || ' ' || spot_id || ' ' || lot_id || ' ' || " \
+	"user_id || ' ' || ifnull(vehicle_number, '-') || ' ' || " \
+	"parking_ts || ' ' || ifnull(leaving_ts, '-') || ' ' || " \
+	"hourly_cents || ' ' || ifnull(cost_cents, '-') || ' ' || status " \
+	"|| ' ' || created_at || ' ' || updated_at FROM reservations " \
+	"UNION ALL SELECT 'lot ' || id || ' ' || occupied || ' ' || version " \
+	"FROM lots UNION ALL SELECT group_concat(status, '') FROM " \
+	"(SELECT status FROM spots ORDER BY id)"
+#define KEPT_SCHEMA "SELECT type || ' ' || name || ': ' || sql FROM " \
+	"sqlite_master WHERE tbl_name = 'reservations' AND type <> 'table' " \
+	"ORDER BY name"
+
+/*
+ * Migration 006 makes reservations again to write its status CHECK
+ * without IN (SQLite 3.40 builds an ephemeral b-tree for an IN of three
+ * constants on every INSERT and status UPDATE).  A database at version 5
+ * with reservations is migrated: the rows, the counters, the indexes and
+ * the triggers are the same, the rule still holds, and an INSERT no longer
+ * opens an ephemeral table.  Reopens path after.
+ */
+static void
+test_status_check(const char *path)
+{
+	char p[300], rows[16384], schema[16384];
+	sqlite3 *d;
+	sqlite3_stmt *st;
+	size_t i;
+	int eph, rc;
+
+	path_in(p, sizeof p, "v5.db");
+	sqlite3_open(p, &d);
+	rc = sqlite3_exec(d, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	for (i = 0; i < 5 && rc == SQLITE_OK; i++)
+		rc = sqlite3_exec(d, sql_migrations[i].text, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(d, sql_sample, NULL, NULL, NULL);
+	/* three bookings on the first lot, one of them released */
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(d, "PRAGMA user_version = 5;"
+		    "INSERT INTO reservations (spot_id, lot_id, user_id, "
+		    "vehicle_number, parking_ts, hourly_cents, created_at, "
+		    "updated_at) SELECT s.id, s.lot_id, (SELECT min(id) FROM "
+		    "users), 'KA01AB' || s.spot_number, 1000 + s.spot_number, "
+		    "250, 1000, 1000 FROM spots s WHERE s.lot_id = (SELECT "
+		    "min(id) FROM lots) AND s.spot_number <= 3;"
+		    "UPDATE reservations SET status = 'completed', leaving_ts "
+		    "= 5000, cost_cents = 500, updated_at = 5000 WHERE id = "
+		    "(SELECT min(id) FROM reservations)", NULL, NULL, NULL);
+	is_int(rc, SQLITE_OK, "006: a database at version 5 with reservations"
+	    " (%s)", sqlite3_errmsg(d));
+	snprintf(rows, sizeof rows, "%s", rows_of(d, KEPT_ROWS));
+	snprintf(schema, sizeof schema, "%s", rows_of(d, KEPT_SCHEMA));
+	ok(strstr(rows, " completed ") != NULL &&
+	    strstr(rows, " active ") != NULL, "with active and completed ones");
+	ok(strstr(rows_of(d, "SELECT sql FROM sqlite_master WHERE name = "
+	    "'reservations'"), "status IN (") != NULL,
+	    "version 5 checks the status with IN");
+	sqlite3_close(d);
+
+	is_int(db_open(p, 1), DB_OK, "006: db_open migrates it");
+	is_int(db_version(), db_version_latest(), "to the latest version");
+	db_close();
+	sqlite3_open(p, &d);
+	is_str(rows_of(d, KEPT_ROWS), rows, "every reservation, lot counter, "
+	    "lot version and spot status is as it was");
+	is_str(rows_of(d, KEPT_SCHEMA), schema, "the same indexes and "
+	    "triggers, word for word");
+	ok(strstr(rows_of(d, "SELECT sql FROM sqlite_master WHERE name = "
+	    "'reservations'"), "status IN (") == NULL, "no IN in the status "
+	    "check any more");
+	is_str(rows_of(d, "PRAGMA integrity_check"), "ok\n", "integrity_check");
+	is_str(rows_of(d, "PRAGMA foreign_key_check"), "", "foreign keys hold");
+
+	/* The rule holds: a status outside the three is refused. */
+	rc = sqlite3_exec(d, "UPDATE reservations SET status = 'lost' "
+	    "WHERE status = 'active'", NULL, NULL, NULL);
+	is_int(rc, SQLITE_CONSTRAINT, "a status outside the three is "
+	    "refused (%s)", sqlite3_errmsg(d));
+	rc = sqlite3_exec(d, "UPDATE reservations SET status = 'cancelled', "
+	    "leaving_ts = parking_ts, cost_cents = 0 WHERE id = (SELECT "
+	    "max(id) FROM reservations)", NULL, NULL, NULL);
+	is_int(rc, SQLITE_OK, "'cancelled' is one of them");
+
+	/* What it is for: the INSERT of a booking opens no ephemeral table
+	 * (SQLite builds one per execution for an IN of 3+ constants). */
+	eph = -1;
+	if (sqlite3_prepare_v2(d, "EXPLAIN INSERT INTO reservations (spot_id,"
+	    " lot_id, user_id, vehicle_number, parking_ts, hourly_cents, "
+	    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", -1,
+	    &st, NULL) == SQLITE_OK) {
+		eph = 0;
+		while (sqlite3_step(st) == SQLITE_ROW)
+			if (strcmp((const char *)sqlite3_column_text(st, 1),
+			    "OpenEphemeral") == 0)
+				eph++;
+	}
+	sqlite3_finalize(st);
+	is_int(eph, 0, "a booking's INSERT opens no ephemeral table");
+	sqlite3_close(d);
+	is_int(db_open(path, 1), DB_OK, "back to the main file");
+}
 
 /* The schema refuses what the API could never store. */
 static void
@@ -1060,6 +1187,7 @@ main(void)
 	test_migrate_race();
 	test_newer(path);
 	test_constraints();
+	test_status_check(path);
 	test_triggers();
 	test_sample();
 	test_stats();
