@@ -40,6 +40,10 @@ struct worker {
 	pid_t pid;
 	unsigned gen;
 	int64_t started_ms;
+	/* Of an old generation: when it was told to go, when it was last
+	 * sent SIGTERM, and whether it has been sent SIGKILL. */
+	int64_t retired_ms, signalled_ms;
+	int killed;
 };
 
 static struct worker workers[MAX_WORKERS];
@@ -237,6 +241,7 @@ spawn(int fd)
 	}
 	if (pid == 0)
 		worker_main(fd);
+	memset(&workers[i], 0, sizeof(workers[i]));
 	workers[i].pid = pid;
 	workers[i].gen = generation;
 	workers[i].started_ms = park_ms();
@@ -267,17 +272,47 @@ spawn_missing(int fd)
 			break;
 }
 
-/* Sends sig to every worker of generations other than keep (or all when
- * all != 0). */
+/* Sends sig to every worker. */
 static void
-signal_workers(int sig, int all)
+signal_workers(int sig)
 {
 	size_t i;
 
 	for (i = 0; i < MAX_WORKERS; i++)
-		if (workers[i].pid != 0 &&
-		    (all || workers[i].gen != generation))
+		if (workers[i].pid != 0)
 			kill(workers[i].pid, sig);
+}
+
+/*
+ * The workers of old generations that have not gone yet.  SIGTERM again
+ * every second: a worker that got the first one between its look at the
+ * stop flag and accept() would otherwise wait in accept() until a request
+ * came (and serve it with the old settings).  SIGKILL past STOP_GRACE_MS,
+ * as at stop: a worker stuck in a request must not stay forever (it holds
+ * the old settings, and its slot).
+ */
+static void
+retire_old(void)
+{
+	int64_t now = park_ms();
+	size_t i;
+	struct worker *w;
+
+	for (i = 0; i < MAX_WORKERS; i++) {
+		w = &workers[i];
+		if (w->pid == 0 || w->gen == generation || w->killed)
+			continue;
+		if (now - w->retired_ms > STOP_GRACE_MS) {
+			log_msg(LOG_WARN, "worker %ld of an old generation still "
+			    "runs %d s after the reload: killing it",
+			    (long)w->pid, STOP_GRACE_MS / 1000);
+			kill(w->pid, SIGKILL);
+			w->killed = 1;
+		} else if (now - w->signalled_ms >= 1000) {
+			kill(w->pid, SIGTERM);
+			w->signalled_ms = now;
+		}
+	}
 }
 
 /* Collects dead workers; plans a respawn with back-off for crashes. */
@@ -338,6 +373,8 @@ reload(int fd)
 {
 	struct conf next;
 	struct buf err = { 0 };
+	int64_t now;
+	size_t i;
 
 	notify("RELOADING=1");
 	memset(&next, 0, sizeof(next));
@@ -359,7 +396,12 @@ reload(int fd)
 	quick_deaths = 0;
 	respawn_at_ms = 0;
 	spawn_missing(fd);
-	signal_workers(SIGTERM, 0);
+	now = park_ms();
+	for (i = 0; i < MAX_WORKERS; i++)
+		if (workers[i].pid != 0 && workers[i].gen != generation &&
+		    workers[i].retired_ms == 0)
+			workers[i].retired_ms = now;
+	retire_old();
 	log_msg(LOG_INFO, "reloaded: %d workers of generation %u",
 	    conf.workers, generation);
 	notify("READY=1");
@@ -376,7 +418,7 @@ stop(void)
 	int left;
 
 	notify("STOPPING=1");
-	signal_workers(SIGTERM, 1);
+	signal_workers(SIGTERM);
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	for (;;) {
@@ -388,7 +430,7 @@ stop(void)
 		if (park_ms() > deadline) {
 			log_msg(LOG_WARN, "%d workers still busy after %d s: "
 			    "killing them", left, STOP_GRACE_MS / 1000);
-			signal_workers(SIGKILL, 1);
+			signal_workers(SIGKILL);
 			deadline = park_ms() + STOP_GRACE_MS;
 		}
 		(void)sigtimedwait(&chld, NULL, &ts);
@@ -479,6 +521,7 @@ main(int argc, char **argv)
 		if (sig == SIGHUP)
 			reload(fd);
 		reap(0);
+		retire_old();
 		spawn_missing(fd);
 	}
 

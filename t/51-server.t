@@ -4,7 +4,8 @@
 The socket's mode; a worker killed with SIGKILL is replaced within 1 s while
 requests keep succeeding; SIGHUP reloads the settings and replaces every
 worker without a failed request (and a reload with bad settings keeps the
-old ones serving); SIGTERM drains, exits 0 and removes the socket; weak JWT
+old ones serving), and an old worker that does not go is killed after
+10 s; SIGTERM drains, exits 0 and removes the socket; weak JWT
 secrets are refused with exit status 3; -t, -V and bad usage; systemd's
 socket activation (LISTEN_FDS) and notifications (NOTIFY_SOCKET).
 """
@@ -96,6 +97,33 @@ def test_reload(s):
     s.signal_parkd(signal.SIGHUP)
     back, _ = s.wait_workers(2, timeout=10, not_in=current)
     ok(back is not None, "a later good reload applies (2 workers again)",
+       "  workers: %r" % s.worker_pids())
+
+
+def test_reload_stuck(s):
+    """An old worker that cannot act on its SIGTERM (stopped here with
+    SIGSTOP, as one stuck in a request would be) is killed 10 s after the
+    reload (parkd.c's STOP_GRACE_MS); the new workers serve meanwhile."""
+    before, _ = s.wait_workers(2)
+    stuck = before[0]
+    os.kill(stuck, signal.SIGSTOP)
+    t0 = time.monotonic()
+    with T.RequestLoop(s) as loop:
+        s.signal_parkd(signal.SIGHUP)
+        while T.pid_alive(stuck) and time.monotonic() < t0 + 20:
+            time.sleep(0.1)
+        gone = time.monotonic() - t0
+        time.sleep(0.3)
+    ok(not T.pid_alive(stuck) and 9.5 <= gone < 15,
+       "reload: an old worker that does not go is killed after 10 s",
+       "  gone after %.1f s (alive: %s)" % (gone, T.pid_alive(stuck)))
+    like(s.log(), r"worker %d of an old generation still runs 10 s after "
+         r"the reload: killing it" % stuck, "  and the log says so")
+    ok(len(loop.results) > 10 and not loop.failures(),
+       "requests during it succeed (%d sent)" % len(loop.results),
+       "  failures: %r" % loop.failures()[:10])
+    new, _ = s.wait_workers(2, timeout=5, not_in=before)
+    ok(new is not None, "2 workers of the new generation",
        "  workers: %r" % s.worker_pids())
 
 
@@ -227,6 +255,7 @@ def main():
         test_socket_mode(s)
         test_worker_kill(s)
         test_reload(s)
+        test_reload_stuck(s)
         test_term(s, signal.SIGTERM, "SIGTERM")
     with T.Stack(workers=2) as s:
         test_term(s, signal.SIGINT, "SIGINT")
