@@ -159,6 +159,9 @@ enum tokerr token_verify(const char *, size_t, int type, struct token *,
 /* Forgets the verifications token_verify() remembers (tests; a key
  * change).  Workers start with none. */
 void token_cache_clear(void);
+/* How many token_verify() calls this process did in full (cache misses
+ * that reached the signature check). */
+unsigned long token_full_verifications(void);
 
 /* ---- conf.c: the settings table ---- */
 
