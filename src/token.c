@@ -116,10 +116,11 @@ is_id(const char *s, size_t len)
  *
  * Sets of TCACHE_WAYS entries, the least recently used one replaced.  A
  * worker sees every client's token: with one entry per slot, two tokens
- * on one slot pushed each other out at every request, and 64 users
- * already put one token in five on a shared slot (bench/run's booking
- * case verified ~1 request in 5 in full).  With 8 ways, 64 tokens fill
- * some set past 8 with a chance of about one in 10,000.
+ * on one slot pushed each other out at every request, and of 64 users'
+ * tokens one in five shares a slot with another (1 - (255/256)^63); in
+ * bench/run's booking case that was 2% of the machine's CPU in libcrypto
+ * and jansson.  With 8 ways, 64 tokens fill some set past 8 with a chance
+ * of about one in 30,000 (simulated).
  */
 #define TCACHE_SLOTS 512
 #define TCACHE_WAYS 8

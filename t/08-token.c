@@ -463,8 +463,8 @@ main(void)
 	/* A worker sees every client's token.  64 users, each token sent
 	 * three times in turn: each is verified in full once.  (With one
 	 * entry per slot, two of 64 tokens shared a slot in all but 1 run in
-	 * 2,500 and pushed each other out every time; with 8 ways a set
-	 * overflows in about 1 run in 14,000.) */
+	 * 5,500 and pushed each other out every time; with 8 ways a set
+	 * overflows in about 1 run in 30,000.) */
 	token_cache_clear();
 	full = token_full_verifications();
 	good = 1;
