@@ -664,12 +664,17 @@ db_resv_list_admin(struct pool *p, const struct resv_filter *f, int limit,
 	sqlite3_stmt *st;
 	enum dbrc rc;
 
-	if ((st = db_stmt(STMT_RESV_COUNT_ADMIN)) == NULL)
+	/* A user's rows come from reservations_user; the count of a lot's
+	 * from reservations_lot_parking; the rest scan (db.c says why). */
+	if ((st = db_stmt(f->user_id > 0 ? STMT_RESV_COUNT_ADMIN_USER :
+	    f->lot_id > 0 ? STMT_RESV_COUNT_ADMIN_LOT :
+	    STMT_RESV_COUNT_ADMIN)) == NULL)
 		return db_lasterr();
 	bind_filter(st, f);
 	if ((rc = db_row_ints(st, total, NULL, NULL)) != DB_OK)
 		return rc;
-	if ((st = db_stmt(STMT_RESV_LIST_ADMIN)) == NULL)
+	if ((st = db_stmt(f->user_id > 0 ? STMT_RESV_LIST_ADMIN_USER :
+	    STMT_RESV_LIST_ADMIN)) == NULL)
 		return db_lasterr();
 	bind_filter(st, f);
 	db_bind_int(st, 6, limit);

@@ -289,7 +289,11 @@ static const char *const stmt_sql[] = {
 	[STMT_RESV_COUNT_USER] =
 	    "SELECT count(*) FROM reservations WHERE user_id = ?1"
 	    " AND (?2 IS NULL OR status = ?2)",
-	/* filters ?1 lot, ?2 user, ?3 status, ?4..?5 parking time; NULL: any */
+	/* filters ?1 lot, ?2 user, ?3 status, ?4..?5 parking time; NULL: any.
+	 * "?n IS NULL OR" keeps SQLite from any index: these scan newest
+	 * first and stop at the page, which is quick while the filter is
+	 * met often; the _USER and _LOT variants below serve the filters
+	 * that can be rare (t/11-plans). */
 	[STMT_RESV_LIST_ADMIN] =
 	    "SELECT " RESV_COLS " " RESV_FROM " WHERE"
 	    " (?1 IS NULL OR r.lot_id = ?1) AND (?2 IS NULL OR r.user_id = ?2)"
@@ -300,6 +304,29 @@ static const char *const stmt_sql[] = {
 	[STMT_RESV_COUNT_ADMIN] =
 	    "SELECT count(*) FROM reservations r WHERE"
 	    " (?1 IS NULL OR r.lot_id = ?1) AND (?2 IS NULL OR r.user_id = ?2)"
+	    " AND (?3 IS NULL OR r.status = ?3)"
+	    " AND (?4 IS NULL OR r.parking_ts >= ?4)"
+	    " AND (?5 IS NULL OR r.parking_ts < ?5)",
+	/* the same with a user (?2 set): on reservations_user, newest first */
+	[STMT_RESV_LIST_ADMIN_USER] =
+	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.user_id = ?2"
+	    " AND (?1 IS NULL OR r.lot_id = ?1)"
+	    " AND (?3 IS NULL OR r.status = ?3)"
+	    " AND (?4 IS NULL OR r.parking_ts >= ?4)"
+	    " AND (?5 IS NULL OR r.parking_ts < ?5)"
+	    " ORDER BY r.id DESC LIMIT ?6 OFFSET ?7",
+	[STMT_RESV_COUNT_ADMIN_USER] =
+	    "SELECT count(*) FROM reservations r WHERE r.user_id = ?2"
+	    " AND (?1 IS NULL OR r.lot_id = ?1)"
+	    " AND (?3 IS NULL OR r.status = ?3)"
+	    " AND (?4 IS NULL OR r.parking_ts >= ?4)"
+	    " AND (?5 IS NULL OR r.parking_ts < ?5)",
+	/* the count with a lot (?1 set) and no user: the lot's rows only, on
+	 * reservations_lot_parking (the list itself stays the scan above,
+	 * which finds a page of a busy lot's rows in its first few hundred) */
+	[STMT_RESV_COUNT_ADMIN_LOT] =
+	    "SELECT count(*) FROM reservations r WHERE r.lot_id = ?1"
+	    " AND (?2 IS NULL OR r.user_id = ?2)"
 	    " AND (?3 IS NULL OR r.status = ?3)"
 	    " AND (?4 IS NULL OR r.parking_ts >= ?4)"
 	    " AND (?5 IS NULL OR r.parking_ts < ?5)",

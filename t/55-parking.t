@@ -866,6 +866,10 @@ def test_admin_reservations(s, users):
     is_(r.headers.get("x-total-count"), "2", "  X-Total-Count 2")
     r, got = q("user_id=%d&lot_id=%d" % (u.id, l1["id"]))
     is_(got, [mine[4][0], mine[0][0]], "filter user_id and lot_id")
+    is_(r.headers.get("x-total-count"), "2", "  X-Total-Count 2")
+    r, got = q("lot_id=%d&status=active" % l1["id"])
+    is_((got, r.headers.get("x-total-count")),
+        ([mine[4][0], mine[1][0]], "2"), "filter lot_id and status=active")
     r, got = q("user_id=%d&status=completed" % v.id)
     is_(got, [mine[3][0]], "filter user_id and status=completed")
     r, got = q("user_id=%d&status=active" % u.id)
