@@ -257,10 +257,10 @@ def stack_class(parktest):
             return super().spawn(name, argv, env=env, pass_fds=pass_fds)
 
         def add_bench_locations(self):
-            """Appends the locations of cases A, B, C10, E and E_ckpt to the
-            server block that dev/nginx-conf.sh made from
-            nginx/parkd.conf.in; they inherit everything the site sets at
-            server level (the FastCGI parameters included)."""
+            """Appends the locations of cases A, B (and its variants), C10,
+            E and E_ckpt to the server block that dev/nginx-conf.sh made
+            from nginx/parkd.conf.in; they inherit everything the site sets
+            at server level (the FastCGI parameters included)."""
             site = os.path.join(self.dir, "nginx", "parkd-site.conf")
             with open(site) as f:
                 text = f.read().rstrip()
@@ -284,6 +284,9 @@ def stack_class(parktest):
                 "    location = /_bench/fcgi-list {\n"
                 "        fastcgi_pass \"unix:%s\";\n"
                 "    }\n"
+                "    location ^~ /_bench/fcgi-close {\n"
+                "        fastcgi_pass \"unix:%s\";\n"
+                "    }\n"
                 "    location = /_bench/c10 {\n"
                 "        fastcgi_pass \"unix:%s\";\n"
                 "    }\n"
@@ -293,7 +296,7 @@ def stack_class(parktest):
                 "    location ^~ /_bench/e-ckpt/ {\n"
                 "        fastcgi_pass \"unix:%s\";\n"
                 "    }\n" % (self.fcgi_min_socket, self.fcgi_min_socket,
-                           self.fcgi_c10_socket,
+                           self.fcgi_min_socket, self.fcgi_c10_socket,
                            self.fcgi_e_socket, self.fcgi_e_ckpt_socket))
             with open(site, "w") as f:
                 f.write(text[:-1] + extra + "}\n")

@@ -73,6 +73,15 @@ static const char answer[] =
 static char blist[sizeof(answer) + BLIST_BYTES];
 static int blist_len;
 
+/*
+ * Cases B_close and B_list_close: B and B_list on paths under
+ * /_bench/fcgi-close, where the worker closes the connection at once
+ * instead of libfcgi's lingering close (shutdown, then wait for nginx to
+ * close first), as parkd's workers do on a unix socket: the ceiling for
+ * parkd's way of closing.  FCGX_Detach() makes FCGX_Finish_r() skip the
+ * shutdown.
+ */
+
 /* Case C10: the columns parkd's list reads, of the lots a user sees. */
 static const char c10_sql[] =
     "SELECT id, name, address, pin_code, price_cents, number_of_spots,"
@@ -548,11 +557,16 @@ serve(int fd)
 			e_serve(&r);
 		else if (dbpath == NULL) {
 			uri = FCGX_GetParam("DOCUMENT_URI", r.envp);
-			if (uri != NULL && strcmp(uri, "/_bench/fcgi-list") == 0)
+			if (uri == NULL)
+				uri = "";
+			if (strcmp(uri, "/_bench/fcgi-list") == 0 ||
+			    strcmp(uri, "/_bench/fcgi-close-list") == 0)
 				FCGX_PutStr(blist, blist_len, r.out);
 			else
 				FCGX_PutStr(answer, (int)sizeof(answer) - 1,
 				    r.out);
+			if (strncmp(uri, "/_bench/fcgi-close", 18) == 0)
+				FCGX_Detach(&r);
 		}
 		else if ((n = c10_body(body, sizeof(body))) > 0) {
 			FCGX_FPrintF(r.out, "Status: 200 OK\r\n"

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+
 #include <fcgiapp.h>
 
 #include "park.h"
@@ -165,6 +167,28 @@ fcgi_read(FCGX_Request *fr, struct req *r, struct resp *w)
 	return 0;
 }
 
+/*
+ * Whether the connection of a finished request may be closed at once.
+ * libfcgi closes the TCP way: shutdown(), then poll and read until the
+ * server closes its side (up to 2 s), so that input still arriving cannot
+ * make the kernel reset the connection and drop the answer.  A unix socket
+ * drops nothing on close (the answer is already in nginx's receive
+ * queue), and the wait put the worker to sleep on every request until
+ * nginx had finished with it.  Lingering stays for TCP sockets, for a body
+ * left unread (nginx may still be sending it: 413) and whenever the kernel
+ * holds input we have not read.  Returns 1 to close at once, else 0.
+ */
+static int
+fcgi_can_close(int unix_socket, const struct req *r, int fd)
+{
+	char c;
+
+	if (!unix_socket || r->body_too_large)
+		return 0;
+	return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 long
 fcgi_serve(int listen_fd, long max_requests)
 {
@@ -172,7 +196,10 @@ fcgi_serve(int listen_fd, long max_requests)
 	struct req r;
 	struct resp w;
 	struct buf out = { 0 };
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
 	long served = 0;
+	int unix_socket;
 
 	if (FCGX_Init() != 0) {
 		log_msg(LOG_ERR, "FCGX_Init failed");
@@ -182,6 +209,8 @@ fcgi_serve(int listen_fd, long max_requests)
 		log_msg(LOG_ERR, "FCGX_InitRequest failed");
 		return 0;
 	}
+	unix_socket = getsockname(listen_fd, (struct sockaddr *)&ss,
+	    &sslen) == 0 && ss.ss_family == AF_UNIX;
 	req_init(&r);
 	resp_init(&w);
 	while (!fcgi_stopping &&
@@ -200,6 +229,9 @@ fcgi_serve(int listen_fd, long max_requests)
 		if (FCGX_PutStr(out.p, (int)out.len, fr.out) != (int)out.len)
 			log_msg(LOG_INFO, "client went away before the "
 			    "answer (request %s)", r.reqid);
+		/* Detached, FCGX_Finish_r() closes without lingering. */
+		if (fcgi_can_close(unix_socket, &r, fr.ipcFd))
+			FCGX_Detach(&fr);
 		FCGX_Finish_r(&fr);
 		if (conf.log_requests)
 			front_log(&r, &w);

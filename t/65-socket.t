@@ -23,6 +23,9 @@ SIGKILLed worker is replaced; this file goes further:
 * A peer that stalls in the middle of a record holds one worker (libfcgi
   has no read timeout: the socket's permissions are the defence), the
   others go on serving, and the worker is free again when the peer goes.
+* A worker closes the connection as soon as it has answered a request it
+  read to its end (libfcgi's lingering close waited for the peer to close
+  first); it still lingers after a 413 whose body it left unread.
 """
 
 import grp
@@ -364,6 +367,56 @@ def test_stalled_peer(s):
     is_(s.worker_pids(), pids, "the stalled peer cost no worker")
 
 
+def answer_then_send(path, data):
+    """Sends data on a new connection and reads the answer to the worker's
+    end of file, then sends one more byte.  Returns the answer and whether
+    the worker still held the connection (libfcgi's lingering close ends
+    with shutdown() and waits for us to close; a worker that closed at once
+    makes the byte fail with EPIPE)."""
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.settimeout(5 * SLOW)
+    got = b""
+    try:
+        c.connect(path)
+        c.sendall(data)
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            got += b
+        try:
+            c.send(b"x")
+            held = True
+        except (BrokenPipeError, ConnectionResetError):
+            held = False
+    finally:
+        c.close()
+    return got, held
+
+
+def test_close():
+    """How a worker ends a connection: at once when the request was read
+    to its end (on a unix socket a close loses nothing), lingering like
+    libfcgi when it left a body unread, which nginx may still be sending."""
+    with T.Stack(workers=1, redis=False) as s:
+        out, held = answer_then_send(s.socket_path, health_request())
+        ok(b'"healthy"' in stdout_of(out) and not held,
+           "a request read to its end: answered, and the worker has closed "
+           "the connection (no lingering)", "  held %r, %r" % (held, out[:120]))
+        big = begin() + params([
+            (b"REQUEST_METHOD", b"POST"),
+            (b"REQUEST_URI", b"/api/auth/login"),
+            (b"CONTENT_TYPE", b"application/json"),
+            (b"CONTENT_LENGTH", b"1000000")]) + record(STDIN, b"{" * 1000)
+        out, held = answer_then_send(s.socket_path, big)
+        ok(b"Status: 413" in stdout_of(out) and held,
+           "a body over the cap left unread: 413, and the worker lingers "
+           "until the peer closes", "  held %r, %r" % (held, out[:120]))
+        out, held = answer_then_send(s.socket_path, health_request())
+        ok(b'"healthy"' in stdout_of(out),
+           "the worker serves the next connection")
+
+
 def main():
     test_permissions()
     with T.Stack(workers=WORKERS, redis=False) as s:
@@ -374,6 +427,7 @@ def main():
         test_f1(s)
         test_malformed(s)
         test_stalled_peer(s)
+    test_close()
 
 
 T.run(main)
