@@ -818,7 +818,7 @@ db_open(const char *path, int migrate)
 		db = NULL;
 		return lasterr = DB_UNAVAILABLE;
 	}
-	db_pid = getpid();
+	db_pid = park_pid();
 	db_opens++;
 	/* SQLite falls back to read-only on a write-protected file; parkd
 	 * must write, so say so now rather than at the first booking. */
@@ -966,7 +966,7 @@ db_close(void)
 	if (db == NULL)
 		return;
 	bind_bad = NULL;
-	if (db_pid != getpid()) {
+	if (db_pid != park_pid()) {
 		memset(stmts, 0, sizeof stmts);
 		db_inherited = db;
 		db = NULL;
@@ -987,7 +987,7 @@ db_close(void)
 int
 db_is_open(void)
 {
-	return db != NULL && db_pid == getpid();
+	return db != NULL && db_pid == park_pid();
 }
 
 /*

@@ -5,7 +5,6 @@
  */
 #include "config.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,25 +12,11 @@
 #include "park.h"
 
 static const char *log_prog = PARK_NAME;
-/* getpid() is a system call each time: the pid is kept, and set again in
- * every child of fork(). */
-static long log_pid;
-
-static void
-log_forked(void)
-{
-	log_pid = (long)getpid();
-}
 
 void
 log_init(const char *prog)
 {
-	static int once;
-
 	log_prog = prog;
-	log_pid = (long)getpid();
-	if (!once++)
-		pthread_atfork(NULL, NULL, log_forked);
 }
 
 /* Appends "<prio>prog[pid]: " to line. */
@@ -43,8 +28,7 @@ log_head(struct buf *line, int prio)
 	buf_putc(line, '>');
 	buf_puts(line, log_prog);
 	buf_putc(line, '[');
-	buf_uint(line, (unsigned long long)(log_pid != 0 ? log_pid :
-	    (long)getpid()));
+	buf_uint(line, (unsigned long long)park_pid());
 	buf_puts(line, "]: ");
 }
 

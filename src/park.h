@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <sys/types.h>
+
 #if defined(__GNUC__)
 #define PARK_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define PARK_NORETURN __attribute__((noreturn))
@@ -79,6 +81,8 @@ void pool_free(struct pool *);
 int64_t park_now(void);
 /* Monotonic milliseconds, for durations. */
 int64_t park_ms(void);
+/* getpid() without its system call (kept, and set again after fork()). */
+pid_t park_pid(void);
 /* "2026-11-26T12:45:04Z" into out (at least 21 bytes).  Returns out. */
 char *time_iso(int64_t, char *out);
 /* Parses the ISO form above (or a plain date YYYY-MM-DD); -1 on error. */

@@ -6,10 +6,12 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "park.h"
 
@@ -288,6 +290,26 @@ park_now(void)
 	if (fake > 0)
 		return fake;
 	return (int64_t)time(NULL);
+}
+
+/* getpid() is a system call each time: the pid is kept, and set again in
+ * every child of fork(). */
+static pid_t park_pid_v;
+
+static void
+park_pid_forked(void)
+{
+	park_pid_v = getpid();
+}
+
+pid_t
+park_pid(void)
+{
+	if (park_pid_v == 0) {
+		pthread_atfork(NULL, NULL, park_pid_forked);
+		park_pid_v = getpid();
+	}
+	return park_pid_v;
 }
 
 int64_t
