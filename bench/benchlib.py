@@ -10,11 +10,13 @@
   /_bench/c10 (case C10), /_bench/e/ (case E) and /_bench/e-ckpt/ (case
   E_ckpt: E with parkd's checkpoint policy), the last four to fcgi-min's
   sockets;
-- seed(): 10 lots x 100 spots and users with tokens, through the API.
+- seed(): 10 lots x 100 spots and users with tokens, through the API;
+- run_wrk(): one wrk --latency run and its figures.
 """
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -373,6 +375,55 @@ SETTINGS = {
     # One active booking per user: book+release alternates exactly.
     "PARKD_MAX_ACTIVE_BOOKINGS": "1",
 }
+
+
+# ---- wrk --------------------------------------------------------------------
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(text):
+    m = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+    return float(m.group(1)) * _UNITS[m.group(2)] if m else None
+
+
+def run_wrk(url, threads, conns, duration, headers=(), script=None,
+            env=None):
+    """Runs wrk --latency; returns a dict of its figures and its output."""
+    argv = ["wrk", "--latency", "-t%d" % threads, "-c%d" % conns,
+            "-d%ds" % duration]
+    for h in headers:
+        argv += ["-H", h]
+    if script:
+        argv += ["-s", script]
+    argv.append(url)
+    r = subprocess.run(argv, capture_output=True, text=True,
+                       timeout=duration + 60,
+                       env=dict(os.environ, **(env or {})))
+    out = r.stdout
+    if r.returncode != 0:
+        die("wrk failed (%d):\n%s%s" % (r.returncode, out, r.stderr))
+    res = {"rps": None, "p50": None, "p75": None, "p90": None, "p99": None,
+           "requests": 0, "non2xx": 0, "errors": 0, "out": out}
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    res["rps"] = float(m.group(1)) if m else 0.0
+    for pct in ("50", "75", "90", "99"):
+        m = re.search(r"^\s+%s%%\s+(\S+)" % pct, out, re.M)
+        if m:
+            res["p" + pct] = _ms(m.group(1))
+    m = re.search(r"(\d+) requests in", out)
+    res["requests"] = int(m.group(1)) if m else 0
+    m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    res["non2xx"] = int(m.group(1)) if m else 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+                  r"timeout (\d+)", out)
+    if m:
+        res["errors"] = sum(int(x) for x in m.groups())
+    m = re.search(r"^BENCH (.*)$", out, re.M)
+    if m:
+        res["counts"] = {k: int(v) for k, v in
+                         (kv.split("=") for kv in m.group(1).split())}
+    return res
 
 
 def seed(stack, nusers, parallel=4):
