@@ -664,13 +664,30 @@ db_resv_list_admin(struct pool *p, const struct resv_filter *f, int limit,
 	sqlite3_stmt *st;
 	enum dbrc rc;
 
-	/* A user's rows come from reservations_user; the count of a lot's
-	 * from reservations_lot_parking; the rest scan (db.c says why). */
-	if ((st = db_stmt(f->user_id > 0 ? STMT_RESV_COUNT_ADMIN_USER :
-	    f->lot_id > 0 ? STMT_RESV_COUNT_ADMIN_LOT :
-	    STMT_RESV_COUNT_ADMIN)) == NULL)
-		return db_lasterr();
-	bind_filter(st, f);
+	/* The count: without a date range, from the counts kept on the
+	 * user's row or the lots' (007); else a user's rows come from
+	 * reservations_user, a lot's from reservations_lot_parking, the rest
+	 * scan (db.c says why). */
+	if (f->from <= 0 && f->to <= 0 && f->user_id > 0 && f->lot_id <= 0) {
+		if ((st = db_stmt(STMT_RESV_COUNT_USER)) == NULL)
+			return db_lasterr();
+		db_bind_int(st, 1, f->user_id);
+		db_bind_text(st, 2, f->status);
+	} else if (f->from <= 0 && f->to <= 0 && f->user_id <= 0) {
+		if ((st = db_stmt(STMT_RESV_COUNT_ADMIN_LOTS)) == NULL)
+			return db_lasterr();
+		if (f->lot_id > 0)
+			db_bind_int(st, 1, f->lot_id);
+		else
+			db_bind_null(st, 1);
+		db_bind_text(st, 3, f->status);
+	} else {
+		if ((st = db_stmt(f->user_id > 0 ? STMT_RESV_COUNT_ADMIN_USER :
+		    f->lot_id > 0 ? STMT_RESV_COUNT_ADMIN_LOT :
+		    STMT_RESV_COUNT_ADMIN)) == NULL)
+			return db_lasterr();
+		bind_filter(st, f);
+	}
 	if ((rc = db_row_ints(st, total, NULL, NULL)) != DB_OK)
 		return rc;
 	if ((st = db_stmt(f->user_id > 0 ? STMT_RESV_LIST_ADMIN_USER :

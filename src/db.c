@@ -286,9 +286,18 @@ static const char *const stmt_sql[] = {
 	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.user_id = ?1"
 	    " AND (?2 IS NULL OR r.status = ?2)"
 	    " ORDER BY r.id DESC LIMIT ?3 OFFSET ?4",
+	/* from the counts on the user's row (007); the active ones are
+	 * counted on reservations_user_active (a few at most); one row, 0
+	 * (NULL) for no such user */
 	[STMT_RESV_COUNT_USER] =
-	    "SELECT count(*) FROM reservations WHERE user_id = ?1"
-	    " AND (?2 IS NULL OR status = ?2)",
+	    "SELECT CASE WHEN ?2 IS NULL THEN u.resv_count"
+	    " WHEN ?2 = 'cancelled' THEN u.resv_cancelled"
+	    " WHEN ?2 = 'active' THEN a.n"
+	    " WHEN ?2 = 'completed' THEN u.resv_count - u.resv_cancelled - a.n"
+	    " ELSE 0 END"
+	    " FROM (SELECT count(*) AS n FROM reservations"
+	    " WHERE user_id = ?1 AND status = 'active') a"
+	    " LEFT JOIN users u ON u.id = ?1",
 	/* filters ?1 lot, ?2 user, ?3 status, ?4..?5 parking time; NULL: any.
 	 * "?n IS NULL OR" keeps SQLite from any index: these scan newest
 	 * first and stop at the page, which is quick while the filter is
@@ -330,6 +339,15 @@ static const char *const stmt_sql[] = {
 	    " AND (?3 IS NULL OR r.status = ?3)"
 	    " AND (?4 IS NULL OR r.parking_ts >= ?4)"
 	    " AND (?5 IS NULL OR r.parking_ts < ?5)",
+	/* the admin's count filtered by nothing but a lot (?1) or not even
+	 * that, from the counts on the lots' rows (007) */
+	[STMT_RESV_COUNT_ADMIN_LOTS] =
+	    "SELECT CASE WHEN ?3 IS NULL THEN sum(resv_count)"
+	    " WHEN ?3 = 'cancelled' THEN sum(resv_cancelled)"
+	    " WHEN ?3 = 'active' THEN sum(occupied)"
+	    " WHEN ?3 = 'completed' THEN"
+	    "  sum(resv_count) - sum(resv_cancelled) - sum(occupied)"
+	    " ELSE 0 END FROM lots WHERE ?1 IS NULL OR id = ?1",
 	[STMT_SUM_COUNTS] =
 	    "SELECT (SELECT count(*) FROM users),"
 	    " (SELECT count(*) FROM users WHERE is_active = 1),"

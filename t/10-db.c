@@ -500,6 +500,17 @@ rows_of(sqlite3 *d, const char *sql)
 	"UNION ALL SELECT 'lot ' || id || ' ' || occupied || ' ' || version " \
 	"FROM lots UNION ALL SELECT group_concat(status, '') FROM " \
 	"(SELECT status FROM spots ORDER BY id)"
+/* The users and lots whose counts (007) differ from their reservations;
+ * none when the triggers and the migration are right. */
+#define COUNTS_WRONG "SELECT 'user ' || id FROM users u WHERE resv_count " \
+	"<> (SELECT count(*) FROM reservations r WHERE r.user_id = u.id) OR " \
+	"resv_cancelled <> (SELECT count(*) FROM reservations r WHERE " \
+	"r.user_id = u.id AND r.status = 'cancelled') UNION ALL SELECT " \
+	"'lot ' || id FROM lots l WHERE resv_count <> (SELECT count(*) FROM " \
+	"reservations r WHERE r.lot_id = l.id) OR resv_cancelled <> (SELECT " \
+	"count(*) FROM reservations r WHERE r.lot_id = l.id AND r.status = " \
+	"'cancelled') OR occupied <> (SELECT count(*) FROM reservations r " \
+	"WHERE r.lot_id = l.id AND r.status = 'active')"
 #define KEPT_SCHEMA "SELECT type || ' ' || name || ': ' || sql FROM " \
 	"sqlite_master WHERE tbl_name = 'reservations' AND type <> 'table' " \
 	"ORDER BY name"
@@ -549,16 +560,29 @@ test_status_check(const char *path)
 	ok(strstr(rows_of(d, "SELECT sql FROM sqlite_master WHERE name = "
 	    "'reservations'"), "status IN (") != NULL,
 	    "version 5 checks the status with IN");
-	sqlite3_close(d);
 
-	is_int(db_open(p, 1), DB_OK, "006: db_open migrates it");
-	is_int(db_version(), db_version_latest(), "to the latest version");
-	db_close();
-	sqlite3_open(p, &d);
+	/* 006 alone, in one transaction as db_migrate() runs it (007 then
+	 * changes triggers of its own: test_counts()). */
+	rc = sqlite3_exec(d, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(d, sql_migrations[5].text, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(d, "PRAGMA user_version = 6; COMMIT", NULL,
+		    NULL, NULL);
+	is_int(rc, SQLITE_OK, "006 migrates it (%s)", sqlite3_errmsg(d));
 	is_str(rows_of(d, KEPT_ROWS), rows, "every reservation, lot counter, "
 	    "lot version and spot status is as it was");
 	is_str(rows_of(d, KEPT_SCHEMA), schema, "the same indexes and "
 	    "triggers, word for word");
+	sqlite3_close(d);
+	is_int(db_open(p, 1), DB_OK, "db_open migrates it further");
+	is_int(db_version(), db_version_latest(), "to the latest version");
+	db_close();
+	sqlite3_open(p, &d);
+	is_str(rows_of(d, KEPT_ROWS), rows, "and the rows are still as they "
+	    "were");
+	is_str(rows_of(d, COUNTS_WRONG), "", "007 counted every user's and "
+	    "lot's reservations");
 	ok(strstr(rows_of(d, "SELECT sql FROM sqlite_master WHERE name = "
 	    "'reservations'"), "status IN (") == NULL, "no IN in the status "
 	    "check any more");
@@ -574,6 +598,18 @@ test_status_check(const char *path)
 	    "leaving_ts = parking_ts, cost_cents = 0 WHERE id = (SELECT "
 	    "max(id) FROM reservations)", NULL, NULL, NULL);
 	is_int(rc, SQLITE_OK, "'cancelled' is one of them");
+	is_str(rows_of(d, COUNTS_WRONG), "", "007: the cancellation is "
+	    "counted");
+	rc = sqlite3_exec(d, "UPDATE reservations SET user_id = user_id + 1 "
+	    "WHERE id = (SELECT max(id) FROM reservations)", NULL, NULL, NULL);
+	is_int(rc, SQLITE_CONSTRAINT, "007: a reservation cannot change user "
+	    "(%s)", sqlite3_errmsg(d));
+	rc = sqlite3_exec(d, "UPDATE reservations SET status = 'completed', "
+	    "cost_cents = 100 WHERE id = (SELECT max(id) FROM reservations);"
+	    "DELETE FROM reservations WHERE id = (SELECT min(id) FROM "
+	    "reservations)", NULL, NULL, NULL);
+	is_int(rc, SQLITE_OK, "cancelled back to completed; one deleted");
+	is_str(rows_of(d, COUNTS_WRONG), "", "007: the counts follow both");
 
 	/* What it is for: the INSERT of a booking opens no ephemeral table
 	 * (SQLite builds one per execution for an IN of 3+ constants). */
@@ -878,6 +914,8 @@ test_triggers(void)
 	is_int(q("SELECT sum(occupied) FROM lots"), q("SELECT count(*) FROM"
 	    " reservations WHERE status = 'active'"),
 	    "occupied counts equal active reservations");
+	is_int(q("SELECT count(*) FROM (" COUNTS_WRONG ")"), 0,
+	    "every user's and lot's reservation counts are right (007)");
 }
 
 /* The sample data loads into a used database, twice, with the same ids. */

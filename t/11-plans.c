@@ -11,7 +11,9 @@
  *   ANALYZE.
  * - the work each statement does (SQLite's VM steps, a count that does not
  *   depend on the machine) is the same after 100,000 more reservations,
- *   20,000 sessions and login failures and 5,000 users of others.
+ *   20,000 sessions and login failures and 5,000 users of others; and the
+ *   counts of X-Total-Count do the same work after 20,000 more
+ *   reservations of the user and lot they count (007 keeps the counts).
  *
  * The test reads with its own raw connection; the SQL is the table's.
  */
@@ -96,8 +98,24 @@ static struct hot hot[] = {
 	    { N, I(PROBE_USER), N, N, N, I(50), I(0) } },
 	{ STMT_RESV_COUNT_ADMIN_USER, "STMT_RESV_COUNT_ADMIN_USER",
 	    { N, I(PROBE_USER), N, N, N } },
+	/* the admin's count of all reservations, or a lot's (007) */
+	{ STMT_RESV_COUNT_ADMIN_LOTS, "STMT_RESV_COUNT_ADMIN_LOTS",
+	    { N, N, N } },
 };
 #define NHOT (sizeof(hot) / sizeof(hot[0]))
+
+/* The counts of X-Total-Count (007): the same work however many
+ * reservations the user or lot itself has. */
+static struct hot own[] = {
+	{ STMT_RESV_COUNT_USER, "STMT_RESV_COUNT_USER", { I(PROBE_USER), N } },
+	{ STMT_RESV_COUNT_USER, "STMT_RESV_COUNT_USER completed",
+	    { I(PROBE_USER), TX("completed") } },
+	{ STMT_RESV_COUNT_ADMIN_LOTS, "STMT_RESV_COUNT_ADMIN_LOTS",
+	    { N, N, N } },
+	{ STMT_RESV_COUNT_ADMIN_LOTS, "STMT_RESV_COUNT_ADMIN_LOTS lot active",
+	    { I(PROBE_LOT), N, TX("active") } },
+};
+#define NOWN (sizeof(own) / sizeof(own[0]))
 
 /* Statements that must not scan a growing table, but whose work grows
  * with the rows their filter selects (a lot's reservations). */
@@ -412,6 +430,23 @@ main(void)
 		ok(before[i] > 0 && after > 0 && after <= before[i] + 8,
 		    "%s: %lld VM steps before the growth, %lld after",
 		    hot[i].name, before[i], after);
+	}
+
+	for (i = 0; i < NOWN; i++)
+		before[i] = steps(&own[i]);
+	ok(run("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+	    "FROM n WHERE i < 20000) INSERT INTO reservations (spot_id, "
+	    "lot_id, user_id, vehicle_number, parking_ts, leaving_ts, "
+	    "hourly_cents, cost_cents, status, created_at, updated_at) "
+	    "SELECT (SELECT id FROM spots WHERE lot_id = 1 AND spot_number "
+	    "= 1 + n.i % 100), 1, 1, 'KA01OWN', 1000 + n.i, 2000 + n.i, "
+	    "100, 100, 'completed', 1000, 1000 FROM n") == 0,
+	    "growth: 20,000 reservations of the probe user on the probe lot");
+	for (i = 0; i < NOWN; i++) {
+		after = steps(&own[i]);
+		ok(before[i] > 0 && after > 0 && after <= before[i] + 8,
+		    "%s: %lld VM steps before the user's and lot's own "
+		    "growth, %lld after", own[i].name, before[i], after);
 	}
 
 	db_close();
