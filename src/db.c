@@ -365,10 +365,14 @@ static const char *const stmt_sql[] = {
 	    "SELECT parking_ts / 86400, count(*) FROM reservations"
 	    " WHERE parking_ts >= ? GROUP BY parking_ts / 86400",
 	/* ?1 user, ?2 now: bookings, seconds parked, cents spent */
+	/* bookings (not cancelled), seconds parked (the active ones until
+	 * ?2, now) and money spent: the totals kept on the user's row (007,
+	 * 008) and the user's few active reservations */
 	[STMT_SUM_USER] =
-	    "SELECT count(*), coalesce(sum(coalesce(leaving_ts, ?2)"
-	    " - parking_ts), 0), coalesce(sum(cost_cents), 0)"
-	    " FROM reservations WHERE user_id = ?1 AND status <> 'cancelled'",
+	    "SELECT u.resv_count - u.resv_cancelled, u.parked_secs + a.secs,"
+	    " u.spent_cents FROM (SELECT coalesce(sum(?2 - parking_ts), 0)"
+	    " AS secs FROM reservations WHERE user_id = ?1"
+	    " AND status = 'active') a LEFT JOIN users u ON u.id = ?1",
 	[STMT_SUM_USER_ACTIVE] =
 	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.user_id = ?"
 	    " AND r.status = 'active' ORDER BY r.parking_ts, r.id",

@@ -500,8 +500,8 @@ rows_of(sqlite3 *d, const char *sql)
 	"UNION ALL SELECT 'lot ' || id || ' ' || occupied || ' ' || version " \
 	"FROM lots UNION ALL SELECT group_concat(status, '') FROM " \
 	"(SELECT status FROM spots ORDER BY id)"
-/* The users and lots whose counts (007) differ from their reservations;
- * none when the triggers and the migration are right. */
+/* The users and lots whose counts (007) or totals (008) differ from their
+ * reservations; none when the triggers and the migrations are right. */
 #define COUNTS_WRONG "SELECT 'user ' || id FROM users u WHERE resv_count " \
 	"<> (SELECT count(*) FROM reservations r WHERE r.user_id = u.id) OR " \
 	"resv_cancelled <> (SELECT count(*) FROM reservations r WHERE " \
@@ -510,7 +510,12 @@ rows_of(sqlite3 *d, const char *sql)
 	"reservations r WHERE r.lot_id = l.id) OR resv_cancelled <> (SELECT " \
 	"count(*) FROM reservations r WHERE r.lot_id = l.id AND r.status = " \
 	"'cancelled') OR occupied <> (SELECT count(*) FROM reservations r " \
-	"WHERE r.lot_id = l.id AND r.status = 'active')"
+	"WHERE r.lot_id = l.id AND r.status = 'active') UNION ALL SELECT " \
+	"'user totals ' || id FROM users u WHERE parked_secs <> (SELECT " \
+	"coalesce(sum(leaving_ts - parking_ts), 0) FROM reservations r " \
+	"WHERE r.user_id = u.id AND r.status = 'completed') OR spent_cents " \
+	"<> (SELECT coalesce(sum(cost_cents), 0) FROM reservations r WHERE " \
+	"r.user_id = u.id AND r.status = 'completed')"
 #define KEPT_SCHEMA "SELECT type || ' ' || name || ': ' || sql FROM " \
 	"sqlite_master WHERE tbl_name = 'reservations' AND type <> 'table' " \
 	"ORDER BY name"
@@ -581,8 +586,8 @@ test_status_check(const char *path)
 	sqlite3_open(p, &d);
 	is_str(rows_of(d, KEPT_ROWS), rows, "and the rows are still as they "
 	    "were");
-	is_str(rows_of(d, COUNTS_WRONG), "", "007 counted every user's and "
-	    "lot's reservations");
+	is_str(rows_of(d, COUNTS_WRONG), "", "007 and 008 counted every user's "
+	    "and lot's reservations");
 	ok(strstr(rows_of(d, "SELECT sql FROM sqlite_master WHERE name = "
 	    "'reservations'"), "status IN (") == NULL, "no IN in the status "
 	    "check any more");
@@ -610,6 +615,13 @@ test_status_check(const char *path)
 	    "reservations)", NULL, NULL, NULL);
 	is_int(rc, SQLITE_OK, "cancelled back to completed; one deleted");
 	is_str(rows_of(d, COUNTS_WRONG), "", "007: the counts follow both");
+	rc = sqlite3_exec(d, "UPDATE reservations SET cost_cents = cost_cents "
+	    "+ 250, leaving_ts = leaving_ts + 3600 WHERE status = 'completed';"
+	    "UPDATE reservations SET parking_ts = parking_ts - 60 WHERE "
+	    "status = 'completed'", NULL, NULL, NULL);
+	is_int(rc, SQLITE_OK, "completed reservations' cost and times "
+	    "changed");
+	is_str(rows_of(d, COUNTS_WRONG), "", "008: the user totals follow");
 
 	/* What it is for: the INSERT of a booking opens no ephemeral table
 	 * (SQLite builds one per execution for an IN of 3+ constants). */

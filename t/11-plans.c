@@ -12,8 +12,9 @@
  * - the work each statement does (SQLite's VM steps, a count that does not
  *   depend on the machine) is the same after 100,000 more reservations,
  *   20,000 sessions and login failures and 5,000 users of others; and the
- *   counts of X-Total-Count do the same work after 20,000 more
- *   reservations of the user and lot they count (007 keeps the counts).
+ *   counts of X-Total-Count and the user's summary do the same work after
+ *   20,000 more reservations of the user and lot they count (007 and 008
+ *   keep the counts and totals).
  *
  * The test reads with its own raw connection; the SQL is the table's.
  */
@@ -104,8 +105,8 @@ static struct hot hot[] = {
 };
 #define NHOT (sizeof(hot) / sizeof(hot[0]))
 
-/* The counts of X-Total-Count (007): the same work however many
- * reservations the user or lot itself has. */
+/* The counts of X-Total-Count (007) and the user's summary (008): the
+ * same work however many reservations the user or lot itself has. */
 static struct hot own[] = {
 	{ STMT_RESV_COUNT_USER, "STMT_RESV_COUNT_USER", { I(PROBE_USER), N } },
 	{ STMT_RESV_COUNT_USER, "STMT_RESV_COUNT_USER completed",
@@ -114,6 +115,7 @@ static struct hot own[] = {
 	    { N, N, N } },
 	{ STMT_RESV_COUNT_ADMIN_LOTS, "STMT_RESV_COUNT_ADMIN_LOTS lot active",
 	    { I(PROBE_LOT), N, TX("active") } },
+	{ STMT_SUM_USER, "STMT_SUM_USER", { I(PROBE_USER), I(0) } },
 };
 #define NOWN (sizeof(own) / sizeof(own[0]))
 

@@ -247,7 +247,8 @@ def invariants(stack):
     hold): integrity_check, foreign_key_check, at most one active
     reservation per spot, spots.status and lots.occupied equal to what the
     reservation rows say, number_of_spots equal to the spots not removed,
-    completed reservations with a cost."""
+    completed reservations with a cost, the counts and totals kept on lots
+    and users (007, 008) equal to the rows."""
     c = dbconn(stack)
     bad = []
     try:
@@ -287,6 +288,24 @@ def invariants(stack):
                 " AND (cost_cents IS NULL OR leaving_ts IS NULL"
                 " OR cost_cents < hourly_cents)"):
             bad.append("reservation %d: completed without a cost" % row)
+        # The counts and totals kept on the rows (migrations 007, 008).
+        for row in c.execute(
+                "SELECT 'lot', l.id FROM lots l WHERE l.resv_count <>"
+                " (SELECT count(*) FROM reservations r WHERE r.lot_id = l.id)"
+                " OR l.resv_cancelled <> (SELECT count(*) FROM reservations r"
+                " WHERE r.lot_id = l.id AND r.status = 'cancelled')"
+                " UNION ALL SELECT 'user', u.id FROM users u"
+                " WHERE u.resv_count <> (SELECT count(*) FROM reservations r"
+                " WHERE r.user_id = u.id) OR u.resv_cancelled <> (SELECT"
+                " count(*) FROM reservations r WHERE r.user_id = u.id AND"
+                " r.status = 'cancelled') OR u.parked_secs <> (SELECT"
+                " coalesce(sum(leaving_ts - parking_ts), 0) FROM reservations"
+                " r WHERE r.user_id = u.id AND r.status = 'completed') OR"
+                " u.spent_cents <> (SELECT coalesce(sum(cost_cents), 0) FROM"
+                " reservations r WHERE r.user_id = u.id AND r.status ="
+                " 'completed')"):
+            bad.append("%s %d: kept counts or totals disagree with its"
+                       " reservations" % row)
     finally:
         c.close()
     return bad
