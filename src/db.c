@@ -286,14 +286,14 @@ static const char *const stmt_sql[] = {
 	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.user_id = ?1"
 	    " AND (?2 IS NULL OR r.status = ?2)"
 	    " ORDER BY r.id DESC LIMIT ?3 OFFSET ?4",
-	/* from the counts on the user's row (007); the active ones are
-	 * counted on reservations_user_active (a few at most); one row, 0
-	 * (NULL) for no such user */
+	/* from the counts on the user's row (007) and the user's active
+	 * reservations, a few at most, on reservations_user_active; one
+	 * row, 0 (NULL) for no such user */
 	[STMT_RESV_COUNT_USER] =
-	    "SELECT CASE WHEN ?2 IS NULL THEN u.resv_count"
+	    "SELECT CASE WHEN ?2 IS NULL THEN u.resv_finished + a.n"
 	    " WHEN ?2 = 'cancelled' THEN u.resv_cancelled"
 	    " WHEN ?2 = 'active' THEN a.n"
-	    " WHEN ?2 = 'completed' THEN u.resv_count - u.resv_cancelled - a.n"
+	    " WHEN ?2 = 'completed' THEN u.resv_finished - u.resv_cancelled"
 	    " ELSE 0 END"
 	    " FROM (SELECT count(*) AS n FROM reservations"
 	    " WHERE user_id = ?1 AND status = 'active') a"
@@ -366,11 +366,12 @@ static const char *const stmt_sql[] = {
 	    " WHERE parking_ts >= ? GROUP BY parking_ts / 86400",
 	/* ?1 user, ?2 now: bookings, seconds parked, cents spent */
 	/* bookings (not cancelled), seconds parked (the active ones until
-	 * ?2, now) and money spent: the totals kept on the user's row (007,
-	 * 008) and the user's few active reservations */
+	 * ?2, now) and money spent: the totals kept on the user's row (007)
+	 * and the user's few active reservations */
 	[STMT_SUM_USER] =
-	    "SELECT u.resv_count - u.resv_cancelled, u.parked_secs + a.secs,"
-	    " u.spent_cents FROM (SELECT coalesce(sum(?2 - parking_ts), 0)"
+	    "SELECT u.resv_finished - u.resv_cancelled + a.n,"
+	    " u.parked_secs + a.secs, u.spent_cents"
+	    " FROM (SELECT count(*) AS n, coalesce(sum(?2 - parking_ts), 0)"
 	    " AS secs FROM reservations WHERE user_id = ?1"
 	    " AND status = 'active') a LEFT JOIN users u ON u.id = ?1",
 	[STMT_SUM_USER_ACTIVE] =

@@ -13,8 +13,8 @@
  *   depend on the machine) is the same after 100,000 more reservations,
  *   20,000 sessions and login failures and 5,000 users of others; and the
  *   counts of X-Total-Count and the user's summary do the same work after
- *   20,000 more reservations of the user and lot they count (007 and 008
- *   keep the counts and totals).
+ *   20,000 more reservations of the user and lot they count (007 keeps
+ *   the counts and totals).
  *
  * The test reads with its own raw connection; the SQL is the table's.
  */
@@ -105,7 +105,7 @@ static struct hot hot[] = {
 };
 #define NHOT (sizeof(hot) / sizeof(hot[0]))
 
-/* The counts of X-Total-Count (007) and the user's summary (008): the
+/* The counts of X-Total-Count and the user's summary (007): the
  * same work however many reservations the user or lot itself has. */
 static struct hot own[] = {
 	{ STMT_RESV_COUNT_USER, "STMT_RESV_COUNT_USER", { I(PROBE_USER), N } },

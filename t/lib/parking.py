@@ -248,7 +248,7 @@ def invariants(stack):
     reservation per spot, spots.status and lots.occupied equal to what the
     reservation rows say, number_of_spots equal to the spots not removed,
     completed reservations with a cost, the counts and totals kept on lots
-    and users (007, 008) equal to the rows."""
+    and users (007) equal to the rows."""
     c = dbconn(stack)
     bad = []
     try:
@@ -288,15 +288,16 @@ def invariants(stack):
                 " AND (cost_cents IS NULL OR leaving_ts IS NULL"
                 " OR cost_cents < hourly_cents)"):
             bad.append("reservation %d: completed without a cost" % row)
-        # The counts and totals kept on the rows (migrations 007, 008).
+        # The counts and totals kept on the rows (migration 007).
         for row in c.execute(
                 "SELECT 'lot', l.id FROM lots l WHERE l.resv_count <>"
                 " (SELECT count(*) FROM reservations r WHERE r.lot_id = l.id)"
                 " OR l.resv_cancelled <> (SELECT count(*) FROM reservations r"
                 " WHERE r.lot_id = l.id AND r.status = 'cancelled')"
                 " UNION ALL SELECT 'user', u.id FROM users u"
-                " WHERE u.resv_count <> (SELECT count(*) FROM reservations r"
-                " WHERE r.user_id = u.id) OR u.resv_cancelled <> (SELECT"
+                " WHERE u.resv_finished <> (SELECT count(*) FROM reservations"
+                " r WHERE r.user_id = u.id AND r.status <> 'active')"
+                " OR u.resv_cancelled <> (SELECT"
                 " count(*) FROM reservations r WHERE r.user_id = u.id AND"
                 " r.status = 'cancelled') OR u.parked_secs <> (SELECT"
                 " coalesce(sum(leaving_ts - parking_ts), 0) FROM reservations"
