@@ -64,6 +64,8 @@ struct walfile {
 static sqlite3_vfs *vfs_base;
 static sqlite3_vfs vfs;
 
+#define REAL(f) (((struct walfile *)(f))->real)
+
 /* Writes the gathered bytes.  Returns SQLITE_OK, or the error of the write
  * underneath (the bytes are dropped either way). */
 static int
@@ -128,7 +130,8 @@ wal_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off)
 	return wal_gather(w, p, n, off);
 }
 
-/* Every other method: flush, then SQLite's own. */
+/* Every other method: SQLite's own, after a flush where the file's
+ * content matters. */
 static int
 wal_close(sqlite3_file *f)
 {
@@ -145,96 +148,71 @@ wal_close(sqlite3_file *f)
 static int
 wal_read(sqlite3_file *f, void *p, int n, sqlite3_int64 off)
 {
-	struct walfile *w = (struct walfile *)f;
-	int rc;
+	int rc = wal_flush((struct walfile *)f);
 
-	if ((rc = wal_flush(w)) != SQLITE_OK)
-		return rc;
-	return w->real->pMethods->xRead(w->real, p, n, off);
+	return rc != SQLITE_OK ? rc : REAL(f)->pMethods->xRead(REAL(f), p, n, off);
 }
 
 static int
 wal_truncate(sqlite3_file *f, sqlite3_int64 size)
 {
-	struct walfile *w = (struct walfile *)f;
-	int rc;
+	int rc = wal_flush((struct walfile *)f);
 
-	if ((rc = wal_flush(w)) != SQLITE_OK)
-		return rc;
-	return w->real->pMethods->xTruncate(w->real, size);
+	return rc != SQLITE_OK ? rc : REAL(f)->pMethods->xTruncate(REAL(f), size);
 }
 
 static int
 wal_sync(sqlite3_file *f, int flags)
 {
-	struct walfile *w = (struct walfile *)f;
-	int rc;
+	int rc = wal_flush((struct walfile *)f);
 
-	if ((rc = wal_flush(w)) != SQLITE_OK)
-		return rc;
-	return w->real->pMethods->xSync(w->real, flags);
+	return rc != SQLITE_OK ? rc : REAL(f)->pMethods->xSync(REAL(f), flags);
 }
 
 static int
 wal_size(sqlite3_file *f, sqlite3_int64 *size)
 {
-	struct walfile *w = (struct walfile *)f;
-	int rc;
+	int rc = wal_flush((struct walfile *)f);
 
-	if ((rc = wal_flush(w)) != SQLITE_OK)
-		return rc;
-	return w->real->pMethods->xFileSize(w->real, size);
+	return rc != SQLITE_OK ? rc : REAL(f)->pMethods->xFileSize(REAL(f), size);
 }
 
 static int
 wal_lock(sqlite3_file *f, int level)
 {
-	struct walfile *w = (struct walfile *)f;
-
-	return w->real->pMethods->xLock(w->real, level);
+	return REAL(f)->pMethods->xLock(REAL(f), level);
 }
 
 static int
 wal_unlock(sqlite3_file *f, int level)
 {
-	struct walfile *w = (struct walfile *)f;
-
-	return w->real->pMethods->xUnlock(w->real, level);
+	return REAL(f)->pMethods->xUnlock(REAL(f), level);
 }
 
 static int
 wal_reserved(sqlite3_file *f, int *out)
 {
-	struct walfile *w = (struct walfile *)f;
-
-	return w->real->pMethods->xCheckReservedLock(w->real, out);
+	return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out);
 }
 
 static int
 wal_fcntl(sqlite3_file *f, int op, void *arg)
 {
-	struct walfile *w = (struct walfile *)f;
-	int rc;
+	int rc = wal_flush((struct walfile *)f);
 
-	if ((rc = wal_flush(w)) != SQLITE_OK)
-		return rc;
-	return w->real->pMethods->xFileControl(w->real, op, arg);
+	return rc != SQLITE_OK ? rc : REAL(f)->pMethods->xFileControl(REAL(f), op, arg);
 }
 
 static int
 wal_sector(sqlite3_file *f)
 {
-	struct walfile *w = (struct walfile *)f;
-
-	return w->real->pMethods->xSectorSize(w->real);
+	return REAL(f)->pMethods->xSectorSize(REAL(f));
 }
 
 static int
 wal_device(sqlite3_file *f)
 {
-	struct walfile *w = (struct walfile *)f;
-
-	return w->real->pMethods->xDeviceCharacteristics(w->real);
+	return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f));
 }
 
 /* Version 1: a WAL file has no shared memory and is never mapped. */
@@ -265,90 +243,6 @@ vfs_open(sqlite3_vfs *v, const char *name, sqlite3_file *f, int flags,
 	return rc;
 }
 
-/* The rest is the base VFS's. */
-static int
-vfs_delete(sqlite3_vfs *v, const char *name, int sync)
-{
-	(void)v;
-	return vfs_base->xDelete(vfs_base, name, sync);
-}
-
-static int
-vfs_access(sqlite3_vfs *v, const char *name, int flags, int *out)
-{
-	(void)v;
-	return vfs_base->xAccess(vfs_base, name, flags, out);
-}
-
-static int
-vfs_full(sqlite3_vfs *v, const char *name, int n, char *out)
-{
-	(void)v;
-	return vfs_base->xFullPathname(vfs_base, name, n, out);
-}
-
-static void *
-vfs_dlopen(sqlite3_vfs *v, const char *name)
-{
-	(void)v;
-	return vfs_base->xDlOpen(vfs_base, name);
-}
-
-static void
-vfs_dlerror(sqlite3_vfs *v, int n, char *out)
-{
-	(void)v;
-	vfs_base->xDlError(vfs_base, n, out);
-}
-
-static void (*vfs_dlsym(sqlite3_vfs *v, void *h, const char *sym))(void)
-{
-	(void)v;
-	return vfs_base->xDlSym(vfs_base, h, sym);
-}
-
-static void
-vfs_dlclose(sqlite3_vfs *v, void *h)
-{
-	(void)v;
-	vfs_base->xDlClose(vfs_base, h);
-}
-
-static int
-vfs_random(sqlite3_vfs *v, int n, char *out)
-{
-	(void)v;
-	return vfs_base->xRandomness(vfs_base, n, out);
-}
-
-static int
-vfs_sleep(sqlite3_vfs *v, int us)
-{
-	(void)v;
-	return vfs_base->xSleep(vfs_base, us);
-}
-
-static int
-vfs_time(sqlite3_vfs *v, double *out)
-{
-	(void)v;
-	return vfs_base->xCurrentTime(vfs_base, out);
-}
-
-static int
-vfs_lasterr(sqlite3_vfs *v, int n, char *out)
-{
-	(void)v;
-	return vfs_base->xGetLastError(vfs_base, n, out);
-}
-
-static int
-vfs_time64(sqlite3_vfs *v, sqlite3_int64 *out)
-{
-	(void)v;
-	return vfs_base->xCurrentTimeInt64(vfs_base, out);
-}
-
 /*
  * Returns the name of parkd's VFS for sqlite3_open_v2(), registering it
  * on first use over the default VFS of that moment; NULL (SQLite's
@@ -362,26 +256,15 @@ db_vfs_name(void)
 	if (done)
 		return done > 0 ? vfs.zName : NULL;
 	done = -1;
-	if ((vfs_base = sqlite3_vfs_find(NULL)) == NULL ||
-	    vfs_base->iVersion < 2 || vfs_base->xCurrentTimeInt64 == NULL)
+	if ((vfs_base = sqlite3_vfs_find(NULL)) == NULL)
 		return NULL;
-	vfs.iVersion = 2;
+	/* The base's own methods, pAppData and limits, but for xOpen: they
+	 * take the VFS they are called on only for its pAppData. */
+	vfs = *vfs_base;
+	vfs.pNext = NULL;
 	vfs.szOsFile = (int)sizeof(struct walfile) + vfs_base->szOsFile;
-	vfs.mxPathname = vfs_base->mxPathname;
 	vfs.zName = "parkd";
 	vfs.xOpen = vfs_open;
-	vfs.xDelete = vfs_delete;
-	vfs.xAccess = vfs_access;
-	vfs.xFullPathname = vfs_full;
-	vfs.xDlOpen = vfs_dlopen;
-	vfs.xDlError = vfs_dlerror;
-	vfs.xDlSym = vfs_dlsym;
-	vfs.xDlClose = vfs_dlclose;
-	vfs.xRandomness = vfs_random;
-	vfs.xSleep = vfs_sleep;
-	vfs.xCurrentTime = vfs_time;
-	vfs.xGetLastError = vfs_lasterr;
-	vfs.xCurrentTimeInt64 = vfs_time64;
 	if (sqlite3_vfs_register(&vfs, 0) != SQLITE_OK)
 		return NULL;
 	done = 1;

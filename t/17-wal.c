@@ -33,6 +33,7 @@
 
 #include "park.h"
 #include "db-int.h"
+#include "dbfix.h"
 #include "tap.h"
 
 static char dir[256], path[300];
@@ -120,8 +121,6 @@ static const char big_txn[] =
 int
 main(void)
 {
-	struct lot_change lc;
-	struct user u;
 	struct resv v;
 	struct pool pool = { 0 };
 	enum book b;
@@ -131,7 +130,6 @@ main(void)
 	char text[128];
 	int64_t lot, user;
 	long long w0, w1, s0, s1, frames;
-	int dup_name, dup_email;
 
 	log_init("17-wal");
 	conf.db_busy_timeout_ms = 5000;
@@ -148,20 +146,7 @@ main(void)
 		cleanup();
 		return done_testing();
 	}
-	memset(&lc, 0, sizeof lc);
-	lc.name = "WAL Lot";
-	lc.address = "1 WAL Street, Test City";
-	lc.pin_code = "560001";
-	lc.price_cents = 500;
-	lc.spots = 20;
-	lc.is_active = 1;
-	memset(&u, 0, sizeof u);
-	u.username = "walker";
-	u.email = "walker@parkd.test";
-	u.password_hash = "pbkdf2:sha256:1000$salt$00";
-	u.is_active = 1;
-	ok(db_lot_create(&lc, &lot) == DB_OK && db_user_insert(&u, &user,
-	    &dup_name, &dup_email) == DB_OK, "a lot and a user");
+	ok(fix_lot_and_user("walker", &lot, &user) == 0, "a lot and a user");
 	ok(sqlite3_open_v2(path, &plain, SQLITE_OPEN_READWRITE, "unix") ==
 	    SQLITE_OK, "a plain connection (SQLite's unix VFS)");
 
