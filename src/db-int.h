@@ -287,9 +287,4 @@ enum dbrc db_exec_for_test(const char *sql);
  */
 const char *db_sql(enum stmt);
 
-/* db-vfs.c: the name of the VFS db_open() uses (SQLite's own, with the
- * WAL's writes gathered into one per commit), registered on first use;
- * NULL (SQLite's default) if it cannot be. */
-const char *db_vfs_name(void);
-
 #endif /* DB_INT_H */

@@ -833,7 +833,7 @@ db_open(const char *path, int migrate)
 	}
 
 	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, db_vfs_name());
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		log_msg(LOG_ERR, "db: cannot open %s: %s", path,
 		    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));

@@ -1,24 +1,22 @@
 /*
- * 17-wal.c: db-vfs.c, the VFS that gathers a transaction's WAL writes and
- * hands them to the kernel at its commit frame.
+ * 17-wal.c: nothing below SQLite's I/O, and the WAL shared between
+ * processes stays whole (reliability.md, "Lessons from the outside
+ * review": a custom VFS's write buffer kept a rolled-back, spilled
+ * transaction's WAL bytes and later wrote them over frames another process
+ * had committed; every reader then got "file is not a database").
  *
- *   - a booking's commit reaches the kernel in 2 write calls (the
- *     process's write system calls, from /proc/self/io: the frames with
- *     the commit frame's header, then its page), where SQLite alone makes
- *     two per WAL frame;
- *   - what parkd's connection committed, a plain connection (SQLite's
- *     "unix" VFS) reads at once;
- *   - a transaction larger than the page cache spills frames to the WAL
- *     before its commit and rewrites some of them in place (SQLite then
- *     recomputes the checksums of the frames after them), and is larger
- *     than the gathering buffer: no other connection sees any of it before
- *     COMMIT, all of it after, and integrity_check holds;
- *   - the same transaction rolled back leaves nothing, and the next
- *     commits work;
- *   - after the connection is closed and opened again, everything is
- *     there.
- * Faults in the gathered writes: t/15-iofault.c (its shim sits under this
- * VFS and fails the flushes).
+ *   - every VFS registered in the process after db_open() (what parkd and
+ *     parkctl do) is one of SQLite's own unix VFSes: a layer of ours under
+ *     the engine's I/O fails here by name;
+ *   - the review's probe, run through parkd's own connection and through
+ *     every VFS registered that is not SQLite's "unix": with a page cache
+ *     of 10 pages, 22 rows of 1,500 bytes in BEGIN IMMEDIATE (frames
+ *     spilled to the WAL), ROLLBACK; another process (this program again,
+ *     exec'd, on SQLite's "unix" VFS) commits 24 rows; the first
+ *     connection runs one SELECT and is closed; then a new connection and
+ *     a new process both read 25 rows and integrity_check "ok";
+ *   - a transaction larger than the cache, committed, is seen whole by a
+ *     plain connection only after COMMIT.
  */
 #include "config.h"
 
@@ -27,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -37,24 +36,58 @@
 #include "tap.h"
 
 static char dir[256], path[300];
+static const char *self;
 
-/* The write system calls of this process so far (Linux); -1 without. */
-static long long
-write_calls(void)
+/* SQLite's own VFSes of a unix build; anything else is a layer of ours. */
+static int
+sqlite_own_vfs(const char *name)
 {
-	char line[128];
-	long long n = -1;
-	FILE *f;
+	static const char *const own[] = { "unix", "unix-none",
+	    "unix-dotfile", "unix-excl", "memdb" };
+	size_t i;
 
-	if ((f = fopen("/proc/self/io", "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof line, f) != NULL)
-		if (sscanf(line, "syscw: %lld", &n) == 1)
-			break;
-	fclose(f);
-	return n;
+	for (i = 0; i < sizeof own / sizeof own[0]; i++)
+		if (strcmp(name, own[i]) == 0)
+			return 1;
+	return 0;
 }
 
+/* One integer from a query on c; -1 on error. */
+static long long
+one_int(sqlite3 *c, const char *sql)
+{
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	if (sqlite3_prepare_v2(c, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* The first row of integrity_check (or the error) into out. */
+static const char *
+integrity(sqlite3 *c, char *out, size_t len)
+{
+	sqlite3_stmt *st;
+
+	snprintf(out, len, "%s", "(no answer)");
+	if (sqlite3_prepare_v2(c, "PRAGMA integrity_check", -1, &st,
+	    NULL) != SQLITE_OK) {
+		snprintf(out, len, "%s", sqlite3_errmsg(c));
+		return out;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(out, len, "%s", sqlite3_column_text(st, 0));
+	else
+		snprintf(out, len, "%s", sqlite3_errmsg(c));
+	sqlite3_finalize(st);
+	return out;
+}
+
+/* The WAL file's size in bytes; -1 without one. */
 static long long
 wal_size(void)
 {
@@ -65,33 +98,67 @@ wal_size(void)
 	return stat(p, &st) == 0 ? (long long)st.st_size : -1;
 }
 
-/* One integer from a plain connection's query; -1 on error. */
-static long long
-plain_int(sqlite3 *plain, const char *sql)
+/* A new connection on SQLite's "unix" VFS; NULL on failure. */
+static sqlite3 *
+plain_open(void)
 {
-	sqlite3_stmt *st;
-	long long v = -1;
+	sqlite3 *c = NULL;
 
-	if (sqlite3_prepare_v2(plain, sql, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
+	if (sqlite3_open_v2(path, &c, SQLITE_OPEN_READWRITE, "unix") !=
+	    SQLITE_OK) {
+		sqlite3_close(c);
+		return NULL;
+	}
+	sqlite3_busy_timeout(c, 5000);
+	return c;
 }
 
-static const char *
-plain_text(sqlite3 *plain, const char *sql, char *out, size_t len)
+/*
+ * The other process (this program run with "commit" or "check" and the
+ * path): "commit" adds 24 rows of 1,500 bytes in one transaction; "check"
+ * exits 0 when integrity_check is "ok" and the table holds want rows.
+ */
+static int
+child(const char *what, const char *file, const char *want)
 {
-	sqlite3_stmt *st;
+	sqlite3 *c = NULL;
+	char text[128];
+	int rc;
 
-	snprintf(out, len, "(error: %s)", sqlite3_errmsg(plain));
-	if (sqlite3_prepare_v2(plain, sql, -1, &st, NULL) != SQLITE_OK)
-		return out;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(out, len, "%s", sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return out;
+	snprintf(path, sizeof path, "%s", file);
+	if ((c = plain_open()) == NULL)
+		return 2;
+	if (strcmp(what, "commit") == 0)
+		rc = sqlite3_exec(c, "BEGIN IMMEDIATE;"
+		    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+		    "FROM n WHERE i < 24) INSERT INTO probe (b) "
+		    "SELECT randomblob(1500) FROM n; COMMIT;", NULL, NULL,
+		    NULL) == SQLITE_OK ? 0 : 3;
+	else
+		rc = strcmp(integrity(c, text, sizeof text), "ok") == 0 &&
+		    one_int(c, "SELECT count(*) FROM probe") ==
+		    strtoll(want, NULL, 10) ? 0 : 4;
+	sqlite3_close(c);
+	return rc;
+}
+
+/* Runs this program as the other process; returns its exit status. */
+static int
+run_child(const char *what, const char *want)
+{
+	pid_t pid;
+	int st;
+
+	fflush(stdout);
+	if ((pid = fork()) == -1)
+		return -1;
+	if (pid == 0) {
+		execl(self, self, what, path, want, (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 static void
@@ -105,35 +172,103 @@ cleanup(void)
 		snprintf(p, sizeof p, "%s/%s", dir, names[i]);
 		unlink(p);
 	}
-	rmdir(dir);
 }
 
-/* 2,000 rows of 500 bytes (~1 MB, ~500 pages of 2 KiB), then the first
- * 100 rewritten: with a cache of 20 pages, frames are spilled before the
- * commit and some pages written again in place. */
-static const char big_txn[] =
+static const char spill_rollback[] =
     "BEGIN IMMEDIATE;"
-    "CREATE TABLE big (i INTEGER PRIMARY KEY, b BLOB NOT NULL);"
     "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
-    "  WHERE i < 2000) INSERT INTO big SELECT i, randomblob(500) FROM n;"
-    "UPDATE big SET b = zeroblob(500) WHERE i <= 100;";
+    "  WHERE i < 22) INSERT INTO probe (b) SELECT randomblob(1500) FROM n;";
+
+/*
+ * The probe on a fresh database, through parkd's connection (vfs NULL:
+ * db_open() as parkd opens it) or a connection of the given VFS.
+ */
+static void
+probe(const char *vfs)
+{
+	const char *via = vfs != NULL ? vfs : "parkd's connection";
+	sqlite3 *a = NULL, *c;
+	char text[128];
+	int spilled = 0, hi = 0, rc;
+	long long wal0;
+
+	cleanup();
+	if (vfs == NULL) {
+		ok(db_open(path, 1) == DB_OK, "%s: a database, migrated", via);
+		ok(db_exec_for_test("CREATE TABLE probe (i INTEGER PRIMARY "
+		    "KEY, b BLOB NOT NULL); INSERT INTO probe (b) VALUES "
+		    "(randomblob(1500)); PRAGMA wal_checkpoint(TRUNCATE);"
+		    "PRAGMA cache_size = 10") == DB_OK, "%s: one row "
+		    "committed and checkpointed, a cache of 10 pages", via);
+		wal0 = wal_size();
+		ok(db_exec_for_test(spill_rollback) == DB_OK, "%s: 22 rows "
+		    "of 1,500 bytes in BEGIN IMMEDIATE", via);
+	} else {
+		rc = sqlite3_open_v2(path, &a, SQLITE_OPEN_READWRITE |
+		    SQLITE_OPEN_CREATE, vfs);
+		ok(rc == SQLITE_OK && sqlite3_exec(a, "PRAGMA page_size = 2048;"
+		    "PRAGMA journal_mode = WAL; CREATE TABLE probe (i INTEGER "
+		    "PRIMARY KEY, b BLOB NOT NULL); INSERT INTO probe (b) "
+		    "VALUES (randomblob(1500)); PRAGMA wal_checkpoint(TRUNCATE);"
+		    "PRAGMA cache_size = 10", NULL, NULL, NULL) == SQLITE_OK,
+		    "%s: one row committed and checkpointed, a cache of 10 "
+		    "pages", via);
+		ok(sqlite3_exec(a, spill_rollback, NULL, NULL, NULL) ==
+		    SQLITE_OK, "%s: 22 rows of 1,500 bytes in BEGIN IMMEDIATE",
+		    via);
+	}
+	/* SQLite's own I/O writes spilled frames to the file at once. */
+	if (vfs == NULL)
+		spilled = wal_size() > wal0 + 10 * 2048;
+	else
+		spilled = sqlite3_db_status(a, SQLITE_DBSTATUS_CACHE_SPILL,
+		    &rc, &hi, 0) == SQLITE_OK && rc > 0;
+	ok(spilled, "%s: frames spilled to the WAL before any commit", via);
+	ok((vfs == NULL ? db_exec_for_test("ROLLBACK") == DB_OK :
+	    sqlite3_exec(a, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK),
+	    "%s: ROLLBACK", via);
+
+	is_int(run_child("commit", ""), 0, "%s: another process commits 24 "
+	    "rows on SQLite's unix VFS", via);
+
+	if (vfs == NULL) {
+		ok(db_exec_for_test("SELECT count(*) FROM probe") == DB_OK,
+		    "%s: then reads", via);
+		db_close();
+	} else {
+		is_int(one_int(a, "SELECT count(*) FROM probe"), 25,
+		    "%s: then reads 25 rows", via);
+		sqlite3_close(a);
+	}
+
+	if ((c = plain_open()) == NULL) {
+		ok(0, "%s: a new connection opens", via);
+		return;
+	}
+	is_str(integrity(c, text, sizeof text), "ok", "%s: a new "
+	    "connection: integrity_check", via);
+	is_int(one_int(c, "SELECT count(*) FROM probe"), 25, "%s: a new "
+	    "connection reads 1 + 24 rows", via);
+	sqlite3_close(c);
+	is_int(run_child("check", "25"), 0, "%s: a new process reads 25 "
+	    "rows and integrity_check ok", via);
+}
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	struct resv v;
-	struct pool pool = { 0 };
-	enum book b;
-	enum dbrc rc;
-	sqlite3 *plain = NULL;
-	const char *tmp;
+	sqlite3_vfs *v;
+	sqlite3 *plain;
 	char text[128];
+	const char *tmp;
 	int64_t lot, user;
-	long long w0, w1, s0, s1, frames;
+	int ours = 0;
 
+	if (argc == 4)
+		return child(argv[1], argv[2], argv[3]);
+	self = argv[0];
 	log_init("17-wal");
 	conf.db_busy_timeout_ms = 5000;
-	conf.max_active_bookings = 1000;
 	if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
 		tmp = "/tmp";
 	snprintf(dir, sizeof dir, "%s/parkd-17-wal.XXXXXX", tmp);
@@ -142,81 +277,52 @@ main(void)
 		return 1;
 	}
 	snprintf(path, sizeof path, "%s/t.db", dir);
+
+	/* The VFSes registered once parkd has opened its database. */
 	if (!ok(db_open(path, 1) == DB_OK, "a database, migrated")) {
 		cleanup();
+		rmdir(dir);
 		return done_testing();
 	}
-	ok(fix_lot_and_user("walker", &lot, &user) == 0, "a lot and a user");
-	ok(sqlite3_open_v2(path, &plain, SQLITE_OPEN_READWRITE, "unix") ==
-	    SQLITE_OK, "a plain connection (SQLite's unix VFS)");
-
-	/* Writes per commit. */
-	s0 = wal_size();
-	w0 = write_calls();
-	rc = db_book(&pool, lot, user, "KA01AB1234", &v, &b);
-	w1 = write_calls();
-	s1 = wal_size();
-	ok(rc == DB_OK && b == BOOK_OK, "a booking");
-	frames = (s1 - s0) / (24 + 2048);
-	ok(w0 >= 0 && frames >= 5 && w1 - w0 <= 2, "the booking's %lld WAL "
-	    "frames reached the kernel in %lld write calls (SQLite alone: "
-	    "%lld)", frames, w1 - w0, 2 * frames);
-	is_int(plain_int(plain, "SELECT count(*) FROM reservations WHERE "
-	    "status = 'active'"), 1, "the plain connection reads the booking");
-
-	/* A transaction bigger than the cache and the buffer. */
-	ok(db_exec_for_test("PRAGMA cache_size = 20") == DB_OK,
-	    "a page cache of 20 pages");
-	s0 = wal_size();
-	ok(db_exec_for_test(big_txn) == DB_OK, "a 1 MB transaction, "
-	    "uncommitted");
-	s1 = wal_size();
-	ok(s1 - s0 > 100 * 1024, "frames spilled to the WAL before the "
-	    "commit (%lld bytes)", s1 - s0);
-	is_int(plain_int(plain, "SELECT count(*) FROM sqlite_schema WHERE "
-	    "name = 'big'"), 0, "the plain connection sees none of it");
-	ok(db_exec_for_test("COMMIT") == DB_OK, "COMMIT");
-	is_int(plain_int(plain, "SELECT count(*) FROM big"), 2000,
-	    "then it reads all 2,000 rows");
-	is_int(plain_int(plain, "SELECT count(*) FROM big WHERE "
-	    "b = zeroblob(500)"), 100, "with the 100 rewritten ones");
-	is_int(plain_int(plain, "SELECT sum(length(b)) FROM big"),
-	    2000 * 500, "and every byte");
-	ok(strcmp(plain_text(plain, "PRAGMA integrity_check", text,
-	    sizeof text), "ok") == 0, "integrity_check: %s", text);
-
-	/* The same, rolled back. */
-	ok(db_exec_for_test("BEGIN IMMEDIATE; WITH RECURSIVE n(i) AS "
-	    "(SELECT 2001 UNION ALL SELECT i + 1 FROM n WHERE i < 4000) "
-	    "INSERT INTO big SELECT i, randomblob(500) FROM n;"
-	    "UPDATE big SET b = zeroblob(10) WHERE i <= 100;") == DB_OK &&
-	    db_exec_for_test("ROLLBACK") == DB_OK,
-	    "another 1 MB, rolled back");
-	is_int(plain_int(plain, "SELECT count(*) FROM big"), 2000,
-	    "the plain connection still reads 2,000 rows");
-	is_int(plain_int(plain, "SELECT count(*) FROM big WHERE "
-	    "b = zeroblob(500)"), 100, "unchanged");
-	ok(db_exec_for_test("PRAGMA cache_size = -2000") == DB_OK,
-	    "the cache back to its size");
-	pool_reset(&pool);
-	ok(db_book(&pool, lot, user, "KA01AB1235", &v, &b) == DB_OK &&
-	    b == BOOK_OK, "a booking after the rollback");
-	is_int(plain_int(plain, "SELECT count(*) FROM reservations WHERE "
-	    "status = 'active'"), 2, "the plain connection reads it");
-
-	/* Closed and opened again. */
+	for (v = sqlite3_vfs_find(NULL); v != NULL; v = v->pNext) {
+		ok(sqlite_own_vfs(v->zName), "registered VFS %s is SQLite's "
+		    "own (no layer of ours below the engine's I/O)", v->zName);
+		ours += !sqlite_own_vfs(v->zName);
+	}
+	is_str(sqlite3_vfs_find(NULL)->zName, "unix", "the default VFS is "
+	    "SQLite's unix");
 	db_close();
-	ok(db_open(path, 0) == DB_OK, "opened again");
-	pool_reset(&pool);
-	ok(db_book(&pool, lot, user, "KA01AB1236", &v, &b) == DB_OK &&
-	    b == BOOK_OK, "a third booking");
-	db_close();
-	is_int(plain_int(plain, "SELECT count(*) FROM reservations WHERE "
-	    "status = 'active'"), 3, "all three bookings are there");
-	ok(strcmp(plain_text(plain, "PRAGMA integrity_check", text,
-	    sizeof text), "ok") == 0, "integrity_check: %s", text);
-	sqlite3_close(plain);
-	pool_free(&pool);
+
+	probe(NULL);
+	for (v = sqlite3_vfs_find(NULL); v != NULL; v = v->pNext)
+		if (!sqlite_own_vfs(v->zName))
+			probe(v->zName);
+	diag("%d VFS of parkd's own probed besides parkd's connection",
+	    ours);
+
+	/* A transaction larger than the cache: all of it after COMMIT,
+	 * none of it before. */
 	cleanup();
+	ok(db_open(path, 1) == DB_OK && fix_lot_and_user("walker", &lot,
+	    &user) == 0, "a new database with a lot and a user");
+	plain = plain_open();
+	ok(db_exec_for_test("PRAGMA cache_size = 20; BEGIN IMMEDIATE;"
+	    "CREATE TABLE big (i INTEGER PRIMARY KEY, b BLOB NOT NULL);"
+	    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+	    "  WHERE i < 2000) INSERT INTO big SELECT i, randomblob(500) "
+	    "FROM n; UPDATE big SET b = zeroblob(500) WHERE i <= 100;") ==
+	    DB_OK, "a 1 MB transaction, uncommitted");
+	is_int(one_int(plain, "SELECT count(*) FROM sqlite_schema WHERE "
+	    "name = 'big'"), 0, "a plain connection sees none of it");
+	ok(db_exec_for_test("COMMIT") == DB_OK, "COMMIT");
+	is_int(one_int(plain, "SELECT count(*) FROM big WHERE b = "
+	    "zeroblob(500)"), 100, "then it reads the 100 rewritten rows");
+	is_int(one_int(plain, "SELECT sum(length(b)) FROM big"), 2000 * 500,
+	    "and every byte");
+	db_close();
+	is_str(integrity(plain, text, sizeof text), "ok", "integrity_check");
+	sqlite3_close(plain);
+	cleanup();
+	rmdir(dir);
 	return done_testing();
 }
