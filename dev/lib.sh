@@ -54,8 +54,9 @@ as_root() {
 }
 
 # ensure_packages [EXTRA...]: installs whichever of PARKD_PACKAGES (and the
-# extra names) is not installed.  Does nothing, and needs no root, when all
-# are there; otherwise runs "apt-get update" once, then one "apt-get install".
+# extra names) is not installed, then brings every package older than its
+# floor in SECURITY.md up to it (ensure_floors).  Does nothing, and needs no
+# root, when all are there; otherwise runs "apt-get update" once first.
 _apt_updated=''
 ensure_packages() {
 	local p status missing=()
@@ -65,14 +66,91 @@ ensure_packages() {
 		status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
 		[ "$status" = "install ok installed" ] || missing+=("$p")
 	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	say "installing missing packages: ${missing[*]}"
-	if [ -z "$_apt_updated" ]; then
-		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
-		_apt_updated=1
+	if [ ${#missing[@]} -gt 0 ]; then
+		say "installing missing packages: ${missing[*]}"
+		apt_update_once
+		as_root env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q --no-install-recommends \
+			"${missing[@]}"
 	fi
-	as_root env DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y -q --no-install-recommends "${missing[@]}"
+	ensure_floors
+}
+
+# apt_update_once: "apt-get update", the first time it is called.
+apt_update_once() {
+	[ -n "$_apt_updated" ] && return 0
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+	_apt_updated=1
+}
+
+# floor_packages [FILE]: one "package version" line for each row of the
+# table "Library versions checked" of SECURITY.md (or FILE): the oldest
+# version of each package that parkd's defences were checked against
+# (t/67-deps.t fails on an older one).
+floor_packages() {
+	awk '/^## Library versions checked/ { t = 1; next }
+	    t && /^## / { exit }
+	    t && /^\| *[a-z0-9][a-z0-9.+-]* *\| *[^| ]+ *\|$/ {
+		gsub(/[| ]+/, " ")
+		split($0, f, " ")
+		if (f[1] != "package")
+			print f[1], f[2]
+	    }' "${1:-$PARKD_TOP/SECURITY.md}"
+}
+
+# below_floor [FILE]: one "package installed floor" line for each package
+# of floor_packages installed at an older version than its floor, or not
+# at all ("-").  Needs no root.
+below_floor() {
+	local pkg floor have
+	while read -r pkg floor; do
+		have=$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || true)
+		if [ -z "$have" ] ||
+			! dpkg --compare-versions "$have" ge "$floor"; then
+			echo "$pkg ${have:--} $floor"
+		fi
+	done < <(floor_packages "$@")
+}
+
+# ensure_floors: brings every package below its floor (below_floor) up to
+# apt's candidate, which must be at least the floor: "apt-get install
+# --only-upgrade" for an installed one (nothing else is pulled in), a plain
+# install for a missing one.  A fresh Debian 12 image can hold older
+# versions than the security archive's (seen: libssl3 3.0.19 against the
+# floor 3.0.22).  Dies naming the package when apt offers nothing new
+# enough.  Does nothing, and needs no root, when every floor is met.
+ensure_floors() {
+	local line pkg have floor cand low=() upgrade=() install=()
+	mapfile -t low < <(below_floor)
+	[ ${#low[@]} -eq 0 ] && return 0
+	apt_update_once
+	for line in "${low[@]}"; do
+		read -r pkg have floor <<<"$line"
+		cand=$(apt-cache policy "$pkg" 2>/dev/null |
+			awk '$1 == "Candidate:" { print $2 }')
+		if [ -z "$cand" ] || [ "$cand" = "(none)" ] ||
+			! dpkg --compare-versions "$cand" ge "$floor"; then
+			die "$pkg $have is older than $floor (SECURITY.md) and" \
+				"apt offers ${cand:-nothing} newer: enable" \
+				"bookworm-security and bookworm-updates in" \
+				"apt's sources"
+		fi
+		if [ "$have" = - ]; then
+			install+=("$pkg")
+		else
+			upgrade+=("$pkg")
+		fi
+	done
+	say "bringing packages up to SECURITY.md's floors: ${low[*]}"
+	if [ ${#upgrade[@]} -gt 0 ]; then
+		as_root env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q --only-upgrade "${upgrade[@]}"
+	fi
+	if [ ${#install[@]} -gt 0 ]; then
+		as_root env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q --no-install-recommends \
+			"${install[@]}"
+	fi
 }
 
 # build: builds parkd in the source tree.  Runs autoreconf only when

@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "lib"))
@@ -58,8 +59,39 @@ def main():
         ge = subprocess.run(["dpkg", "--compare-versions", have, "ge",
                              floor]).returncode == 0
         ok(ge, "%s %s is at least %s" % (pkg, have, floor))
-        if have != floor:
+        if ge and have != floor:
             diag("%s is newer than the version checked: run dev/check" % pkg)
+    lib_floors()
+
+
+def lib_floors():
+    """dev/lib.sh's below_floor, which dev/run and dev/check use to bring
+    such packages up to their floors, on a table of our own: a package
+    below its floor is named, one at or above it is not, nor is a row of
+    another table."""
+    have = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "libc6"],
+                          capture_output=True, text=True).stdout.strip()
+    table = ("# x\n\n## Library versions checked\n\n"
+             "| package | version |\n|---|---|\n"
+             "| libc6 | %s |\n| dpkg | 99:1 |\n"
+             "| parkd-no-such-package | 1.0 |\n\n## Next\n\n"
+             "| libc6 | 99:1 |\n" % have)
+    d = tempfile.mkdtemp(prefix="parktest-67-")
+    path = os.path.join(d, "SECURITY.md")
+    with open(path, "w") as f:
+        f.write(table)
+    out = subprocess.run(
+        ["bash", "-c", '. "$1/dev/lib.sh"; below_floor "$2"', "-",
+         T.SRCDIR, path], capture_output=True, text=True)
+    lines = sorted(out.stdout.splitlines())
+    ok(out.returncode == 0, "below_floor runs", out.stderr.strip())
+    ok(len(lines) == 2 and lines[0].startswith("dpkg ") and
+       lines[0].endswith(" 99:1") and
+       lines[1] == "parkd-no-such-package - 1.0",
+       "below_floor names the package below its floor and the missing "
+       "one, not the one at its floor nor another table's row",
+       repr(lines))
+    shutil.rmtree(d, ignore_errors=True)
 
 
 T.run(main)
