@@ -96,9 +96,9 @@ const struct conf_def conf_defs[] = {
 	{ "PARKD_SOCKET_MODE", CONF_MODE, OFF(socket_mode), 0, 0777, "0660",
 	    "Octal mode of the socket; never writable by others" },
 	{ "PARKD_SOCKET_GROUP", CONF_STR, OFF(socket_group), 0, 64,
-	    "www-data",
-	    "Group of the socket (the web server's); empty keeps the "
-	    "process's group" },
+	    "parkd-web",
+	    "Group of the socket (the one nginx's user is in, not www-data, "
+	    "which other web apps share); empty keeps the process's group" },
 	{ "PARKD_WORKERS", CONF_INT, OFF(workers), 1, 64, "4",
 	    "Number of pre-forked worker processes" },
 	{ "PARKD_WORKER_MAX_REQUESTS", CONF_INT, OFF(worker_max_requests), 0,

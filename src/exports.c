@@ -590,7 +590,8 @@ job_export(struct run *c, const struct export_job *j)
 	if (fd == -1)
 		goto file_fail;
 	created = 1;
-	/* nginx (group www-data) reads it; the umask may not allow that. */
+	/* nginx (group parkd-web, the folder's) reads it; the umask may
+	 * not allow that. */
 	if (fchmod(fd, 0640) == -1)
 		goto file_fail;
 

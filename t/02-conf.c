@@ -146,7 +146,7 @@ test_defaults(void)
 	    "default REDIS_CACHE_URL");
 	is_str(c.socket_path, "/run/parkd/parkd.sock", "default PARKD_SOCKET");
 	is_int(c.socket_mode, 0660, "default PARKD_SOCKET_MODE 0660");
-	is_str(c.socket_group, "www-data", "default PARKD_SOCKET_GROUP");
+	is_str(c.socket_group, "parkd-web", "default PARKD_SOCKET_GROUP");
 	is_int(c.workers, 4, "default PARKD_WORKERS");
 	is_int(c.worker_max_requests, 100000, "default max requests");
 	is_int(c.max_body, 65536, "default PARKD_MAX_BODY");
