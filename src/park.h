@@ -823,6 +823,8 @@ struct export_job {
 	int64_t user_id;
 	const char *username; /* db_export_claim only */
 	int user_active;      /* db_export_claim only */
+	/* email: the account's address when the job was queued; in
+	 * db_export_claim the account's address now, the mail's recipient */
 	const char *email, *state, *filename, *error;
 	int progress, attempts;
 	int64_t created_at, updated_at, finished_at; /* finished 0: not yet */
