@@ -147,6 +147,10 @@ const struct conf_def conf_defs[] = {
 	    "Require STARTTLS" },
 	{ "MAIL_USE_SSL", CONF_BOOL, OFF(mail_use_ssl), 0, 1, "off",
 	    "Implicit TLS (smtps, usually port 465); wins over MAIL_USE_TLS" },
+	{ "PARKD_MAIL_ALLOW_PLAINTEXT", CONF_BOOL, OFF(mail_allow_plaintext),
+	    0, 1, "off",
+	    "Allow SMTP without TLS to a MAIL_SERVER that is not loopback (the "
+	    "e-mails carry download links)" },
 	{ "MAIL_USERNAME", CONF_STR, OFF(mail_username), 0, 1024, "",
 	    "SMTP user name; empty: no authentication" },
 	{ "MAIL_PASSWORD", CONF_SECRET, OFF(mail_password), 0, 1024, "",
@@ -509,6 +513,11 @@ conf_cross(struct conf *c, const struct slot *slots, struct buf *err,
 
 	if (conf_db_path(c, slots, err, start) != 0)
 		rc = -1;
+	if ((e = mail_plaintext_refused(c)) != NULL) {
+		err_about(err, start, slots, "MAIL_USE_TLS");
+		buf_puts(err, e);
+		rc = -1;
+	}
 	if (*c->redis_cache_url != '\0' &&
 	    strncmp(c->redis_cache_url, "redis://", 8) != 0 &&
 	    strncmp(c->redis_cache_url, "unix://", 7) != 0) {

@@ -587,8 +587,10 @@ static const char *const stmt_sql[] = {
 	    " JOIN users u ON u.id = e.user_id"
 	    " WHERE e.id = ?1 AND e.filename = ?2 AND e.state = 'SUCCESS'",
 	/* ?1 claims older than this are stale: their runner died */
+	/* The e-mail goes to the account's address as it is now, whatever
+	 * the job stored (#14: jobs queued before took any address). */
 	[STMT_EXPORT_NEXT] =
-	    "SELECT e.id, e.user_id, u.username, e.email, e.attempts,"
+	    "SELECT e.id, e.user_id, u.username, u.email, e.attempts,"
 	    " u.is_active FROM export_jobs e JOIN users u ON u.id = e.user_id"
 	    " WHERE e.state = 'PENDING'"
 	    " OR (e.state = 'PROGRESS' AND e.claimed_at < ?1)"

@@ -241,29 +241,37 @@ enum { EXP_EMAIL };
 
 /*
  * POST /api/user/export-csv {email?}: queues an export of the caller's
- * reservations and answers at once with its task id; the e-mail with the
- * link goes to email (validated like register's), by default the
- * caller's own address.  A user may have EXPORT_MAX_PENDING jobs queued
- * or running and make EXPORT_MAX_PER_DAY requests in 24 hours; past
- * either, 429 EXPORT_LIMIT with Retry-After.
+ * reservations and answers at once with its task id and the address the
+ * e-mail with the link will go to: always the account's own (the run
+ * reads it again, so a changed address is followed).  email, still
+ * accepted (validated like register's) for the old clients that send
+ * their own, is never a recipient: another address is ignored, and the
+ * answer says so (email_ignored), as the link opens the caller's history.
+ * A user may have EXPORT_MAX_PENDING jobs queued or running and make
+ * EXPORT_MAX_PER_DAY requests in 24 hours; past either, 429 EXPORT_LIMIT
+ * with Retry-After.
  * Statuses: 200, 400, 401, 403, 429, 503.
  */
 void
 exports_request(struct req *r, struct resp *w)
 {
 	const struct val *em = &r->in[EXP_EMAIL];
-	const char *email;
+	const char *email = r->who.email;
 	enum export_add how;
 	enum dbrc rc;
 	struct jw jw;
 	char id[33];
+	int ignored;
 
-	email = em->set && em->s != NULL ? em->s : r->who.email;
 	if (*email == '\0') {
 		resp_error(w, 400, "VALIDATION", "Invalid input");
-		resp_detail(w, "email", "is required: the account has none");
+		resp_detail(w, "email", "the account has no address to send "
+		    "the export to");
 		return;
 	}
+	/* Both lower-case: valid_email() folds, the schema stores so. */
+	ignored = em->set && !em->null && em->s != NULL &&
+	    strcmp(em->s, email) != 0;
 	rand_hex(id, 16);
 	rc = db_export_add(id, r->who.user_id, email, EXPORT_MAX_PENDING,
 	    EXPORT_MAX_PER_DAY, &how);
@@ -282,11 +290,21 @@ exports_request(struct req *r, struct resp *w)
 		    how == EXPORT_ADD_PENDING ? "60" : "3600");
 		return;
 	}
-	resp_ok(w, "Export queued; the file will be e-mailed when ready",
-	    &jw);
+	/* The user id and the job, never the addresses (personal data). */
+	if (ignored)
+		log_msg(LOG_INFO, "security: export %s of user %lld: the "
+		    "address asked for is ignored; the link goes to the "
+		    "account's own", id, (long long)r->who.user_id);
+	resp_ok(w, ignored ? pool_printf(&r->pool, "Export queued; the file "
+	    "will be e-mailed to your account's address, %s, when ready "
+	    "(exports go to no other address)", email) :
+	    pool_printf(&r->pool, "Export queued; the file will be e-mailed "
+	    "to %s when ready", email), &jw);
 	jw_obj(&jw, NULL);
 	jw_str(&jw, "task_id", id);
 	jw_str(&jw, "state", "PENDING");
+	jw_str(&jw, "email", email);
+	jw_bool(&jw, "email_ignored", ignored);
 	jw_obj_end(&jw);
 }
 

@@ -17,7 +17,11 @@
  *   (never _TRY, which lets a man in the middle strip STARTTLS); peer and
  *   host verification stay on; TLS 1.2 at least; CURLOPT_PROTOCOLS_STR
  *   allows smtp and smtps only and CURLOPT_PROXY "" ignores the proxy
- *   variables of the environment.
+ *   variables of the environment.  Without either, SMTP goes in clear
+ *   only to a loopback MAIL_SERVER (named as such: a DNS name other than
+ *   "localhost" is not trusted to be one) or when
+ *   PARKD_MAIL_ALLOW_PLAINTEXT says so: mail_plaintext_refused(), checked
+ *   when the settings load and again before a run connects.
  * - CURLOPT_CONNECTTIMEOUT_MS and CURLOPT_TIMEOUT_MS bound a dead or
  *   silent server; CURLOPT_NOSIGNAL.
  *
@@ -37,6 +41,8 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -408,11 +415,47 @@ host_ok(const char *h)
 	    "0123456789.-") == n && h[0] != '-' && h[0] != '.';
 }
 
-static int
-host_loopback(const char *h)
+int
+mail_host_loopback(const char *host)
 {
-	return strcmp(h, "localhost") == 0 || strncmp(h, "127.", 4) == 0 ||
-	    strcmp(h, "[::1]") == 0;
+	struct in_addr a4;
+	struct in6_addr a6;
+	char inner[64];
+	size_t n = strlen(host);
+
+	/* libcurl 7.78+ answers "localhost" itself, never asking DNS. */
+	if (strcasecmp(host, "localhost") == 0)
+		return 1;
+	/* inet_pton() takes the dotted quad only: "127.1", "0x7f000001"
+	 * or "127.evil.example" are names (or shorthands) here. */
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+		host++;
+		n -= 2;
+	}
+	if (n == 0 || n >= sizeof(inner))
+		return 0;
+	memcpy(inner, host, n);
+	inner[n] = '\0';
+	if (inet_pton(AF_INET6, inner, &a6) != 1)
+		return 0;
+	return IN6_IS_ADDR_LOOPBACK(&a6) ||
+	    (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+}
+
+const char *
+mail_plaintext_refused(const struct conf *c)
+{
+	if (c->mail_server == NULL || *c->mail_server == '\0' ||
+	    c->mail_use_tls || c->mail_use_ssl || c->mail_allow_plaintext ||
+	    mail_host_loopback(c->mail_server))
+		return NULL;
+	return "is off, and so is MAIL_USE_SSL, but MAIL_SERVER is not a "
+	    "loopback address (localhost, 127.x.y.z or ::1): the e-mails, "
+	    "download links included, would cross the network in clear; "
+	    "turn MAIL_USE_TLS or MAIL_USE_SSL on, or, on a network you "
+	    "trust, set PARKD_MAIL_ALLOW_PLAINTEXT=on";
 }
 
 /*
@@ -452,9 +495,16 @@ mailer_init(struct mailer *ml)
 		    "the network in clear");
 		return -1;
 	}
-	if (!conf.mail_use_tls && !conf.mail_use_ssl && !host_loopback(host))
-		log_msg(LOG_WARN, "mail: sending to %s without TLS "
-		    "(MAIL_USE_TLS and MAIL_USE_SSL are off)", host);
+	/* conf_load() refused this already; settings made another way
+	 * (a test, a later reload) are checked here, before connecting. */
+	if ((e = mail_plaintext_refused(&conf)) != NULL) {
+		log_msg(LOG_ERR, "mail: MAIL_USE_TLS %s", e);
+		return -1;
+	}
+	if (!conf.mail_use_tls && !conf.mail_use_ssl &&
+	    !mail_host_loopback(conf.mail_server))
+		log_msg(LOG_WARN, "mail: sending to %s without TLS, as "
+		    "PARKD_MAIL_ALLOW_PLAINTEXT allows", host);
 	snprintf(ml->url, sizeof(ml->url), "%s://%s:%d",
 	    conf.mail_use_ssl ? "smtps" : "smtp", host, conf.mail_port);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {

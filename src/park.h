@@ -222,6 +222,7 @@ struct conf {
 	int mail_port;
 	int mail_use_tls;
 	int mail_use_ssl;
+	int mail_allow_plaintext; /* SMTP in clear to a host not loopback */
 	char *mail_username;
 	char *mail_password;
 	char *mail_default_sender;
@@ -822,6 +823,8 @@ struct export_job {
 	int64_t user_id;
 	const char *username; /* db_export_claim only */
 	int user_active;      /* db_export_claim only */
+	/* email: the account's address when the job was queued; in
+	 * db_export_claim the account's address now, the mail's recipient */
 	const char *email, *state, *filename, *error;
 	int progress, attempts;
 	int64_t created_at, updated_at, finished_at; /* finished 0: not yet */
@@ -1052,6 +1055,21 @@ const char *mail_build(const struct mail *, const char *from, int64_t when,
     struct buf *out);
 /* The delay before attempt n + 1 after n failed attempts, in seconds. */
 int64_t mail_backoff(int n);
+/*
+ * 1 when host, as written in MAIL_SERVER, is this machine for certain
+ * without asking DNS: "localhost", an IPv4 address 127.x.y.z in dotted
+ * quad form, ::1 (bracketed or not) or ::ffff:127.x.y.z.  Any other name
+ * or form is 0, even one that resolves to a loopback address.
+ */
+int mail_host_loopback(const char *host);
+/*
+ * Why the settings c would send mail in clear to a host that may be
+ * another machine (MAIL_SERVER set and not loopback, MAIL_USE_TLS and
+ * MAIL_USE_SSL off, PARKD_MAIL_ALLOW_PLAINTEXT off), or NULL when they
+ * would not.  conf.c refuses such settings when it loads them, and
+ * mail.c again before a run connects.
+ */
+const char *mail_plaintext_refused(const struct conf *c);
 
 /* What a delivery run did. */
 struct mail_stats {

@@ -167,6 +167,8 @@ test_defaults(void)
 	is_int(c.login_window_s, 900, "default login window");
 	is_str(c.mail_server, "", "default MAIL_SERVER empty (.eml files)");
 	is_int(c.mail_use_ssl, 0, "default MAIL_USE_SSL off");
+	is_int(c.mail_allow_plaintext, 0, "default PARKD_MAIL_ALLOW_PLAINTEXT "
+	    "off");
 	is_int(c.export_retention_days, 7, "default retention");
 	is_int(c.export_link_ttl_s, 7 * 86400, "default link ttl");
 	is_int(c.remind_after_days, 3, "default reminder");
@@ -359,6 +361,32 @@ test_values(void)
 	    "a bad secret is named, not shown");
 	ok(load("MAIL_PASSWORD=\"pw\\nhunter2\"\n") == -1 &&
 	    lacks("hunter2"), "MAIL_PASSWORD value not shown");
+
+	/* SMTP in clear only to this machine, or when allowed (#14) */
+	ok(load("MAIL_SERVER=smtp.example.com\nMAIL_USE_TLS=off\n") == -1 &&
+	    says("MAIL_USE_TLS (", "line 2", "MAIL_SERVER",
+	    "not a loopback address", "in clear",
+	    "PARKD_MAIL_ALLOW_PLAINTEXT=on", NULL),
+	    "SMTP without TLS to smtp.example.com refused, naming the "
+	    "settings");
+	ok(load("MAIL_SERVER=127.evil.example\nMAIL_USE_TLS=off\n") == -1,
+	    "... to 127.evil.example too (a name)");
+	ok(load("MAIL_SERVER=10.0.0.25\nMAIL_USE_TLS=off\n") == -1,
+	    "... to 10.0.0.25 too");
+	ok(load("MAIL_SERVER=smtp.example.com\nMAIL_USE_TLS=off\n"
+	    "PARKD_MAIL_ALLOW_PLAINTEXT=on\n") == 0 &&
+	    c.mail_allow_plaintext == 1, "... allowed with "
+	    "PARKD_MAIL_ALLOW_PLAINTEXT=on");
+	ok(load("MAIL_SERVER=smtp.example.com\n") == 0, "STARTTLS (the "
+	    "default) to smtp.example.com loads");
+	ok(load("MAIL_SERVER=smtp.example.com\nMAIL_USE_TLS=off\n"
+	    "MAIL_USE_SSL=on\n") == 0, "smtps to smtp.example.com loads");
+	ok(load("MAIL_SERVER=127.0.0.1\nMAIL_USE_TLS=off\n") == 0 &&
+	    load("MAIL_SERVER=localhost\nMAIL_USE_TLS=off\n") == 0 &&
+	    load("MAIL_SERVER=::1\nMAIL_USE_TLS=off\n") == 0,
+	    "SMTP without TLS to 127.0.0.1, localhost or ::1 loads");
+	ok(load("MAIL_USE_TLS=off\n") == 0, "no MAIL_SERVER (.eml files): "
+	    "TLS does not matter");
 }
 
 static void

@@ -43,6 +43,7 @@ static void test_newer(const char *);
 static void test_migrate_race(void);
 static void test_constraints(void);
 static void test_status_check(const char *);
+static void test_export_recipient(const char *);
 static void test_triggers(void);
 static void test_sample(void);
 static void test_stats(void);
@@ -488,6 +489,74 @@ rows_of(sqlite3 *d, const char *sql)
 	}
 	sqlite3_finalize(st);
 	return out;
+}
+
+/*
+ * Migration 008 (#14): export e-mails still waiting in the outbox go to
+ * the account's own address, whatever address their request named; one
+ * whose job is gone is failed; nothing else changes.  Reopens path after.
+ */
+static void
+test_export_recipient(const char *path)
+{
+	char p[300];
+	sqlite3 *d;
+	size_t i;
+	int rc;
+	const char *a = "'a0000000000000000000000000000000'",
+	    *b = "'b0000000000000000000000000000000'";
+	char sql[2048];
+
+	path_in(p, sizeof p, "v7.db");
+	sqlite3_open(p, &d);
+	rc = sqlite3_exec(d, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	for (i = 0; i < 7 && rc == SQLITE_OK; i++)
+		rc = sqlite3_exec(d, sql_migrations[i].text, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(d, sql_sample, NULL, NULL, NULL);
+	/* user 1's jobs asked for other addresses: a waits, b is done and
+	 * its e-mail is queued; old ones were sent; one's job is gone */
+	snprintf(sql, sizeof sql, "PRAGMA user_version = 7;"
+	    "INSERT INTO export_jobs (id, user_id, email, state, created_at,"
+	    " updated_at) VALUES (%s, 1, 'thief@example.net', 'PENDING', 1,"
+	    " 1), (%s, 1, 'thief@example.net', 'SUCCESS', 1, 1);"
+	    "INSERT INTO outbox (idem_key, to_addr, subject, body_text, state,"
+	    " next_attempt_at, created_at) VALUES"
+	    " ('export:' || %s, 'thief@example.net', 's', 't', 'queued', 0,"
+	    " 0),"
+	    " ('export:c0000000000000000000000000000000', 'thief@example.net',"
+	    " 's', 't', 'sending', 0, 0),"
+	    " ('export:d0000000000000000000000000000000', 'old@example.net',"
+	    " 's', 't', 'sent', 0, 0),"
+	    " ('remind:1:2026-01-01', 'x@example.net', 's', 't', 'queued', 0,"
+	    " 0)", a, b, b);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(d, sql, NULL, NULL, NULL);
+	is_int(rc, SQLITE_OK, "008: a database at version 7 with export "
+	    "e-mails to other addresses (%s)", sqlite3_errmsg(d));
+	sqlite3_close(d);
+	is_int(db_open(p, 1), DB_OK, "db_open migrates it");
+	is_int(db_version(), db_version_latest(), "to the latest version");
+	db_close();
+	sqlite3_open(p, &d);
+	is_str(rows_of(d, "SELECT email || ' ' || state FROM export_jobs "
+	    "ORDER BY id"), "john@example.com PENDING\n"
+	    "thief@example.net SUCCESS\n", "008: the waiting job's address is "
+	    "the account's; a finished one keeps its record");
+	is_str(rows_of(d, "SELECT idem_key || ' ' || to_addr || ' ' || state "
+	    "FROM outbox ORDER BY id"),
+	    "export:b0000000000000000000000000000000 john@example.com "
+	    "queued\n"
+	    "export:c0000000000000000000000000000000 thief@example.net "
+	    "failed\n"
+	    "export:d0000000000000000000000000000000 old@example.net sent\n"
+	    "remind:1:2026-01-01 x@example.net queued\n",
+	    "008: the queued export e-mail goes to the account; one without "
+	    "its job failed; sent and other mail untouched");
+	is_str(rows_of(d, "PRAGMA foreign_key_check"), "", "foreign keys "
+	    "hold");
+	sqlite3_close(d);
+	is_int(db_open(path, 1), DB_OK, "back to the main file");
 }
 
 /* What migration 006 must keep: every reservation, the counters the
@@ -1239,6 +1308,7 @@ main(void)
 	test_newer(path);
 	test_constraints();
 	test_status_check(path);
+	test_export_recipient(path);
 	test_triggers();
 	test_sample();
 	test_stats();

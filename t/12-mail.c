@@ -3,7 +3,8 @@
  * (CR, LF and other controls: reliability.md F6), the address checks, the
  * message builder (headers we write, RFC 2047 subjects, CRLF only,
  * quoted-printable bodies, line lengths), the back-off, and the outbox
- * state machine of db-jobs.c (claim, lease, take-over, outcomes).
+ * state machine of db-jobs.c (claim, lease, take-over, outcomes), and
+ * the refusal of SMTP in clear to a host that is not loopback.
  *
  * The test reads the outbox with its own raw SQLite connection so that
  * what it checks does not depend on the code under test.
@@ -13,6 +14,7 @@
 #endif
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -534,6 +536,93 @@ test_claims(void)
 	pool_free(&pool);
 }
 
+/*
+ * Mail in clear to a host that may be another machine is refused
+ * (issue #14): the loopback test on MAIL_SERVER as written, the decision,
+ * and mail_deliver() refusing such settings before it connects or claims
+ * anything, although conf_load() (which refuses them too) is bypassed.
+ */
+static void
+test_plaintext(void)
+{
+	static const char *const loop[] = { "localhost", "LocalHost",
+	    "127.0.0.1", "127.255.0.9", "::1", "[::1]", "0:0:0:0:0:0:0:1",
+	    "::ffff:127.0.0.1", "[::ffff:127.1.2.3]" };
+	static const char *const other[] = { "127.evil.example",
+	    "127.0.0.1.nip.io", "localhost.example.com", "my-localhost",
+	    "localhost.", "127.1", "0x7f000001", "2130706433", "10.0.0.1",
+	    "192.0.2.1", "128.0.0.1", "::", "::2", "[::1", "::1]", "[]", "",
+	    "mail.example.com", "::ffff:10.0.0.1", "fe80::1" };
+	static const struct {
+		const char *server;
+		int tls, ssl, allow, refused;
+	} dec[] = {
+		{ "", 0, 0, 0, 0 },               /* .eml files */
+		{ "smtp.example.com", 0, 0, 0, 1 },
+		{ "smtp.example.com", 1, 0, 0, 0 },
+		{ "smtp.example.com", 0, 1, 0, 0 },
+		{ "smtp.example.com", 0, 0, 1, 0 },
+		{ "127.0.0.1", 0, 0, 0, 0 },
+		{ "[::1]", 0, 0, 0, 0 },
+		{ "127.evil.example", 0, 0, 0, 1 },
+		{ "192.0.2.1", 0, 0, 0, 1 },
+	};
+	static char far_v4[] = "192.0.2.1", far_name[] = "127.evil.example",
+	    sender[] = "parkd@localhost", empty[] = "";
+	struct conf c, saved = conf;
+	struct mail_stats st;
+	const char *why;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(loop) / sizeof(loop[0]); i++)
+		ok(mail_host_loopback(loop[i]) == 1, "loopback: %s", loop[i]);
+	for (i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+		ok(mail_host_loopback(other[i]) == 0, "not loopback: \"%s\"",
+		    other[i]);
+	for (i = 0; i < sizeof(dec) / sizeof(dec[0]); i++) {
+		memset(&c, 0, sizeof(c));
+		c.mail_server = (char *)(uintptr_t)dec[i].server;
+		c.mail_use_tls = dec[i].tls;
+		c.mail_use_ssl = dec[i].ssl;
+		c.mail_allow_plaintext = dec[i].allow;
+		why = mail_plaintext_refused(&c);
+		ok((why != NULL) == dec[i].refused, "%s, tls %d, ssl %d, "
+		    "allow %d: %s", *dec[i].server ? dec[i].server : "no server",
+		    dec[i].tls, dec[i].ssl, dec[i].allow, dec[i].refused ?
+		    "refused" : "allowed");
+		if (why != NULL)
+			ok(strstr(why, "PARKD_MAIL_ALLOW_PLAINTEXT") != NULL &&
+			    strstr(why, "MAIL_USE_SSL") != NULL, "... the "
+			    "reason names the settings that would allow it");
+	}
+
+	/* The run: settings conf_load() would refuse, set by hand. */
+	add("plain:1");
+	conf.mail_default_sender = sender;
+	conf.mail_port = 587;
+	conf.mail_timeout_s = 2;
+	conf.mail_use_tls = 0;
+	conf.mail_use_ssl = 0;
+	conf.mail_allow_plaintext = 0;
+	conf.mail_username = empty;
+	conf.mail_ca_file = empty;
+	conf.mail_server = far_v4;
+	rc = mail_deliver(10, &st);
+	is_int(rc, -2, "a run to 192.0.2.1 without TLS: a settings error");
+	conf.mail_server = far_name;
+	rc = mail_deliver(10, &st);
+	is_int(rc, -2, "... to 127.evil.example too (a name, not 127/8)");
+	is_int(q("SELECT count(*) FROM outbox WHERE idem_key = 'plain:1' AND "
+	    "state = 'queued' AND attempts = 0 AND last_error IS NULL"), 1,
+	    "the message stays queued, never tried");
+	is_int(q("SELECT count(*) FROM job_runs WHERE job = 'mail'"), 0,
+	    "no run was started");
+	conf = saved;
+	ok(db_exec_for_test("DELETE FROM outbox WHERE idem_key = 'plain:1'")
+	    == DB_OK, "cleaned up");
+}
+
 int
 main(void)
 {
@@ -563,6 +652,7 @@ main(void)
 	test_build_refused();
 	test_backoff();
 	test_claims();
+	test_plaintext();
 
 	db_close();
 	sqlite3_close(raw);

@@ -21,6 +21,9 @@
   name, and to a server hiding STARTTLS all fail with nothing sent in
   clear; with MAIL_CA_FILE trusting the test CA it works; smtps likewise;
   AUTH only inside TLS, and a user name without TLS is refused (exit 3).
+- In clear (issue #14): without TLS, only to a loopback MAIL_SERVER; any
+  other host is refused by parkd -t, parkctl and the run (exit 3, nothing
+  connects, mail stays queued) unless PARKD_MAIL_ALLOW_PLAINTEXT is on.
 
 PARKTEST_SEED=N repeats the random kill points of a run (printed).
 """
@@ -709,6 +712,65 @@ def test_tls(s, ob, work):
     ob.clear()
 
 
+# ---- in clear only to this machine (issue #14) ------------------------------
+
+def test_plaintext(s, ob, work):
+    """SMTP without TLS to a host that is not loopback is refused before
+    anything connects, unless PARKD_MAIL_ALLOW_PLAINTEXT is on.  "127.1"
+    is a host that libcurl reaches on 127.0.0.1 (where the sink is) but
+    that parkd does not take for loopback (only localhost, 127.x.y.z in
+    full and ::1 are), so the refusal is visible: nothing connects."""
+    sink = smtpsink.Sink(os.path.join(work, "sink-plain"))
+    port = sink.start()
+    try:
+        smtp_settings(s, port)
+        s.write_settings(MAIL_SERVER="127.1")
+        ob.add("plain:1")
+        out, _ = run_mail(s)
+        is_(out.returncode, 3, "plain: MAIL_SERVER=127.1 without TLS is a "
+            "settings error (exit 3)") or diag(*show(out))
+        like(out.stderr, r"MAIL_USE_TLS \(.*not a loopback address.*"
+             r"PARKD_MAIL_ALLOW_PLAINTEXT=on", "plain: the error names "
+             "MAIL_USE_TLS and the setting that would allow it")
+        is_(sink.sessions, 0, "plain: ... and nothing connected")
+        rows = ob.rows()
+        ok(len(rows) == 1 and rows[0]["state"] == "queued" and
+           rows[0]["attempts"] == 0, "plain: the message stays queued, "
+           "untried", "  %r" % rows)
+        r = s.run_parkd("-t")
+        ok(r.returncode == 3 and "PARKD_MAIL_ALLOW_PLAINTEXT" in r.stderr,
+           "plain: parkd -t refuses the settings too (exit 3)",
+           "  %r %s" % (r.returncode, r.stderr[-400:]))
+        out = s.parkctl("db", "stats")
+        is_(out.returncode, 3, "plain: so does any parkctl command")
+
+        s.write_settings(PARKD_MAIL_ALLOW_PLAINTEXT="on")
+        out, _ = run_mail(s)
+        is_(out.returncode, 0, "plain: with PARKD_MAIL_ALLOW_PLAINTEXT=on "
+            "it is sent") or diag(*show(out))
+        msgs = sink.wait_messages(1, 5)
+        ok(len(msgs) == 1 and not msgs[0].tls and
+           keys_of(msgs) == ["plain:1"], "plain: ... in clear, once")
+        like(out.stderr, r"without TLS, as PARKD_MAIL_ALLOW_PLAINTEXT "
+             r"allows", "plain: ... with a warning in the log")
+
+        # loopback named as such needs no setting
+        s.write_settings(PARKD_MAIL_ALLOW_PLAINTEXT=None,
+                         MAIL_SERVER="localhost")
+        ob.add("plain:2")
+        out, _ = run_mail(s)
+        is_(out.returncode, 0, "plain: MAIL_SERVER=localhost without TLS "
+            "needs no setting") or diag(*show(out))
+        msgs = sink.wait_messages(2, 5)
+        is_(keys_of(msgs), ["plain:1", "plain:2"], "plain: ... and is "
+            "sent")
+    finally:
+        sink.stop()
+        s.write_settings(PARKD_MAIL_ALLOW_PLAINTEXT=None,
+                         MAIL_SERVER="127.0.0.1")
+    ob.clear()
+
+
 def test_usage(s):
     for args, code, name in ((["--limit", "0"], 2, "--limit 0"),
                              (["--limit", "x"], 2, "--limit x"),
@@ -754,6 +816,7 @@ def main():
         test_kill(s, ob, work, rng)
         test_concurrent(s, ob, work)
         test_tls(s, ob, work)
+        test_plaintext(s, ob, work)
         bad = [e for e in STDERRS if "Sanitizer" in e or
                "runtime error:" in e]
         ok(not bad, "no sanitizer report in %d runs" % len(STDERRS),

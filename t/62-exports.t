@@ -10,7 +10,10 @@ RFC 4180 with CRLF, formula cells prefixed with '; a second run does
 nothing new.  Refused: another user's task and file (404), the admin
 (403), forged, altered, expired and misplaced link tokens (401), path
 tricks (../, %2e%2e, %2f, %00, absolute paths, the internal location) and
-symbolic links planted in the export folder (never followed).  Batch
+symbolic links planted in the export folder (never followed).  The link
+goes to the account's own address only: another one in the request is
+ignored and the answer says where the mail goes (checked through
+t/lib/smtpsink, which sees no other recipient).  Batch
 safety: two runs at once never process one job twice; a run killed with
 SIGKILL midway leaves the job to be retried and no file in place; SIGTERM
 puts the job back; a full disk (a 64 KiB tmpfs in a private mount
@@ -37,6 +40,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "lib"))
 import parktest as T  # noqa: E402
+import smtpsink  # noqa: E402
 from parktest import diag, is_, like, ok, skip  # noqa: E402
 
 PASSWORD = "password-1234"
@@ -325,6 +329,10 @@ def test_request(s, alice, bob, admin):
     tid = data.get("task_id", "")
     like(tid, r"^[0-9a-f]{32}$", "task_id is 32 hex digits")
     is_(data.get("state"), "PENDING", "state PENDING at once")
+    ok(data.get("email") == "alice@example.com" and
+       data.get("email_ignored") is False and
+       "alice@example.com" in ((r.json or {}).get("message") or ""),
+       "the answer names the address the link goes to", "  %r" % r.json)
     r = s.req("GET", "/api/user/export-status/" + tid, headers=alice.h)
     st = (r.json or {}).get("data") or {}
     ok(r.status == 200 and st.get("state") == "PENDING" and
@@ -694,18 +702,88 @@ def test_limit(s, bob):
     return tids
 
 
-def test_email_option(s, erin):
-    tid = request_export(s, erin, {"email": "  Other.Person@Example.COM "})
-    tid2 = request_export(s, erin, {"email": None})
-    is_(job(s, tid).get("email"), "other.person@example.com",
-        "email given: stored trimmed and lower-cased")
-    is_(job(s, tid2).get("email"), "erin@example.com",
-        "email null: the caller's own address")
-    run_exports(s)
-    rows = q(s, "SELECT to_addr FROM outbox WHERE idem_key = ?",
-             "export:" + tid)
-    is_([x[0] for x in rows], ["other.person@example.com"],
-        "the mail goes to the address given")
+def export_answer(s, u, body):
+    r = s.req("POST", "/api/user/export-csv", body=body, headers=u.h)
+    if r.status != 200:
+        raise RuntimeError("export-csv %s: %d %r" % (u.name, r.status,
+                                                     r.body))
+    return r.json
+
+
+def test_email_option(s, erin, work):
+    """The link goes to the account's own address only (issue #14): an
+    email other than it is ignored, and the answer says where the mail
+    goes; an old client sending its own address (any case) keeps working;
+    a job stored with another address (before the fix) is mailed to the
+    account too.  Delivered through a real SMTP server: it sees the
+    account's address only."""
+    own = "erin@example.com"
+    other = "other.person@example.net"
+    a = export_answer(s, erin, {"email": "  Other.Person@Example.NET "})
+    d = a.get("data") or {}
+    ok(d.get("email") == own and d.get("email_ignored") is True and
+       own in (a.get("message") or "") and
+       "other.person" not in (a.get("message") or ""),
+       "another address: 200, the answer names the account's address and "
+       "says the other one is ignored", "  %r" % a)
+    tid = d.get("task_id")
+    logged = [l for l in s.log().splitlines() if "security: export " +
+              str(tid) in l]
+    ok(len(logged) == 1 and "ignored" in logged[0] and
+       "user %d" % erin.id in logged[0] and "@" not in logged[0],
+       "parkd logs the ignored address by user and job, never the "
+       "address itself", "  %r" % logged)
+    b = export_answer(s, erin, {"email": "Erin@Example.COM"})
+    d = b.get("data") or {}
+    ok(d.get("email") == own and d.get("email_ignored") is False and
+       own in (b.get("message") or ""),
+       "an old client sending its own address (other case): 200, not "
+       "ignored", "  %r" % b)
+    tid2 = d.get("task_id")
+    c = export_answer(s, erin, {"email": None})
+    d = c.get("data") or {}
+    ok(d.get("email") == own and d.get("email_ignored") is False,
+       "email null: the account's address", "  %r" % c)
+    tid3 = d.get("task_id")
+    is_([job(s, t).get("email") for t in (tid, tid2, tid3)], [own] * 3,
+        "every job stores the account's address, never the one given")
+    # A job queued before the fix with another recipient stored.
+    with db(s) as c:
+        c.execute("UPDATE export_jobs SET email = ? WHERE id = ?",
+                  (other, tid3))
+    out = run_exports(s)
+    ok(out.returncode == 0 and "3 exported" in out.stdout,
+       "the 3 are exported", "  " + out.stdout + out.stderr)
+    rows = q(s, "SELECT to_addr FROM outbox WHERE idem_key IN (?, ?, ?)",
+             "export:" + tid, "export:" + tid2, "export:" + tid3)
+    is_(sorted(x[0] for x in rows), [own] * 3,
+        "the 3 e-mails are queued to the account's address, also the one "
+        "of the job that had another address stored")
+
+    sink = smtpsink.Sink(os.path.join(work, "sink-exports"))
+    port = sink.start()
+    try:
+        s.write_settings(MAIL_SERVER="127.0.0.1", MAIL_PORT=port,
+                         MAIL_USE_TLS="off")
+        out = s.parkctl("mail")
+        is_(out.returncode, 0, "parkctl mail to the SMTP sink: exit 0 (%s)"
+            % (out.stdout + out.stderr).strip()[-300:])
+        msgs = [m for m in sink.wait_messages(3, 10)
+                if (m["X-Parkd-Idempotency-Key"] or "").startswith(
+                    "export:")]
+        want = {"export:" + t for t in (tid, tid2, tid3)}
+        got = [m for m in msgs if m["X-Parkd-Idempotency-Key"] in want]
+        ok(len(got) == 3 and all(m.rcpts == ["<%s>" % own] and
+                                 m["To"] == own for m in got),
+           "the SMTP server got the 3 e-mails, each for %s only" % own,
+           *["  %r %r" % (m.rcpts, m["To"]) for m in got])
+        ok(not [l for l in sink.dialogue() if other in l.lower()] and
+           not [m for m in sink.messages() if other.encode() in
+                m.raw.lower()],
+           "the other address never reached the SMTP server")
+    finally:
+        sink.stop()
+        s.write_settings(MAIL_SERVER="", MAIL_PORT=None, MAIL_USE_TLS=None)
 
 
 def test_inactive(s, admin, erin):
@@ -1004,7 +1082,7 @@ def main():
         test_links(s, alice, bob, admin, tid, fname, link, bob_file)
         test_paths(s, alice, fname, link.split("?token=")[1])
         test_symlinks(s, alice, fname)
-        test_email_option(s, erin)
+        test_email_option(s, erin, os.path.join(s.dir, "smtp"))
         test_inactive(s, admin, erin)
         test_concurrent(s, [u1, u2, u3])
         test_kill(s, carol)
