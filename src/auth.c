@@ -237,21 +237,22 @@ caller_json(struct req *r, struct resp *w, struct jw *jw, const char *key)
 /* ---- tokens for a session ---- */
 
 /*
- * Writes {access_token, refresh_token, token_type, expires_in, user} for a
- * session whose current refresh jti is jti.  Returns 0, or -1 after
- * filling w.
+ * Writes {access_token, refresh_token, token_type, expires_in, user} for
+ * the pair tp of a session.  Every claim comes from the arguments (and the
+ * user's row), none from the clock: the same pair signed again is the same
+ * two tokens (a refresh repeated within the leeway).  Returns 0, or -1
+ * after filling w.
  */
 static int
 tokens_json(struct req *r, struct resp *w, const char *message,
-    enum role role, int64_t user_id, const char *sid, const char *jti,
-    int64_t refresh_exp)
+    enum role role, int64_t user_id, const char *sid,
+    const struct token_pair *tp)
 {
 	struct token t;
 	struct buf access = { 0 }, refresh = { 0 };
 	struct user u;
 	struct jw jw;
 	enum dbrc rc;
-	int64_t now = park_now();
 	int ret = -1;
 
 	memset(&t, 0, sizeof(t));
@@ -270,18 +271,18 @@ tokens_json(struct req *r, struct resp *w, const char *message,
 	}
 	t.role = role;
 	memcpy(t.sid, sid, 33);
-	t.iat = t.nbf = now;
+	t.iat = t.nbf = tp->iat;
 
 	t.type = TOK_ACCESS;
-	rand_hex(t.jti, 16);
-	t.exp = now + conf.jwt_access_ttl_s;
-	if (t.exp > refresh_exp)
-		t.exp = refresh_exp;
+	memcpy(t.jti, tp->access_jti, 33);
+	t.exp = tp->iat + conf.jwt_access_ttl_s;
+	if (t.exp > tp->refresh_exp)
+		t.exp = tp->refresh_exp;
 	if (token_issue(&t, &access) != 0)
 		goto out;
 	t.type = TOK_REFRESH;
-	memcpy(t.jti, jti, 33);
-	t.exp = refresh_exp;
+	memcpy(t.jti, tp->refresh_jti, 33);
+	t.exp = tp->refresh_exp;
 	if (token_issue(&t, &refresh) != 0)
 		goto out;
 
@@ -417,9 +418,10 @@ auth_login(struct req *r, struct resp *w)
 	int remember = r->in[LOGIN_REMEMBER].set && r->in[LOGIN_REMEMBER].i;
 	struct buf newhash = { 0 };
 	struct session s;
+	struct token_pair tp;
 	struct user u;
 	enum dbrc rc;
-	char *account, sid[33], jti[33];
+	char *account, sid[33];
 	const char *key;
 	int64_t now = park_now(), oldest;
 	int failures, admin, found = 0, good, rehash = 0;
@@ -493,11 +495,12 @@ auth_login(struct req *r, struct resp *w)
 		buf_free(&newhash);
 
 	rand_hex(sid, 16);
-	rand_hex(jti, 16);
+	rand_hex(tp.refresh_jti, 16);
+	rand_hex(tp.access_jti, 16);
 	memset(&s, 0, sizeof(s));
 	s.id = sid;
 	s.user_id = admin ? 0 : u.id;
-	s.refresh_jti = jti;
+	s.refresh_jti = tp.refresh_jti;
 	s.remember = remember;
 	s.expires_at = now + (remember ? conf.jwt_refresh_remember_ttl_s :
 	    conf.jwt_refresh_ttl_s);
@@ -518,28 +521,33 @@ auth_login(struct req *r, struct resp *w)
 		r->who.role = ROLE_USER;
 		r->who.user_id = u.id;
 	}
+	tp.iat = now;
+	tp.refresh_exp = s.expires_at;
 	(void)tokens_json(r, w, "Login successful", r->who.role, u.id, sid,
-	    jti, s.expires_at);
+	    &tp);
 }
 
 /*
  * POST /api/auth/refresh (refresh token): rotates the refresh token and
- * returns new tokens.  A retired refresh token revokes its session.
- * Statuses: 200, 401, 403 (inactive account), 503.
+ * returns new tokens.  The token rotated just before, presented again
+ * within PARKD_REFRESH_LEEWAY_S (two tabs, a retry after a lost answer),
+ * gets the same new tokens; any other retired refresh token revokes its
+ * session.  Statuses: 200, 401, 403 (inactive account), 503.
  */
 void
 auth_refresh(struct req *r, struct resp *w)
 {
 	struct session_state ss;
+	struct token_pair tp;
 	struct user u;
 	enum rotate how;
 	enum dbrc rc;
-	char jti[33];
-	int64_t exp;
 
-	rand_hex(jti, 16);
-	rc = db_session_rotate(r->who.sid, r->who.jti, jti, &ss, &how);
-	if (rc == DB_NOTFOUND || (rc == DB_OK && how != ROTATE_OK)) {
+	rand_hex(tp.refresh_jti, 16);
+	rand_hex(tp.access_jti, 16);
+	rc = db_session_rotate(r->who.sid, r->who.jti, &tp, &ss, &how);
+	if (rc == DB_NOTFOUND || (rc == DB_OK && how != ROTATE_OK &&
+	    how != ROTATE_REPEAT)) {
 		if (how == ROTATE_REUSED)
 			log_msg(LOG_WARN, "security: refresh token reuse; "
 			    "session %.8s revoked (addr %s)", r->who.sid,
@@ -551,6 +559,9 @@ auth_refresh(struct req *r, struct resp *w)
 		db_to_http(rc, w);
 		return;
 	}
+	if (how == ROTATE_REPEAT)
+		log_msg(LOG_INFO, "security: refresh repeated within the "
+		    "leeway; session %.8s", r->who.sid);
 	/* The session row, not the token, says whose session it is. */
 	if (ss.is_admin != (r->who.role == ROLE_ADMIN) ||
 	    (!ss.is_admin && ss.user_id != r->who.user_id)) {
@@ -568,13 +579,8 @@ auth_refresh(struct req *r, struct resp *w)
 			return;
 		}
 	}
-	/* Sliding, but never past the session's absolute end. */
-	exp = park_now() + (ss.remember ? conf.jwt_refresh_remember_ttl_s :
-	    conf.jwt_refresh_ttl_s);
-	if (exp > ss.expires_at)
-		exp = ss.expires_at;
 	(void)tokens_json(r, w, "Token refreshed", r->who.role, ss.user_id,
-	    r->who.sid, jti, exp);
+	    r->who.sid, &tp);
 }
 
 /*

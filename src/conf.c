@@ -125,6 +125,12 @@ const struct conf_def conf_defs[] = {
 	    OFF(jwt_refresh_remember_ttl_s), 300, 365 * DAY, "7776000",
 	    "Lifetime of a refresh token after a login with remember_me; at "
 	    "least JWT_REFRESH_TOKEN_EXPIRES" },
+	{ "PARKD_REFRESH_LEEWAY_S", CONF_INT, OFF(refresh_leeway_s), 0, 60,
+	    "10",
+	    "Seconds during which a refresh token just rotated may be "
+	    "presented again and gets the same new tokens (two tabs, a retry "
+	    "after a lost answer); later, or older tokens, revoke the "
+	    "session; 0: no leeway" },
 	{ "PARKD_SCRYPT_N", CONF_INT, OFF(scrypt_n), 16384, 262144, "131072",
 	    "scrypt cost N of new password hashes, a power of two" },
 	{ "PARKD_SCRYPT_R", CONF_INT, OFF(scrypt_r), 1, 16, "8",

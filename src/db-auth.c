@@ -391,19 +391,33 @@ db_session_check(struct pool *p, const char *sid, struct session_state *ss)
 	return DB_OK;
 }
 
+/* Copies a column of 32 hex digits into out; 0, or -1 when it is not. */
+static int
+col_jti(sqlite3_stmt *st, int col, char out[33])
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	if (t == NULL || sqlite3_column_bytes(st, col) != 32)
+		return -1;
+	memcpy(out, t, 33);
+	return 0;
+}
+
 enum dbrc
-db_session_rotate(const char *sid, const char *jti, const char *new_jti,
+db_session_rotate(const char *sid, const char *jti, struct token_pair *tp,
     struct session_state *ss, enum rotate *out)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
-	int reused, revoked;
-	int64_t expires;
+	struct token_pair prev;
+	const unsigned char *prev_jti;
+	int current, repeat, revoked;
+	int64_t expires, now = park_now();
 
 	*out = ROTATE_REVOKED;
 	memset(ss, 0, sizeof(*ss));
-	/* One transaction: of two refreshes with one token, the second
-	 * sees the first's new jti and is treated as reuse. */
+	/* One transaction: of two refreshes with one token, the second sees
+	 * the first's rotation, and gets its pair (within the leeway). */
 	if ((rc = db_begin()) != DB_OK)
 		return rc;
 	if ((st = db_stmt(STMT_SESSION_GET)) == NULL) {
@@ -415,17 +429,33 @@ db_session_rotate(const char *sid, const char *jti, const char *new_jti,
 		goto fail;
 	ss->is_admin = sqlite3_column_int(st, 0);
 	ss->user_id = sqlite3_column_int64(st, 1);
-	reused = strcmp((const char *)sqlite3_column_text(st, 2), jti) != 0;
+	current = strcmp((const char *)sqlite3_column_text(st, 2), jti) == 0;
 	ss->remember = sqlite3_column_int(st, 3);
 	expires = sqlite3_column_int64(st, 4);
 	revoked = sqlite3_column_int(st, 5);
+	prev_jti = sqlite3_column_text(st, 6);
+	/* The successor of jti, rotated less than the leeway ago. */
+	repeat = !current && prev_jti != NULL &&
+	    strcmp((const char *)prev_jti, jti) == 0 &&
+	    sqlite3_column_type(st, 8) == SQLITE_INTEGER &&
+	    now - sqlite3_column_int64(st, 8) < conf.refresh_leeway_s &&
+	    col_jti(st, 2, prev.refresh_jti) == 0 &&
+	    col_jti(st, 7, prev.access_jti) == 0;
+	prev.iat = sqlite3_column_int64(st, 8);
+	prev.refresh_exp = sqlite3_column_int64(st, 9);
 	ss->expires_at = expires;
 	db_done(st);
-	if (revoked || expires <= park_now()) {
+	if (revoked || expires <= now) {
 		db_rollback();
 		return DB_OK;
 	}
-	if (reused) {
+	if (repeat) {
+		*tp = prev;
+		*out = ROTATE_REPEAT;
+		db_rollback();
+		return DB_OK;
+	}
+	if (!current) {
 		/* A retired refresh token came back: someone holds a copy.
 		 * End the whole session (RFC 9700 4.14). */
 		if ((rc = revoke(0, sid, "refresh token reuse")) != DB_OK)
@@ -433,14 +463,22 @@ db_session_rotate(const char *sid, const char *jti, const char *new_jti,
 		*out = ROTATE_REUSED;
 		return db_commit();
 	}
+	/* Sliding, but never past the session's absolute end. */
+	tp->iat = now;
+	tp->refresh_exp = now + (ss->remember ?
+	    conf.jwt_refresh_remember_ttl_s : conf.jwt_refresh_ttl_s);
+	if (tp->refresh_exp > expires)
+		tp->refresh_exp = expires;
 	if ((st = db_stmt(STMT_SESSION_ROTATE)) == NULL) {
 		rc = db_lasterr();
 		goto fail;
 	}
-	db_bind_text(st, 1, new_jti);
-	db_bind_int(st, 2, park_now());
-	db_bind_text(st, 3, sid);
-	db_bind_text(st, 4, jti);
+	db_bind_text(st, 1, tp->refresh_jti);
+	db_bind_text(st, 2, tp->access_jti);
+	db_bind_int(st, 3, now);
+	db_bind_int(st, 4, tp->refresh_exp);
+	db_bind_text(st, 5, sid);
+	db_bind_text(st, 6, jti);
 	if ((rc = db_run(st)) != DB_OK)
 		goto fail;
 	if (db_changes() != 1) {

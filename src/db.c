@@ -155,10 +155,15 @@ static const char *const stmt_sql[] = {
 	    " WHERE s.id = ?1",
 	[STMT_SESSION_GET] =
 	    "SELECT is_admin, user_id, refresh_jti, remember, expires_at,"
-	    " revoked_at IS NOT NULL FROM sessions WHERE id = ?",
+	    " revoked_at IS NOT NULL, prev_jti, access_jti, rotated_at,"
+	    " refresh_exp FROM sessions WHERE id = ?",
+	/* ?1 new refresh jti, ?2 its access jti, ?3 now (their iat),
+	 * ?4 the new refresh token's exp, ?5 sid, ?6 the current jti */
 	[STMT_SESSION_ROTATE] =
-	    "UPDATE sessions SET refresh_jti = ?1, last_used_at = ?2"
-	    " WHERE id = ?3 AND refresh_jti = ?4 AND revoked_at IS NULL",
+	    "UPDATE sessions SET prev_jti = refresh_jti, refresh_jti = ?1,"
+	    " access_jti = ?2, rotated_at = ?3, refresh_exp = ?4,"
+	    " last_used_at = ?3"
+	    " WHERE id = ?5 AND refresh_jti = ?6 AND revoked_at IS NULL",
 	[STMT_SESSION_REVOKE] =
 	    "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2"
 	    " WHERE id = ?3 AND revoked_at IS NULL",

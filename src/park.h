@@ -212,6 +212,7 @@ struct conf {
 	int jwt_access_ttl_s;
 	int jwt_refresh_ttl_s;
 	int jwt_refresh_remember_ttl_s;
+	int refresh_leeway_s; /* a just-rotated token refreshes again */
 	int scrypt_n;
 	int scrypt_r;
 	int scrypt_p;
@@ -663,7 +664,16 @@ struct session_state {
 	const char *username, *email;
 };
 
-enum rotate { ROTATE_OK, ROTATE_REUSED, ROTATE_REVOKED };
+/* ROTATE_REPEAT: the token rotated just before, presented again within
+ * PARKD_REFRESH_LEEWAY_S: the pair it was rotated to is handed out again. */
+enum rotate { ROTATE_OK, ROTATE_REPEAT, ROTATE_REUSED, ROTATE_REVOKED };
+
+/* The claims of a token pair that differ between pairs of one session. */
+struct token_pair {
+	char access_jti[33], refresh_jti[33];
+	int64_t iat;         /* also nbf; the access exp follows from it */
+	int64_t refresh_exp;
+};
 
 enum dbrc db_user_get(struct pool *, int64_t id, struct user *);
 /* By lower-cased e-mail or exact username; DB_NOTFOUND when neither. */
@@ -695,9 +705,11 @@ enum dbrc db_login_success(const char *account, const struct session *,
  * there is no such session. */
 enum dbrc db_session_check(struct pool *, const char *sid,
     struct session_state *);
-/* Rotates the refresh token jti -> new_jti (reuse revokes the session). */
+/* Rotates the refresh token jti to the pair *tp proposes (its jtis; iat and
+ * refresh_exp are set here), or with ROTATE_REPEAT fills *tp with the pair
+ * jti was rotated to; an older token is reuse and revokes the session. */
 enum dbrc db_session_rotate(const char *sid, const char *jti,
-    const char *new_jti, struct session_state *, enum rotate *);
+    struct token_pair *tp, struct session_state *, enum rotate *);
 enum dbrc db_session_revoke(const char *sid, const char *reason);
 
 /* ---- db-lots.c: lots, spots, reservations, dashboards ---- */

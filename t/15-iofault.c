@@ -369,6 +369,7 @@ static enum dbrc
 operate(enum op o, int64_t *id, int *done)
 {
 	struct session_state ss;
+	struct token_pair tp;
 	struct resv v;
 	enum release r;
 	enum rotate t;
@@ -388,7 +389,10 @@ operate(enum op o, int64_t *id, int *done)
 		*done = rc == DB_OK && r == RELEASE_OK;
 		break;
 	case OP_ROTATE:
-		rc = db_session_rotate(sid, jti, next_jti, &ss, &t);
+		memset(&tp, 0, sizeof(tp));
+		memcpy(tp.refresh_jti, next_jti, sizeof(tp.refresh_jti));
+		memcpy(tp.access_jti, next_jti, sizeof(tp.access_jti));
+		rc = db_session_rotate(sid, jti, &tp, &ss, &t);
 		*done = rc == DB_OK && t == ROTATE_OK;
 		break;
 	}
