@@ -401,13 +401,44 @@ admin_password_ok(const char *pw, size_t len)
 	return ct_memcmp(a, b, 32) == 0;
 }
 
+int
+auth_attempt(struct req *r, struct resp *w, const char *key,
+    const char *what)
+{
+	const char *addr = r->remote_addr ? r->remote_addr : "-";
+	enum attempt verdict;
+	enum dbrc rc;
+	int64_t wait;
+	int failures;
+
+	rc = db_login_attempt(key, addr, &verdict, &failures, &wait);
+	if (rc != DB_OK) {
+		db_to_http(rc, w);
+		return -1;
+	}
+	if (verdict == ATTEMPT_OK)
+		return 0;
+	/* The same answer for every account, known or not. */
+	resp_error(w, 429, "RATE_LIMITED", strcmp(what, "login") == 0 ?
+	    "Too many failed logins; try again later" :
+	    "Too many failed attempts; try again later");
+	resp_header(w, "Retry-After", pool_printf(&r->pool, "%lld",
+	    (long long)wait));
+	/* log_msg escapes what the client typed. */
+	log_msg(LOG_WARN, "security: %s %s after %d failures addr=%s "
+	    "account=%s", what, verdict == ATTEMPT_ADDR_LIMIT ? "locked" :
+	    "slowed", failures, addr, key);
+	return -1;
+}
+
 enum { LOGIN_USERNAME, LOGIN_PASSWORD, LOGIN_REMEMBER };
 
 /*
  * POST /api/auth/login: by e-mail (any case) or exact username; the admin
  * by ADMIN_EMAIL.  Returns tokens and the user.
  * Statuses: 200, 400, 401 (same text for unknown user and bad password),
- * 403 (inactive account), 429 (too many failures for this account), 503.
+ * 403 (inactive account), 429 (too many failures of this account from
+ * this address, or from all addresses within PARKD_LOGIN_SLOW_S), 503.
  */
 void
 auth_login(struct req *r, struct resp *w)
@@ -423,8 +454,8 @@ auth_login(struct req *r, struct resp *w)
 	enum dbrc rc;
 	char *account, sid[33];
 	const char *key;
-	int64_t now = park_now(), oldest;
-	int failures, admin, found = 0, good, rehash = 0;
+	int64_t now = park_now();
+	int admin, found = 0, good, rehash = 0;
 	const char *addr = r->remote_addr ? r->remote_addr : "-";
 
 	account = pool_strdup(&r->pool, ident);
@@ -448,24 +479,8 @@ auth_login(struct req *r, struct resp *w)
 	key = admin ? "admin:" : found ? pool_printf(&r->pool, "user:%lld",
 	    (long long)u.id) : pool_printf(&r->pool, "name:%s", account);
 
-	rc = db_login_failures(key, now - conf.login_window_s, &failures,
-	    &oldest);
-	if (rc != DB_OK) {
-		db_to_http(rc, w);
+	if (auth_attempt(r, w, key, "login") != 0)
 		return;
-	}
-	if (failures >= conf.login_max_failures) {
-		long long wait = oldest + conf.login_window_s - now;
-
-		resp_error(w, 429, "RATE_LIMITED",
-		    "Too many failed logins; try again later");
-		resp_header(w, "Retry-After", pool_printf(&r->pool, "%lld",
-		    wait > 1 ? wait : 1));
-		/* log_msg escapes what the client typed. */
-		log_msg(LOG_WARN, "security: login locked after %d failures "
-		    "addr=%s account=%s name=%s", failures, addr, key, ident);
-		return;
-	}
 
 	if (admin)
 		good = admin_password_ok(pw, pwlen);
@@ -475,11 +490,7 @@ auth_login(struct req *r, struct resp *w)
 	} else
 		good = pw_verify(pw, pwlen, u.password_hash, &rehash);
 	if (!good) {
-		if ((rc = db_login_failure_add(key, r->remote_addr)) !=
-		    DB_OK) {
-			db_to_http(rc, w);
-			return;
-		}
+		/* The attempt is already counted (auth_attempt()). */
 		log_msg(LOG_WARN, "security: failed login addr=%s account=%s "
 		    "name=%s", addr, found || admin ? key : "unknown", ident);
 		unauthorized(w, "UNAUTHENTICATED", BAD_LOGIN);
@@ -504,7 +515,7 @@ auth_login(struct req *r, struct resp *w)
 	s.remember = remember;
 	s.expires_at = now + (remember ? conf.jwt_refresh_remember_ttl_s :
 	    conf.jwt_refresh_ttl_s);
-	rc = db_login_success(key, &s, newhash.len ? newhash.p : NULL);
+	rc = db_login_success(key, addr, &s, newhash.len ? newhash.p : NULL);
 	buf_free(&newhash);
 	if (rc != DB_OK) {
 		db_to_http(rc, w);

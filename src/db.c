@@ -171,14 +171,19 @@ static const char *const stmt_sql[] = {
 	[STMT_SESSION_REVOKE_USER] =
 	    "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2"
 	    " WHERE user_id = ?3 AND id <> ?4 AND revoked_at IS NULL",
+	/* ?1 account, ?2 the window's start, ?3 the client address: the
+	 * account's attempts, those from ?3 and the oldest of them, and the
+	 * account's latest; one range of login_failures_account_at */
 	[STMT_LOGIN_FAIL_COUNT] =
-	    "SELECT count(*), coalesce(min(at), 0) FROM login_failures"
-	    " WHERE account = ? AND at > ?",
+	    "SELECT count(*), coalesce(sum(remote_addr = ?3), 0),"
+	    " coalesce(min(CASE WHEN remote_addr = ?3 THEN at END), 0),"
+	    " coalesce(max(at), 0)"
+	    " FROM login_failures WHERE account = ?1 AND at > ?2",
 	[STMT_LOGIN_FAIL_ADD] =
 	    "INSERT INTO login_failures (account, at, remote_addr)"
 	    " VALUES (?, ?, ?)",
 	[STMT_LOGIN_FAIL_CLEAR] =
-	    "DELETE FROM login_failures WHERE account = ?",
+	    "DELETE FROM login_failures WHERE account = ? AND remote_addr = ?",
 
 	[STMT_GEN_GET] = "SELECT gen FROM cache_gen WHERE family = ?",
 	[STMT_GEN_BUMP] =

@@ -216,8 +216,10 @@ struct conf {
 	int scrypt_n;
 	int scrypt_r;
 	int scrypt_p;
-	int login_max_failures;
+	int login_max_failures; /* per account and client address */
 	int login_window_s;
+	int login_account_max_failures; /* then one attempt per slow_s */
+	int login_slow_s;
 	/* mail and exports */
 	char *mail_server;
 	int mail_port;
@@ -564,6 +566,12 @@ void front_log(const struct req *, const struct resp *);
  * an Authorization header: the signed link of ?token=) and fills req->who.
  * Returns 0 to go on, or -1 after filling resp with 401 or 403. */
 int auth_front(struct req *, struct resp *);
+/* Counts an attempt at the password of account key ("user:5") by the
+ * caller's address before it is checked (db_login_attempt()); what names
+ * it in the log ("login", "password change").  Returns 0, or -1 after
+ * filling 429 with Retry-After (or 503). */
+int auth_attempt(struct req *, struct resp *, const char *key,
+    const char *what);
 
 /* ---- db.c: the data layer (SQLite) ---- */
 
@@ -685,22 +693,33 @@ enum dbrc db_user_insert(const struct user *, int64_t *id, int *dup_name,
 /* Changes the given fields (NULL: unchanged); DB_CONFLICT as above. */
 enum dbrc db_user_update(int64_t id, const char *username, const char *email,
     int set_phone, const char *phone, int *dup_name, int *dup_email);
-/* New hash; revokes every other session of the user. */
+/* New hash; revokes every other session of the user, and clears the
+ * attempts of account from addr (db_login_attempt()). */
 enum dbrc db_user_set_password(int64_t id, const char *hash,
-    const char *keep_sid);
+    const char *keep_sid, const char *account, const char *addr);
 /* (De)activates; deactivation revokes every session of the user. */
 enum dbrc db_user_set_active(int64_t id, int active);
 /* A page of users matching a LIKE pattern (NULL: all) and the total. */
 enum dbrc db_users_list(struct pool *, const char *like, int limit, int offset,
     struct user **, size_t *n, long long *total);
-/* Failures of an account since a time: how many, and the oldest. */
-enum dbrc db_login_failures(const char *account, int64_t since, int *count,
-    int64_t *oldest);
-enum dbrc db_login_failure_add(const char *account, const char *addr);
-/* One transaction: clear the failures, stamp last_login, store a new hash
- * (when not NULL) and create the session. */
-enum dbrc db_login_success(const char *account, const struct session *,
-    const char *new_hash);
+/*
+ * Counts and records a login attempt (a login, or a password change's
+ * check of the current password) of an account from a client address in
+ * one write transaction, before the password is checked, so that parallel
+ * attempts cannot overshoot.  An attempt is a failure until the success
+ * clears it.  *verdict: ATTEMPT_OK (recorded: go on), ATTEMPT_ADDR_LIMIT
+ * (this address used up PARKD_LOGIN_MAX_FAILURES) or ATTEMPT_SLOWED (the
+ * account is past PARKD_LOGIN_ACCOUNT_MAX_FAILURES from all addresses and
+ * had an attempt less than PARKD_LOGIN_SLOW_S ago); neither is recorded.
+ * *failures: those counted against the verdict; *retry_after: seconds.
+ */
+enum attempt { ATTEMPT_OK, ATTEMPT_ADDR_LIMIT, ATTEMPT_SLOWED };
+enum dbrc db_login_attempt(const char *account, const char *addr,
+    enum attempt *verdict, int *failures, int64_t *retry_after);
+/* One transaction: clear the attempts of the account from addr, stamp
+ * last_login, store a new hash (when not NULL) and create the session. */
+enum dbrc db_login_success(const char *account, const char *addr,
+    const struct session *, const char *new_hash);
 /* The per-request check of an access token's session; DB_NOTFOUND when
  * there is no such session. */
 enum dbrc db_session_check(struct pool *, const char *sid,
