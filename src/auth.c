@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -384,21 +385,66 @@ is_admin_email(const char *account)
 	return ct_memcmp(a, b, 32) == 0;
 }
 
-/* Checks the admin's password (hash, or plain text compared by HMAC). */
-static int
-admin_password_ok(const char *pw, size_t len)
+/*
+ * The hash the admin's password is checked against: ADMIN_PASSWORD_HASH,
+ * or, for a clear ADMIN_PASSWORD, a policy hash of it made once (before
+ * the workers fork: auth_init()).  Comparing the clear text cost about a
+ * microsecond where any user's wrong password costs a whole hash: the
+ * timing named the admin's address.  NULL when neither is set.
+ */
+static char *admin_made;               /* our hash of ADMIN_PASSWORD */
+static unsigned char admin_made_of[32]; /* an HMAC of the password */
+static int admin_made_n;               /* the scrypt N it was made with */
+
+static const char *
+admin_hash(void)
 {
-	unsigned char a[32], b[32];
+	struct buf h = { 0 };
+	unsigned char of[32];
 
 	if (conf.admin_password_hash != NULL &&
 	    conf.admin_password_hash[0] != '\0')
-		return pw_verify(pw, len, conf.admin_password_hash, NULL);
+		return conf.admin_password_hash;
 	if (conf.admin_password == NULL || conf.admin_password[0] == '\0')
+		return NULL;
+	/* Made again when the password or the policy changed (a reload). */
+	hmac_sha256("parkd-admin-made", 16, conf.admin_password,
+	    strlen(conf.admin_password), of);
+	if (admin_made != NULL && memcmp(admin_made_of, of, 32) == 0 &&
+	    admin_made_n == conf.scrypt_n)
+		return admin_made;
+	free(admin_made);
+	admin_made = NULL;
+	if (pw_hash(conf.admin_password, strlen(conf.admin_password), &h) !=
+	    0) {
+		buf_free(&h);
+		return NULL;
+	}
+	admin_made = xstrdup(h.p);
+	memcpy(admin_made_of, of, 32);
+	admin_made_n = conf.scrypt_n;
+	buf_free(&h);
+	return admin_made;
+}
+
+void
+auth_init(void)
+{
+	(void)admin_hash();
+}
+
+/* Checks the admin's password: one verification of a hash, like any
+ * user's.  Returns 1 when it is right. */
+static int
+admin_password_ok(const char *pw, size_t len)
+{
+	const char *h = admin_hash();
+
+	if (h == NULL) {
+		pw_dummy(pw, len);
 		return 0;
-	hmac_sha256("parkd-cmp", 9, pw, len, a);
-	hmac_sha256("parkd-cmp", 9, conf.admin_password,
-	    strlen(conf.admin_password), b);
-	return ct_memcmp(a, b, 32) == 0;
+	}
+	return pw_verify(pw, len, h, NULL);
 }
 
 int

@@ -129,12 +129,15 @@ struct pw_params {
 /* Parses and caps a stored hash; 0, or -1 when malformed or over the caps
  * (short forms without parameters and legacy "sha256$" are refused). */
 int pw_parse(const char *stored, struct pw_params *);
-/* 1 when pw matches the stored hash, else 0 (also for a malformed hash).
- * *rehash (may be NULL) is set when the hash is below the policy. */
+/* 1 when pw matches the stored hash, else 0; a malformed hash costs the
+ * time of one policy verification too (pw_dummy()), so that no account
+ * answers faster.  *rehash (may be NULL) is set when the hash is below
+ * the policy. */
 int pw_verify(const char *pw, size_t len, const char *stored, int *rehash);
 /* Hashes pw with the policy into out; 0 or -1. */
 int pw_hash(const char *pw, size_t len, struct buf *out);
-/* Spends the time a verification costs, for unknown users. */
+/* Spends the time a verification at the policy costs, for unknown users
+ * (a dummy hash of the policy's parameters, made without hashing). */
 void pw_dummy(const char *pw, size_t len);
 
 /* ---- token.c: HS256 JWTs (libjwt) ---- */
@@ -566,6 +569,10 @@ void front_log(const struct req *, const struct resp *);
  * an Authorization header: the signed link of ?token=) and fills req->who.
  * Returns 0 to go on, or -1 after filling resp with 401 or 403. */
 int auth_front(struct req *, struct resp *);
+/* Makes what the admin's login is checked against from the settings (a
+ * hash of a clear ADMIN_PASSWORD takes a policy hash's time): called by
+ * the supervisor before it forks workers, and after a reload. */
+void auth_init(void);
 /* Counts an attempt at the password of account key ("user:5") by the
  * caller's address before it is checked (db_login_attempt()); what names
  * it in the log ("login", "password change").  Returns 0, or -1 after

@@ -392,6 +392,7 @@ reload(int fd)
 		    "next restart");
 	conf_free(&conf);
 	conf = next;
+	auth_init();
 	generation++;
 	quick_deaths = 0;
 	respawn_at_ms = 0;
@@ -484,6 +485,10 @@ main(int argc, char **argv)
 		conf_free(&conf);
 		return 0;
 	}
+
+	/* Once here, not in every worker (a policy hash of a clear
+	 * ADMIN_PASSWORD: half a second and 128 MiB by default). */
+	auth_init();
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
