@@ -309,11 +309,23 @@ out:
 
 /* ---- handlers ---- */
 
+int
+auth_hash_gate(struct resp *w)
+{
+	if (pw_gate_enter() == 0)
+		return 0;
+	log_msg(LOG_WARN, "every hash slot is taken: 503");
+	/* The one mapping of "busy, retry": 503 with Retry-After: 1. */
+	db_to_http(DB_BUSY, w);
+	return -1;
+}
+
 enum { REG_USERNAME, REG_EMAIL, REG_PASSWORD, REG_PHONE };
 
 /*
  * POST /api/auth/register: creates a user; returns the user object and no
- * tokens.  Statuses: 200, 400, 409 (details name the taken field), 503.
+ * tokens.  Statuses: 200, 400, 409 (details name the taken field), 503
+ * (also: every hash slot taken).
  */
 void
 auth_register(struct req *r, struct resp *w)
@@ -339,6 +351,8 @@ auth_register(struct req *r, struct resp *w)
 		return;
 	}
 	/* Hash outside the transaction: it takes a while. */
+	if (auth_hash_gate(w) != 0)
+		return;
 	if (pw_hash(r->in[REG_PASSWORD].s, r->in[REG_PASSWORD].len,
 	    &hash) != 0) {
 		resp_error(w, 500, "INTERNAL", "Could not hash the password");
@@ -484,7 +498,8 @@ enum { LOGIN_USERNAME, LOGIN_PASSWORD, LOGIN_REMEMBER };
  * by ADMIN_EMAIL.  Returns tokens and the user.
  * Statuses: 200, 400, 401 (same text for unknown user and bad password),
  * 403 (inactive account), 429 (too many failures of this account from
- * this address, or from all addresses within PARKD_LOGIN_SLOW_S), 503.
+ * this address, or from all addresses within PARKD_LOGIN_SLOW_S), 503
+ * (also: every hash slot taken).
  */
 void
 auth_login(struct req *r, struct resp *w)
@@ -525,7 +540,8 @@ auth_login(struct req *r, struct resp *w)
 	key = admin ? "admin:" : found ? pool_printf(&r->pool, "user:%lld",
 	    (long long)u.id) : pool_printf(&r->pool, "name:%s", account);
 
-	if (auth_attempt(r, w, key, "login") != 0)
+	/* The gate first: a 503 must not count as an attempt. */
+	if (auth_hash_gate(w) != 0 || auth_attempt(r, w, key, "login") != 0)
 		return;
 
 	if (admin)

@@ -131,6 +131,11 @@ const struct conf_def conf_defs[] = {
 	    "presented again and gets the same new tokens (two tabs, a retry "
 	    "after a lost answer); later, or older tokens, revoke the "
 	    "session; 0: no leeway" },
+	{ "PARKD_HASH_CONCURRENCY", CONF_INT, OFF(hash_concurrency), 0, 64,
+	    "0",
+	    "Password hashes computed at once on the host (login, register, "
+	    "password change); past it, 503 with Retry-After; 0: half of "
+	    "PARKD_WORKERS, at least 1" },
 	{ "PARKD_SCRYPT_N", CONF_INT, OFF(scrypt_n), 16384, 262144, "131072",
 	    "scrypt cost N of new password hashes, a power of two" },
 	{ "PARKD_SCRYPT_R", CONF_INT, OFF(scrypt_r), 1, 16, "8",

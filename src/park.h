@@ -140,6 +140,20 @@ int pw_hash(const char *pw, size_t len, struct buf *out);
  * (a dummy hash of the policy's parameters, made without hashing). */
 void pw_dummy(const char *pw, size_t len);
 
+/*
+ * The hash gate, bounding concurrent password hashes on the host
+ * (PARKD_HASH_CONCURRENCY).  pw_gate_init(): the supervisor, before it
+ * forks; 0 or -1.  pw_gate_enter(): a worker, before it hashes; 0 (also
+ * without a gate, e.g. parkctl), or -1 when every slot stayed taken for
+ * 100 ms (answer 503).  pw_gate_leave(): the front line after every
+ * handler.  pw_gate_reap(): the supervisor, for each worker it reaps;
+ * returns the slots it freed.
+ */
+int pw_gate_init(void);
+int pw_gate_enter(void);
+void pw_gate_leave(void);
+int pw_gate_reap(pid_t);
+
 /* ---- token.c: HS256 JWTs (libjwt) ---- */
 
 enum { TOK_ACCESS = 1, TOK_REFRESH = 2 };
@@ -216,6 +230,7 @@ struct conf {
 	int jwt_refresh_ttl_s;
 	int jwt_refresh_remember_ttl_s;
 	int refresh_leeway_s; /* a just-rotated token refreshes again */
+	int hash_concurrency; /* 0: half the workers */
 	int scrypt_n;
 	int scrypt_r;
 	int scrypt_p;
@@ -579,6 +594,10 @@ void auth_init(void);
  * filling 429 with Retry-After (or 503). */
 int auth_attempt(struct req *, struct resp *, const char *key,
     const char *what);
+/* Takes a slot of the hash gate for the rest of the request (the front
+ * line gives it back).  Returns 0, or -1 after filling 503 with
+ * Retry-After. */
+int auth_hash_gate(struct resp *);
 
 /* ---- db.c: the data layer (SQLite) ---- */
 

@@ -12,9 +12,13 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <time.h>
 
 #include "park.h"
 
@@ -240,4 +244,107 @@ void
 pw_dummy(const char *pw, size_t len)
 {
 	(void)pw_verify(pw, len, dummy_hash(), NULL);
+}
+
+/*
+ * The hash gate: at most PARKD_HASH_CONCURRENCY password hashes at once on
+ * this host.  A hash at the default policy takes half a second and 128 MiB
+ * on the workers that also serve bookings; without a bound, a burst of
+ * logins (or of password changes, two hashes each) took every worker.
+ *
+ * A page shared by the supervisor and its workers (mapped before the first
+ * fork), of slots that each hold the pid of the worker hashing, or 0.  Not
+ * a counting semaphore: a worker killed while it hashes (SIGKILL, the OOM
+ * killer) would keep its unit forever, and the gate would close one slot
+ * at a time.  A slot names its holder, so the supervisor frees the slots
+ * of every worker it reaps (pw_gate_reap()), and a pid cannot be reused
+ * before that reap.  A worker serves one request at a time and holds at
+ * most one slot.
+ */
+#define GATE_SLOTS 128 /* two generations of 64 workers */
+#define GATE_WAIT_MS 100
+
+static _Atomic int *gate;
+static int gate_slot = -1; /* the slot this process holds */
+
+int
+pw_gate_init(void)
+{
+	void *p;
+	int i;
+
+	if (gate != NULL)
+		return 0;
+	p = mmap(NULL, GATE_SLOTS * sizeof(*gate), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	gate = p;
+	for (i = 0; i < GATE_SLOTS; i++)
+		atomic_init(&gate[i], 0);
+	return 0;
+}
+
+/* The slots in use: the setting, or half the workers (at least one). */
+static int
+gate_width(void)
+{
+	int n = conf.hash_concurrency > 0 ? conf.hash_concurrency :
+	    conf.workers / 2;
+
+	if (n < 1)
+		n = 1;
+	return n > GATE_SLOTS ? GATE_SLOTS : n;
+}
+
+int
+pw_gate_enter(void)
+{
+	struct timespec pause = { 0, 2 * 1000 * 1000 };
+	int64_t until;
+	int i, n, free_;
+
+	if (gate == NULL || gate_slot >= 0)
+		return 0;
+	n = gate_width();
+	until = park_ms() + GATE_WAIT_MS;
+	for (;;) {
+		for (i = 0; i < n; i++) {
+			free_ = 0;
+			if (atomic_compare_exchange_strong(&gate[i], &free_,
+			    (int)park_pid())) {
+				gate_slot = i;
+				return 0;
+			}
+		}
+		if (park_ms() >= until)
+			return -1;
+		(void)nanosleep(&pause, NULL);
+	}
+}
+
+void
+pw_gate_leave(void)
+{
+	int me = (int)park_pid();
+
+	if (gate_slot < 0)
+		return;
+	(void)atomic_compare_exchange_strong(&gate[gate_slot], &me, 0);
+	gate_slot = -1;
+}
+
+int
+pw_gate_reap(pid_t pid)
+{
+	int i, holder, freed = 0;
+
+	if (gate == NULL || pid <= 0)
+		return 0;
+	for (i = 0; i < GATE_SLOTS; i++) {
+		holder = (int)pid;
+		if (atomic_compare_exchange_strong(&gate[i], &holder, 0))
+			freed++;
+	}
+	return freed;
 }

@@ -81,7 +81,8 @@ enum { PW_CURRENT, PW_NEW };
  * one and revokes every other session of the user.  A wrong current
  * password counts as a failed login of the account, so a stolen access
  * token cannot be used to guess the password either.
- * Statuses: 200, 400 (current password wrong), 401, 403, 429, 503.
+ * Statuses: 200, 400 (current password wrong), 401, 403, 429, 503 (also:
+ * every hash slot taken).
  */
 void
 users_password(struct req *r, struct resp *w)
@@ -96,7 +97,10 @@ users_password(struct req *r, struct resp *w)
 		db_to_http(rc, w);
 		return;
 	}
-	if (auth_attempt(r, w, key, "password change") != 0)
+	/* One slot for both hashes; the gate before the attempt is
+	 * counted. */
+	if (auth_hash_gate(w) != 0 ||
+	    auth_attempt(r, w, key, "password change") != 0)
 		return;
 	if (!pw_verify(r->in[PW_CURRENT].s, r->in[PW_CURRENT].len,
 	    u.password_hash, NULL)) {

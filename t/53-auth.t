@@ -16,6 +16,7 @@ brute-force limits.
 import os
 import re
 import secrets
+import signal
 import sqlite3
 import sys
 import threading
@@ -723,6 +724,127 @@ def test_restart(c):
         "after a restart: a live session's token still works")
 
 
+# ---- the hash gate ----------------------------------------------------------
+
+
+def hammer_logins(c, stop, sink, k):
+    """Failed logins of unknown names (each its own counter) until stop."""
+    while not stop.is_set():
+        try:
+            r = login(c, "ham%d.%s@example.com" % (k, A.tag()), "Wrong-pw-1")
+            sink.append((r.status, r.headers.get("retry-after"),
+                         (A.envelope_error(r) or ("",))[0]))
+        except Exception as e:  # recorded, reported by the caller
+            sink.append((repr(e), None, None))
+
+
+def test_gate_load(c, clients=8):
+    """While logins are hammered, the other routes keep answering: hashes
+    take at most half the workers by default."""
+    u = A.User(c, "gate")
+    acc, _ = u.login()
+    stop, sink = threading.Event(), []
+    th = [threading.Thread(target=hammer_logins, args=(c, stop, sink, k))
+          for k in range(clients)]
+    for t in th:
+        t.start()
+    lat, bad = [], []
+    try:
+        time.sleep(0.5)
+        for _ in range(40):
+            t0 = time.monotonic()
+            r = c.get("/api/user/pkl/list", token=acc)
+            lat.append((time.monotonic() - t0) * 1000)
+            if r.status != 200:
+                bad.append(r.status)
+    finally:
+        stop.set()
+        for t in th:
+            t.join(30)
+    lat.sort()
+    statuses = sorted(set(st for st, _, _ in sink), key=str)
+    diag("GET /api/user/pkl/list under %d login hammers: p50 %.0f ms, p99 "
+         "%.0f ms, max %.0f ms; %d logins: %r" % (
+             clients, lat[len(lat) // 2], lat[int(len(lat) * 0.99)],
+             lat[-1], len(sink), statuses))
+    ok(not bad, "under the login hammer, GET /api/user/pkl/list answers "
+       "200 every time (40 requests)", "  %r" % bad)
+    ok(set(statuses) <= {401, 503}, "the hammered logins: 401 or 503 "
+       "only", "  %r" % statuses)
+
+
+def test_gate(c, clients=8):
+    """With PARKD_HASH_CONCURRENCY=1, concurrent logins get some 503 with
+    Retry-After (never a 500); a worker killed while it hashes does not
+    keep its slot."""
+    s = c.s
+    slow = A.User(c, "slow")
+    s.write_settings(PARKD_HASH_CONCURRENCY=1)
+    s.stop_process("parkd")
+    s.start_parkd()
+    s.wait_healthy()
+    try:
+        barrier = threading.Barrier(clients)
+        out = [None] * clients
+
+        def go(k):
+            barrier.wait()
+            r = login(c, "gate%d.%s@example.com" % (k, A.tag()),
+                      "Wrong-pw-1")
+            out[k] = (r.status, r.headers.get("retry-after"),
+                      (A.envelope_error(r) or ("",))[0])
+
+        th = [threading.Thread(target=go, args=(k,)) for k in range(clients)]
+        for t in th:
+            t.start()
+        for t in th:
+            t.join(60)
+        diag("%d concurrent logins with one hash slot: %r" % (clients,
+                                                             sorted(out)))
+        busy = [o for o in out if o and o[0] == 503]
+        ok(busy and all(o[1] == "1" and o[2] == "UNAVAILABLE" for o in busy),
+           "one hash slot: some of %d concurrent logins get 503 UNAVAILABLE "
+           "with Retry-After: 1" % clients, "  %r" % out)
+        ok(all(o and o[0] in (401, 503) for o in out), "the others 401; "
+           "no 500", "  %r" % out)
+        r = c.post("/api/auth/register", {"username": "g_" + A.tag(),
+                                          "email": "g.%s@example.com"
+                                          % A.tag(),
+                                          "password": A.new_password()})
+        is_(r.status, 200, "one hash slot, alone: register hashes")
+
+        # A login that hashes for a second or more (a stored PBKDF2 hash
+        # of 5,000,000 iterations, the cap); its worker killed meanwhile.
+        db = sqlite3.connect(os.path.join(s.dir, "parkd.db"), timeout=10)
+        with db:
+            db.execute("UPDATE users SET password_hash = ? WHERE id = ?",
+                       ("pbkdf2:sha256:5000000$Xk3pQ9rT2mW7vB1n$" + "ab" * 32,
+                        slow.id))
+        db.close()
+        result = []
+        t = threading.Thread(target=lambda: result.append(
+            c.post("/api/auth/login", {"username": slow.email,
+                                       "password": "Wrong-pw-1"})))
+        before = s.worker_pids()
+        t.start()
+        time.sleep(0.4)
+        for pid in before:
+            os.kill(pid, signal.SIGKILL)
+        t.join(30)
+        pids, _ = s.wait_workers(WORKERS, timeout=10, not_in=before)
+        ok(pids is not None, "the killed workers are replaced")
+        like(s.log(), r"died holding a hash slot; freed",
+             "the supervisor freed the dead worker's hash slot")
+        r = login(c, "after.%s@example.com" % A.tag(), "Wrong-pw-1")
+        is_(r.status, 401, "after a worker died hashing, logins hash again "
+            "(the slot was not leaked)")
+    finally:
+        s.write_settings(PARKD_HASH_CONCURRENCY=None)
+        s.stop_process("parkd")
+        s.start_parkd()
+        s.wait_healthy()
+
+
 # ---- password change --------------------------------------------------------
 
 
@@ -898,6 +1020,8 @@ def main():
         test_admin_users(c, admin)
         test_log_injection(c)
         test_restart(c)
+        test_gate_load(c)
+        test_gate(c)
         c.check_no_hash("53-auth")
         A.check_log_hygiene(s, [
             ("failed login", r"security: failed login addr=\S+ account="),
