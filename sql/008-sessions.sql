@@ -13,3 +13,11 @@ ALTER TABLE sessions ADD COLUMN prev_jti TEXT;
 ALTER TABLE sessions ADD COLUMN access_jti TEXT;
 ALTER TABLE sessions ADD COLUMN rotated_at INTEGER;
 ALTER TABLE sessions ADD COLUMN refresh_exp INTEGER;
+
+-- The configured admin's credential, as a fingerprint (an HMAC under
+-- JWT_SECRET_KEY of ADMIN_PASSWORD_HASH, or of ADMIN_PASSWORD), on each
+-- admin session: a session is valid only while the fingerprint is the
+-- running configuration's, so changing the admin's password ends every
+-- admin session.  Admin sessions from before this migration have none and
+-- end with it (the admin logs in again).
+ALTER TABLE sessions ADD COLUMN admin_fp TEXT;

@@ -138,7 +138,7 @@ auth_front(struct req *r, struct resp *w)
 		return 0;
 	}
 
-	rc = db_session_check(&r->pool, t.sid, &ss);
+	rc = db_session_check(&r->pool, t.sid, auth_admin_fp(), &ss);
 	if (rc == DB_NOTFOUND || (rc == DB_OK && !ss.valid)) {
 		unauthorized(w, "TOKEN_REVOKED", "Token has been revoked");
 		return -1;
@@ -441,10 +441,59 @@ admin_hash(void)
 	return admin_made;
 }
 
+/*
+ * The fingerprint of the admin's credential: an HMAC under JWT_SECRET_KEY
+ * of ADMIN_PASSWORD_HASH, or of ADMIN_PASSWORD (never of the hash we make
+ * of it, which changes with its salt at every start).  Every request of
+ * the admin needs it: made once (auth_init(), by the supervisor after
+ * each load of the settings), and again only when a setting's string is
+ * another one.
+ */
+static char admin_fp[65];
+static const char *admin_fp_of[3];
+
+static void
+admin_fp_make(void)
+{
+	static const char hexd[] = "0123456789abcdef";
+	const char *h = conf.admin_password_hash, *pw = conf.admin_password;
+	const char *key = conf.jwt_secret_key ? conf.jwt_secret_key : "";
+	struct buf src = { 0 };
+	unsigned char mac[32];
+	size_t i;
+
+	if (h != NULL && *h != '\0')
+		buf_printf(&src, "hash:%s", h);
+	else
+		buf_printf(&src, "plain:%s", pw != NULL ? pw : "");
+	hmac_sha256(key, strlen(key), src.p, src.len, mac);
+	for (i = 0; i < 32; i++) {
+		admin_fp[2 * i] = hexd[mac[i] >> 4];
+		admin_fp[2 * i + 1] = hexd[mac[i] & 15];
+	}
+	admin_fp[64] = '\0';
+	admin_fp_of[0] = h;
+	admin_fp_of[1] = pw;
+	admin_fp_of[2] = conf.jwt_secret_key;
+	memset(src.p, 0, src.len);
+	buf_free(&src);
+}
+
+const char *
+auth_admin_fp(void)
+{
+	if (admin_fp[0] == '\0' || admin_fp_of[0] != conf.admin_password_hash ||
+	    admin_fp_of[1] != conf.admin_password ||
+	    admin_fp_of[2] != conf.jwt_secret_key)
+		admin_fp_make();
+	return admin_fp;
+}
+
 void
 auth_init(void)
 {
 	(void)admin_hash();
+	admin_fp_make();
 }
 
 /* Checks the admin's password: one verification of a hash, like any
@@ -573,6 +622,7 @@ auth_login(struct req *r, struct resp *w)
 	memset(&s, 0, sizeof(s));
 	s.id = sid;
 	s.user_id = admin ? 0 : u.id;
+	s.admin_fp = auth_admin_fp();
 	s.refresh_jti = tp.refresh_jti;
 	s.remember = remember;
 	s.expires_at = now + (remember ? conf.jwt_refresh_remember_ttl_s :
@@ -618,7 +668,8 @@ auth_refresh(struct req *r, struct resp *w)
 
 	rand_hex(tp.refresh_jti, 16);
 	rand_hex(tp.access_jti, 16);
-	rc = db_session_rotate(r->who.sid, r->who.jti, &tp, &ss, &how);
+	rc = db_session_rotate(r->who.sid, r->who.jti, auth_admin_fp(), &tp,
+	    &ss, &how);
 	if (rc == DB_NOTFOUND || (rc == DB_OK && how != ROTATE_OK &&
 	    how != ROTATE_REPEAT)) {
 		if (how == ROTATE_REUSED)

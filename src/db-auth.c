@@ -406,6 +406,7 @@ db_login_success(const char *account, const char *addr,
 	db_bind_int(st, 6, now);
 	db_bind_int(st, 7, now);
 	db_bind_int(st, 8, s->expires_at);
+	db_bind_text(st, 9, s->user_id > 0 ? NULL : s->admin_fp);
 	if ((rc = db_run(st)) != DB_OK)
 		goto fail;
 	return db_commit();
@@ -415,7 +416,8 @@ fail:
 }
 
 enum dbrc
-db_session_check(struct pool *p, const char *sid, struct session_state *ss)
+db_session_check(struct pool *p, const char *sid, const char *admin_fp,
+    struct session_state *ss)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
@@ -425,6 +427,7 @@ db_session_check(struct pool *p, const char *sid, struct session_state *ss)
 		return db_lasterr();
 	db_bind_text(st, 1, sid);
 	db_bind_int(st, 2, park_now());
+	db_bind_text(st, 3, admin_fp);
 	if ((rc = db_row(st)) != DB_OK)
 		return rc;
 	ss->is_admin = sqlite3_column_int(st, 0);
@@ -450,8 +453,8 @@ col_jti(sqlite3_stmt *st, int col, char out[33])
 }
 
 enum dbrc
-db_session_rotate(const char *sid, const char *jti, struct token_pair *tp,
-    struct session_state *ss, enum rotate *out)
+db_session_rotate(const char *sid, const char *jti, const char *admin_fp,
+    struct token_pair *tp, struct session_state *ss, enum rotate *out)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
@@ -471,6 +474,7 @@ db_session_rotate(const char *sid, const char *jti, struct token_pair *tp,
 		goto fail;
 	}
 	db_bind_text(st, 1, sid);
+	db_bind_text(st, 2, admin_fp);
 	if ((rc = db_row(st)) != DB_OK)
 		goto fail;
 	ss->is_admin = sqlite3_column_int(st, 0);

@@ -144,19 +144,24 @@ static const char *const stmt_sql[] = {
 	    " OR email LIKE ?1 ESCAPE '\\'",
 	[STMT_SESSION_INSERT] =
 	    "INSERT INTO sessions (id, user_id, is_admin, refresh_jti,"
-	    " remember, created_at, last_used_at, expires_at)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-	/* the per-request check: one primary-key lookup and one join */
+	    " remember, created_at, last_used_at, expires_at, admin_fp)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	/* the per-request check: one primary-key lookup and one join; ?3
+	 * the admin credential's fingerprint (an admin session made with
+	 * another is over) */
 	[STMT_SESSION_CHECK] =
 	    "SELECT s.is_admin, s.user_id, s.revoked_at IS NULL"
-	    " AND s.expires_at > ?2, coalesce(u.is_active, 1),"
+	    " AND s.expires_at > ?2 AND (s.is_admin = 0 OR s.admin_fp = ?3),"
+	    " coalesce(u.is_active, 1),"
 	    " u.username, u.email"
 	    " FROM sessions s LEFT JOIN users u ON u.id = s.user_id"
 	    " WHERE s.id = ?1",
+	/* ?2 the admin credential's fingerprint, as in STMT_SESSION_CHECK */
 	[STMT_SESSION_GET] =
 	    "SELECT is_admin, user_id, refresh_jti, remember, expires_at,"
-	    " revoked_at IS NOT NULL, prev_jti, access_jti, rotated_at,"
-	    " refresh_exp FROM sessions WHERE id = ?",
+	    " revoked_at IS NOT NULL OR (is_admin = 1 AND admin_fp IS NOT ?2),"
+	    " prev_jti, access_jti, rotated_at, refresh_exp"
+	    " FROM sessions WHERE id = ?1",
 	/* ?1 new refresh jti, ?2 its access jti, ?3 now (their iat),
 	 * ?4 the new refresh token's exp, ?5 sid, ?6 the current jti */
 	[STMT_SESSION_ROTATE] =

@@ -588,6 +588,10 @@ int auth_front(struct req *, struct resp *);
  * hash of a clear ADMIN_PASSWORD takes a policy hash's time): called by
  * the supervisor before it forks workers, and after a reload. */
 void auth_init(void);
+/* The fingerprint of the admin's configured credential (64 hex digits):
+ * admin sessions are bound to it, so that changing ADMIN_PASSWORD(_HASH)
+ * ends them. */
+const char *auth_admin_fp(void);
 /* Counts an attempt at the password of account key ("user:5") by the
  * caller's address before it is checked (db_login_attempt()); what names
  * it in the log ("login", "password change").  Returns 0, or -1 after
@@ -681,7 +685,8 @@ struct user {
 /* A new login session (user_id 0: the admin). */
 struct session {
 	const char *id;
-	int64_t user_id;
+	int64_t user_id;      /* 0: the admin */
+	const char *admin_fp; /* the admin's: auth_admin_fp() */
 	const char *refresh_jti;
 	int remember;
 	int64_t expires_at;
@@ -747,14 +752,17 @@ enum dbrc db_login_attempt(const char *account, const char *addr,
 enum dbrc db_login_success(const char *account, const char *addr,
     const struct session *, const char *new_hash);
 /* The per-request check of an access token's session; DB_NOTFOUND when
- * there is no such session. */
+ * there is no such session.  An admin session is valid only with the
+ * admin_fp it was made with (auth_admin_fp()). */
 enum dbrc db_session_check(struct pool *, const char *sid,
-    struct session_state *);
+    const char *admin_fp, struct session_state *);
 /* Rotates the refresh token jti to the pair *tp proposes (its jtis; iat and
  * refresh_exp are set here), or with ROTATE_REPEAT fills *tp with the pair
- * jti was rotated to; an older token is reuse and revokes the session. */
+ * jti was rotated to; an older token is reuse and revokes the session.  An
+ * admin session of another admin_fp is ROTATE_REVOKED. */
 enum dbrc db_session_rotate(const char *sid, const char *jti,
-    struct token_pair *tp, struct session_state *, enum rotate *);
+    const char *admin_fp, struct token_pair *, struct session_state *,
+    enum rotate *);
 enum dbrc db_session_revoke(const char *sid, const char *reason);
 
 /* ---- db-lots.c: lots, spots, reservations, dashboards ---- */

@@ -392,7 +392,7 @@ operate(enum op o, int64_t *id, int *done)
 		memset(&tp, 0, sizeof(tp));
 		memcpy(tp.refresh_jti, next_jti, sizeof(tp.refresh_jti));
 		memcpy(tp.access_jti, next_jti, sizeof(tp.access_jti));
-		rc = db_session_rotate(sid, jti, &tp, &ss, &t);
+		rc = db_session_rotate(sid, jti, NULL, &tp, &ss, &t);
 		*done = rc == DB_OK && t == ROTATE_OK;
 		break;
 	}

@@ -18,6 +18,7 @@ import re
 import secrets
 import signal
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -845,6 +846,65 @@ def test_gate(c, clients=8):
         s.wait_healthy()
 
 
+# ---- the admin's password ---------------------------------------------------
+
+
+def restart(s, **changes):
+    s.write_settings(**changes)
+    s.stop_process("parkd")
+    s.start_parkd()
+    s.wait_healthy()
+
+
+def test_admin_password_change(c):
+    """Admin sessions are bound to the configured credential: a restart
+    with the same settings keeps them, another ADMIN_PASSWORD or an
+    ADMIN_PASSWORD_HASH ends them."""
+    s = c.s
+    u = A.User(c, "adm")
+    ua, _ = u.session()
+    r = login(c, s.admin_email, s.admin_password)
+    a1, r1 = r.json["data"]["access_token"], r.json["data"]["refresh_token"]
+    restart(s)
+    is_(c.get("/api/auth/me", token=a1).status, 200, "a restart with the "
+        "same settings keeps the admin's session")
+    old = s.admin_password
+    A.PASSWORDS.append(old)
+    s.admin_password = "Adm-" + secrets.token_urlsafe(16)
+    restart(s, ADMIN_PASSWORD=s.admin_password)
+    is_error(c.get("/api/auth/me", token=a1), 401, "TOKEN_REVOKED",
+             "another ADMIN_PASSWORD: the admin's access token is refused")
+    is_error(c.post("/api/auth/refresh", token=r1), 401, TOKEN_CODES,
+             "another ADMIN_PASSWORD: the admin's refresh token too")
+    is_(c.get("/api/auth/me", token=ua).status, 200,
+        "a user's session is not touched")
+    is_(login(c, s.admin_email, old).status, 401,
+        "the old admin password no longer logs in")
+    r = login(c, s.admin_email, s.admin_password)
+    is_(r.status, 200, "the new admin password logs in")
+    a2 = r.json["data"]["access_token"] if r.status == 200 else ""
+    r2 = r.json["data"]["refresh_token"] if r.status == 200 else ""
+    p = subprocess.run([T.PARKCTL, "-c", s.settings_path, "hash-password"],
+                       input=s.admin_password + "\n", capture_output=True,
+                       text=True, env=s.env(), timeout=60)
+    out = p.stdout.strip()
+    ok(p.returncode == 0 and out.startswith("scrypt:"),
+       "parkctl hash-password makes a hash", "  %r" % p.stderr)
+    restart(s, ADMIN_PASSWORD=None, ADMIN_PASSWORD_HASH="'%s'" % out)
+    is_error(c.get("/api/auth/me", token=a2), 401, "TOKEN_REVOKED",
+             "ADMIN_PASSWORD replaced by ADMIN_PASSWORD_HASH: the admin's "
+             "session ends")
+    is_error(c.post("/api/auth/refresh", token=r2), 401, TOKEN_CODES,
+             "and its refresh token")
+    r = login(c, s.admin_email, s.admin_password)
+    is_(r.status, 200, "the admin logs in with ADMIN_PASSWORD_HASH")
+    if r.status == 200:
+        a3 = r.json["data"]["access_token"]
+        restart(s)
+        is_(c.get("/api/auth/me", token=a3).status, 200, "a restart with "
+            "the same ADMIN_PASSWORD_HASH keeps the admin's session")
+
+
 # ---- password change --------------------------------------------------------
 
 
@@ -1022,6 +1082,7 @@ def main():
         test_restart(c)
         test_gate_load(c)
         test_gate(c)
+        test_admin_password_change(c)
         c.check_no_hash("53-auth")
         A.check_log_hygiene(s, [
             ("failed login", r"security: failed login addr=\S+ account="),
