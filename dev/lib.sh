@@ -241,6 +241,13 @@ env_get() {
 		END { print v }' "$1"
 }
 
+# env_del FILE KEY: removes the lines that set KEY; other lines stay.
+env_del() {
+	K=$2 awk 'index($0, ENVIRON["K"] "=") != 1' "$1" >"$1.tmp"
+	cat "$1.tmp" >"$1" # keeps the file's mode and owner
+	rm -f "$1.tmp"
+}
+
 # env_set FILE KEY VALUE: sets KEY=VALUE in a KEY=value file, replacing the
 # line that sets it or appending one; other lines stay as they are.
 env_set() {

@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -137,7 +138,7 @@ auth_front(struct req *r, struct resp *w)
 		return 0;
 	}
 
-	rc = db_session_check(&r->pool, t.sid, &ss);
+	rc = db_session_check(&r->pool, t.sid, auth_admin_fp(), &ss);
 	if (rc == DB_NOTFOUND || (rc == DB_OK && !ss.valid)) {
 		unauthorized(w, "TOKEN_REVOKED", "Token has been revoked");
 		return -1;
@@ -237,21 +238,22 @@ caller_json(struct req *r, struct resp *w, struct jw *jw, const char *key)
 /* ---- tokens for a session ---- */
 
 /*
- * Writes {access_token, refresh_token, token_type, expires_in, user} for a
- * session whose current refresh jti is jti.  Returns 0, or -1 after
- * filling w.
+ * Writes {access_token, refresh_token, token_type, expires_in, user} for
+ * the pair tp of a session.  Every claim comes from the arguments (and the
+ * user's row), none from the clock: the same pair signed again is the same
+ * two tokens (a refresh repeated within the leeway).  Returns 0, or -1
+ * after filling w.
  */
 static int
 tokens_json(struct req *r, struct resp *w, const char *message,
-    enum role role, int64_t user_id, const char *sid, const char *jti,
-    int64_t refresh_exp)
+    enum role role, int64_t user_id, const char *sid,
+    const struct token_pair *tp)
 {
 	struct token t;
 	struct buf access = { 0 }, refresh = { 0 };
 	struct user u;
 	struct jw jw;
 	enum dbrc rc;
-	int64_t now = park_now();
 	int ret = -1;
 
 	memset(&t, 0, sizeof(t));
@@ -270,18 +272,18 @@ tokens_json(struct req *r, struct resp *w, const char *message,
 	}
 	t.role = role;
 	memcpy(t.sid, sid, 33);
-	t.iat = t.nbf = now;
+	t.iat = t.nbf = tp->iat;
 
 	t.type = TOK_ACCESS;
-	rand_hex(t.jti, 16);
-	t.exp = now + conf.jwt_access_ttl_s;
-	if (t.exp > refresh_exp)
-		t.exp = refresh_exp;
+	memcpy(t.jti, tp->access_jti, 33);
+	t.exp = tp->iat + conf.jwt_access_ttl_s;
+	if (t.exp > tp->refresh_exp)
+		t.exp = tp->refresh_exp;
 	if (token_issue(&t, &access) != 0)
 		goto out;
 	t.type = TOK_REFRESH;
-	memcpy(t.jti, jti, 33);
-	t.exp = refresh_exp;
+	memcpy(t.jti, tp->refresh_jti, 33);
+	t.exp = tp->refresh_exp;
 	if (token_issue(&t, &refresh) != 0)
 		goto out;
 
@@ -307,11 +309,23 @@ out:
 
 /* ---- handlers ---- */
 
+int
+auth_hash_gate(struct resp *w)
+{
+	if (pw_gate_enter() == 0)
+		return 0;
+	log_msg(LOG_WARN, "every hash slot is taken: 503");
+	/* The one mapping of "busy, retry": 503 with Retry-After: 1. */
+	db_to_http(DB_BUSY, w);
+	return -1;
+}
+
 enum { REG_USERNAME, REG_EMAIL, REG_PASSWORD, REG_PHONE };
 
 /*
  * POST /api/auth/register: creates a user; returns the user object and no
- * tokens.  Statuses: 200, 400, 409 (details name the taken field), 503.
+ * tokens.  Statuses: 200, 400, 409 (details name the taken field), 503
+ * (also: every hash slot taken).
  */
 void
 auth_register(struct req *r, struct resp *w)
@@ -337,6 +351,8 @@ auth_register(struct req *r, struct resp *w)
 		return;
 	}
 	/* Hash outside the transaction: it takes a while. */
+	if (auth_hash_gate(w) != 0)
+		return;
 	if (pw_hash(r->in[REG_PASSWORD].s, r->in[REG_PASSWORD].len,
 	    &hash) != 0) {
 		resp_error(w, 500, "INTERNAL", "Could not hash the password");
@@ -383,21 +399,145 @@ is_admin_email(const char *account)
 	return ct_memcmp(a, b, 32) == 0;
 }
 
-/* Checks the admin's password (hash, or plain text compared by HMAC). */
-static int
-admin_password_ok(const char *pw, size_t len)
+/*
+ * The hash the admin's password is checked against: ADMIN_PASSWORD_HASH,
+ * or, for a clear ADMIN_PASSWORD, a policy hash of it made once (before
+ * the workers fork: auth_init()).  Comparing the clear text cost about a
+ * microsecond where any user's wrong password costs a whole hash: the
+ * timing named the admin's address.  NULL when neither is set.
+ */
+static char *admin_made;               /* our hash of ADMIN_PASSWORD */
+static unsigned char admin_made_of[32]; /* an HMAC of the password */
+static int admin_made_n;               /* the scrypt N it was made with */
+
+static const char *
+admin_hash(void)
 {
-	unsigned char a[32], b[32];
+	struct buf h = { 0 };
+	unsigned char of[32];
 
 	if (conf.admin_password_hash != NULL &&
 	    conf.admin_password_hash[0] != '\0')
-		return pw_verify(pw, len, conf.admin_password_hash, NULL);
+		return conf.admin_password_hash;
 	if (conf.admin_password == NULL || conf.admin_password[0] == '\0')
+		return NULL;
+	/* Made again when the password or the policy changed (a reload). */
+	hmac_sha256("parkd-admin-made", 16, conf.admin_password,
+	    strlen(conf.admin_password), of);
+	if (admin_made != NULL && memcmp(admin_made_of, of, 32) == 0 &&
+	    admin_made_n == conf.scrypt_n)
+		return admin_made;
+	free(admin_made);
+	admin_made = NULL;
+	if (pw_hash(conf.admin_password, strlen(conf.admin_password), &h) !=
+	    0) {
+		buf_free(&h);
+		return NULL;
+	}
+	admin_made = xstrdup(h.p);
+	memcpy(admin_made_of, of, 32);
+	admin_made_n = conf.scrypt_n;
+	buf_free(&h);
+	return admin_made;
+}
+
+/*
+ * The fingerprint of the admin's credential: an HMAC under JWT_SECRET_KEY
+ * of ADMIN_PASSWORD_HASH, or of ADMIN_PASSWORD (never of the hash we make
+ * of it, which changes with its salt at every start).  Every request of
+ * the admin needs it: made once (auth_init(), by the supervisor after
+ * each load of the settings), and again only when a setting's string is
+ * another one.
+ */
+static char admin_fp[65];
+static const char *admin_fp_of[3];
+
+static void
+admin_fp_make(void)
+{
+	static const char hexd[] = "0123456789abcdef";
+	const char *h = conf.admin_password_hash, *pw = conf.admin_password;
+	const char *key = conf.jwt_secret_key ? conf.jwt_secret_key : "";
+	struct buf src = { 0 };
+	unsigned char mac[32];
+	size_t i;
+
+	if (h != NULL && *h != '\0')
+		buf_printf(&src, "hash:%s", h);
+	else
+		buf_printf(&src, "plain:%s", pw != NULL ? pw : "");
+	hmac_sha256(key, strlen(key), src.p, src.len, mac);
+	for (i = 0; i < 32; i++) {
+		admin_fp[2 * i] = hexd[mac[i] >> 4];
+		admin_fp[2 * i + 1] = hexd[mac[i] & 15];
+	}
+	admin_fp[64] = '\0';
+	admin_fp_of[0] = h;
+	admin_fp_of[1] = pw;
+	admin_fp_of[2] = conf.jwt_secret_key;
+	memset(src.p, 0, src.len);
+	buf_free(&src);
+}
+
+const char *
+auth_admin_fp(void)
+{
+	if (admin_fp[0] == '\0' || admin_fp_of[0] != conf.admin_password_hash ||
+	    admin_fp_of[1] != conf.admin_password ||
+	    admin_fp_of[2] != conf.jwt_secret_key)
+		admin_fp_make();
+	return admin_fp;
+}
+
+void
+auth_init(void)
+{
+	(void)admin_hash();
+	admin_fp_make();
+}
+
+/* Checks the admin's password: one verification of a hash, like any
+ * user's.  Returns 1 when it is right. */
+static int
+admin_password_ok(const char *pw, size_t len)
+{
+	const char *h = admin_hash();
+
+	if (h == NULL) {
+		pw_dummy(pw, len);
 		return 0;
-	hmac_sha256("parkd-cmp", 9, pw, len, a);
-	hmac_sha256("parkd-cmp", 9, conf.admin_password,
-	    strlen(conf.admin_password), b);
-	return ct_memcmp(a, b, 32) == 0;
+	}
+	return pw_verify(pw, len, h, NULL);
+}
+
+int
+auth_attempt(struct req *r, struct resp *w, const char *key,
+    const char *what)
+{
+	const char *addr = r->remote_addr ? r->remote_addr : "-";
+	enum attempt verdict;
+	enum dbrc rc;
+	int64_t wait;
+	int failures;
+
+	rc = db_login_attempt(key, addr, &verdict, &failures, &wait);
+	if (rc != DB_OK) {
+		db_to_http(rc, w);
+		return -1;
+	}
+	if (verdict == ATTEMPT_OK)
+		return 0;
+	/* The same answer for every account, known or not. */
+	resp_error(w, 429, "RATE_LIMITED", strcmp(what, "login") == 0 ?
+	    "Too many failed logins; try again later" :
+	    "Too many failed attempts; try again later");
+	resp_header(w, "Retry-After", pool_printf(&r->pool, "%lld",
+	    (long long)wait));
+	/* log_msg escapes what the client typed. */
+	log_msg(LOG_WARN, "security: %s %s after %d failures addr=%s "
+	    "account=%s", what, verdict == ATTEMPT_ADDR_LIMIT ? "locked" :
+	    "slowed", failures, addr, key);
+	return -1;
 }
 
 enum { LOGIN_USERNAME, LOGIN_PASSWORD, LOGIN_REMEMBER };
@@ -406,7 +546,9 @@ enum { LOGIN_USERNAME, LOGIN_PASSWORD, LOGIN_REMEMBER };
  * POST /api/auth/login: by e-mail (any case) or exact username; the admin
  * by ADMIN_EMAIL.  Returns tokens and the user.
  * Statuses: 200, 400, 401 (same text for unknown user and bad password),
- * 403 (inactive account), 429 (too many failures for this account), 503.
+ * 403 (inactive account), 429 (too many failures of this account from
+ * this address, or from all addresses within PARKD_LOGIN_SLOW_S), 503
+ * (also: every hash slot taken).
  */
 void
 auth_login(struct req *r, struct resp *w)
@@ -417,12 +559,13 @@ auth_login(struct req *r, struct resp *w)
 	int remember = r->in[LOGIN_REMEMBER].set && r->in[LOGIN_REMEMBER].i;
 	struct buf newhash = { 0 };
 	struct session s;
+	struct token_pair tp;
 	struct user u;
 	enum dbrc rc;
-	char *account, sid[33], jti[33];
+	char *account, sid[33];
 	const char *key;
-	int64_t now = park_now(), oldest;
-	int failures, admin, found = 0, good, rehash = 0;
+	int64_t now = park_now();
+	int admin, found = 0, good, rehash = 0;
 	const char *addr = r->remote_addr ? r->remote_addr : "-";
 
 	account = pool_strdup(&r->pool, ident);
@@ -446,24 +589,9 @@ auth_login(struct req *r, struct resp *w)
 	key = admin ? "admin:" : found ? pool_printf(&r->pool, "user:%lld",
 	    (long long)u.id) : pool_printf(&r->pool, "name:%s", account);
 
-	rc = db_login_failures(key, now - conf.login_window_s, &failures,
-	    &oldest);
-	if (rc != DB_OK) {
-		db_to_http(rc, w);
+	/* The gate first: a 503 must not count as an attempt. */
+	if (auth_hash_gate(w) != 0 || auth_attempt(r, w, key, "login") != 0)
 		return;
-	}
-	if (failures >= conf.login_max_failures) {
-		long long wait = oldest + conf.login_window_s - now;
-
-		resp_error(w, 429, "RATE_LIMITED",
-		    "Too many failed logins; try again later");
-		resp_header(w, "Retry-After", pool_printf(&r->pool, "%lld",
-		    wait > 1 ? wait : 1));
-		/* log_msg escapes what the client typed. */
-		log_msg(LOG_WARN, "security: login locked after %d failures "
-		    "addr=%s account=%s name=%s", failures, addr, key, ident);
-		return;
-	}
 
 	if (admin)
 		good = admin_password_ok(pw, pwlen);
@@ -473,11 +601,7 @@ auth_login(struct req *r, struct resp *w)
 	} else
 		good = pw_verify(pw, pwlen, u.password_hash, &rehash);
 	if (!good) {
-		if ((rc = db_login_failure_add(key, r->remote_addr)) !=
-		    DB_OK) {
-			db_to_http(rc, w);
-			return;
-		}
+		/* The attempt is already counted (auth_attempt()). */
 		log_msg(LOG_WARN, "security: failed login addr=%s account=%s "
 		    "name=%s", addr, found || admin ? key : "unknown", ident);
 		unauthorized(w, "UNAUTHENTICATED", BAD_LOGIN);
@@ -493,15 +617,17 @@ auth_login(struct req *r, struct resp *w)
 		buf_free(&newhash);
 
 	rand_hex(sid, 16);
-	rand_hex(jti, 16);
+	rand_hex(tp.refresh_jti, 16);
+	rand_hex(tp.access_jti, 16);
 	memset(&s, 0, sizeof(s));
 	s.id = sid;
 	s.user_id = admin ? 0 : u.id;
-	s.refresh_jti = jti;
+	s.admin_fp = auth_admin_fp();
+	s.refresh_jti = tp.refresh_jti;
 	s.remember = remember;
 	s.expires_at = now + (remember ? conf.jwt_refresh_remember_ttl_s :
 	    conf.jwt_refresh_ttl_s);
-	rc = db_login_success(key, &s, newhash.len ? newhash.p : NULL);
+	rc = db_login_success(key, addr, &s, newhash.len ? newhash.p : NULL);
 	buf_free(&newhash);
 	if (rc != DB_OK) {
 		db_to_http(rc, w);
@@ -518,28 +644,34 @@ auth_login(struct req *r, struct resp *w)
 		r->who.role = ROLE_USER;
 		r->who.user_id = u.id;
 	}
+	tp.iat = now;
+	tp.refresh_exp = s.expires_at;
 	(void)tokens_json(r, w, "Login successful", r->who.role, u.id, sid,
-	    jti, s.expires_at);
+	    &tp);
 }
 
 /*
  * POST /api/auth/refresh (refresh token): rotates the refresh token and
- * returns new tokens.  A retired refresh token revokes its session.
- * Statuses: 200, 401, 403 (inactive account), 503.
+ * returns new tokens.  The token rotated just before, presented again
+ * within PARKD_REFRESH_LEEWAY_S (two tabs, a retry after a lost answer),
+ * gets the same new tokens; any other retired refresh token revokes its
+ * session.  Statuses: 200, 401, 403 (inactive account), 503.
  */
 void
 auth_refresh(struct req *r, struct resp *w)
 {
 	struct session_state ss;
+	struct token_pair tp;
 	struct user u;
 	enum rotate how;
 	enum dbrc rc;
-	char jti[33];
-	int64_t exp;
 
-	rand_hex(jti, 16);
-	rc = db_session_rotate(r->who.sid, r->who.jti, jti, &ss, &how);
-	if (rc == DB_NOTFOUND || (rc == DB_OK && how != ROTATE_OK)) {
+	rand_hex(tp.refresh_jti, 16);
+	rand_hex(tp.access_jti, 16);
+	rc = db_session_rotate(r->who.sid, r->who.jti, auth_admin_fp(), &tp,
+	    &ss, &how);
+	if (rc == DB_NOTFOUND || (rc == DB_OK && how != ROTATE_OK &&
+	    how != ROTATE_REPEAT)) {
 		if (how == ROTATE_REUSED)
 			log_msg(LOG_WARN, "security: refresh token reuse; "
 			    "session %.8s revoked (addr %s)", r->who.sid,
@@ -551,6 +683,9 @@ auth_refresh(struct req *r, struct resp *w)
 		db_to_http(rc, w);
 		return;
 	}
+	if (how == ROTATE_REPEAT)
+		log_msg(LOG_INFO, "security: refresh repeated within the "
+		    "leeway; session %.8s", r->who.sid);
 	/* The session row, not the token, says whose session it is. */
 	if (ss.is_admin != (r->who.role == ROLE_ADMIN) ||
 	    (!ss.is_admin && ss.user_id != r->who.user_id)) {
@@ -568,13 +703,8 @@ auth_refresh(struct req *r, struct resp *w)
 			return;
 		}
 	}
-	/* Sliding, but never past the session's absolute end. */
-	exp = park_now() + (ss.remember ? conf.jwt_refresh_remember_ttl_s :
-	    conf.jwt_refresh_ttl_s);
-	if (exp > ss.expires_at)
-		exp = ss.expires_at;
 	(void)tokens_json(r, w, "Token refreshed", r->who.role, ss.user_id,
-	    r->who.sid, jti, exp);
+	    r->who.sid, &tp);
 }
 
 /*

@@ -125,6 +125,17 @@ const struct conf_def conf_defs[] = {
 	    OFF(jwt_refresh_remember_ttl_s), 300, 365 * DAY, "7776000",
 	    "Lifetime of a refresh token after a login with remember_me; at "
 	    "least JWT_REFRESH_TOKEN_EXPIRES" },
+	{ "PARKD_REFRESH_LEEWAY_S", CONF_INT, OFF(refresh_leeway_s), 0, 60,
+	    "10",
+	    "Seconds during which a refresh token just rotated may be "
+	    "presented again and gets the same new tokens (two tabs, a retry "
+	    "after a lost answer); later, or older tokens, revoke the "
+	    "session; 0: no leeway" },
+	{ "PARKD_HASH_CONCURRENCY", CONF_INT, OFF(hash_concurrency), 0, 64,
+	    "0",
+	    "Password hashes computed at once on the host (login, register, "
+	    "password change); past it, 503 with Retry-After; 0: half of "
+	    "PARKD_WORKERS, at least 1" },
 	{ "PARKD_SCRYPT_N", CONF_INT, OFF(scrypt_n), 16384, 262144, "131072",
 	    "scrypt cost N of new password hashes, a power of two" },
 	{ "PARKD_SCRYPT_R", CONF_INT, OFF(scrypt_r), 1, 16, "8",
@@ -133,10 +144,19 @@ const struct conf_def conf_defs[] = {
 	    "scrypt parallelism p of new password hashes" },
 	{ "PARKD_LOGIN_MAX_FAILURES", CONF_INT, OFF(login_max_failures), 1,
 	    1000, "10",
-	    "Failed logins of one account within the window before 429" },
+	    "Failed logins of one account from one client address within the "
+	    "window before 429" },
 	{ "PARKD_LOGIN_WINDOW_S", CONF_INT, OFF(login_window_s), 60, DAY,
 	    "900",
-	    "The window of PARKD_LOGIN_MAX_FAILURES, in seconds" },
+	    "The window of the login failure limits, in seconds" },
+	{ "PARKD_LOGIN_ACCOUNT_MAX_FAILURES", CONF_INT,
+	    OFF(login_account_max_failures), 1, 100000, "100",
+	    "Failed logins of one account from all addresses within the "
+	    "window past which it takes one attempt per PARKD_LOGIN_SLOW_S" },
+	{ "PARKD_LOGIN_SLOW_S", CONF_INT, OFF(login_slow_s), 1, 3600, "10",
+	    "Seconds between two login attempts of an account past "
+	    "PARKD_LOGIN_ACCOUNT_MAX_FAILURES (429 with Retry-After in "
+	    "between)" },
 	/* mail and exports */
 	{ "MAIL_SERVER", CONF_STR, OFF(mail_server), 0, 253, "",
 	    "SMTP server host; empty: no SMTP, messages are written as .eml "

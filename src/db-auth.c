@@ -1,7 +1,7 @@
 /*
  * db-auth.c: the data layer of accounts: users, login sessions (the
- * durable record behind every token) and the per-account login failure
- * counter.  Every check followed by a write is one BEGIN IMMEDIATE
+ * durable record behind every token) and the login attempts counted per
+ * account and client address.  Every check followed by a write is one BEGIN IMMEDIATE
  * transaction.
  */
 #ifdef HAVE_CONFIG_H
@@ -188,8 +188,22 @@ revoke(int64_t user_id, const char *sid, const char *reason)
 	return db_run(st);
 }
 
+/* Deletes the attempts of account from addr (a success). */
+static enum dbrc
+attempts_clear(const char *account, const char *addr)
+{
+	sqlite3_stmt *st;
+
+	if ((st = db_stmt(STMT_LOGIN_FAIL_CLEAR)) == NULL)
+		return db_lasterr();
+	db_bind_text(st, 1, account);
+	db_bind_text(st, 2, addr);
+	return db_run(st);
+}
+
 enum dbrc
-db_user_set_password(int64_t id, const char *hash, const char *keep_sid)
+db_user_set_password(int64_t id, const char *hash, const char *keep_sid,
+    const char *account, const char *addr)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
@@ -204,7 +218,8 @@ db_user_set_password(int64_t id, const char *hash, const char *keep_sid)
 	db_bind_int(st, 2, park_now());
 	db_bind_int(st, 3, id);
 	if ((rc = db_run(st)) != DB_OK ||
-	    (rc = revoke(id, keep_sid, "password changed")) != DB_OK)
+	    (rc = revoke(id, keep_sid, "password changed")) != DB_OK ||
+	    (rc = attempts_clear(account, addr)) != DB_OK)
 		goto fail;
 	return db_commit();
 fail:
@@ -272,40 +287,74 @@ db_users_list(struct pool *p, const char *like, int limit, int offset,
 }
 
 enum dbrc
-db_login_failures(const char *account, int64_t since, int *count,
-    int64_t *oldest)
+db_login_attempt(const char *account, const char *addr,
+    enum attempt *verdict, int *failures, int64_t *retry_after)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
+	int64_t now = park_now(), oldest_here, latest;
+	int all, here;
 
-	if ((st = db_stmt(STMT_LOGIN_FAIL_COUNT)) == NULL)
-		return db_lasterr();
-	db_bind_text(st, 1, account);
-	db_bind_int(st, 2, since);
-	if ((rc = db_row(st)) != DB_OK)
+	*verdict = ATTEMPT_OK;
+	*failures = 0;
+	*retry_after = 0;
+	/* The count and the record in one write transaction: of parallel
+	 * attempts, each sees the ones before it. */
+	if ((rc = db_begin()) != DB_OK)
 		return rc;
-	*count = sqlite3_column_int(st, 0);
-	*oldest = sqlite3_column_int64(st, 1);
-	db_done(st);
-	return DB_OK;
-}
-
-enum dbrc
-db_login_failure_add(const char *account, const char *addr)
-{
-	sqlite3_stmt *st;
-
-	if ((st = db_stmt(STMT_LOGIN_FAIL_ADD)) == NULL)
-		return db_lasterr();
+	if ((st = db_stmt(STMT_LOGIN_FAIL_COUNT)) == NULL) {
+		rc = db_lasterr();
+		goto fail;
+	}
 	db_bind_text(st, 1, account);
-	db_bind_int(st, 2, park_now());
+	db_bind_int(st, 2, now - conf.login_window_s);
 	db_bind_text(st, 3, addr);
-	return db_run(st);
+	if ((rc = db_row(st)) != DB_OK)
+		goto fail;
+	all = sqlite3_column_int(st, 0);
+	here = sqlite3_column_int(st, 1);
+	oldest_here = sqlite3_column_int64(st, 2);
+	latest = sqlite3_column_int64(st, 3);
+	db_done(st);
+	if (here >= conf.login_max_failures) {
+		/* This address has had its tries: until its oldest leaves
+		 * the window. */
+		*verdict = ATTEMPT_ADDR_LIMIT;
+		*failures = here;
+		*retry_after = oldest_here + conf.login_window_s - now;
+	} else if (all >= conf.login_account_max_failures &&
+	    now - latest < conf.login_slow_s) {
+		/* Guesses from many addresses: the account slows down to one
+		 * attempt per PARKD_LOGIN_SLOW_S, but is never locked, so
+		 * its owner still gets in. */
+		*verdict = ATTEMPT_SLOWED;
+		*failures = all;
+		*retry_after = latest + conf.login_slow_s - now;
+	}
+	if (*verdict != ATTEMPT_OK) {
+		if (*retry_after < 1)
+			*retry_after = 1;
+		db_rollback();
+		return DB_OK;
+	}
+	if ((st = db_stmt(STMT_LOGIN_FAIL_ADD)) == NULL) {
+		rc = db_lasterr();
+		goto fail;
+	}
+	db_bind_text(st, 1, account);
+	db_bind_int(st, 2, now);
+	db_bind_text(st, 3, addr);
+	if ((rc = db_run(st)) != DB_OK)
+		goto fail;
+	return db_commit();
+fail:
+	db_rollback();
+	return rc;
 }
 
 enum dbrc
-db_login_success(const char *account, const struct session *s,
-    const char *new_hash)
+db_login_success(const char *account, const char *addr,
+    const struct session *s, const char *new_hash)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
@@ -313,12 +362,9 @@ db_login_success(const char *account, const struct session *s,
 
 	if ((rc = db_begin()) != DB_OK)
 		return rc;
-	if ((st = db_stmt(STMT_LOGIN_FAIL_CLEAR)) == NULL) {
-		rc = db_lasterr();
-		goto fail;
-	}
-	db_bind_text(st, 1, account);
-	if ((rc = db_run(st)) != DB_OK)
+	/* This address's attempts only: another address's guesses stay
+	 * counted when the owner logs in. */
+	if ((rc = attempts_clear(account, addr)) != DB_OK)
 		goto fail;
 	if (s->user_id > 0) {
 		if ((st = db_stmt(STMT_USER_LAST_LOGIN)) == NULL) {
@@ -360,6 +406,7 @@ db_login_success(const char *account, const struct session *s,
 	db_bind_int(st, 6, now);
 	db_bind_int(st, 7, now);
 	db_bind_int(st, 8, s->expires_at);
+	db_bind_text(st, 9, s->user_id > 0 ? NULL : s->admin_fp);
 	if ((rc = db_run(st)) != DB_OK)
 		goto fail;
 	return db_commit();
@@ -369,7 +416,8 @@ fail:
 }
 
 enum dbrc
-db_session_check(struct pool *p, const char *sid, struct session_state *ss)
+db_session_check(struct pool *p, const char *sid, const char *admin_fp,
+    struct session_state *ss)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
@@ -379,6 +427,7 @@ db_session_check(struct pool *p, const char *sid, struct session_state *ss)
 		return db_lasterr();
 	db_bind_text(st, 1, sid);
 	db_bind_int(st, 2, park_now());
+	db_bind_text(st, 3, admin_fp);
 	if ((rc = db_row(st)) != DB_OK)
 		return rc;
 	ss->is_admin = sqlite3_column_int(st, 0);
@@ -391,19 +440,33 @@ db_session_check(struct pool *p, const char *sid, struct session_state *ss)
 	return DB_OK;
 }
 
+/* Copies a column of 32 hex digits into out; 0, or -1 when it is not. */
+static int
+col_jti(sqlite3_stmt *st, int col, char out[33])
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	if (t == NULL || sqlite3_column_bytes(st, col) != 32)
+		return -1;
+	memcpy(out, t, 33);
+	return 0;
+}
+
 enum dbrc
-db_session_rotate(const char *sid, const char *jti, const char *new_jti,
-    struct session_state *ss, enum rotate *out)
+db_session_rotate(const char *sid, const char *jti, const char *admin_fp,
+    struct token_pair *tp, struct session_state *ss, enum rotate *out)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
-	int reused, revoked;
-	int64_t expires;
+	struct token_pair prev;
+	const unsigned char *prev_jti;
+	int current, repeat, revoked;
+	int64_t expires, now = park_now();
 
 	*out = ROTATE_REVOKED;
 	memset(ss, 0, sizeof(*ss));
-	/* One transaction: of two refreshes with one token, the second
-	 * sees the first's new jti and is treated as reuse. */
+	/* One transaction: of two refreshes with one token, the second sees
+	 * the first's rotation, and gets its pair (within the leeway). */
 	if ((rc = db_begin()) != DB_OK)
 		return rc;
 	if ((st = db_stmt(STMT_SESSION_GET)) == NULL) {
@@ -411,21 +474,38 @@ db_session_rotate(const char *sid, const char *jti, const char *new_jti,
 		goto fail;
 	}
 	db_bind_text(st, 1, sid);
+	db_bind_text(st, 2, admin_fp);
 	if ((rc = db_row(st)) != DB_OK)
 		goto fail;
 	ss->is_admin = sqlite3_column_int(st, 0);
 	ss->user_id = sqlite3_column_int64(st, 1);
-	reused = strcmp((const char *)sqlite3_column_text(st, 2), jti) != 0;
+	current = strcmp((const char *)sqlite3_column_text(st, 2), jti) == 0;
 	ss->remember = sqlite3_column_int(st, 3);
 	expires = sqlite3_column_int64(st, 4);
 	revoked = sqlite3_column_int(st, 5);
+	prev_jti = sqlite3_column_text(st, 6);
+	/* The successor of jti, rotated less than the leeway ago. */
+	repeat = !current && prev_jti != NULL &&
+	    strcmp((const char *)prev_jti, jti) == 0 &&
+	    sqlite3_column_type(st, 8) == SQLITE_INTEGER &&
+	    now - sqlite3_column_int64(st, 8) < conf.refresh_leeway_s &&
+	    col_jti(st, 2, prev.refresh_jti) == 0 &&
+	    col_jti(st, 7, prev.access_jti) == 0;
+	prev.iat = sqlite3_column_int64(st, 8);
+	prev.refresh_exp = sqlite3_column_int64(st, 9);
 	ss->expires_at = expires;
 	db_done(st);
-	if (revoked || expires <= park_now()) {
+	if (revoked || expires <= now) {
 		db_rollback();
 		return DB_OK;
 	}
-	if (reused) {
+	if (repeat) {
+		*tp = prev;
+		*out = ROTATE_REPEAT;
+		db_rollback();
+		return DB_OK;
+	}
+	if (!current) {
 		/* A retired refresh token came back: someone holds a copy.
 		 * End the whole session (RFC 9700 4.14). */
 		if ((rc = revoke(0, sid, "refresh token reuse")) != DB_OK)
@@ -433,14 +513,22 @@ db_session_rotate(const char *sid, const char *jti, const char *new_jti,
 		*out = ROTATE_REUSED;
 		return db_commit();
 	}
+	/* Sliding, but never past the session's absolute end. */
+	tp->iat = now;
+	tp->refresh_exp = now + (ss->remember ?
+	    conf.jwt_refresh_remember_ttl_s : conf.jwt_refresh_ttl_s);
+	if (tp->refresh_exp > expires)
+		tp->refresh_exp = expires;
 	if ((st = db_stmt(STMT_SESSION_ROTATE)) == NULL) {
 		rc = db_lasterr();
 		goto fail;
 	}
-	db_bind_text(st, 1, new_jti);
-	db_bind_int(st, 2, park_now());
-	db_bind_text(st, 3, sid);
-	db_bind_text(st, 4, jti);
+	db_bind_text(st, 1, tp->refresh_jti);
+	db_bind_text(st, 2, tp->access_jti);
+	db_bind_int(st, 3, now);
+	db_bind_int(st, 4, tp->refresh_exp);
+	db_bind_text(st, 5, sid);
+	db_bind_text(st, 6, jti);
 	if ((rc = db_run(st)) != DB_OK)
 		goto fail;
 	if (db_changes() != 1) {

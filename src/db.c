@@ -144,21 +144,31 @@ static const char *const stmt_sql[] = {
 	    " OR email LIKE ?1 ESCAPE '\\'",
 	[STMT_SESSION_INSERT] =
 	    "INSERT INTO sessions (id, user_id, is_admin, refresh_jti,"
-	    " remember, created_at, last_used_at, expires_at)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-	/* the per-request check: one primary-key lookup and one join */
+	    " remember, created_at, last_used_at, expires_at, admin_fp)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	/* the per-request check: one primary-key lookup and one join; ?3
+	 * the admin credential's fingerprint (an admin session made with
+	 * another is over) */
 	[STMT_SESSION_CHECK] =
 	    "SELECT s.is_admin, s.user_id, s.revoked_at IS NULL"
-	    " AND s.expires_at > ?2, coalesce(u.is_active, 1),"
+	    " AND s.expires_at > ?2 AND (s.is_admin = 0 OR s.admin_fp = ?3),"
+	    " coalesce(u.is_active, 1),"
 	    " u.username, u.email"
 	    " FROM sessions s LEFT JOIN users u ON u.id = s.user_id"
 	    " WHERE s.id = ?1",
+	/* ?2 the admin credential's fingerprint, as in STMT_SESSION_CHECK */
 	[STMT_SESSION_GET] =
 	    "SELECT is_admin, user_id, refresh_jti, remember, expires_at,"
-	    " revoked_at IS NOT NULL FROM sessions WHERE id = ?",
+	    " revoked_at IS NOT NULL OR (is_admin = 1 AND admin_fp IS NOT ?2),"
+	    " prev_jti, access_jti, rotated_at, refresh_exp"
+	    " FROM sessions WHERE id = ?1",
+	/* ?1 new refresh jti, ?2 its access jti, ?3 now (their iat),
+	 * ?4 the new refresh token's exp, ?5 sid, ?6 the current jti */
 	[STMT_SESSION_ROTATE] =
-	    "UPDATE sessions SET refresh_jti = ?1, last_used_at = ?2"
-	    " WHERE id = ?3 AND refresh_jti = ?4 AND revoked_at IS NULL",
+	    "UPDATE sessions SET prev_jti = refresh_jti, refresh_jti = ?1,"
+	    " access_jti = ?2, rotated_at = ?3, refresh_exp = ?4,"
+	    " last_used_at = ?3"
+	    " WHERE id = ?5 AND refresh_jti = ?6 AND revoked_at IS NULL",
 	[STMT_SESSION_REVOKE] =
 	    "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2"
 	    " WHERE id = ?3 AND revoked_at IS NULL",
@@ -166,14 +176,19 @@ static const char *const stmt_sql[] = {
 	[STMT_SESSION_REVOKE_USER] =
 	    "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2"
 	    " WHERE user_id = ?3 AND id <> ?4 AND revoked_at IS NULL",
+	/* ?1 account, ?2 the window's start, ?3 the client address: the
+	 * account's attempts, those from ?3 and the oldest of them, and the
+	 * account's latest; one range of login_failures_account_at */
 	[STMT_LOGIN_FAIL_COUNT] =
-	    "SELECT count(*), coalesce(min(at), 0) FROM login_failures"
-	    " WHERE account = ? AND at > ?",
+	    "SELECT count(*), coalesce(sum(remote_addr = ?3), 0),"
+	    " coalesce(min(CASE WHEN remote_addr = ?3 THEN at END), 0),"
+	    " coalesce(max(at), 0)"
+	    " FROM login_failures WHERE account = ?1 AND at > ?2",
 	[STMT_LOGIN_FAIL_ADD] =
 	    "INSERT INTO login_failures (account, at, remote_addr)"
 	    " VALUES (?, ?, ?)",
 	[STMT_LOGIN_FAIL_CLEAR] =
-	    "DELETE FROM login_failures WHERE account = ?",
+	    "DELETE FROM login_failures WHERE account = ? AND remote_addr = ?",
 
 	[STMT_GEN_GET] = "SELECT gen FROM cache_gen WHERE family = ?",
 	[STMT_GEN_BUMP] =

@@ -216,6 +216,8 @@ front_handle(struct req *r, struct resp *w)
 			db_retry_ms = park_ms() + 1000;
 	}
 	r->route->handler(r, w);
+	/* Whatever way the handler left, its hash slot goes back. */
+	pw_gate_leave();
 }
 
 void

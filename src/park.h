@@ -129,13 +129,30 @@ struct pw_params {
 /* Parses and caps a stored hash; 0, or -1 when malformed or over the caps
  * (short forms without parameters and legacy "sha256$" are refused). */
 int pw_parse(const char *stored, struct pw_params *);
-/* 1 when pw matches the stored hash, else 0 (also for a malformed hash).
- * *rehash (may be NULL) is set when the hash is below the policy. */
+/* 1 when pw matches the stored hash, else 0; a malformed hash costs the
+ * time of one policy verification too (pw_dummy()), so that no account
+ * answers faster.  *rehash (may be NULL) is set when the hash is below
+ * the policy. */
 int pw_verify(const char *pw, size_t len, const char *stored, int *rehash);
 /* Hashes pw with the policy into out; 0 or -1. */
 int pw_hash(const char *pw, size_t len, struct buf *out);
-/* Spends the time a verification costs, for unknown users. */
+/* Spends the time a verification at the policy costs, for unknown users
+ * (a dummy hash of the policy's parameters, made without hashing). */
 void pw_dummy(const char *pw, size_t len);
+
+/*
+ * The hash gate, bounding concurrent password hashes on the host
+ * (PARKD_HASH_CONCURRENCY).  pw_gate_init(): the supervisor, before it
+ * forks; 0 or -1.  pw_gate_enter(): a worker, before it hashes; 0 (also
+ * without a gate, e.g. parkctl), or -1 when every slot stayed taken for
+ * 100 ms (answer 503).  pw_gate_leave(): the front line after every
+ * handler.  pw_gate_reap(): the supervisor, for each worker it reaps;
+ * returns the slots it freed.
+ */
+int pw_gate_init(void);
+int pw_gate_enter(void);
+void pw_gate_leave(void);
+int pw_gate_reap(pid_t);
 
 /* ---- token.c: HS256 JWTs (libjwt) ---- */
 
@@ -212,11 +229,15 @@ struct conf {
 	int jwt_access_ttl_s;
 	int jwt_refresh_ttl_s;
 	int jwt_refresh_remember_ttl_s;
+	int refresh_leeway_s; /* a just-rotated token refreshes again */
+	int hash_concurrency; /* 0: half the workers */
 	int scrypt_n;
 	int scrypt_r;
 	int scrypt_p;
-	int login_max_failures;
+	int login_max_failures; /* per account and client address */
 	int login_window_s;
+	int login_account_max_failures; /* then one attempt per slow_s */
+	int login_slow_s;
 	/* mail and exports */
 	char *mail_server;
 	int mail_port;
@@ -564,6 +585,24 @@ void front_log(const struct req *, const struct resp *);
  * an Authorization header: the signed link of ?token=) and fills req->who.
  * Returns 0 to go on, or -1 after filling resp with 401 or 403. */
 int auth_front(struct req *, struct resp *);
+/* Makes what the admin's login is checked against from the settings (a
+ * hash of a clear ADMIN_PASSWORD takes a policy hash's time): called by
+ * the supervisor before it forks workers, and after a reload. */
+void auth_init(void);
+/* The fingerprint of the admin's configured credential (64 hex digits):
+ * admin sessions are bound to it, so that changing ADMIN_PASSWORD(_HASH)
+ * ends them. */
+const char *auth_admin_fp(void);
+/* Counts an attempt at the password of account key ("user:5") by the
+ * caller's address before it is checked (db_login_attempt()); what names
+ * it in the log ("login", "password change").  Returns 0, or -1 after
+ * filling 429 with Retry-After (or 503). */
+int auth_attempt(struct req *, struct resp *, const char *key,
+    const char *what);
+/* Takes a slot of the hash gate for the rest of the request (the front
+ * line gives it back).  Returns 0, or -1 after filling 503 with
+ * Retry-After. */
+int auth_hash_gate(struct resp *);
 
 /* ---- db.c: the data layer (SQLite) ---- */
 
@@ -647,7 +686,8 @@ struct user {
 /* A new login session (user_id 0: the admin). */
 struct session {
 	const char *id;
-	int64_t user_id;
+	int64_t user_id;      /* 0: the admin */
+	const char *admin_fp; /* the admin's: auth_admin_fp() */
 	const char *refresh_jti;
 	int remember;
 	int64_t expires_at;
@@ -664,7 +704,16 @@ struct session_state {
 	const char *username, *email;
 };
 
-enum rotate { ROTATE_OK, ROTATE_REUSED, ROTATE_REVOKED };
+/* ROTATE_REPEAT: the token rotated just before, presented again within
+ * PARKD_REFRESH_LEEWAY_S: the pair it was rotated to is handed out again. */
+enum rotate { ROTATE_OK, ROTATE_REPEAT, ROTATE_REUSED, ROTATE_REVOKED };
+
+/* The claims of a token pair that differ between pairs of one session. */
+struct token_pair {
+	char access_jti[33], refresh_jti[33];
+	int64_t iat;         /* also nbf; the access exp follows from it */
+	int64_t refresh_exp;
+};
 
 enum dbrc db_user_get(struct pool *, int64_t id, struct user *);
 /* By lower-cased e-mail or exact username; DB_NOTFOUND when neither. */
@@ -676,29 +725,45 @@ enum dbrc db_user_insert(const struct user *, int64_t *id, int *dup_name,
 /* Changes the given fields (NULL: unchanged); DB_CONFLICT as above. */
 enum dbrc db_user_update(int64_t id, const char *username, const char *email,
     int set_phone, const char *phone, int *dup_name, int *dup_email);
-/* New hash; revokes every other session of the user. */
+/* New hash; revokes every other session of the user, and clears the
+ * attempts of account from addr (db_login_attempt()). */
 enum dbrc db_user_set_password(int64_t id, const char *hash,
-    const char *keep_sid);
+    const char *keep_sid, const char *account, const char *addr);
 /* (De)activates; deactivation revokes every session of the user. */
 enum dbrc db_user_set_active(int64_t id, int active);
 /* A page of users matching a LIKE pattern (NULL: all) and the total. */
 enum dbrc db_users_list(struct pool *, const char *like, int limit, int offset,
     struct user **, size_t *n, long long *total);
-/* Failures of an account since a time: how many, and the oldest. */
-enum dbrc db_login_failures(const char *account, int64_t since, int *count,
-    int64_t *oldest);
-enum dbrc db_login_failure_add(const char *account, const char *addr);
-/* One transaction: clear the failures, stamp last_login, store a new hash
- * (when not NULL) and create the session. */
-enum dbrc db_login_success(const char *account, const struct session *,
-    const char *new_hash);
+/*
+ * Counts and records a login attempt (a login, or a password change's
+ * check of the current password) of an account from a client address in
+ * one write transaction, before the password is checked, so that parallel
+ * attempts cannot overshoot.  An attempt is a failure until the success
+ * clears it.  *verdict: ATTEMPT_OK (recorded: go on), ATTEMPT_ADDR_LIMIT
+ * (this address used up PARKD_LOGIN_MAX_FAILURES) or ATTEMPT_SLOWED (the
+ * account is past PARKD_LOGIN_ACCOUNT_MAX_FAILURES from all addresses and
+ * had an attempt less than PARKD_LOGIN_SLOW_S ago); neither is recorded.
+ * *failures: those counted against the verdict; *retry_after: seconds.
+ */
+enum attempt { ATTEMPT_OK, ATTEMPT_ADDR_LIMIT, ATTEMPT_SLOWED };
+enum dbrc db_login_attempt(const char *account, const char *addr,
+    enum attempt *verdict, int *failures, int64_t *retry_after);
+/* One transaction: clear the attempts of the account from addr, stamp
+ * last_login, store a new hash (when not NULL) and create the session. */
+enum dbrc db_login_success(const char *account, const char *addr,
+    const struct session *, const char *new_hash);
 /* The per-request check of an access token's session; DB_NOTFOUND when
- * there is no such session. */
+ * there is no such session.  An admin session is valid only with the
+ * admin_fp it was made with (auth_admin_fp()). */
 enum dbrc db_session_check(struct pool *, const char *sid,
-    struct session_state *);
-/* Rotates the refresh token jti -> new_jti (reuse revokes the session). */
+    const char *admin_fp, struct session_state *);
+/* Rotates the refresh token jti to the pair *tp proposes (its jtis; iat and
+ * refresh_exp are set here), or with ROTATE_REPEAT fills *tp with the pair
+ * jti was rotated to; an older token is reuse and revokes the session.  An
+ * admin session of another admin_fp is ROTATE_REVOKED. */
 enum dbrc db_session_rotate(const char *sid, const char *jti,
-    const char *new_jti, struct session_state *, enum rotate *);
+    const char *admin_fp, struct token_pair *, struct session_state *,
+    enum rotate *);
 enum dbrc db_session_revoke(const char *sid, const char *reason);
 
 /* ---- db-lots.c: lots, spots, reservations, dashboards ---- */

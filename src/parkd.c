@@ -331,6 +331,10 @@ reap(int stopping)
 		if (i == MAX_WORKERS)
 			continue;
 		workers[i].pid = 0;
+		/* A worker killed while it hashed must not keep its slot. */
+		if (pw_gate_reap(pid) > 0)
+			log_msg(LOG_WARN, "worker %ld died holding a hash slot; "
+			    "freed", (long)pid);
 		if (stopping || workers[i].gen != generation)
 			continue;
 		crashed = !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -392,6 +396,7 @@ reload(int fd)
 		    "next restart");
 	conf_free(&conf);
 	conf = next;
+	auth_init();
 	generation++;
 	quick_deaths = 0;
 	respawn_at_ms = 0;
@@ -485,6 +490,10 @@ main(int argc, char **argv)
 		return 0;
 	}
 
+	/* Once here, not in every worker (a policy hash of a clear
+	 * ADMIN_PASSWORD: half a second and 128 MiB by default). */
+	auth_init();
+
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGHUP);
@@ -505,6 +514,9 @@ main(int argc, char **argv)
 	 * fork; without it they still work, on SQLite's busy handler. */
 	if (db_queue_writers() != 0)
 		log_msg(LOG_WARN, "no writers' queue: %s", strerror(errno));
+	/* The hash gate too; without it hashes are not bounded. */
+	if (pw_gate_init() != 0)
+		log_msg(LOG_WARN, "no hash gate: %s", strerror(errno));
 
 	fd = listen_socket(&owned);
 	spawn_missing(fd);

@@ -12,8 +12,13 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <time.h>
 
 #include "park.h"
 
@@ -136,6 +141,42 @@ derive(const struct pw_params *pp, const char *pw, size_t len,
 	    (int)pp->iter, out, pp->dklen);
 }
 
+/*
+ * The dummy: a stored hash of nothing, with the policy's parameters and
+ * random salt and key (no derivation needed to make one), so verifying
+ * against it costs exactly what verifying a policy hash costs.  Remade
+ * when the policy changes (a reload; the tests).
+ */
+static char dummy[224];
+static int dummy_n, dummy_r, dummy_p;
+
+static const char *
+dummy_hash(void)
+{
+	static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789";
+	char salt[23], key[129];
+	unsigned char rb;
+	size_t i;
+
+	if (dummy[0] != '\0' && dummy_n == conf.scrypt_n &&
+	    dummy_r == conf.scrypt_r && dummy_p == conf.scrypt_p)
+		return dummy;
+	for (i = 0; i < 22;) {
+		rand_bytes(&rb, 1);
+		if (rb < 248)
+			salt[i++] = alnum[rb % 62];
+	}
+	salt[22] = '\0';
+	rand_hex(key, 64);
+	snprintf(dummy, sizeof(dummy), "scrypt:%d:%d:%d$%s$%s", conf.scrypt_n,
+	    conf.scrypt_r, conf.scrypt_p, salt, key);
+	dummy_n = conf.scrypt_n;
+	dummy_r = conf.scrypt_r;
+	dummy_p = conf.scrypt_p;
+	return dummy;
+}
+
 int
 pw_verify(const char *pw, size_t len, const char *stored, int *rehash)
 {
@@ -144,9 +185,18 @@ pw_verify(const char *pw, size_t len, const char *stored, int *rehash)
 
 	if (rehash != NULL)
 		*rehash = 0;
-	if (len > PW_MAX_LEN || pw_parse(stored, &pp) != 0 ||
-	    unhex(pp.hex, pp.hexlen, want, pp.dklen) != 0 ||
-	    derive(&pp, pw, len, got) != 0)
+	if (len > PW_MAX_LEN)
+		return 0;
+	if (pw_parse(stored, &pp) != 0 ||
+	    unhex(pp.hex, pp.hexlen, want, pp.dklen) != 0) {
+		/* A hash we cannot use (an imported row, a bad setting)
+		 * still costs one verification: refusing at once would tell
+		 * a caller which accounts have one. */
+		if (stored != dummy)
+			pw_dummy(pw, len);
+		return 0;
+	}
+	if (derive(&pp, pw, len, got) != 0)
 		return 0;
 	if (ct_memcmp(want, got, pp.dklen) != 0)
 		return 0;
@@ -193,15 +243,108 @@ pw_hash(const char *pw, size_t len, struct buf *out)
 void
 pw_dummy(const char *pw, size_t len)
 {
-	static struct buf dummy;
-	char junk[33];
+	(void)pw_verify(pw, len, dummy_hash(), NULL);
+}
 
-	/* Made once per process with the policy parameters: an unknown
-	 * user then costs what a known one does. */
-	if (dummy.len == 0) {
-		rand_hex(junk, 16);
-		if (pw_hash(junk, 32, &dummy) != 0)
-			return;
+/*
+ * The hash gate: at most PARKD_HASH_CONCURRENCY password hashes at once on
+ * this host.  A hash at the default policy takes half a second and 128 MiB
+ * on the workers that also serve bookings; without a bound, a burst of
+ * logins (or of password changes, two hashes each) took every worker.
+ *
+ * A page shared by the supervisor and its workers (mapped before the first
+ * fork), of slots that each hold the pid of the worker hashing, or 0.  Not
+ * a counting semaphore: a worker killed while it hashes (SIGKILL, the OOM
+ * killer) would keep its unit forever, and the gate would close one slot
+ * at a time.  A slot names its holder, so the supervisor frees the slots
+ * of every worker it reaps (pw_gate_reap()), and a pid cannot be reused
+ * before that reap.  A worker serves one request at a time and holds at
+ * most one slot.
+ */
+#define GATE_SLOTS 128 /* two generations of 64 workers */
+#define GATE_WAIT_MS 100
+
+static _Atomic int *gate;
+static int gate_slot = -1; /* the slot this process holds */
+
+int
+pw_gate_init(void)
+{
+	void *p;
+	int i;
+
+	if (gate != NULL)
+		return 0;
+	p = mmap(NULL, GATE_SLOTS * sizeof(*gate), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	gate = p;
+	for (i = 0; i < GATE_SLOTS; i++)
+		atomic_init(&gate[i], 0);
+	return 0;
+}
+
+/* The slots in use: the setting, or half the workers (at least one). */
+static int
+gate_width(void)
+{
+	int n = conf.hash_concurrency > 0 ? conf.hash_concurrency :
+	    conf.workers / 2;
+
+	if (n < 1)
+		n = 1;
+	return n > GATE_SLOTS ? GATE_SLOTS : n;
+}
+
+int
+pw_gate_enter(void)
+{
+	struct timespec pause = { 0, 2 * 1000 * 1000 };
+	int64_t until;
+	int i, n, free_;
+
+	if (gate == NULL || gate_slot >= 0)
+		return 0;
+	n = gate_width();
+	until = park_ms() + GATE_WAIT_MS;
+	for (;;) {
+		for (i = 0; i < n; i++) {
+			free_ = 0;
+			if (atomic_compare_exchange_strong(&gate[i], &free_,
+			    (int)park_pid())) {
+				gate_slot = i;
+				return 0;
+			}
+		}
+		if (park_ms() >= until)
+			return -1;
+		(void)nanosleep(&pause, NULL);
 	}
-	(void)pw_verify(pw, len, dummy.p, NULL);
+}
+
+void
+pw_gate_leave(void)
+{
+	int me = (int)park_pid();
+
+	if (gate_slot < 0)
+		return;
+	(void)atomic_compare_exchange_strong(&gate[gate_slot], &me, 0);
+	gate_slot = -1;
+}
+
+int
+pw_gate_reap(pid_t pid)
+{
+	int i, holder, freed = 0;
+
+	if (gate == NULL || pid <= 0)
+		return 0;
+	for (i = 0; i < GATE_SLOTS; i++) {
+		holder = (int)pid;
+		if (atomic_compare_exchange_strong(&gate[i], &holder, 0))
+			freed++;
+	}
+	return freed;
 }

@@ -81,7 +81,8 @@ enum { PW_CURRENT, PW_NEW };
  * one and revokes every other session of the user.  A wrong current
  * password counts as a failed login of the account, so a stolen access
  * token cannot be used to guess the password either.
- * Statuses: 200, 400 (current password wrong), 401, 403, 429, 503.
+ * Statuses: 200, 400 (current password wrong), 401, 403, 429, 503 (also:
+ * every hash slot taken).
  */
 void
 users_password(struct req *r, struct resp *w)
@@ -91,33 +92,18 @@ users_password(struct req *r, struct resp *w)
 	enum dbrc rc;
 	const char *key = pool_printf(&r->pool, "user:%lld",
 	    (long long)r->who.user_id);
-	int64_t now = park_now(), oldest;
-	int failures;
 
-	if ((rc = db_user_get(&r->pool, r->who.user_id, &u)) != DB_OK ||
-	    (rc = db_login_failures(key, now - conf.login_window_s,
-	    &failures, &oldest)) != DB_OK) {
+	if ((rc = db_user_get(&r->pool, r->who.user_id, &u)) != DB_OK) {
 		db_to_http(rc, w);
 		return;
 	}
-	if (failures >= conf.login_max_failures) {
-		long long wait = oldest + conf.login_window_s - now;
-
-		resp_error(w, 429, "RATE_LIMITED",
-		    "Too many failed attempts; try again later");
-		resp_header(w, "Retry-After", pool_printf(&r->pool, "%lld",
-		    wait > 1 ? wait : 1));
-		log_msg(LOG_WARN, "security: password change locked after %d "
-		    "failures for user %lld", failures, (long long)u.id);
+	/* One slot for both hashes; the gate before the attempt is
+	 * counted. */
+	if (auth_hash_gate(w) != 0 ||
+	    auth_attempt(r, w, key, "password change") != 0)
 		return;
-	}
 	if (!pw_verify(r->in[PW_CURRENT].s, r->in[PW_CURRENT].len,
 	    u.password_hash, NULL)) {
-		if ((rc = db_login_failure_add(key, r->remote_addr)) !=
-		    DB_OK) {
-			db_to_http(rc, w);
-			return;
-		}
 		log_msg(LOG_WARN, "security: password change with a wrong "
 		    "current password for user %lld", (long long)u.id);
 		resp_error(w, 400, "VALIDATION", "Invalid input");
@@ -128,7 +114,8 @@ users_password(struct req *r, struct resp *w)
 		resp_error(w, 500, "INTERNAL", "Could not hash the password");
 		return;
 	}
-	rc = db_user_set_password(u.id, hash.p, r->who.sid);
+	rc = db_user_set_password(u.id, hash.p, r->who.sid, key,
+	    r->remote_addr ? r->remote_addr : "-");
 	buf_free(&hash);
 	if (rc != DB_OK) {
 		db_to_http(rc, w);

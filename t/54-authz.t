@@ -17,6 +17,7 @@ plan rows 18, 21 and 26).
 import os
 import re
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -27,6 +28,9 @@ from authlib import details, is_error  # noqa: E402
 from parktest import diag, is_, like, ok  # noqa: E402
 
 BAD_LOGIN = "Invalid username/email or password"
+LIMIT = 10    # PARKD_LOGIN_MAX_FAILURES (the default)
+CEILING = 15  # PARKD_LOGIN_ACCOUNT_MAX_FAILURES of the stack
+SLOW = 2      # PARKD_LOGIN_SLOW_S of the stack
 NOWHERE = 999999999  # an id no object has
 
 
@@ -234,8 +238,9 @@ def login_as(c, ident, pw, source=None):
 
 
 def test_account_limit(c):
-    """parkd's per-account counter: 10 failures in the window, then 429
-    with Retry-After, even with the right password, from any address."""
+    """parkd's counter per account and address: 10 failures in the window,
+    then 429 with Retry-After, even with the right password, from that
+    address; another address still logs in."""
     v = A.User(c, "bf")
     w = A.User(c, "bfw")
     ghost = "ghost_" + A.tag()
@@ -256,11 +261,11 @@ def test_account_limit(c):
     ra = r.headers.get("retry-after", "")
     ok(ra.isdigit() and 1 <= int(ra) <= 900, "429: Retry-After within the "
        "15-minute window (%r)" % ra)
-    r = login_as(c, v.username, v.password, source="127.0.0.4")
-    is_error(r, 429, "RATE_LIMITED", "the right password from another "
-             "address: 429 too")
-    like((r.json or {}).get("error", ""), r"^Too many failed logins",
+    like((locked.json or {}).get("error", ""), r"^Too many failed logins",
          "that 429 is parkd's (the account), not nginx's")
+    r = login_as(c, v.username, v.password, source="127.0.0.4")
+    is_(r.status, 200, "the right password from another address: 200 (no "
+        "one locks a user out from every address)")
     is_(login_as(c, w.email, w.password).status, 200,
         "another account is not affected")
 
@@ -300,6 +305,65 @@ def test_account_limit(c):
     is_error(login_as(c, p.email, p.password), 429, "RATE_LIMITED",
              "and the account's login is locked too")
     return v, ghost, p
+
+
+def parallel_logins(c, ident, pw, n, source=None):
+    """n logins at once, each on its own connection; their statuses."""
+    barrier = threading.Barrier(n)
+    out = [None] * n
+
+    def go(k):
+        barrier.wait()
+        try:
+            r = login_as(c, ident, pw, source=source)
+            out[k] = r.status
+        except Exception as e:  # recorded, reported by the caller
+            out[k] = repr(e)
+
+    th = [threading.Thread(target=go, args=(k,)) for k in range(n)]
+    for t in th:
+        t.start()
+    for t in th:
+        t.join(60)
+    return out
+
+
+def test_parallel_limit(c):
+    """The count and the record of an attempt are one transaction before
+    the password check: 16 wrong logins at once give exactly 10 x 401."""
+    v = A.User(c, "par")
+    out = parallel_logins(c, v.email, v.password + "-wrong", 16)
+    is_((out.count(401), out.count(429)), (LIMIT, 16 - LIMIT),
+        "16 parallel wrong logins with a limit of %d: exactly %d x 401, "
+        "then 429" % (LIMIT, LIMIT), )
+    ok(set(out) <= {401, 429}, "no other status", "  %r" % out)
+    is_(login_as(c, v.email, v.password).status, 429,
+        "then the right password from that address: 429")
+    is_(login_as(c, v.email, v.password, source="127.0.0.5").status, 200,
+        "the right password from another address: 200")
+
+
+def test_account_ceiling(c):
+    """Past PARKD_LOGIN_ACCOUNT_MAX_FAILURES from all addresses, the account
+    slows to one attempt per PARKD_LOGIN_SLOW_S; it is never locked."""
+    v = A.User(c, "ceil")
+    statuses = [login_as(c, v.email, "wrong-a-%d" % i).status
+                for i in range(LIMIT)]
+    statuses += [login_as(c, v.email, "wrong-b-%d" % i,
+                          source="127.0.0.6").status
+                 for i in range(CEILING - LIMIT)]
+    ok(statuses == [401] * CEILING, "%d wrong logins from two addresses: "
+       "401 each" % CEILING, "  %r" % statuses)
+    r = login_as(c, v.email, v.password, source="127.0.0.7")
+    is_error(r, 429, "RATE_LIMITED", "past the account's ceiling, at once, "
+             "from a third address: 429")
+    ra = r.headers.get("retry-after", "")
+    ok(ra.isdigit() and 1 <= int(ra) <= SLOW, "that 429 says to wait at "
+       "most PARKD_LOGIN_SLOW_S (%r)" % ra)
+    time.sleep(SLOW + 1.1)
+    is_(login_as(c, v.email, v.password, source="127.0.0.7").status, 200,
+        "after PARKD_LOGIN_SLOW_S, the right password from the third "
+        "address: 200 (slowed, never locked)")
 
 
 def test_account_window(c, v, ghost, p):
@@ -383,8 +447,13 @@ def test_address_limit(c):
 
 
 def main():
-    settings = {"PARKD_SCRYPT_N": "16384"}
-    with T.Stack(workers=2, settings=settings) as s:
+    # A hash slot per worker: the parallel logins meet the failure limit
+    # only, never the hash gate's 503 (t/53 tests the gate).
+    settings = {"PARKD_SCRYPT_N": "16384",
+                "PARKD_HASH_CONCURRENCY": "4",
+                "PARKD_LOGIN_ACCOUNT_MAX_FAILURES": str(CEILING),
+                "PARKD_LOGIN_SLOW_S": str(SLOW)}
+    with T.Stack(workers=4, settings=settings) as s:
         c = A.Client(s)
         admin_tok = A.admin_login(c)
         a = A.User(c, "ua")
@@ -417,6 +486,8 @@ def main():
         test_bola(c, a, b, admin_tok, lot_id)
         test_mass_assignment(c, a, b)
         test_address_limit(c)
+        test_parallel_limit(c)
+        test_account_ceiling(c)
         v, ghost, p = test_account_limit(c)
         test_account_window(c, v, ghost, p)
 
@@ -428,10 +499,10 @@ def main():
              r"addr=\S+ account=unknown name=ghost_"),
             ("lockout", r"security: login locked after \d+ failures "
              r"addr=\S+ account=user:\d+"),
-            ("lockout from another address", r"security: login locked "
-             r"after \d+ failures addr=127\.0\.0\.4 "),
+            ("slowed account", r"security: login slowed after \d+ "
+             r"failures addr=127\.0\.0\.7 account=user:\d+"),
             ("password change lockout", r"security: password change locked "
-             r"after \d+ failures for user \d+"),
+             r"after \d+ failures addr=\S+ account=user:\d+"),
         ], "54-authz")
         nginx_err = A.read_logs(s).get(os.path.join(
             s.dir, "nginx", "logs", "nginx-error.log"), "")
