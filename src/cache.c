@@ -35,7 +35,7 @@
  * derived from the same secret. */
 #define TAG_LABEL "parkd cache v1"
 /* A bad tag is logged at most once per this many ms (then with a count). */
-#define BAD_TAG_LOG_MS 10000
+#define BAD_TAG_LOG_MS 1000
 
 static struct {
 	int enabled;
@@ -488,8 +488,10 @@ cache_get(const char *key, struct buf *out)
 			buf_add(out, rep->str + TAG_LEN, rep->len - TAG_LEN);
 			rc = 0;
 		}
-	} else if (rep->type != REDIS_REPLY_NIL) {
-		/* Something else than a string: not ours either. */
+	} else if (rep->type == REDIS_REPLY_ERROR &&
+	    strncmp(rep->str, "WRONGTYPE", 9) == 0) {
+		/* A list or a set under our key: not ours either.  (Other
+		 * errors, LOADING or NOAUTH, are plain misses.) */
 		cache_bad_tag(key, klen);
 	}
 	freeReplyObject(rep);

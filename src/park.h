@@ -1106,8 +1106,9 @@ int cache_url_parse(const char *url, struct cache_url *u, const char **why);
 enum cache_state { CACHE_DISABLED, CACHE_UP, CACHE_DOWN };
 /*
  * Sets up the cache of this process: url as REDIS_CACHE_URL ("" or NULL:
- * disabled); secret keys the tags of the cached values (SECRET_KEY, or
- * JWT_SECRET_KEY when that is empty; both empty: the cache is disabled).
+ * disabled); the key of the cached values' tags is derived from secret
+ * (front.c passes SECRET_KEY, or JWT_SECRET_KEY when that is empty; NULL or
+ * empty disables the cache: no value is ever used untagged).
  */
 void cache_init(const char *url, const char *secret, int timeout_ms,
     int breaker_s);
