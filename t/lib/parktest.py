@@ -6,8 +6,8 @@ Two parts, Python standard library only:
   which runs a test's main function, turns an uncaught exception into a
   failed test point, and prints the plan at the end.
 
-* Stack: a private Redis, parkd and nginx in a temporary directory, on free
-  ports of 127.0.0.1, configured the way dev/run configures them (the nginx
+* Stack: a private Redis, parkd and nginx in a temporary directory (Redis
+  on a unix socket there, nginx on a free port of 127.0.0.1), configured the way dev/run configures them (the nginx
   configuration comes from the same dev/nginx-conf.sh).  Use it as a context
   manager; everything it started is stopped on the way out, also on an
   exception, SIGTERM, SIGINT, or the test's time limit.
