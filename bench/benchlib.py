@@ -211,13 +211,21 @@ def must(what, status, doc, want=200):
     return doc
 
 
-def redis_cmd(port, *args):
-    """One Redis command over RESP; returns the raw reply (stdlib only)."""
+def redis_cmd(where, *args):
+    """One Redis command over RESP to a port of 127.0.0.1 or a unix socket's
+    path (the stack's Redis: parktest runs it on a socket); returns the raw
+    reply (stdlib only)."""
     msg = b"*%d\r\n" % len(args)
     for a in args:
         a = a.encode() if isinstance(a, str) else a
         msg += b"$%d\r\n%s\r\n" % (len(a), a)
-    with socket.create_connection(("127.0.0.1", port), 2) as s:
+    if isinstance(where, str):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(2)
+        s.connect(where)
+    else:
+        s = socket.create_connection(("127.0.0.1", where), 2)
+    with s:
         s.sendall(msg)
         time.sleep(0.05)
         return s.recv(65536)

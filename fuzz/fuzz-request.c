@@ -51,7 +51,7 @@ setup(void)
 	unlink(path);
 	if (db_open(path, 1) != DB_OK || db_reset_sample() != DB_OK)
 		abort();
-	cache_init("", 100, 1);
+	cache_init("", NULL, 100, 1);
 	ready = 1;
 }
 

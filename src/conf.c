@@ -74,8 +74,8 @@ const struct conf_def conf_defs[] = {
 	    "WAL start again; 0: SQLite's own PASSIVE checkpoints" },
 	{ "REDIS_CACHE_URL", CONF_SECRET, OFF(redis_cache_url), 0, 1024,
 	    "redis://127.0.0.1:6379/0",
-	    "The Redis cache, redis://host:port/db or unix:///path?db=N; "
-	    "empty disables the cache" },
+	    "The Redis cache: redis://[[user]:password@]host[:port][/db] or "
+	    "unix:///path.sock[?db=N]; empty disables the cache" },
 	{ "PARKD_REDIS_TIMEOUT_MS", CONF_INT, OFF(redis_timeout_ms), 10,
 	    10000, "200",
 	    "Longest wait for one Redis command" },
@@ -513,6 +513,16 @@ conf_db_path(struct conf *c, const struct slot *slots, struct buf *err,
 	return 0;
 }
 
+/* Overwrites n bytes that held a secret (not optimised away). */
+static void
+wipe_mem(void *p, size_t n)
+{
+	volatile unsigned char *v = p;
+
+	while (n-- > 0)
+		*v++ = 0;
+}
+
 /* 1 when s starts with http:// or https:// and has a host part. */
 static int
 is_http_url(const char *s, size_t n)
@@ -527,7 +537,8 @@ static int
 conf_cross(struct conf *c, const struct slot *slots, struct buf *err,
     size_t start)
 {
-	const char *p, *e;
+	struct cache_url cu;
+	const char *p, *e, *why;
 	int rc = 0;
 	size_t n;
 
@@ -538,14 +549,17 @@ conf_cross(struct conf *c, const struct slot *slots, struct buf *err,
 		buf_puts(err, e);
 		rc = -1;
 	}
+	/* The message says what is wrong, never echoing the URL: it may
+	 * hold a password. */
 	if (*c->redis_cache_url != '\0' &&
-	    strncmp(c->redis_cache_url, "redis://", 8) != 0 &&
-	    strncmp(c->redis_cache_url, "unix://", 7) != 0) {
+	    cache_url_parse(c->redis_cache_url, &cu, &why) != 0) {
 		err_about(err, start, slots, "REDIS_CACHE_URL");
-		buf_puts(err, "must start with redis:// or unix://, or be "
-		    "empty to disable the cache");
+		buf_printf(err, "%s; write redis://[[user]:password@]host"
+		    "[:port][/db] or unix:///path.sock[?db=N] (db 0 to 15), "
+		    "or nothing to disable the cache", why);
 		rc = -1;
 	}
+	wipe_mem(&cu, sizeof(cu));
 	if (c->socket_path[0] != '/') {
 		err_about(err, start, slots, "PARKD_SOCKET");
 		buf_puts(err, "must be an absolute path");

@@ -2,14 +2,22 @@
  * crypto.c: the one file that includes OpenSSL.  Randomness, hashing and
  * constant-time comparison; the password functions join it with the
  * accounts work.
+ *
+ * OpenSSL 3.0: HMAC_CTX is deprecated; a key used for many messages is an
+ * EVP_MAC_CTX keyed once, and EVP_MAC_init() with a NULL key starts a new
+ * message with the same key (its padded inner and outer states are kept,
+ * so a message costs its own SHA-256 blocks and two more).
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "park.h"
@@ -95,4 +103,52 @@ hmac_sha256(const void *key, size_t keylen, const void *p, size_t n,
 	if (keylen > 0x7fffffff ||
 	    HMAC(EVP_sha256(), key, (int)keylen, p, n, out, &len) == NULL)
 		fatal("HMAC(sha256) failed");
+}
+
+struct hmac_key {
+	EVP_MAC *mac;
+	EVP_MAC_CTX *ctx;
+};
+
+struct hmac_key *
+hmac_key_new(const void *key, size_t keylen)
+{
+	struct hmac_key *h = xcalloc(1, sizeof(*h));
+	OSSL_PARAM params[2];
+	char digest[] = "SHA256";
+
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    digest, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if ((h->mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
+	    (h->ctx = EVP_MAC_CTX_new(h->mac)) == NULL ||
+	    EVP_MAC_init(h->ctx, key, keylen, params) != 1) {
+		hmac_key_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void
+hmac_key_free(struct hmac_key *h)
+{
+	if (h == NULL)
+		return;
+	EVP_MAC_CTX_free(h->ctx);
+	EVP_MAC_free(h->mac);
+	free(h);
+}
+
+int
+hmac_key_sign2(struct hmac_key *h, const void *a, size_t an, const void *b,
+    size_t bn, unsigned char out[32])
+{
+	size_t len = 0;
+
+	if (EVP_MAC_init(h->ctx, NULL, 0, NULL) != 1 ||
+	    EVP_MAC_update(h->ctx, a, an) != 1 ||
+	    EVP_MAC_update(h->ctx, b, bn) != 1 ||
+	    EVP_MAC_final(h->ctx, out, &len, 32) != 1 || len != 32)
+		return -1;
+	return 0;
 }

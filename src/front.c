@@ -26,8 +26,11 @@ static int64_t db_retry_ms;
 int
 front_worker_init(void)
 {
-	cache_init(conf.redis_cache_url, conf.redis_timeout_ms,
-	    conf.redis_breaker_s);
+	/* The cache's tags are keyed by SECRET_KEY; JWT_SECRET_KEY (which
+	 * parkd requires) when it is not set, under its own label. */
+	cache_init(conf.redis_cache_url, conf.secret_key != NULL &&
+	    *conf.secret_key != '\0' ? conf.secret_key : conf.jwt_secret_key,
+	    conf.redis_timeout_ms, conf.redis_breaker_s);
 	/* A worker without its database still answers (503s and a health
 	 * check that says so), and tries again on later requests. */
 	if (db_open(conf.db_path, 0) != DB_OK) {

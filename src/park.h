@@ -104,6 +104,16 @@ void sha256(const void *, size_t, unsigned char out[32]);
 /* HMAC-SHA-256 of the input with key into out[32]. */
 void hmac_sha256(const void *key, size_t keylen, const void *, size_t,
     unsigned char out[32]);
+/*
+ * An HMAC-SHA-256 key prepared once for many messages (the cache's tags).
+ * hmac_key_new() returns NULL when OpenSSL refuses; hmac_key_sign2() MACs
+ * the concatenation of a and b into out[32] and returns 0, or -1.
+ */
+struct hmac_key;
+struct hmac_key *hmac_key_new(const void *key, size_t keylen);
+void hmac_key_free(struct hmac_key *);
+int hmac_key_sign2(struct hmac_key *, const void *a, size_t an,
+    const void *b, size_t bn, unsigned char out[32]);
 /* scrypt and PBKDF2 ("sha256" or "sha512") key derivation; the salt is used
  * as its bytes (werkzeug's way).  Return 0, or -1 when OpenSSL refuses. */
 int kdf_scrypt(const char *pw, size_t pwlen, const char *salt, size_t saltlen,
@@ -210,7 +220,7 @@ struct conf {
 	int db_synchronous_full;
 	int db_max_pages;   /* PRAGMA max_page_count; 0: SQLite's own */
 	int db_checkpoint_pages; /* RESTART checkpoint past it; 0: SQLite's */
-	char *redis_cache_url; /* redis://host:port/db, "" disables */
+	char *redis_cache_url; /* cache_url_parse()'s forms; "" disables */
 	int redis_timeout_ms;
 	int redis_breaker_s;
 	int cache_ttl_s;
@@ -1159,17 +1169,44 @@ int mail_deliver(long limit, struct mail_stats *);
 
 /* ---- cache.c: the Redis cache (hiredis), never a source of truth ---- */
 
+/* REDIS_CACHE_URL parsed: redis://[[user]:password@]host[:port][/db] or
+ * unix://[[user]:password@]/abs/path[?db=N] (user and password
+ * percent-decoded). */
+struct cache_url {
+	char host[256];     /* "" for a unix socket */
+	int port;
+	char path[108];     /* the unix socket, "" for TCP */
+	int db;             /* 0 to 15 */
+	char user[128];     /* "" without a Redis 6 ACL user */
+	char password[512]; /* "" without AUTH */
+};
+/*
+ * Parses url into *u.  Returns 0, or -1 with *why set to what is wrong (a
+ * constant text that never holds any part of the URL, which may hold a
+ * password).
+ */
+int cache_url_parse(const char *url, struct cache_url *u, const char **why);
 enum cache_state { CACHE_DISABLED, CACHE_UP, CACHE_DOWN };
-void cache_init(const char *url, int timeout_ms, int breaker_s);
+/*
+ * Sets up the cache of this process: url as REDIS_CACHE_URL ("" or NULL:
+ * disabled); the key of the cached values' tags is derived from secret
+ * (front.c passes SECRET_KEY, or JWT_SECRET_KEY when that is empty; NULL or
+ * empty disables the cache: no value is ever used untagged).
+ */
+void cache_init(const char *url, const char *secret, int timeout_ms,
+    int breaker_s);
 void cache_done(void);
 /* Pings Redis (honouring the breaker); returns the state. */
 enum cache_state cache_ping(void);
 const char *cache_state_str(enum cache_state);
-/* Copies the value of key into out; 0 on a hit, -1 on a miss or failure. */
+/* Copies the value of key into out; 0 on a hit, -1 on a miss or failure.
+ * A value whose tag does not verify (forged, or stored under another key)
+ * is a miss, logged with security:. */
 int cache_get(const char *key, struct buf *out);
-/* Stores a value with a time to live; failures are only logged. */
+/* Stores a value, tagged, with a time to live; failures are only logged. */
 void cache_set(const char *key, const char *, size_t, int ttl_s);
-/* Increments a counter; returns the new value, or -1 on failure. */
+/* Increments a counter; returns the new value, or -1 on failure.  A
+ * counter carries no tag: anyone who can write to Redis can set it. */
 long long cache_incr(const char *key);
 /*
  * A cached JSON text of a family ("lots", "users") at its current

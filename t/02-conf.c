@@ -335,6 +335,24 @@ test_values(void)
 	ok(load("REDIS_CACHE_URL=http://user:hunter2@x/\n") == -1 &&
 	    says("REDIS_CACHE_URL", NULL) && lacks("hunter2"),
 	    "a bad Redis URL refused without printing it");
+	ok(load("REDIS_CACHE_URL=redis://:hunter2@127.0.0.1:70000/1\n") ==
+	    -1 && says("REDIS_CACHE_URL", "line 1", "port", "1 to 65535",
+	    NULL) && lacks("hunter2") && lacks("127.0.0.1"),
+	    "a Redis port out of range refused at load, naming the setting "
+	    "and the problem, not the URL");
+	ok(load("REDIS_CACHE_URL=redis://:hunter2@h/16\n") == -1 &&
+	    says("REDIS_CACHE_URL", "database", NULL) && lacks("hunter2"),
+	    "a Redis db out of range refused at load");
+	ok(load("REDIS_CACHE_URL=unix://:hunter2@\n") == -1 &&
+	    says("REDIS_CACHE_URL", "no socket", NULL) && lacks("hunter2"),
+	    "a unix:// URL without a path refused at load");
+	ok(load("REDIS_CACHE_URL=redis://hunter2@h\n") == -1 &&
+	    says("REDIS_CACHE_URL", "password", NULL) && lacks("hunter2"),
+	    "a user without a password refused, the user not shown");
+	ok(load("REDIS_CACHE_URL='redis://:hun%40ter2@127.0.0.1:6390/1'\n")
+	    == 0 && strcmp(c.redis_cache_url,
+	    "redis://:hun%40ter2@127.0.0.1:6390/1") == 0,
+	    "a Redis URL with a password loads");
 
 	ok(load("DATABASE_URL=postgresql://parkd:hunter2@db/parkd\n") == -1 &&
 	    says("DATABASE_URL", "\"postgresql\"", "SQLite", NULL) &&

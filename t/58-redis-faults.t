@@ -241,7 +241,7 @@ def test_stopped(s):
 
     # Redis back on its port: used again.
     s.start_redis()
-    is_(P.redis_cmd(s.redis_port, "DBSIZE"), 0, "Redis restarted, empty")
+    is_(s.redis_cmd("DBSIZE"), 0, "Redis restarted, empty")
     ok(wait_cache(s, "up", timeout=BREAKER_S * 3),
        "health: the cache is up again within the breaker period")
     up3 = reads(s, u, v, l1, l2)
@@ -351,7 +351,7 @@ def test_stale(s, u, l1):
     g0 = data(s.req("GET", "/api/admin/pkl/%d" % l1, headers=A))
     s.req("GET", "/api/admin/pkl/%d" % l1, headers=A)
     s0 = data(s.req("GET", "/api/admin/summary", headers=A))
-    # keys: parkd:v1:lots:<generation>:grid:<lot>:<lot version>
+    # keys: parkd:v2:lots:<generation>:grid:<lot>:<lot version>
     old = [k for k in P.parkd_keys(s) if ":grid:%d:" % l1 in k]
     ok(old, "the grid is cached before the freeze", "  %r" % old)
     os.kill(redis.pid, signal.SIGSTOP)
@@ -368,7 +368,7 @@ def test_stale(s, u, l1):
         is_(r2.status, 200, "resize while Redis is frozen: 200")
     finally:
         os.kill(redis.pid, signal.SIGCONT)
-    ok(old and P.redis_cmd(s.redis_port, "EXISTS", old[0]) == 1,
+    ok(old and s.redis_cmd("EXISTS", old[0]) == 1,
        "SIGCONT: the old grid entry is still in Redis")
     time.sleep(BREAKER_S + 0.3)  # every worker uses Redis again
     stale = []

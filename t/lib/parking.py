@@ -333,43 +333,17 @@ def invariants(stack):
 # ---- Redis, spoken directly ------------------------------------------------
 
 
-def _resp_read(f):
-    line = f.readline()
-    if not line:
-        raise OSError("redis closed the connection")
-    kind, rest = line[:1], line[1:-2]
-    if kind == b"+":
-        return rest.decode()
-    if kind == b"-":
-        raise RuntimeError("redis: " + rest.decode())
-    if kind == b":":
-        return int(rest)
-    if kind == b"$":
-        n = int(rest)
-        if n < 0:
-            return None
-        data = f.read(n + 2)
-        return data[:-2]
-    if kind == b"*":
-        n = int(rest)
-        return None if n < 0 else [_resp_read(f) for _ in range(n)]
-    raise RuntimeError("redis: unexpected reply %r" % line)
-
-
-def redis_cmd(port, *args, timeout=2):
-    """Sends one command to the Redis on 127.0.0.1:port; returns the reply
-    (str, int, bytes, list or None); raises OSError when it is down."""
-    out = b"*%d\r\n" % len(args)
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out += b"$%d\r\n%s\r\n" % (len(a), a)
-    with socket.create_connection(("127.0.0.1", port), timeout) as s:
-        s.sendall(out)
-        with s.makefile("rb") as f:
-            return _resp_read(f)
+def redis_cmd(where, *args, timeout=2):
+    """Sends one command to a Redis: where is a Stack (its Redis, with its
+    password), a port of 127.0.0.1 or a unix socket's path.  Returns the
+    reply (str, int, bytes, list or None); raises OSError when it is
+    down."""
+    if isinstance(where, T.Stack):
+        return where.redis_cmd(*args, timeout=timeout)
+    return T.redis_command(where, *args, timeout=timeout)
 
 
 def parkd_keys(stack):
     """The cache keys parkd wrote into the stack's Redis (sorted)."""
-    keys = redis_cmd(stack.redis_port, "KEYS", "parkd:*") or []
+    keys = stack.redis_cmd("KEYS", "parkd:*") or []
     return sorted(k.decode() for k in keys)

@@ -6,8 +6,8 @@ Two parts, Python standard library only:
   which runs a test's main function, turns an uncaught exception into a
   failed test point, and prints the plan at the end.
 
-* Stack: a private Redis, parkd and nginx in a temporary directory, on free
-  ports of 127.0.0.1, configured the way dev/run configures them (the nginx
+* Stack: a private Redis, parkd and nginx in a temporary directory (Redis
+  on a unix socket there, nginx on a free port of 127.0.0.1), configured the way dev/run configures them (the nginx
   configuration comes from the same dev/nginx-conf.sh).  Use it as a context
   manager; everything it started is stopped on the way out, also on an
   exception, SIGTERM, SIGINT, or the test's time limit.
@@ -351,6 +351,68 @@ def http_request(port, method, path, body=None, headers=None, raw=None,
         conn.close()
 
 
+# ---- Redis, spoken directly ----------------------------------------------------
+
+
+def _resp_read(f):
+    line = f.readline()
+    if not line:
+        raise OSError("redis closed the connection")
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"+":
+        return rest.decode()
+    if kind == b"-":
+        raise RuntimeError("redis: " + rest.decode())
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        n = int(rest)
+        if n < 0:
+            return None
+        data = f.read(n + 2)
+        return data[:-2]
+    if kind == b"*":
+        n = int(rest)
+        return None if n < 0 else [_resp_read(f) for _ in range(n)]
+    raise RuntimeError("redis: unexpected reply %r" % line)
+
+
+def _resp_cmd(args):
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    return out
+
+
+def redis_command(where, *args, password=None, db=0, timeout=2):
+    """Sends one command to the Redis at where (a port of 127.0.0.1, or a
+    unix socket's path), after AUTH password when one is given and SELECT
+    db when it is not 0; returns the reply (str, int, bytes, list or None).
+    Raises OSError when Redis is down, RuntimeError on an error reply."""
+    if isinstance(where, str):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        try:
+            s.connect(where)
+        except BaseException:
+            s.close()
+            raise
+    else:
+        s = socket.create_connection(("127.0.0.1", where), timeout)
+    first = []
+    if password is not None:
+        first.append(["AUTH", password])
+    if db:
+        first.append(["SELECT", db])
+    with s:
+        s.sendall(b"".join(_resp_cmd(c) for c in first + [args]))
+        with s.makefile("rb") as f:
+            for _ in first:
+                _resp_read(f)
+            return _resp_read(f)
+
+
 # ---- the stack ---------------------------------------------------------------
 
 
@@ -372,7 +434,12 @@ def settings_text(settings):
 class Stack:
     """A private Redis (optional), parkd and nginx.
 
-    redis      start a Redis for the cache (False: REDIS_CACHE_URL empty)
+    redis      the Redis of the cache, as production runs it: True (or
+               "unix") on a unix socket of the directory, mode 0700
+               (REDIS_CACHE_URL=unix://DIR/redis.sock); "tcp" on a port of
+               127.0.0.1 with requirepass, database 1
+               (redis://:PASSWORD@127.0.0.1:PORT/1); False: none
+               (REDIS_CACHE_URL empty)
     workers    PARKD_WORKERS
     settings   extra settings (dict) written into the settings file; a value
                of None leaves the key out
@@ -384,12 +451,18 @@ class Stack:
     services   False: only the directory and the settings (for running
                parkd by hand with run_parkd())
 
-    Attributes: dir, port (nginx), redis_port, socket_path, settings_path,
-    settings (dict), admin_email, admin_password, parkd_pid."""
+    Attributes: dir, port (nginx), redis_port and redis_password (TCP),
+    redis_socket (unix), socket_path, settings_path, settings (dict),
+    admin_email, admin_password, parkd_pid.  redis_cmd() talks to the
+    stack's Redis."""
 
     def __init__(self, redis=True, workers=2, settings=None, env=None,
                  socket_activation=False, services=True):
-        self.use_redis = redis
+        if redis not in (True, False, "unix", "tcp"):
+            raise ValueError("redis: True, False, \"unix\" or \"tcp\"")
+        self.use_redis = bool(redis)
+        self.redis_mode = ("tcp" if redis == "tcp" else "unix") if redis \
+            else None
         self.workers = workers
         self.extra_settings = dict(settings or {})
         self.extra_env = dict(env or {})
@@ -399,6 +472,8 @@ class Stack:
         self.procs = {}  # name -> Popen
         self.port = None
         self.redis_port = None
+        self.redis_socket = None
+        self.redis_password = None
         self.listen_sock = None
         self._failed_before = 0
         self._nvariant = 0
@@ -438,7 +513,18 @@ class Stack:
                     "</head><body>parktest static index</body></html>\n")
         self.socket_path = os.path.join(self.dir, "parkd.sock")
         self.port = free_port()
-        self.redis_port = free_port() if self.use_redis else None
+        redis_url = ""
+        if self.redis_mode == "tcp":
+            self.redis_port = free_port()
+            # Characters a URL must escape, or may not: parkd decodes it.
+            self.redis_password = "pw/%s%%@:%s" % (secrets.token_hex(8),
+                                                  secrets.token_hex(8))
+            redis_url = "redis://:%s@127.0.0.1:%d/1" % (
+                self.redis_password.replace("%", "%25").replace("/", "%2F"),
+                self.redis_port)
+        elif self.redis_mode == "unix":
+            self.redis_socket = os.path.join(self.dir, "redis.sock")
+            redis_url = "unix://%s?db=0" % self.redis_socket
         self.admin_email = "admin@parkd.test"
         self.admin_password = secrets.token_urlsafe(16)
         self.settings = {
@@ -447,8 +533,7 @@ class Stack:
             "ADMIN_EMAIL": self.admin_email,
             "ADMIN_PASSWORD": self.admin_password,
             "DATABASE_URL": "sqlite:///" + os.path.join(self.dir, "parkd.db"),
-            "REDIS_CACHE_URL": ("redis://127.0.0.1:%d/0" % self.redis_port
-                                if self.use_redis else ""),
+            "REDIS_CACHE_URL": redis_url,
             "PARKD_SOCKET": self.socket_path,
             "PARKD_SOCKET_MODE": "0660",
             "PARKD_SOCKET_GROUP": "",
@@ -528,26 +613,39 @@ class Stack:
                               timeout=timeout, stdin=subprocess.DEVNULL)
 
     def start_redis(self):
-        """Starts Redis without persistence and waits until it answers."""
-        self.spawn("redis", [
-            REDIS_SERVER, "--port", str(self.redis_port),
-            "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--dir", self.dir, "--daemonize", "no", "--logfile", "",
-            "--protected-mode", "yes"])
+        """Starts Redis without persistence and waits until it answers: on
+        a unix socket of mode 0700 and no port, or on 127.0.0.1 with a
+        password (see redis in the class's comment)."""
+        argv = [REDIS_SERVER, "--save", "", "--appendonly", "no",
+                "--dir", self.dir, "--daemonize", "no", "--logfile", "",
+                "--protected-mode", "yes"]
+        if self.redis_mode == "tcp":
+            argv += ["--port", str(self.redis_port), "--bind", "127.0.0.1",
+                     "--requirepass", self.redis_password]
+        else:
+            argv += ["--port", "0", "--unixsocket", self.redis_socket,
+                     "--unixsocketperm", "700"]
+        self.spawn("redis", argv)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.procs["redis"].poll() is not None:
                 break
             try:
-                with socket.create_connection(
-                        ("127.0.0.1", self.redis_port), 1) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(64).startswith(b"+PONG"):
-                        return
-            except OSError:
+                if self.redis_cmd("PING", timeout=1) == "PONG":
+                    return
+            except (OSError, RuntimeError):
                 pass
             time.sleep(0.05)
         raise StackError("redis-server did not answer (see the stack's logs)")
+
+    def redis_cmd(self, *args, timeout=2):
+        """One command to the stack's Redis, in parkd's database (after
+        AUTH when it has a password): see redis_command()."""
+        if self.redis_mode == "tcp":
+            return redis_command(self.redis_port, *args,
+                                 password=self.redis_password, db=1,
+                                 timeout=timeout)
+        return redis_command(self.redis_socket, *args, timeout=timeout)
 
     def parkd_argv(self, *args, config=None):
         """The command line of parkd (with PARKTEST_WRAPPER in front)."""
