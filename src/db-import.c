@@ -46,7 +46,10 @@
  *   status said; of two active ones on a spot the newest stays and the
  *   others are completed when it began, costed like a release (the hourly
  *   rate times the hours begun, at least one).  A leaving time before the
- *   parking time (mixed clocks) is moved to the parking time.
+ *   parking time (mixed clocks) is moved to the parking time.  Vehicle
+ *   model and colour (cut to 50 and 20 characters) and the expected
+ *   leaving time (local time, like parking) go to their own columns
+ *   (sql/010-old-keys.sql).
  * Each repair and each skipped row is one line of the report.
  */
 #include "config.h"
@@ -74,6 +77,8 @@
 #define MAX_EMAIL 254
 #define MAX_PHONE 20
 #define MAX_VEHICLE 20
+#define MAX_MODEL 50
+#define MAX_COLOR 20
 /* A reported text is cut to this many bytes. */
 #define SHOW 60
 
@@ -126,7 +131,7 @@ static const char *const old_sql[] = {
 	    "SELECT id, spot_id, user_id, parking_timestamp,"
 	    " leaving_timestamp, parking_cost, hourly_rate, vehicle_number,"
 	    " vehicle_model, vehicle_color, status, remarks, created_at,"
-	    " updated_at FROM reservations ORDER BY id",
+	    " updated_at, expected_leaving_time FROM reservations ORDER BY id",
 };
 _Static_assert(sizeof(old_sql) / sizeof(old_sql[0]) == OLD__COUNT,
     "old_sql[] must have one row per enum old_stmt");
@@ -135,7 +140,7 @@ _Static_assert(sizeof(old_sql) / sizeof(old_sql[0]) == OLD__COUNT,
  * variants have them all; more columns do no harm). */
 static const struct {
 	const char *table;
-	const char *columns[15];
+	const char *columns[16];
 } old_tables[] = {
 	{ "users", { "id", "username", "email", "password_hash", "role",
 	    "is_active", "phone", "created_at", "updated_at", "last_login",
@@ -148,7 +153,8 @@ static const struct {
 	{ "reservations", { "id", "spot_id", "user_id", "parking_timestamp",
 	    "leaving_timestamp", "parking_cost", "hourly_rate",
 	    "vehicle_number", "vehicle_model", "vehicle_color", "status",
-	    "remarks", "created_at", "updated_at", NULL } },
+	    "remarks", "created_at", "updated_at", "expected_leaving_time",
+	    NULL } },
 };
 
 /* The kinds of row, named as in import_map.kind. */
@@ -211,7 +217,10 @@ struct o_resv {
 	struct o_spot *spot;
 	struct o_user *user;
 	const char *vehicle, *status, *remarks;
+	const char *model, *color; /* NULL when none (sql/008) */
+	int model_flags, color_flags; /* clean()'s CLEAN_* */
 	int64_t park, leave, created, updated; /* leave 0 while active */
+	int64_t expected; /* 0: none; -1: unreadable */
 	long long hourly, cost;
 	int has_cost;
 };
@@ -1068,7 +1077,6 @@ read_resv(struct imp *imp)
 {
 	sqlite3_stmt *st;
 	struct o_resv *r;
-	const char *model, *color, *remarks;
 	size_t cap = 0;
 	long long v;
 	int rc, f = 0;
@@ -1096,32 +1104,33 @@ read_resv(struct imp *imp)
 		if (old_money(st, 6, &r->hourly) == -1)
 			r->hourly = -1;
 		r->vehicle = col_text(imp, st, 7);
-		model = clean(imp, (const char *)sqlite3_column_text(st, 8), 0,
-		    1, 0, &f, NULL);
-		color = clean(imp, (const char *)sqlite3_column_text(st, 9), 0,
-		    1, 0, &f, NULL);
+		/* the old API never set these three, but the old schema
+		 * has them: kept in their own columns (sql/008) */
+		r->model_flags = r->color_flags = 0;
+		r->model = clean(imp, (const char *)sqlite3_column_text(st, 8),
+		    0, 1, MAX_MODEL, &r->model_flags, NULL);
+		r->color = clean(imp, (const char *)sqlite3_column_text(st, 9),
+		    0, 1, MAX_COLOR, &r->color_flags, NULL);
+		if (r->model != NULL && *r->model == '\0')
+			r->model = NULL;
+		if (r->color != NULL && *r->color == '\0')
+			r->color = NULL;
 		r->status = col_text(imp, st, 10);
-		remarks = clean(imp, (const char *)sqlite3_column_text(st, 11),
-		    1, 0, 0, &f, NULL);
-		/* parkd has no vehicle model and colour: kept in the
-		 * remarks rather than lost (the old API never set them) */
-		if ((model != NULL && *model != '\0') ||
-		    (color != NULL && *color != '\0'))
-			remarks = pool_printf(&imp->pool,
-			    "%s%s[vehicle:%s%s%s%s]",
-			    remarks != NULL ? remarks : "",
-			    remarks != NULL && *remarks != '\0' ? " " : "",
-			    model != NULL && *model != '\0' ? " " : "",
-			    model != NULL ? model : "",
-			    color != NULL && *color != '\0' ? " " : "",
-			    color != NULL ? color : "");
-		r->remarks = remarks;
+		r->remarks = clean(imp,
+		    (const char *)sqlite3_column_text(st, 11), 1, 0, 0, &f,
+		    NULL);
 		if (old_time((const char *)sqlite3_column_text(st, 12), 0,
 		    &r->created) == -1)
 			r->created = -1;
 		if (old_time((const char *)sqlite3_column_text(st, 13), 0,
 		    &r->updated) == -1)
 			r->updated = -1;
+		/* set, if ever, like parking_timestamp: local time */
+		if (sqlite3_column_type(st, 14) == SQLITE_NULL)
+			r->expected = 0;
+		else if (old_time((const char *)sqlite3_column_text(st, 14),
+		    1, &r->expected) == -1 || r->expected <= 0)
+			r->expected = -1;
 	}
 	sqlite3_reset(st);
 	return rc;
@@ -2008,6 +2017,17 @@ plan_one(struct imp *imp, struct o_resv *r)
 			repair(imp, K_RESV, &r->r, NULL, "vehicle number "
 			    "longer than %d characters: cut", MAX_VEHICLE);
 	}
+	if (r->model_flags & CLEAN_CUT)
+		repair(imp, K_RESV, &r->r, NULL, "vehicle model longer than "
+		    "%d characters: cut", MAX_MODEL);
+	if (r->color_flags & CLEAN_CUT)
+		repair(imp, K_RESV, &r->r, NULL, "vehicle colour longer than "
+		    "%d characters: cut", MAX_COLOR);
+	if (r->expected == -1) {
+		r->expected = 0;
+		repair(imp, K_RESV, &r->r, NULL, "expected leaving time "
+		    "unreadable: left out");
+	}
 	return 0;
 }
 
@@ -2122,6 +2142,12 @@ insert_resv(struct imp *imp, struct o_resv *r, int keep)
 	db_bind_text(st, 11, r->remarks);
 	db_bind_int(st, 12, r->created);
 	db_bind_int(st, 13, r->updated);
+	db_bind_text(st, 14, r->model);
+	db_bind_text(st, 15, r->color);
+	if (r->expected > 0)
+		db_bind_int(st, 16, r->expected);
+	else
+		db_bind_null(st, 16);
 	if ((rc = db_run(st)) != DB_OK)
 		return rc;
 	return written(imp, K_RESV, &r->r);

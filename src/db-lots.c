@@ -416,6 +416,9 @@ db_resv_row(struct pool *p, sqlite3_stmt *st, struct resv *v)
 	v->remarks = db_col_text(p, st, 13);
 	v->created_at = sqlite3_column_int64(st, 14);
 	v->updated_at = sqlite3_column_int64(st, 15);
+	v->vehicle_model = db_col_text(p, st, 16);
+	v->vehicle_color = db_col_text(p, st, 17);
+	v->expected_leaving_ts = sqlite3_column_int64(st, 18);
 }
 
 enum dbrc

@@ -53,7 +53,7 @@
 #define RESV_COLS "r.id, r.spot_id, s.spot_number, r.lot_id, l.name," \
     " r.user_id, u.username, r.vehicle_number, r.parking_ts, r.leaving_ts," \
     " r.hourly_cents, r.cost_cents, r.status, r.remarks, r.created_at," \
-    " r.updated_at"
+    " r.updated_at, r.vehicle_model, r.vehicle_color, r.expected_leaving_ts"
 #define RESV_FROM "FROM reservations r JOIN spots s ON s.id = r.spot_id" \
     " JOIN lots l ON l.id = r.lot_id JOIN users u ON u.id = r.user_id"
 #define EXPORT_COLS "id, user_id, email, state, progress, filename, error," \
@@ -577,8 +577,9 @@ static const char *const stmt_sql[] = {
 	[STMT_IMPORT_RESV_INSERT] =
 	    "INSERT INTO reservations (id, spot_id, lot_id, user_id,"
 	    " vehicle_number, parking_ts, leaving_ts, hourly_cents, cost_cents,"
-	    " status, remarks, created_at, updated_at)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    " status, remarks, created_at, updated_at, vehicle_model,"
+	    " vehicle_color, expected_leaving_ts)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 
 	/* db-exports.c: CSV export jobs */
 	/* ?1 user, ?2 a day ago: jobs queued or running, jobs of the day */

@@ -115,6 +115,68 @@ query_field(struct req *r, const struct field *f, struct val *v)
 	return NULL;
 }
 
+void
+front_log_ignored(const struct req *r, const char *where,
+    const char *const *names, size_t n, size_t more)
+{
+	struct buf line = { 0 };
+	size_t i, len;
+
+	buf_puts(&line, "debug: req id=");
+	buf_puts(&line, r->reqid);
+	buf_puts(&line, " ignored ");
+	buf_puts(&line, where);
+	buf_puts(&line, " fields:");
+	for (i = 0; i < n; i++) {
+		len = strlen(names[i]);
+		buf_puts(&line, i > 0 ? ", \"" : " \"");
+		text_escape_log(&line, names[i], len > 64 ? 64 : len);
+		buf_putc(&line, '"');
+	}
+	if (more > 0) {
+		buf_puts(&line, " and ");
+		buf_uint(&line, more);
+		buf_puts(&line, " more");
+	}
+	log_raw(LOG_DEBUG, line.p, line.len);
+	buf_free(&line);
+}
+
+/*
+ * Logs the names of the query parameters the route does not take: they
+ * are ignored (never looked up, so they cannot take effect).  The signed
+ * link's "token" belongs to AC_LINK routes.  Names are compared as sent,
+ * like http_query_get() does.
+ */
+static void
+query_ignored(struct req *r)
+{
+	const struct route *rt = r->route;
+	const char *q = r->query, *names[FRONT_IGNORED_MAX];
+	size_t klen, i, n = 0, more = 0;
+	int known;
+
+	while (q != NULL && *q != '\0') {
+		klen = strcspn(q, "&=");
+		known = klen == 0 || (rt->access == AC_LINK && klen == 5 &&
+		    memcmp(q, "token", 5) == 0);
+		for (i = 0; !known && i < rt->nfields; i++)
+			known = rt->fields[i].src == FS_QUERY &&
+			    strlen(rt->fields[i].name) == klen &&
+			    memcmp(rt->fields[i].name, q, klen) == 0;
+		if (!known) {
+			if (n < FRONT_IGNORED_MAX)
+				names[n++] = pool_strndup(&r->pool, q, klen);
+			else
+				more++;
+		}
+		q = strchr(q, '&');
+		q = q != NULL ? q + 1 : NULL;
+	}
+	if (n > 0)
+		front_log_ignored(r, "query", names, n, more);
+}
+
 /* Fills req->in[] from the query and the body.  Returns 0 or -1 (400). */
 static int
 front_input(struct req *r, struct resp *w)
@@ -124,6 +186,8 @@ front_input(struct req *r, struct resp *w)
 	size_t i;
 	int body_fields = 0;
 
+	if (r->query != NULL && *r->query != '\0')
+		query_ignored(r);
 	for (i = 0; i < rt->nfields; i++) {
 		if (rt->fields[i].src == FS_BODY) {
 			body_fields = 1;
@@ -136,8 +200,9 @@ front_input(struct req *r, struct resp *w)
 		resp_error(w, 400, "VALIDATION", "Invalid input");
 		return -1;
 	}
-	/* Routes without body fields still refuse a malformed or non-empty
-	 * body: an unknown field is a client bug worth reporting. */
+	/* Routes without body fields still refuse a body that is not a
+	 * JSON object (a client bug worth reporting); its members are
+	 * ignored and their names logged. */
 	if (body_fields || (r->body != NULL && r->bodylen > 0 &&
 	    (r->method & (M_POST | M_PUT | M_PATCH | M_DELETE))))
 		return json_parse_body(r, rt->fields, rt->nfields, w);

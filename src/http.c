@@ -241,7 +241,8 @@ cors_allowed(const char *origin)
 static void
 render_envelope(const struct resp *w, struct buf *b)
 {
-	size_t i, j;
+	const char *p;
+	size_t i, j, n;
 	int first;
 
 	if (w->code == NULL) {
@@ -255,9 +256,14 @@ render_envelope(const struct resp *w, struct buf *b)
 		buf_putc(b, '}');
 		return;
 	}
+	/* "message" repeats "error": old clients show
+	 * response.data.message (api-contract.md, section 0). */
+	p = w->message ? w->message : "Error";
+	n = strlen(p);
 	buf_puts(b, "{\"success\":false,\"error\":");
-	json_quote(b, w->message ? w->message : "Error",
-	    strlen(w->message ? w->message : "Error"));
+	json_quote(b, p, n);
+	buf_puts(b, ",\"message\":");
+	json_quote(b, p, n);
 	buf_puts(b, ",\"code\":");
 	json_quote(b, w->code, strlen(w->code));
 	if (w->ndet > 0) {

@@ -393,9 +393,13 @@ money_parse(const char *s, long long *cents)
 	return 0;
 }
 
-/* Writes cents as a number with at most 2 decimals ("25.5", "-0.05"). */
+/*
+ * Writes cents as a number with at most 2 decimals ("25.5", "-0.05"); with
+ * point, a whole amount keeps ".0" ("30.0"), as the old backend's floats
+ * did: clients check for a float (api-contract.md, section 0).
+ */
 static void
-money_text(struct buf *b, long long cents)
+money_text(struct buf *b, long long cents, int point)
 {
 	unsigned long long m;
 	const char *sign = "";
@@ -413,7 +417,8 @@ money_text(struct buf *b, long long cents)
 		buf_putc(b, (char)('0' + m % 100 / 10));
 		if (m % 10 != 0)
 			buf_putc(b, (char)('0' + m % 10));
-	}
+	} else if (point)
+		buf_puts(b, ".0");
 }
 
 /* "must be between 0 and 10000" for a money field, in the pool. */
@@ -424,9 +429,9 @@ money_range_text(struct pool *pool, const struct field *f)
 	const char *r;
 
 	buf_puts(&b, "must be between ");
-	money_text(&b, f->min);
+	money_text(&b, f->min, 0);
 	buf_puts(&b, " and ");
-	money_text(&b, f->max);
+	money_text(&b, f->max, 0);
 	r = pool_strdup(pool, b.p);
 	buf_free(&b);
 	return r;
@@ -542,18 +547,6 @@ field_index(const struct field *fields, size_t nfields, int src,
 	return -1;
 }
 
-/* How a member name is shown in "details": as sent when it is short and
- * plain, otherwise a placeholder (the name is the client's input). */
-static const char *
-detail_name(struct req *req, const char *key)
-{
-	size_t n = strlen(key);
-
-	if (n == 0 || n > 64 || !valid_utf8_text(key, n, 0))
-		return "(unnamed)";
-	return pool_strndup(&req->pool, key, n);
-}
-
 int
 json_parse_body(struct req *req, const struct field *fields, size_t nfields,
     struct resp *resp)
@@ -562,7 +555,8 @@ json_parse_body(struct req *req, const struct field *fields, size_t nfields,
 	const struct field *f;
 	const char *bad;
 	struct val *v;
-	size_t i;
+	const char *ignored[FRONT_IGNORED_MAX];
+	size_t i, nignored = 0, nmore = 0;
 	int nbad = 0;
 
 	if (nfields > MAX_FIELDS)
@@ -583,16 +577,22 @@ json_parse_body(struct req *req, const struct field *fields, size_t nfields,
 			    "body must be a JSON object");
 			return -1;
 		}
-		/* Mass assignment: a member the route does not take (role,
-		 * user_id, ...) is an error, not silently dropped. */
+		/* A member the route does not take (old clients send
+		 * user_id, confirm_password...) is ignored: it is never read
+		 * below, so it cannot take effect (mass assignment of role,
+		 * is_active... stays impossible).  Its name is logged. */
 		json_object_object_foreach(root, key, val) {
 			(void)val;
-			if (field_index(fields, nfields, FS_BODY, key) < 0) {
-				resp_detail(resp, detail_name(req, key),
-				    "unknown field");
-				nbad++;
-			}
+			if (field_index(fields, nfields, FS_BODY, key) >= 0)
+				continue;
+			if (nignored < FRONT_IGNORED_MAX)
+				ignored[nignored++] = key;
+			else
+				nmore++;
 		}
+		if (nignored > 0)
+			front_log_ignored(req, "body", ignored, nignored,
+			    nmore);
 	}
 
 	for (i = 0; i < nfields; i++) {
@@ -840,7 +840,7 @@ void
 jw_money(struct jw *w, const char *key, long long cents)
 {
 	jw_sep(w, key);
-	money_text(w->b, cents);
+	money_text(w->b, cents, 1);
 }
 
 void

@@ -353,8 +353,9 @@ struct val {
 /*
  * Parses the request body strictly (depth, UTF-8, no trailing bytes, no NaN,
  * no single quotes) and fills req->in[] from it according to fields.
- * Unknown keys are refused.  Returns 0, or -1 after recording the problems
- * in resp (400 VALIDATION with details).
+ * Unknown keys are ignored (never read, so they cannot take effect) and
+ * their names logged by front_log_ignored().  Returns 0, or -1 after
+ * recording the problems in resp (400 VALIDATION with details).
  */
 struct resp;
 int json_parse_body(struct req *, const struct field *, size_t nfields,
@@ -393,6 +394,7 @@ void jw_strn(struct jw *, const char *key, const char *, size_t);
 void jw_int(struct jw *, const char *key, long long);
 void jw_bool(struct jw *, const char *key, int);
 void jw_null(struct jw *, const char *key);
+/* Always with a decimal point: "30.0", "25.5", "0.05". */
 void jw_money(struct jw *, const char *key, long long cents);
 void jw_time(struct jw *, const char *key, int64_t); /* 0: null */
 /* Appends a ready JSON text (e.g. from the cache) as one value. */
@@ -588,6 +590,14 @@ int front_worker_init(void);
 void front_worker_done(void);
 /* Writes the request's log line (never a query, header or body). */
 void front_log(const struct req *, const struct resp *);
+/* The most ignored input names one debug line lists. */
+#define FRONT_IGNORED_MAX 8
+/* Logs at debug level the names of the n input fields of `where` ("body",
+ * "query") that the route does not take and that were ignored, with the
+ * request id; more of them were left out.  Names only, never values; each
+ * cut to 64 bytes and escaped. */
+void front_log_ignored(const struct req *, const char *where,
+    const char *const *names, size_t n, size_t more);
 
 /* ---- auth.c: who is calling ---- */
 
@@ -819,6 +829,9 @@ struct resv {
 	long long hourly_cents, cost_cents;
 	int has_cost;
 	int64_t created_at, updated_at;
+	/* the old backend's columns (sql/008): NULL / 0 when unknown */
+	const char *vehicle_model, *vehicle_color;
+	int64_t expected_leaving_ts;
 };
 
 /* Filters of the admin's reservation list; 0 or NULL: any. */

@@ -10,14 +10,23 @@
 
 #include "park.h"
 
-/* Writes the reservation object of the contract; duration_str is "2h 5m",
- * with " (ongoing)" while active. */
+/*
+ * Writes the reservation object of the contract; duration_str is "2h 5m",
+ * with " (ongoing)" while active.  The old backend's keys keep their old
+ * meaning (flask-database.md 2.5): parking_cost is 0.0 until a cost is
+ * known (a client formatting it must never meet null); is_completed;
+ * is_overdue is active past expected_leaving_time, which walk-ins never
+ * have; vehicle_model, vehicle_color and expected_leaving_time are null
+ * unless the importer found them in the old database (sql/008).
+ */
 void
 resv_json(struct jw *jw, const char *key, const struct resv *v)
 {
 	char dur[64], ident[160];
-	int64_t end = v->leaving_ts > 0 ? v->leaving_ts : park_now();
+	int64_t now = park_now();
+	int64_t end = v->leaving_ts > 0 ? v->leaving_ts : now;
 	int64_t s = end > v->parking_ts ? end - v->parking_ts : 0;
+	int active = strcmp(v->status, "active") == 0;
 
 	snprintf(dur, sizeof(dur), "%lldh %lldm%s", (long long)(s / 3600),
 	    (long long)(s % 3600 / 60), v->leaving_ts > 0 ? "" : " (ongoing)");
@@ -30,16 +39,20 @@ resv_json(struct jw *jw, const char *key, const struct resv *v)
 	jw_int(jw, "user_id", v->user_id);
 	jw_str(jw, "username", v->username);
 	jw_str(jw, "vehicle_number", v->vehicle);
+	jw_str(jw, "vehicle_model", v->vehicle_model);
+	jw_str(jw, "vehicle_color", v->vehicle_color);
 	jw_time(jw, "parking_timestamp", v->parking_ts);
 	jw_time(jw, "leaving_timestamp", v->leaving_ts);
+	jw_time(jw, "expected_leaving_time", v->expected_leaving_ts);
 	jw_money(jw, "hourly_rate", v->hourly_cents);
-	if (v->has_cost)
-		jw_money(jw, "parking_cost", v->cost_cents);
-	else
-		jw_null(jw, "parking_cost");
+	jw_money(jw, "parking_cost", v->has_cost ? v->cost_cents : 0);
 	jw_str(jw, "status", v->status);
 	jw_str(jw, "duration_str", dur);
-	jw_bool(jw, "is_active", strcmp(v->status, "active") == 0);
+	jw_bool(jw, "is_active", active);
+	jw_bool(jw, "is_completed", strcmp(v->status, "completed") == 0 &&
+	    v->leaving_ts > 0);
+	jw_bool(jw, "is_overdue", active && v->expected_leaving_ts > 0 &&
+	    now > v->expected_leaving_ts);
 	snprintf(ident, sizeof(ident), "%s-%d", v->lot_name ? v->lot_name :
 	    "", v->spot_number);
 	jw_str(jw, "spot_identifier", ident);

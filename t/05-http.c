@@ -69,7 +69,8 @@ main(void)
 	o = run("GET", "/api/nowhere", NULL, NULL);
 	ok(has(o, "Status: 404 Not Found\r\n") && has(o,
 	    "{\"success\":false,\"error\":\"Resource not found\","
-	    "\"code\":\"NOT_FOUND\"}"), "404 envelope");
+	    "\"message\":\"Resource not found\",\"code\":\"NOT_FOUND\"}"),
+	    "404 envelope (message repeats error, for old clients)");
 	ok(has(o, "Access-Control-Allow-Origin: *\r\n"),
 	    "CORS on /api/ errors too");
 

@@ -46,11 +46,13 @@ def common(r, what):
 
 def error_envelope(r, status, code, what):
     """Checks an error response: status, JSON content type, and the envelope
-    {"success": false, "error": text, "code": code}."""
+    {"success": false, "error": text, "message": text, "code": code}
+    (message repeats error: old clients show response.data.message)."""
     good = is_(r.status, status, what + ": status %d" % status)
     j = r.json
     ok(isinstance(j, dict) and j.get("success") is False
        and isinstance(j.get("error"), str) and j.get("error")
+       and j.get("message") == j.get("error")
        and j.get("code") == code,
        what + ": error envelope with code %s" % code,
        "  content-type: %r" % r.headers.get("content-type"),

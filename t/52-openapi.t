@@ -583,10 +583,32 @@ def check_document(doc, version):
        "securitySchemes.bearer is HTTP bearer JWT", "  got: %r" % (bearer,))
     err = schemas.get("Error") or {}
     props = err.get("properties") or {}
-    ok(set(props) == {"success", "error", "code", "details"} and
-       set(err.get("required") or []) == {"success", "error", "code"} and
+    ok(set(props) == {"success", "error", "message", "code", "details"} and
+       set(err.get("required") or []) == {"success", "error", "message",
+                                          "code"} and
        (props.get("success") or {}).get("enum") == [False],
-       "Error is {success: false, error, code, details}")
+       "Error is {success: false, error, message, code, details} "
+       "(message for old clients, #15)")
+    # The reservation object keeps the old backend's keys (#15 item 3).
+    resv = schemas.get("Reservation") or {}
+    rprops = resv.get("properties") or {}
+    old = {"is_completed": "boolean", "is_overdue": "boolean",
+           "expected_leaving_time": None, "vehicle_model": "string",
+           "vehicle_color": "string"}
+    bad = [k for k, t in old.items() if k not in rprops or
+           k not in (resv.get("required") or []) or
+           (t and (rprops[k] or {}).get("type") != t)]
+    bad += [k for k in ("vehicle_model", "vehicle_color")
+            if k in rprops and not rprops[k].get("nullable")]
+    pc = rprops.get("parking_cost") or {}
+    if pc.get("nullable"):
+        bad.append("parking_cost is nullable (0.0 while active, #15)")
+    ok(not bad, "Reservation lists the old keys with their old types, "
+       "parking_cost never null", *["  %s" % k for k in bad])
+    desc_req = (info.get("description") or "")
+    ok("ignored" in desc_req and "additionalProperties: true" in desc_req,
+       "info.description says unknown members are ignored "
+       "(additionalProperties: true)")
     env = schemas.get("Envelope") or {}
     ok(set((env.get("properties") or {})) == {"success", "message", "data"}
        and (env.get("properties", {}).get("success") or {}).get("enum")
@@ -706,10 +728,11 @@ def check_inputs(doc, op, route, pattern, problems):
     rb = deref(doc, rb)
     schema = deref(doc, ((rb.get("content") or {}).get("application/json")
                          or {}).get("schema") or {})
+    # Unknown members are ignored, never rejected (#15 item 1).
     if schema.get("type") != "object" or \
-            schema.get("additionalProperties") is not False:
+            schema.get("additionalProperties") is not True:
         problems.append("the body schema must be an object with "
-                        "additionalProperties: false")
+                        "additionalProperties: true")
     props = schema.get("properties") or {}
     if sorted(props) != sorted(bf):
         problems.append("body properties %s, the table has %s"

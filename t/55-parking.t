@@ -120,14 +120,23 @@ def check_resv(v, what):
         if not re.match(dur, str(v["duration_str"])):
             problems.append("duration_str %r" % v["duration_str"])
         if v["status"] == "active" and (v["leaving_timestamp"] is not None
-                                        or v["parking_cost"] is not None):
+                                        or v["parking_cost"] != 0):
             problems.append("an active reservation with a leaving time or "
                             "cost")
+        # Money is a float, never null (0.0 while active: #15 item 3).
+        for k in ("parking_cost", "hourly_rate"):
+            if not isinstance(v[k], float):
+                problems.append("%s %r is not a float" % (k, v[k]))
         if v["status"] == "completed" and (
                 not re.match(ISO_UTC, str(v["leaving_timestamp"]))
-                or not isinstance(v["parking_cost"], (int, float))):
+                or v["is_completed"] is not True):
             problems.append("a completed reservation without leaving time "
-                            "or cost")
+                            "or is_completed")
+        if v["status"] != "completed" and v["is_completed"] is not False:
+            problems.append("is_completed %r with status %r"
+                            % (v["is_completed"], v["status"]))
+        if not isinstance(v["is_overdue"], bool):
+            problems.append("is_overdue %r" % v["is_overdue"])
         for k in ("parking_timestamp", "created_at", "updated_at"):
             if not re.match(ISO_UTC, str(v[k])):
                 problems.append("%s %r" % (k, v[k]))

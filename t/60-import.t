@@ -107,7 +107,8 @@ def make_a(path):
     r(s1[1], u["alice"], "2025-07-30 08:15:00", None, 0.0, 25.5,
       created_at="2025-07-30 02:45:00")
     r(s2[2], u["bob"], "2025-07-29 15:24:58.779801", None, 0.0, 30,
-      created_at="2025-07-29 09:54:58.779801")
+      created_at="2025-07-29 09:54:58.779801",
+      expected="2025-07-29 17:00:00")
     r(s1[5], u["carol"], "2025-07-20 10:00:00", None, 0.0, 25.5,
       created_at="2025-07-20 04:30:00")
     r(s1[5], u["carol2"], "2025-07-25 12:00:00", None, 0.0, 25.5,
@@ -125,7 +126,7 @@ def make_a(path):
       "completed", created_at="2025-07-05 04:30:00")
     r(s3[2], u["bob"], "2025-07-12 18:00:00", "2025-07-12 19:59:59", 199.98,
       99.99, "completed", model="Swift", color="Red",
-      created_at="2025-07-12 12:30:00")
+      created_at="2025-07-12 12:30:00", expected="2025-07-12 20:00:00")
     r(s1[2], u["fay"], "2025-06-15 10:00:00", "2025-06-15 10:30:00", 25.5,
       25.5, "completed", created_at="2025-06-15 04:30:00")
     db.close()
@@ -222,9 +223,9 @@ RESV_KEYS = ("id", "spot_id", "spot_number", "lot_id", "user_id",
              "hourly_rate", "parking_cost", "status")
 HISTORY = {
     "alice": [
-        (15, 21, 3, 5, 1, "MH12XY9", "2024-07-21T07:00:00Z", None, 12, None,
+        (15, 21, 3, 5, 1, "MH12XY9", "2024-07-21T07:00:00Z", None, 12, 0.0,
          "active"),
-        (2, 1, 1, 1, 1, None, "2025-07-30T02:45:00Z", None, 25.5, None,
+        (2, 1, 1, 1, 1, None, "2025-07-30T02:45:00Z", None, 25.5, 0.0,
          "active"),
         (1, 1, 1, 1, 1, "KA01AB1234", "2025-07-10T03:30:00Z",
          "2025-07-10T06:00:00Z", 25.5, 76.5, "completed"),
@@ -234,11 +235,11 @@ HISTORY = {
          "2025-07-12T14:29:59Z", 99.99, 199.98, "completed"),
         (6, 12, 1, 3, 2, None, "2025-07-15T08:30:00Z",
          "2025-07-15T08:30:00Z", 99.99, 99.99, "completed"),
-        (3, 7, 2, 2, 2, None, "2025-07-29T09:54:58Z", None, 30, None,
+        (3, 7, 2, 2, 2, None, "2025-07-29T09:54:58Z", None, 30, 0.0,
          "active"),
     ],
     "carol2": [
-        (5, 5, 5, 1, 4, None, "2025-07-25T06:30:00Z", None, 25.5, None,
+        (5, 5, 5, 1, 4, None, "2025-07-25T06:30:00Z", None, 25.5, 0.0,
          "active"),
         # completed when reservation 5 began: 122 hours begun x 25.50
         (4, 5, 5, 1, 4, None, "2025-07-20T04:30:00Z",
@@ -517,9 +518,18 @@ def test_history(s, admin):
     r = login(s, "bob", PW["bob"])
     r = s.req("GET", "/api/user/pkl/book/list",
               headers=bearer(data(r)["access_token"]))
-    remarks = {v["id"]: v["remarks"] for v in data(r) or []}
-    is_(remarks.get(11), "Reservation created successfully [vehicle: Swift "
-        "Red]", "the vehicle's model and colour are kept in the remarks")
+    old = {v["id"]: (v["remarks"], v["vehicle_model"], v["vehicle_color"],
+                     v["expected_leaving_time"], v["is_overdue"],
+                     v["is_completed"]) for v in data(r) or []}
+    is_(old.get(11), ("Reservation created successfully", "Swift", "Red",
+                      "2025-07-12T14:30:00Z", False, True),
+        "the vehicle's model and colour and the expected leaving time (local "
+        "time) are kept in their own keys (#15)")
+    is_(old.get(3), ("Reservation created successfully", None, None,
+                     "2025-07-29T11:30:00Z", True, False),
+        "an active reservation past its expected leaving time is overdue")
+    is_(old.get(6)[1:5], (None, None, None, False),
+        "no model, colour or expected time: null, not overdue")
 
 
 def test_again(s, path_a, path_b):

@@ -205,9 +205,11 @@ class FlaskDB:
     def reservation(self, spot_id, user_id, parking, leaving=None, cost=0.0,
                     rate=10.0, status="active", vehicle=None, model=None,
                     color=None, remarks="Reservation created successfully",
-                    created_at=None, updated_at=None, id=None, check=True):
+                    created_at=None, updated_at=None, id=None, check=True,
+                    expected=None):
         row = {"spot_id": spot_id, "user_id": user_id,
                "parking_timestamp": parking, "leaving_timestamp": leaving,
+               "expected_leaving_time": expected,
                "parking_cost": cost, "hourly_rate": rate,
                "vehicle_number": vehicle, "vehicle_model": model,
                "vehicle_color": color, "status": status, "remarks": remarks,

@@ -67,7 +67,10 @@ RESV_FIELDS = {
     "id", "spot_id", "spot_number", "lot_id", "lot_name", "user_id",
     "vehicle_number", "parking_timestamp", "leaving_timestamp",
     "hourly_rate", "parking_cost", "status", "duration_str", "is_active",
-    "spot_identifier", "remarks", "created_at", "updated_at"}
+    "spot_identifier", "remarks", "created_at", "updated_at",
+    # the old backend's keys (#15 item 3)
+    "is_completed", "is_overdue", "expected_leaving_time", "vehicle_model",
+    "vehicle_color"}
 SPOT_FIELDS = {"id", "spot_number", "status", "reservation"}
 SPOT_RESV_FIELDS = {"id", "user_id", "username", "vehicle_number",
                     "parking_timestamp"}

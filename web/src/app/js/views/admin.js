@@ -393,7 +393,7 @@ export async function reservations(view, ctx) {
 		h("a", { href: url({ user_id: String(x.user_id) }, 0) },
 		    x.username),
 		x.vehicle_number || "–", x.duration_str,
-		x.parking_cost === null ? "–" : money(x.parking_cost),
+		x.is_active ? "–" : money(x.parking_cost),
 		badge(x.status, x.status === "active" ? "warn" :
 		    x.status === "completed" ? "ok" : "")])) :
 		h("p", { class: "card empty" }, "No reservations match."),

@@ -247,7 +247,7 @@ export async function bookings(view, ctx) {
 		    "Duration", "Cost", "Status"], r.data.map((b) => [
 		    when(b.parking_timestamp), b.lot_name, String(b.spot_number),
 		    b.vehicle_number || "–", b.duration_str,
-		    b.parking_cost === null ? "–" : money(b.parking_cost),
+		    b.is_active ? "–" : money(b.parking_cost),
 		    statusBadge(b.status)])),
 	    pager(total, PAGE, offset, go));
 }
