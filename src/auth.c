@@ -239,14 +239,17 @@ caller_json(struct req *r, struct resp *w, struct jw *jw, const char *key)
 
 /*
  * Writes {access_token, refresh_token, token_type, expires_in, user} for
- * the pair tp of a session.  Every claim comes from the arguments (and the
- * user's row), none from the clock: the same pair signed again is the same
- * two tokens (a refresh repeated within the leeway).  Returns 0, or -1
- * after filling w.
+ * the pair tp of a session (remember: logged in with remember_me).  Every
+ * claim comes from the arguments, the user's row and the settings, none
+ * from the clock: the same pair signed again is the same two tokens (a
+ * refresh repeated within the leeway).  The access token lives
+ * JWT_ACCESS_TOKEN_EXPIRES, or PARKD_JWT_ACCESS_REMEMBER_EXPIRES, from
+ * its iat, never past the refresh token; expires_in is its exp - iat.
+ * Returns 0, or -1 after filling w.
  */
 static int
 tokens_json(struct req *r, struct resp *w, const char *message,
-    enum role role, int64_t user_id, const char *sid,
+    enum role role, int64_t user_id, const char *sid, int remember,
     const struct token_pair *tp)
 {
 	struct token t;
@@ -254,6 +257,7 @@ tokens_json(struct req *r, struct resp *w, const char *message,
 	struct user u;
 	struct jw jw;
 	enum dbrc rc;
+	int64_t access_life;
 	int ret = -1;
 
 	memset(&t, 0, sizeof(t));
@@ -276,9 +280,11 @@ tokens_json(struct req *r, struct resp *w, const char *message,
 
 	t.type = TOK_ACCESS;
 	memcpy(t.jti, tp->access_jti, 33);
-	t.exp = tp->iat + conf.jwt_access_ttl_s;
+	t.exp = tp->iat + (remember ? conf.jwt_access_remember_ttl_s :
+	    conf.jwt_access_ttl_s);
 	if (t.exp > tp->refresh_exp)
 		t.exp = tp->refresh_exp;
+	access_life = t.exp - t.iat;
 	if (token_issue(&t, &access) != 0)
 		goto out;
 	t.type = TOK_REFRESH;
@@ -292,7 +298,7 @@ tokens_json(struct req *r, struct resp *w, const char *message,
 	jw_str(&jw, "access_token", access.p);
 	jw_str(&jw, "refresh_token", refresh.p);
 	jw_str(&jw, "token_type", "Bearer");
-	jw_int(&jw, "expires_in", conf.jwt_access_ttl_s);
+	jw_int(&jw, "expires_in", access_life);
 	if (role == ROLE_USER)
 		user_json(&jw, "user", &u);
 	else
@@ -564,7 +570,7 @@ auth_login(struct req *r, struct resp *w)
 	enum dbrc rc;
 	char *account, sid[33];
 	const char *key;
-	int64_t now = park_now();
+	int64_t now;
 	int admin, found = 0, good, rehash = 0;
 	const char *addr = r->remote_addr ? r->remote_addr : "-";
 
@@ -616,6 +622,9 @@ auth_login(struct req *r, struct resp *w)
 	if (rehash && pw_hash(pw, pwlen, &newhash) != 0)
 		buf_free(&newhash);
 
+	/* The tokens are made now, after the hashes (which can take a
+	 * second): their iat, and the session's end counted from it. */
+	now = park_now();
 	rand_hex(sid, 16);
 	rand_hex(tp.refresh_jti, 16);
 	rand_hex(tp.access_jti, 16);
@@ -647,7 +656,7 @@ auth_login(struct req *r, struct resp *w)
 	tp.iat = now;
 	tp.refresh_exp = s.expires_at;
 	(void)tokens_json(r, w, "Login successful", r->who.role, u.id, sid,
-	    &tp);
+	    remember, &tp);
 }
 
 /*
@@ -703,8 +712,9 @@ auth_refresh(struct req *r, struct resp *w)
 			return;
 		}
 	}
+	/* The session keeps its remember_me for every pair it is given. */
 	(void)tokens_json(r, w, "Token refreshed", r->who.role, ss.user_id,
-	    r->who.sid, &tp);
+	    r->who.sid, ss.remember, &tp);
 }
 
 /*

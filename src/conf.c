@@ -115,9 +115,18 @@ const struct conf_def conf_defs[] = {
 	/* tokens and passwords */
 	{ "JWT_ISSUER", CONF_STR, OFF(jwt_issuer), 1, 255, "parkd",
 	    "The iss claim of the tokens made and required" },
+	/* The old backend's lifetimes: its app never refreshes, so "keep me
+	 * signed in" is the access token's life.  Long access tokens cost no
+	 * revocability: every request checks the session. */
 	{ "JWT_ACCESS_TOKEN_EXPIRES", CONF_INT, OFF(jwt_access_ttl_s), 60,
-	    3600, "900",
-	    "Lifetime of an access token in seconds" },
+	    7 * DAY, "3600",
+	    "Lifetime of an access token in seconds; at most "
+	    "JWT_REFRESH_TOKEN_EXPIRES" },
+	{ "PARKD_JWT_ACCESS_REMEMBER_EXPIRES", CONF_INT,
+	    OFF(jwt_access_remember_ttl_s), 60, 30 * DAY, "604800",
+	    "Lifetime of an access token of a session logged in with "
+	    "remember_me; at least JWT_ACCESS_TOKEN_EXPIRES, at most "
+	    "PARKD_JWT_REMEMBER_EXPIRES" },
 	{ "JWT_REFRESH_TOKEN_EXPIRES", CONF_INT, OFF(jwt_refresh_ttl_s), 300,
 	    365 * DAY, "2592000",
 	    "Lifetime of a refresh token in seconds" },
@@ -621,6 +630,32 @@ conf_cross(struct conf *c, const struct slot *slots, struct buf *err,
 		buf_printf(err, "%d is shorter than JWT_REFRESH_TOKEN_EXPIRES "
 		    "(%d): remember_me must not shorten a session",
 		    c->jwt_refresh_remember_ttl_s, c->jwt_refresh_ttl_s);
+		rc = -1;
+	}
+	if (c->jwt_access_remember_ttl_s < c->jwt_access_ttl_s) {
+		err_about(err, start, slots,
+		    "PARKD_JWT_ACCESS_REMEMBER_EXPIRES");
+		buf_printf(err, "%d is shorter than JWT_ACCESS_TOKEN_EXPIRES "
+		    "(%d): remember_me must not shorten a token",
+		    c->jwt_access_remember_ttl_s, c->jwt_access_ttl_s);
+		rc = -1;
+	}
+	/* A refresh token outlives the access token it comes with: the
+	 * session ends with the refresh token. */
+	if (c->jwt_access_ttl_s > c->jwt_refresh_ttl_s) {
+		err_about(err, start, slots, "JWT_ACCESS_TOKEN_EXPIRES");
+		buf_printf(err, "%d is longer than JWT_REFRESH_TOKEN_EXPIRES "
+		    "(%d): an access token would outlive its session",
+		    c->jwt_access_ttl_s, c->jwt_refresh_ttl_s);
+		rc = -1;
+	}
+	if (c->jwt_access_remember_ttl_s > c->jwt_refresh_remember_ttl_s) {
+		err_about(err, start, slots,
+		    "PARKD_JWT_ACCESS_REMEMBER_EXPIRES");
+		buf_printf(err, "%d is longer than PARKD_JWT_REMEMBER_EXPIRES "
+		    "(%d): an access token would outlive its session",
+		    c->jwt_access_remember_ttl_s,
+		    c->jwt_refresh_remember_ttl_s);
 		rc = -1;
 	}
 	return rc;

@@ -513,7 +513,9 @@ db_session_rotate(const char *sid, const char *jti, const char *admin_fp,
 		*out = ROTATE_REUSED;
 		return db_commit();
 	}
-	/* Sliding, but never past the session's absolute end. */
+	/* The session ends where its login set it (login + the refresh
+	 * lifetime): a refresh never lengthens it, so the new refresh token
+	 * ends with it, or sooner when the setting was shortened since. */
 	tp->iat = now;
 	tp->refresh_exp = now + (ss->remember ?
 	    conf.jwt_refresh_remember_ttl_s : conf.jwt_refresh_ttl_s);

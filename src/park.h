@@ -237,6 +237,7 @@ struct conf {
 	/* tokens and passwords */
 	char *jwt_issuer;
 	int jwt_access_ttl_s;
+	int jwt_access_remember_ttl_s; /* a session with remember_me */
 	int jwt_refresh_ttl_s;
 	int jwt_refresh_remember_ttl_s;
 	int refresh_leeway_s; /* a just-rotated token refreshes again */

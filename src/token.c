@@ -106,7 +106,7 @@ is_id(const char *s, size_t len)
  * Verified tokens, remembered per process.  Verifying costs some 195,000
  * instructions (libjwt parses with jansson, MACs, writes the claims out
  * again; we parse them once more), about a whole booking; a client sends
- * the same access token for its 15 minutes.  A signature and claims that
+ * the same access token for its whole life (an hour by default).  A signature and claims that
  * verified stay verified: only the clock matters, so a hit checks exp and
  * nbf again.  Revocation is not the token's business: the caller checks
  * the session on every request, hit or miss.  The entries belong to the

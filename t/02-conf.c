@@ -156,7 +156,9 @@ test_defaults(void)
 	is_int(c.redis_timeout_ms, 200, "default Redis timeout");
 	is_int(c.redis_breaker_s, 5, "default Redis breaker");
 	is_str(c.jwt_issuer, "parkd", "default JWT_ISSUER");
-	is_int(c.jwt_access_ttl_s, 900, "default access ttl");
+	is_int(c.jwt_access_ttl_s, 3600, "default access ttl: an hour");
+	is_int(c.jwt_access_remember_ttl_s, 7 * 86400,
+	    "default access ttl with remember_me: 7 days");
 	is_int(c.jwt_refresh_ttl_s, 30 * 86400, "default refresh ttl");
 	ok(c.jwt_refresh_remember_ttl_s >= c.jwt_refresh_ttl_s,
 	    "remember ttl >= refresh ttl");
@@ -298,10 +300,49 @@ test_values(void)
 	ok(load("PARKD_WORKER_MAX_REQUESTS=2147483648\n") == -1,
 	    "INT_MAX + 1 refused");
 	ok(load("JWT_ACCESS_TOKEN_EXPIRES=59\n") == -1 &&
-	    says("60 to 3600", NULL), "access ttl 59 refused");
-	ok(load("JWT_ACCESS_TOKEN_EXPIRES=3601\n") == -1,
-	    "access 3601 refused");
-	ok(load("JWT_ACCESS_TOKEN_EXPIRES=60\n") == 0, "access 60 ok");
+	    says("60 to 604800", NULL), "access ttl 59 refused");
+	ok(load("JWT_ACCESS_TOKEN_EXPIRES=604801\n") == -1 &&
+	    says("JWT_ACCESS_TOKEN_EXPIRES", "60 to 604800", NULL),
+	    "access ttl past 7 days refused");
+	ok(load("JWT_ACCESS_TOKEN_EXPIRES=60\n") == 0 &&
+	    c.jwt_access_ttl_s == 60, "access 60 ok");
+	ok(load("JWT_ACCESS_TOKEN_EXPIRES=604800\n") == 0 &&
+	    c.jwt_access_ttl_s == 604800, "access 7 days ok");
+	ok(load("PARKD_JWT_ACCESS_REMEMBER_EXPIRES=59\n") == -1 &&
+	    says("PARKD_JWT_ACCESS_REMEMBER_EXPIRES", "60 to 2592000", NULL),
+	    "remember access ttl 59 refused");
+	ok(load("PARKD_JWT_ACCESS_REMEMBER_EXPIRES=2592001\n") == -1 &&
+	    says("PARKD_JWT_ACCESS_REMEMBER_EXPIRES", "60 to 2592000", NULL),
+	    "remember access ttl past 30 days refused");
+	ok(load("PARKD_JWT_ACCESS_REMEMBER_EXPIRES=2592000\n") == 0 &&
+	    c.jwt_access_remember_ttl_s == 2592000,
+	    "remember access ttl 30 days ok");
+	ok(load("JWT_ACCESS_TOKEN_EXPIRES=300\n"
+	    "PARKD_JWT_ACCESS_REMEMBER_EXPIRES=300\n") == 0,
+	    "remember access ttl equal to the plain one ok (shortened both)");
+	ok(load("PARKD_JWT_ACCESS_REMEMBER_EXPIRES=3599\n") == -1 &&
+	    says("PARKD_JWT_ACCESS_REMEMBER_EXPIRES", "shorter",
+	    "JWT_ACCESS_TOKEN_EXPIRES", NULL),
+	    "remember access ttl shorter than the plain one refused");
+	ok(load("JWT_REFRESH_TOKEN_EXPIRES=1800\n") == -1 &&
+	    says("JWT_ACCESS_TOKEN_EXPIRES", "outlive",
+	    "JWT_REFRESH_TOKEN_EXPIRES", NULL),
+	    "access ttl longer than the refresh ttl refused");
+	ok(load("JWT_REFRESH_TOKEN_EXPIRES=1800\n"
+	    "JWT_ACCESS_TOKEN_EXPIRES=1800\n") == 0,
+	    "access ttl equal to a shortened refresh ttl ok");
+	ok(load("PARKD_JWT_REMEMBER_EXPIRES=2592000\n"
+	    "PARKD_JWT_ACCESS_REMEMBER_EXPIRES=2592001\n") == -1,
+	    "remember access ttl past 30 days refused, even under a long "
+	    "remember refresh");
+	ok(load("PARKD_JWT_REMEMBER_EXPIRES=2592000\n"
+	    "PARKD_JWT_ACCESS_REMEMBER_EXPIRES=2592000\n") == 0,
+	    "remember access ttl equal to the remember refresh ttl ok");
+	ok(load("JWT_REFRESH_TOKEN_EXPIRES=86400\n"
+	    "PARKD_JWT_REMEMBER_EXPIRES=86400\n") == -1 &&
+	    says("PARKD_JWT_ACCESS_REMEMBER_EXPIRES", "outlive",
+	    "PARKD_JWT_REMEMBER_EXPIRES", NULL),
+	    "remember access ttl longer than the remember refresh refused");
 	ok(load("PARKD_LOG_REQUESTS=maybe\n") == -1 &&
 	    says("PARKD_LOG_REQUESTS", "not a boolean", NULL), "bad bool");
 	ok(load("PARKD_LOG_REQUESTS=\n") == -1, "empty bool refused");
