@@ -5,9 +5,12 @@ plan rows 16, 17 and 26).
 Registration and its validation, login (e-mail in any case, exact username,
 the admin, inactive accounts), the JWT negative suite with tokens forged in
 Python, refresh rotation with reuse detection and the concurrent-refresh
-race, logout in every worker and across a restart of parkd, password
-change, the admin's user management, and at the end the logs: no token or
-password in them, control characters escaped, security events present.
+race, the token lifetimes (1 hour, 7 days with remember_me, kept by
+refreshes; expires_in is exp - iat; shortened by a reload; a 7-day token
+ended at once by logout and deactivation: #15 item 2), logout in every
+worker and across a restart of parkd, password change, the admin's user
+management, and at the end the logs: no token or password in them, control
+characters escaped, security events present.
 
 t/54-authz.t has the authorisation matrix, mass assignment and the
 brute-force limits.
@@ -36,6 +39,11 @@ USER_KEYS = {"id", "username", "email", "role", "phone", "is_active",
 TOKEN_CODES = ("UNAUTHENTICATED", "TOKEN_EXPIRED", "TOKEN_REVOKED")
 WORKERS = 4
 LEEWAY = 3  # PARKD_REFRESH_LEEWAY_S of the stack
+# The default lifetimes (conf.c; the old backend's for access tokens).
+ACCESS_S = 3600                 # JWT_ACCESS_TOKEN_EXPIRES
+ACCESS_REMEMBER_S = 7 * 86400   # PARKD_JWT_ACCESS_REMEMBER_EXPIRES
+REFRESH_S = 30 * 86400          # JWT_REFRESH_TOKEN_EXPIRES
+REFRESH_REMEMBER_S = 90 * 86400  # PARKD_JWT_REMEMBER_EXPIRES
 TIMING_TRIES = 11
 
 
@@ -263,7 +271,7 @@ def test_login(c, username, email, pw):
                        "exp", "iss", "username", "email"}
        and claims["type"] == "access" and claims["role"] == "user"
        and claims["sub"] == str(d["user"]["id"])
-       and 0 < claims["exp"] - claims["iat"] <= 900,
+       and claims["exp"] - claims["iat"] == ACCESS_S,
        "the access token's claims", "  %r" % claims)
     rc = jwt_claims(d["refresh_token"])
     ok(rc.get("type") == "refresh" and rc.get("sid") == claims["sid"]
@@ -631,6 +639,209 @@ def test_refresh_race(c, runs=30, clients=6):
     ok(not bad, "%d concurrent refreshes with one token: all 200 with one "
        "and the same new pair, which works, in each of %d runs"
        % (clients, runs), *bad[:10])
+
+
+# ---- token lifetimes (#15 item 2) -------------------------------------------
+
+
+def lifetimes(r):
+    """(access exp - iat, expires_in, refresh exp - iat, access claims,
+    refresh claims) of a login or refresh answer."""
+    d = (r.json or {}).get("data") or {}
+    ac = jwt_claims(d.get("access_token") or "x.e30.x")
+    rc = jwt_claims(d.get("refresh_token") or "x.e30.x")
+    return (ac.get("exp", 0) - ac.get("iat", 0), d.get("expires_in"),
+            rc.get("exp", 0) - rc.get("iat", 0), ac, rc)
+
+
+def check_pair(r, what, access_s, refresh_s=None):
+    """A 200 whose access token lives access_s (and says so in expires_in),
+    and whose refresh token lives refresh_s (when given) and no shorter than
+    the access token.  Returns the answer's data."""
+    if not is_(r.status, 200, what + ": 200"):
+        return {}
+    alife, expires_in, rlife, ac, rc = lifetimes(r)
+    is_(alife, access_s, what + ": the access token's exp - iat is %d s"
+        % access_s)
+    is_(expires_in, alife, what + ": expires_in is the access token's "
+        "exp - iat")
+    ok(ac.get("iat") == ac.get("nbf") == rc.get("iat") and
+       rc.get("exp", 0) >= ac.get("exp", 1),
+       what + ": one iat; the refresh token outlives the access token",
+       "  access %r" % ac, "  refresh %r" % rc)
+    if refresh_s is not None:
+        is_(rlife, refresh_s, what + ": the refresh token's exp - iat is "
+            "%d s" % refresh_s)
+    d = r.json["data"]
+    A.TOKENS.extend([d["access_token"], d["refresh_token"]])
+    return d
+
+
+def hit_all(c, token, n=16):
+    """n concurrent GET /api/auth/me with token on separate connections
+    (several workers): their responses."""
+    out = []
+
+    def one():
+        try:
+            out.append(c.get("/api/auth/me", token=token))
+        except Exception as e:  # reported by the caller as a non-response
+            out.append(e)
+
+    th = [threading.Thread(target=one) for _ in range(n)]
+    for t in th:
+        t.start()
+    for t in th:
+        t.join(30)
+    return out
+
+
+def statuses(rs):
+    return sorted(getattr(r, "status", repr(r)) for r in rs)
+
+
+def test_lifetimes(c):
+    """Access tokens live 1 hour, 7 days after a login with remember_me
+    (the old backend's lifetimes: its app never refreshes); a refresh keeps
+    the session's choice; expires_in is exp - iat; a refresh token ends
+    with its session, never before its access token."""
+    u = A.User(c, "life")
+    for remember, access_s, refresh_s in (
+            (None, ACCESS_S, REFRESH_S), (False, ACCESS_S, REFRESH_S),
+            (True, ACCESS_REMEMBER_S, REFRESH_REMEMBER_S)):
+        check_pair(login(c, u.email, u.password, remember=remember),
+                   "login, remember_me %s" % remember, access_s, refresh_s)
+    check_pair(login(c, c.s.admin_email, c.s.admin_password, remember=True),
+               "the admin's login, remember_me", ACCESS_REMEMBER_S,
+               REFRESH_REMEMBER_S)
+
+    # Refreshes keep the session's remember_me; the session's end stays.
+    for remember, access_s in ((True, ACCESS_REMEMBER_S), (False, ACCESS_S)):
+        d = check_pair(login(c, u.email, u.password, remember=remember),
+                       "login before refreshes, remember_me %s" % remember,
+                       access_s)
+        if not d:
+            continue
+        end = jwt_claims(d["refresh_token"])["exp"]
+        time.sleep(1.1)  # the refresh's iat is a later second
+        r = c.post("/api/auth/refresh", token=d["refresh_token"])
+        d2 = check_pair(r, "refresh, remember_me %s" % remember, access_s)
+        if not d2:
+            continue
+        rc = jwt_claims(d2["refresh_token"])
+        ok(rc["exp"] == end and rc["iat"] > jwt_claims(
+            d["refresh_token"])["iat"],
+           "refresh, remember_me %s: a later iat, and the refresh token "
+           "still ends with the session (%d)" % (remember, end),
+           "  %r" % rc)
+        r = c.post("/api/auth/refresh", token=d2["refresh_token"])
+        d3 = check_pair(r, "second refresh, remember_me %s" % remember,
+                        access_s)
+        if not d3:
+            continue
+        # The token rotated just before, again within the leeway: the same
+        # pair, signed again, with the same lifetimes.
+        r = c.post("/api/auth/refresh", token=d2["refresh_token"])
+        d4 = check_pair(r, "repeated refresh within the leeway, "
+                        "remember_me %s" % remember, access_s)
+        is_((d4.get("access_token"), d4.get("refresh_token"),
+             d4.get("expires_in")),
+            (d3["access_token"], d3["refresh_token"], d3["expires_in"]),
+            "repeated refresh, remember_me %s: the same tokens and "
+            "expires_in" % remember)
+
+    # A 7-day token is revoked at once all the same: logout...
+    d = check_pair(login(c, u.email, u.password, remember=True),
+                   "a 7-day session", ACCESS_REMEMBER_S)
+    if d:
+        warm = hit_all(c, d["access_token"])
+        is_(statuses(warm), [200] * len(warm), "the 7-day access token "
+            "works in every worker (each has it verified and cached)")
+        is_(c.post("/api/auth/logout", token=d["access_token"]).status, 200,
+            "logout of the 7-day session")
+        after = hit_all(c, d["access_token"])
+        ok(all(getattr(r, "status", 0) == 401 and
+               (A.envelope_error(r) or ("",))[0] == "TOKEN_REVOKED"
+               for r in after),
+           "after logout, at once: the 7-day access token is 401 "
+           "TOKEN_REVOKED in every worker", "  %r" % statuses(after))
+    # ... and deactivation.
+    v = A.User(c, "life7")
+    d = check_pair(login(c, v.email, v.password, remember=True),
+                   "another 7-day session", ACCESS_REMEMBER_S)
+    admin = A.admin_login(c)
+    if d:
+        warm = hit_all(c, d["access_token"])
+        is_(statuses(warm), [200] * len(warm), "its 7-day access token "
+            "works in every worker")
+        r = c.post("/api/admin/users/%d/deactivate" % v.id, token=admin)
+        is_(r.status, 200, "the admin deactivates its user")
+        after = hit_all(c, d["access_token"])
+        ok(all(getattr(r, "status", 0) in (401, 403) and
+               A.envelope_error(r) is not None for r in after),
+           "after deactivation, at once: the 7-day access token is refused "
+           "in every worker", "  %r" % statuses(after))
+        r = c.post("/api/auth/refresh", token=d["refresh_token"])
+        ok(r.status in (401, 403) and A.envelope_error(r) is not None,
+           "after deactivation: its refresh token is refused (%d)"
+           % r.status)
+
+
+def test_lifetimes_shortened(c):
+    """The admin may shorten the lifetimes: a reload applies them to new
+    logins and to the next refresh of older sessions; an access token never
+    outlives its refresh token, and expires_in says how long it lives."""
+    s = c.s
+    u = A.User(c, "short")
+    old = check_pair(login(c, u.email, u.password, remember=True),
+                     "a remember_me session before the reload",
+                     ACCESS_REMEMBER_S)
+    current = s.worker_pids()
+    s.write_settings(JWT_ACCESS_TOKEN_EXPIRES=300,
+                     JWT_REFRESH_TOKEN_EXPIRES=300,
+                     PARKD_JWT_ACCESS_REMEMBER_EXPIRES=600)
+    s.signal_parkd(signal.SIGHUP)
+    pids, _ = s.wait_workers(WORKERS, timeout=15, not_in=current)
+    ok(pids is not None, "SIGHUP with shorter lifetimes: new workers")
+    try:
+        check_pair(login(c, u.email, u.password), "after shortening: "
+                   "login", 300, 300)
+        check_pair(login(c, u.email, u.password, remember=True),
+                   "after shortening: login with remember_me", 600,
+                   REFRESH_REMEMBER_S)
+        if old:
+            check_pair(c.post("/api/auth/refresh",
+                              token=old["refresh_token"]),
+                       "after shortening: refresh of a session made "
+                       "before", 600)
+        # A session of 300 s refreshed 2 s later: the refresh token ends
+        # with the session, and the access token with it, 298 s on.
+        d = check_pair(login(c, u.email, u.password), "a 300 s session",
+                       300, 300)
+        if d:
+            time.sleep(2.1)
+            r = c.post("/api/auth/refresh", token=d["refresh_token"])
+            end = jwt_claims(d["refresh_token"])["exp"]
+            if is_(r.status, 200, "its refresh 2 s later: 200"):
+                alife, expires_in, rlife, ac, rc = lifetimes(r)
+                A.TOKENS.extend([r.json["data"]["access_token"],
+                                 r.json["data"]["refresh_token"]])
+                ok(ac["exp"] == rc["exp"] == end and alife < 300,
+                   "its refresh: access and refresh tokens end with the "
+                   "session (%d), %d s after their iat" % (end, alife),
+                   "  access %r" % ac, "  refresh %r" % rc)
+                is_(expires_in, alife, "its refresh: expires_in is the "
+                    "access token's exp - iat (%d), not the setting" % alife)
+    finally:
+        current = s.worker_pids()
+        s.write_settings(JWT_ACCESS_TOKEN_EXPIRES=None,
+                         JWT_REFRESH_TOKEN_EXPIRES=None,
+                         PARKD_JWT_ACCESS_REMEMBER_EXPIRES=None)
+        s.signal_parkd(signal.SIGHUP)
+        pids, _ = s.wait_workers(WORKERS, timeout=15, not_in=current)
+        ok(pids is not None, "SIGHUP with the default lifetimes again")
+    check_pair(login(c, u.email, u.password), "defaults again: login",
+               ACCESS_S, REFRESH_S)
 
 
 # ---- logout -----------------------------------------------------------------
@@ -1074,6 +1285,8 @@ def main():
         dead_a, dead_r = test_inactive(c, admin)
         test_jwt_suite(c, admin, dead_a, dead_r)
         test_rotation(c)
+        test_lifetimes(c)
+        test_lifetimes_shortened(c)
         test_refresh_race(c)
         test_logout_workers(c)
         test_password_change(c)
