@@ -209,6 +209,8 @@ db_batch_clean(enum batch_clean what, int64_t before, const char *day_before,
 		[CLEAN_JOB_RUNS] = STMT_BATCH_CLEAN_JOB_RUNS,
 		[CLEAN_REMINDERS] = STMT_BATCH_CLEAN_REMINDERS,
 		[CLEAN_STALE_RUNS] = STMT_BATCH_STALE_RUNS,
+		[CLEAN_TOKENS] = STMT_BATCH_CLEAN_TOKENS,
+		[CLEAN_RECOVERY] = STMT_BATCH_CLEAN_RECOVERY,
 	};
 	sqlite3_stmt *st;
 	enum dbrc rc;
