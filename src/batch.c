@@ -1005,10 +1005,10 @@ batch_cleanup(struct batch_result *res)
 		{ CLEAN_OUTBOX, "mail" },
 		{ CLEAN_LOGIN_FAILURES, "login failures" },
 		{ CLEAN_SESSIONS, "sessions" },
-		{ CLEAN_TOKENS, "account tokens" },
-		{ CLEAN_RECOVERY, "recovery requests" },
 		{ CLEAN_JOB_RUNS, "job runs" },
 		{ CLEAN_REMINDERS, "reminder marks" },
+		{ CLEAN_TOKENS, "account tokens" },
+		{ CLEAN_RECOVERY, "recovery requests" },
 	};
 	struct buf msg = { 0 };
 	char day[16];

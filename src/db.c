@@ -473,6 +473,7 @@ static const char *const stmt_sql[] = {
 	    " WHERE s.user_id = u.id AND s.day = ?2)"
 	    " AND (?4 OR coalesce((SELECT max(r.parking_ts) FROM reservations r"
 	    " WHERE r.user_id = u.id), u.created_at) <= ?3)"
+	    " AND (?6 = 0 OR u.email_verified = 1)"
 	    " ORDER BY u.id LIMIT ?5",
 	/* the same conditions, checked again inside the write transaction:
 	 * one row (user ?1, day ?2) or none */
@@ -492,6 +493,7 @@ static const char *const stmt_sql[] = {
 	    " AND EXISTS (SELECT 1 FROM reservations r WHERE r.user_id = u.id"
 	    " AND r.parking_ts >= ?3 AND r.parking_ts < ?4"
 	    " AND r.status <> 'cancelled')"
+	    " AND (?6 = 0 OR u.email_verified = 1)"
 	    " ORDER BY u.id LIMIT ?5",
 	/* user ?1's reservations parked in [?2, ?3), oldest first */
 	[STMT_BATCH_REPORT_RESV] =

@@ -393,7 +393,7 @@ def test_race(c, mail):
         mail.new()
 
 
-def test_verification(c, mail):
+def test_verification(c, mail, a):
     s = c.s
     u = A.User(c, "ver")
     tok, m = mail.link(u.email, "/verify-email", "register")
@@ -439,7 +439,15 @@ def test_verification(c, mail):
 
     # REQUIRE_EMAIL_VERIFICATION on.
     v = A.User(c, "req")
+    w = A.User(c, "wex")
+    w_access, _ = w.login()  # a session from before the setting
     mail.new()
+    admin = A.admin_login(c)
+    r = c.post("/api/admin/pkl/create", {
+        "prime_location_name": "Recovery Test Lot", "address":
+        "1 Verification Street, Testville", "pin_code": "560001",
+        "number_of_spots": 3, "price": 10}, token=admin)
+    is_(r.status, 200, "a new lot (every active user is due a reminder)")
     s.write_settings(REQUIRE_EMAIL_VERIFICATION="on")
     before, _ = s.wait_workers(WORKERS)
     s.signal_parkd(signal.SIGHUP)
@@ -447,6 +455,20 @@ def test_verification(c, mail):
     try:
         is_error(A.login(c, v.email, v.password), 403, "EMAIL_NOT_VERIFIED",
                  "required: an unverified user's login")
+        is_error(c.post("/api/user/export-csv", {}, token=w_access), 403,
+                 "EMAIL_NOT_VERIFIED", "required: an unverified user's "
+                 "export (a session from before)")
+        out = s.parkctl("remind")
+        is_(out.returncode, 0, "required: parkctl remind runs") or diag(
+            out.stdout, out.stderr)
+        with db(s) as d:
+            keys = [k for (k,) in d.execute(
+                "SELECT idem_key FROM outbox WHERE idem_key GLOB 'remind:*'")]
+        uids = {int(k.split(":")[1]) for k in keys}
+        ok(a.id in uids and v.id not in uids and w.id not in uids,
+           "required: reminders go to verified addresses only",
+           "  reminded %r; verified %d, unverified %d, %d" % (
+               sorted(uids), a.id, v.id, w.id))
         forgot(c, v.email)
         tok, _ = mail.link(v.email, "/reset-password", "required, reset")
         if tok:
@@ -547,7 +569,7 @@ def main():
             test_timing(c, mail)
             test_limit(c, mail)
             test_race(c, mail)
-            test_verification(c, mail)
+            test_verification(c, mail, a)
             test_storage(c, mail)
             c.check_no_hash("73-recovery")
             test_logs(s)
