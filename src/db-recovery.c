@@ -146,6 +146,22 @@ spend(struct pool *p, const char *hash, const char *purpose, int64_t *user,
 	return DB_OK;
 }
 
+enum dbrc
+db_recovery_token_live(const char *hash, const char *purpose)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+
+	if ((st = db_stmt(STMT_TOKEN_LIVE)) == NULL)
+		return db_lasterr();
+	db_bind_text(st, 1, hash);
+	db_bind_text(st, 2, purpose);
+	db_bind_int(st, 3, park_now());
+	if ((rc = db_row(st)) == DB_OK)
+		db_done(st);
+	return rc;
+}
+
 /* Marks the address verified (it is still the account's: spend()). */
 static enum dbrc
 set_verified(int64_t user, const char *email)

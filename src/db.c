@@ -692,6 +692,12 @@ static const char *const stmt_sql[] = {
 	    " AND expires_at > ?3 AND email = (SELECT u.email FROM users u"
 	    " WHERE u.id = account_tokens.user_id)"
 	    " RETURNING user_id, email",
+	/* the same conditions, read only: ?1 hash, ?2 purpose, ?3 now */
+	[STMT_TOKEN_LIVE] =
+	    "SELECT 1 FROM account_tokens"
+	    " WHERE hash = ?1 AND purpose = ?2 AND used_at IS NULL"
+	    " AND expires_at > ?3 AND email = (SELECT u.email FROM users u"
+	    " WHERE u.id = account_tokens.user_id)",
 	/* ?1 now, ?2 user, ?3 the address proven */
 	[STMT_USER_SET_VERIFIED] =
 	    "UPDATE users SET email_verified = 1, updated_at = ?1"

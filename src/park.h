@@ -1068,6 +1068,9 @@ enum dbrc db_recovery_request(const char *addr_hash, struct acct_token *t,
  */
 enum dbrc db_recovery_reset(struct pool *, const char *hash,
     const char *pw_hash, struct mail *notice, int64_t *user_id);
+/* DB_OK when the token hash of purpose could be spent now, DB_NOTFOUND
+ * when not (a read: the spending transaction decides). */
+enum dbrc db_recovery_token_live(const char *hash, const char *purpose);
 /* A verification: spends the token hash (DB_NOTFOUND as above) and marks
  * the address verified.  *user_id is the account. */
 enum dbrc db_recovery_verify(const char *hash, int64_t *user_id);

@@ -269,6 +269,16 @@ recovery_reset(struct req *r, struct resp *w)
 	if (!token_shape(tok, r->in[RS_TOKEN].len))
 		goto bad;
 	token_hash(tok, TOKEN_LEN, hash);
+	/* A dead link costs no password hash (a hash slot is scarce); a
+	 * live one is spent below, in the transaction, which alone
+	 * decides between racing resets. */
+	rc = db_recovery_token_live(hash, "reset");
+	if (rc == DB_NOTFOUND)
+		goto bad;
+	if (rc != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
 	if (auth_hash_gate(w) != 0)
 		return;
 	if (pw_hash(r->in[RS_PASSWORD].s, r->in[RS_PASSWORD].len, &pw) !=
