@@ -194,6 +194,7 @@ user_json(struct jw *jw, const char *key, const struct user *u)
 	jw_time(jw, "created_at", u->created_at);
 	jw_time(jw, "updated_at", u->updated_at);
 	jw_time(jw, "last_login", u->last_login);
+	jw_bool(jw, "email_verified", u->email_verified);
 	jw_obj_end(jw);
 }
 
@@ -211,6 +212,7 @@ admin_json(struct jw *jw, const char *key)
 	jw_null(jw, "created_at");
 	jw_null(jw, "updated_at");
 	jw_null(jw, "last_login");
+	jw_bool(jw, "email_verified", 1);
 	if (conf.admin_name != NULL && conf.admin_name[0] != '\0')
 		jw_str(jw, "name", conf.admin_name);
 	jw_obj_end(jw);
@@ -337,6 +339,7 @@ void
 auth_register(struct req *r, struct resp *w)
 {
 	struct user u;
+	struct acct_token vt;
 	struct buf hash = { 0 };
 	struct jw jw;
 	enum dbrc rc;
@@ -366,7 +369,9 @@ auth_register(struct req *r, struct resp *w)
 	}
 	u.password_hash = pool_strdup(&r->pool, hash.p);
 	buf_free(&hash);
-	rc = db_user_insert(&u, &id, &dup_name, &dup_email);
+	/* The verification link is queued with the account (recovery.c). */
+	recovery_verify_link(&r->pool, u.email, u.username, &vt);
+	rc = db_user_insert(&u, &id, &dup_name, &dup_email, &vt);
 	if (rc == DB_CONFLICT) {
 		resp_error(w, 409, "CONFLICT", dup_name ?
 		    "Username already taken" : "Email already registered");
@@ -619,6 +624,15 @@ auth_login(struct req *r, struct resp *w)
 		resp_error(w, 403, "ACCOUNT_INACTIVE", "Account is inactive");
 		return;
 	}
+	/* Off by default: old clients never verified anything. */
+	if (!admin && conf.require_email_verification && !u.email_verified) {
+		log_msg(LOG_WARN, "security: login of user %lld refused: "
+		    "e-mail not verified addr=%s", (long long)u.id, addr);
+		resp_error(w, 403, "EMAIL_NOT_VERIFIED",
+		    "Email address is not verified; open the link e-mailed to "
+		    "you, or reset the password by e-mail");
+		return;
+	}
 	if (rehash && pw_hash(pw, pwlen, &newhash) != 0)
 		buf_free(&newhash);
 
@@ -748,4 +762,10 @@ auth_me(struct req *r, struct resp *w)
 	if (caller_json(r, w, &jw, "user") != 0)
 		return;
 	jw_obj_end(&jw);
+}
+
+int
+auth_is_admin_email(const char *email_lc)
+{
+	return is_admin_email(email_lc);
 }

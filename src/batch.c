@@ -1007,6 +1007,8 @@ batch_cleanup(struct batch_result *res)
 		{ CLEAN_SESSIONS, "sessions" },
 		{ CLEAN_JOB_RUNS, "job runs" },
 		{ CLEAN_REMINDERS, "reminder marks" },
+		{ CLEAN_TOKENS, "account tokens" },
+		{ CLEAN_RECOVERY, "recovery requests" },
 	};
 	struct buf msg = { 0 };
 	char day[16];
@@ -1039,6 +1041,13 @@ batch_cleanup(struct batch_result *res)
 			break;
 		case CLEAN_REMINDERS:
 			before = 0;
+			break;
+		case CLEAN_TOKENS:
+			/* spent or expired: no link can use them again */
+			before = now;
+			break;
+		case CLEAN_RECOVERY:
+			before = now - conf.recovery_window_s;
 			break;
 		}
 		if ((rc = clean_all(steps[i].what, before, day, &n)) !=

@@ -166,6 +166,25 @@ const struct conf_def conf_defs[] = {
 	    "Seconds between two login attempts of an account past "
 	    "PARKD_LOGIN_ACCOUNT_MAX_FAILURES (429 with Retry-After in "
 	    "between)" },
+	/* account recovery */
+	{ "PARKD_RESET_TOKEN_TTL_S", CONF_INT, OFF(reset_token_ttl_s), 60,
+	    DAY, "1800",
+	    "Lifetime of a password reset link, in seconds" },
+	{ "PARKD_VERIFY_TOKEN_TTL_S", CONF_INT, OFF(verify_token_ttl_s), 300,
+	    30 * DAY, "172800",
+	    "Lifetime of an e-mail verification link, in seconds" },
+	{ "PARKD_RECOVERY_MAX_REQUESTS", CONF_INT, OFF(recovery_max_requests),
+	    1, 1000, "3",
+	    "Reset or verification e-mails asked for one address (known or "
+	    "not) within PARKD_RECOVERY_WINDOW_S; more is 429" },
+	{ "PARKD_RECOVERY_WINDOW_S", CONF_INT, OFF(recovery_window_s), 60,
+	    DAY, "3600",
+	    "The window of PARKD_RECOVERY_MAX_REQUESTS, in seconds" },
+	{ "REQUIRE_EMAIL_VERIFICATION", CONF_BOOL,
+	    OFF(require_email_verification), 0, 1, "off",
+	    "Refuse the login of a user whose e-mail address is not verified "
+	    "(403 EMAIL_NOT_VERIFIED), and send exports and reminders only to "
+	    "verified addresses" },
 	/* mail and exports */
 	{ "MAIL_SERVER", CONF_STR, OFF(mail_server), 0, 253, "",
 	    "SMTP server host; empty: no SMTP, messages are written as .eml "

@@ -25,6 +25,7 @@ user_row(struct pool *p, sqlite3_stmt *st, struct user *u)
 	u->created_at = sqlite3_column_int64(st, 6);
 	u->updated_at = sqlite3_column_int64(st, 7);
 	u->last_login = sqlite3_column_int64(st, 8);
+	u->email_verified = sqlite3_column_int(st, 9);
 }
 
 /* Runs a one-row lookup of a user; DB_OK, DB_NOTFOUND or a failure. */
@@ -88,7 +89,7 @@ taken(enum stmt id, const char *value, int64_t self, int *is_taken)
 
 enum dbrc
 db_user_insert(const struct user *u, int64_t *id, int *dup_name,
-    int *dup_email)
+    int *dup_email, const struct acct_token *vt)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
@@ -118,6 +119,9 @@ db_user_insert(const struct user *u, int64_t *id, int *dup_name,
 	if ((rc = db_run(st)) != DB_OK)
 		goto fail;
 	*id = db_last_id();
+	/* The verification link exists exactly when the account does. */
+	if (vt != NULL && (rc = db_token_add(vt, *id)) != DB_OK)
+		goto fail;
 	/* Dashboards count users: cached reads must see the new one. */
 	if ((rc = db_gen_bump("lots")) != DB_OK)
 		goto fail;
@@ -129,10 +133,12 @@ fail:
 
 enum dbrc
 db_user_update(int64_t id, const char *username, const char *email,
-    int set_phone, const char *phone, int *dup_name, int *dup_email)
+    int set_phone, const char *phone, int *dup_name, int *dup_email,
+    const struct acct_token *vt)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
+	int moved = 0;
 
 	if ((rc = db_begin()) != DB_OK)
 		return rc;
@@ -143,6 +149,13 @@ db_user_update(int64_t id, const char *username, const char *email,
 	if (*dup_name || *dup_email) {
 		rc = DB_CONFLICT;
 		goto fail;
+	}
+	/* Is it another address?  (Taken by no one else: checked above.) */
+	if (email != NULL) {
+		if ((rc = taken(STMT_USER_EMAIL_TAKEN, email, 0, &moved)) !=
+		    DB_OK)
+			goto fail;
+		moved = !moved;
 	}
 	if ((st = db_stmt(STMT_USER_UPDATE)) == NULL) {
 		rc = db_lasterr();
@@ -160,6 +173,11 @@ db_user_update(int64_t id, const char *username, const char *email,
 		rc = DB_NOTFOUND;
 		goto fail;
 	}
+	/* A new address is unverified (the statement) and gets its link;
+	 * links to the old one stop counting (db_token_add() spends them,
+	 * and a verification checks the address it went to). */
+	if (moved && vt != NULL && (rc = db_token_add(vt, id)) != DB_OK)
+		goto fail;
 	/* Spot grids show usernames. */
 	if ((rc = db_gen_bump("lots")) != DB_OK)
 		goto fail;

@@ -113,6 +113,8 @@ db_batch_remind_due(struct pool *p, int64_t after, const char *day,
 	db_bind_int(st, 3, idle_before);
 	db_bind_int(st, 4, everyone != 0);
 	db_bind_int(st, 5, (long long)cap);
+	/* REQUIRE_EMAIL_VERIFICATION: verified addresses only */
+	db_bind_int(st, 6, conf.require_email_verification);
 	return read_users(p, st, 1, cap, out, n);
 }
 
@@ -149,6 +151,7 @@ db_batch_report_due(struct pool *p, int64_t after, const char *month,
 	db_bind_int(st, 3, from);
 	db_bind_int(st, 4, to);
 	db_bind_int(st, 5, (long long)cap);
+	db_bind_int(st, 6, conf.require_email_verification);
 	return read_users(p, st, 0, cap, out, n);
 }
 
@@ -209,6 +212,8 @@ db_batch_clean(enum batch_clean what, int64_t before, const char *day_before,
 		[CLEAN_JOB_RUNS] = STMT_BATCH_CLEAN_JOB_RUNS,
 		[CLEAN_REMINDERS] = STMT_BATCH_CLEAN_REMINDERS,
 		[CLEAN_STALE_RUNS] = STMT_BATCH_STALE_RUNS,
+		[CLEAN_TOKENS] = STMT_BATCH_CLEAN_TOKENS,
+		[CLEAN_RECOVERY] = STMT_BATCH_CLEAN_RECOVERY,
 	};
 	sqlite3_stmt *st;
 	enum dbrc rc;

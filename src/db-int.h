@@ -199,6 +199,20 @@ enum stmt {
 	STMT_EXPORT_DELETE,
 	STMT_EXPORT_CHECKPOINT,
 
+	/* db-recovery.c: reset and verification tokens (migration 011) */
+	STMT_TOKEN_INSERT,
+	STMT_TOKEN_SPEND_OLDER,
+	STMT_TOKEN_SPEND,
+	STMT_TOKEN_LIVE,
+	STMT_USER_SET_VERIFIED,
+	STMT_USER_BY_EMAIL_ACTIVE,
+	STMT_RECOVERY_COUNT,
+	STMT_RECOVERY_ADD,
+	STMT_RESET_TOKENS,
+	STMT_RESET_RECOVERY,
+	STMT_BATCH_CLEAN_TOKENS,
+	STMT_BATCH_CLEAN_RECOVERY,
+
 	STMT__COUNT
 };
 
@@ -286,5 +300,9 @@ enum dbrc db_exec_for_test(const char *sql);
  * copy through a second, read-only connection).  NULL for a bad id.
  */
 const char *db_sql(enum stmt);
+
+/* db-recovery.c, inside the caller's transaction: spends user's unused
+ * tokens of t->purpose, stores t for user and queues its mail. */
+enum dbrc db_token_add(const struct acct_token *t, int64_t user);
 
 #endif /* DB_INT_H */

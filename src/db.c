@@ -45,7 +45,7 @@
  * max_page_count of db_max_pages(), whose numbers are ours, not input.
  */
 #define USER_COLS "id, username, email, password_hash, phone, is_active," \
-    " created_at, updated_at, last_login"
+    " created_at, updated_at, last_login, email_verified"
 
 #define LOT_COLS "id, name, address, pin_code, price_cents," \
     " number_of_spots, occupied, is_active, description, hours_start," \
@@ -56,6 +56,11 @@
     " r.updated_at, r.vehicle_model, r.vehicle_color, r.expected_leaving_ts"
 #define RESV_FROM "FROM reservations r JOIN spots s ON s.id = r.spot_id" \
     " JOIN lots l ON l.id = r.lot_id JOIN users u ON u.id = r.user_id"
+/* The body of a sent or failed mail of a link of recovery.c: gone. */
+#define OUTBOX_FORGET_LINK "body_text = CASE WHEN idem_key GLOB 'reset:*'" \
+    " OR idem_key GLOB 'verify:*' THEN '(sent; the link is not kept)'" \
+    " ELSE body_text END, body_html = CASE WHEN idem_key GLOB 'reset:*'" \
+    " OR idem_key GLOB 'verify:*' THEN NULL ELSE body_html END"
 #define EXPORT_COLS "id, user_id, email, state, progress, filename, error," \
     " attempts, created_at, updated_at, finished_at"
 
@@ -128,6 +133,8 @@ static const char *const stmt_sql[] = {
 	[STMT_USER_UPDATE] =
 	    "UPDATE users SET username = coalesce(?1, username),"
 	    " email = coalesce(?2, email),"
+	    " email_verified = CASE WHEN ?2 IS NOT NULL AND ?2 <> email"
+	    " THEN 0 ELSE email_verified END,"
 	    " phone = CASE WHEN ?3 THEN ?4 ELSE phone END,"
 	    " updated_at = ?5 WHERE id = ?6",
 	[STMT_USER_SET_ACTIVE] =
@@ -422,10 +429,13 @@ static const char *const stmt_sql[] = {
 	    "UPDATE outbox SET state = 'sending', attempts = attempts + 1,"
 	    " next_attempt_at = ?2 WHERE id = ?1"
 	    " AND state IN ('queued', 'sending') AND next_attempt_at <= ?3",
-	/* ?1 id, ?2 the claim, ?3 now */
+	/* ?1 id, ?2 the claim, ?3 now.  A reset or verification link's
+	 * token is kept nowhere once its mail is out (or failed for good):
+	 * the table account_tokens holds only its hash. */
 	[STMT_OUTBOX_SENT] =
 	    "UPDATE outbox SET state = 'sent', sent_at = ?3,"
-	    " next_attempt_at = ?3, last_error = NULL"
+	    " next_attempt_at = ?3, last_error = NULL,"
+	    " " OUTBOX_FORGET_LINK
 	    " WHERE id = ?1 AND state = 'sending' AND next_attempt_at = ?2",
 	/* ?1 id, ?2 the claim, ?3 next attempt, ?4 why */
 	[STMT_OUTBOX_RETRY] =
@@ -435,7 +445,7 @@ static const char *const stmt_sql[] = {
 	/* ?1 id, ?2 the claim, ?3 now, ?4 why */
 	[STMT_OUTBOX_FAIL] =
 	    "UPDATE outbox SET state = 'failed', next_attempt_at = ?3,"
-	    " last_error = ?4"
+	    " last_error = ?4, " OUTBOX_FORGET_LINK
 	    " WHERE id = ?1 AND state = 'sending' AND next_attempt_at = ?2",
 	/* ?1 id, ?2 the claim, ?3 due again: the attempt was not made */
 	[STMT_OUTBOX_RELEASE] =
@@ -463,6 +473,7 @@ static const char *const stmt_sql[] = {
 	    " WHERE s.user_id = u.id AND s.day = ?2)"
 	    " AND (?4 OR coalesce((SELECT max(r.parking_ts) FROM reservations r"
 	    " WHERE r.user_id = u.id), u.created_at) <= ?3)"
+	    " AND (?6 = 0 OR u.email_verified = 1)"
 	    " ORDER BY u.id LIMIT ?5",
 	/* the same conditions, checked again inside the write transaction:
 	 * one row (user ?1, day ?2) or none */
@@ -482,6 +493,7 @@ static const char *const stmt_sql[] = {
 	    " AND EXISTS (SELECT 1 FROM reservations r WHERE r.user_id = u.id"
 	    " AND r.parking_ts >= ?3 AND r.parking_ts < ?4"
 	    " AND r.status <> 'cancelled')"
+	    " AND (?6 = 0 OR u.email_verified = 1)"
 	    " ORDER BY u.id LIMIT ?5",
 	/* user ?1's reservations parked in [?2, ?3), oldest first */
 	[STMT_BATCH_REPORT_RESV] =
@@ -661,6 +673,55 @@ static const char *const stmt_sql[] = {
 	    " ORDER BY finished_at, id LIMIT ?2",
 	[STMT_EXPORT_DELETE] = "DELETE FROM export_jobs WHERE id = ?1",
 	[STMT_EXPORT_CHECKPOINT] = "PRAGMA wal_checkpoint(PASSIVE)",
+	/* db-recovery.c: ?1 hash, ?2 purpose, ?3 user, ?4 e-mail, ?5 now,
+	 * ?6 expires_at */
+	[STMT_TOKEN_INSERT] =
+	    "INSERT INTO account_tokens (hash, purpose, user_id, email,"
+	    " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+	/* a new link of a purpose spends the user's older unused ones:
+	 * ?1 now, ?2 user, ?3 purpose */
+	[STMT_TOKEN_SPEND_OLDER] =
+	    "UPDATE account_tokens SET used_at = ?1"
+	    " WHERE user_id = ?2 AND purpose = ?3 AND used_at IS NULL",
+	/* THE single use: ?1 hash, ?2 purpose, ?3 now.  Only a token unused,
+	 * unexpired and (for a verification) sent to the account's address
+	 * now changes; of two racing requests, one. */
+	[STMT_TOKEN_SPEND] =
+	    "UPDATE account_tokens SET used_at = ?3"
+	    " WHERE hash = ?1 AND purpose = ?2 AND used_at IS NULL"
+	    " AND expires_at > ?3 AND email = (SELECT u.email FROM users u"
+	    " WHERE u.id = account_tokens.user_id)"
+	    " RETURNING user_id, email",
+	/* the same conditions, read only: ?1 hash, ?2 purpose, ?3 now */
+	[STMT_TOKEN_LIVE] =
+	    "SELECT 1 FROM account_tokens"
+	    " WHERE hash = ?1 AND purpose = ?2 AND used_at IS NULL"
+	    " AND expires_at > ?3 AND email = (SELECT u.email FROM users u"
+	    " WHERE u.id = account_tokens.user_id)",
+	/* ?1 now, ?2 user, ?3 the address proven */
+	[STMT_USER_SET_VERIFIED] =
+	    "UPDATE users SET email_verified = 1, updated_at = ?1"
+	    " WHERE id = ?2 AND email = ?3",
+	[STMT_USER_BY_EMAIL_ACTIVE] =
+	    "SELECT id, username FROM users WHERE email = ? AND is_active = 1",
+	/* ?1 the address's HMAC, ?2 the window's start: the count and the
+	 * oldest in it */
+	[STMT_RECOVERY_COUNT] =
+	    "SELECT count(*), coalesce(min(at), 0) FROM recovery_requests"
+	    " WHERE addr_hash = ?1 AND at > ?2",
+	[STMT_RECOVERY_ADD] =
+	    "INSERT INTO recovery_requests (addr_hash, at) VALUES (?, ?)",
+	[STMT_RESET_TOKENS] = "DELETE FROM account_tokens",
+	[STMT_RESET_RECOVERY] = "DELETE FROM recovery_requests",
+	/* cleanup: spent (a spent token serves nothing), or expired by ?1;
+	 * at most ?2 */
+	[STMT_BATCH_CLEAN_TOKENS] =
+	    "DELETE FROM account_tokens WHERE hash IN (SELECT hash"
+	    " FROM account_tokens WHERE used_at IS NOT NULL"
+	    " OR expires_at <= ?1 LIMIT ?2)",
+	[STMT_BATCH_CLEAN_RECOVERY] =
+	    "DELETE FROM recovery_requests WHERE rowid IN (SELECT rowid"
+	    " FROM recovery_requests WHERE at < ?1 LIMIT ?2)",
 };
 _Static_assert(sizeof(stmt_sql) / sizeof(stmt_sql[0]) == STMT__COUNT,
     "stmt_sql[] must have one row per enum stmt");

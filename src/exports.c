@@ -249,7 +249,8 @@ enum { EXP_EMAIL };
  * answer says so (email_ignored), as the link opens the caller's history.
  * A user may have EXPORT_MAX_PENDING jobs queued or running and make
  * EXPORT_MAX_PER_DAY requests in 24 hours; past either, 429 EXPORT_LIMIT
- * with Retry-After.
+ * with Retry-After.  With REQUIRE_EMAIL_VERIFICATION on, an unverified
+ * address is 403 EMAIL_NOT_VERIFIED.
  * Statuses: 200, 400, 401, 403, 429, 503.
  */
 void
@@ -268,6 +269,23 @@ exports_request(struct req *r, struct resp *w)
 		resp_detail(w, "email", "the account has no address to send "
 		    "the export to");
 		return;
+	}
+	/* REQUIRE_EMAIL_VERIFICATION: the file's link goes only to an
+	 * address proven to be the account's (read only when it is on). */
+	if (conf.require_email_verification) {
+		struct user u;
+
+		if ((rc = db_user_get(&r->pool, r->who.user_id, &u)) !=
+		    DB_OK) {
+			db_to_http(rc, w);
+			return;
+		}
+		if (!u.email_verified) {
+			resp_error(w, 403, "EMAIL_NOT_VERIFIED",
+			    "Verify your e-mail address first: exports are "
+			    "sent only to verified addresses");
+			return;
+		}
 	}
 	/* Both lower-case: valid_email() folds, the schema stores so. */
 	ignored = em->set && !em->null && em->s != NULL &&

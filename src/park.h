@@ -249,6 +249,12 @@ struct conf {
 	int login_window_s;
 	int login_account_max_failures; /* then one attempt per slow_s */
 	int login_slow_s;
+	/* account recovery (recovery.c) */
+	int reset_token_ttl_s;
+	int verify_token_ttl_s;
+	int recovery_max_requests; /* per address asked about, per window */
+	int recovery_window_s;
+	int require_email_verification;
 	/* mail and exports */
 	char *mail_server;
 	int mail_port;
@@ -696,12 +702,15 @@ enum dbrc db_stats_get(struct db_stats *);
 
 /* ---- db-auth.c: users, sessions, login failures ---- */
 
+struct acct_token; /* db-recovery.c */
+
 /* A user row; strings live in the pool given to the call. */
 struct user {
 	int64_t id;
 	const char *username, *email, *phone, *password_hash;
 	int is_active;
 	int64_t created_at, updated_at, last_login; /* 0: never */
+	int email_verified;
 };
 
 /* A new login session (user_id 0: the admin). */
@@ -740,12 +749,18 @@ enum dbrc db_user_get(struct pool *, int64_t id, struct user *);
 /* By lower-cased e-mail or exact username; DB_NOTFOUND when neither. */
 enum dbrc db_user_by_login(struct pool *, const char *email_lc,
     const char *username, struct user *);
-/* Inserts a user; DB_CONFLICT with *dup_* set when a name is taken. */
+/* Inserts a user; DB_CONFLICT with *dup_* set when a name is taken.  vt,
+ * when not NULL, is the verification link of the new address: its token
+ * row (for the new id) and its mail are written in the same transaction. */
 enum dbrc db_user_insert(const struct user *, int64_t *id, int *dup_name,
-    int *dup_email);
-/* Changes the given fields (NULL: unchanged); DB_CONFLICT as above. */
+    int *dup_email, const struct acct_token *vt);
+/* Changes the given fields (NULL: unchanged); DB_CONFLICT as above.  A
+ * changed e-mail is unverified again and, when vt is not NULL, its
+ * verification link is queued (older links spent) in the same
+ * transaction. */
 enum dbrc db_user_update(int64_t id, const char *username, const char *email,
-    int set_phone, const char *phone, int *dup_name, int *dup_email);
+    int set_phone, const char *phone, int *dup_name, int *dup_email,
+    const struct acct_token *vt);
 /* New hash; revokes every other session of the user, and clears the
  * attempts of account from addr (db_login_attempt()). */
 enum dbrc db_user_set_password(int64_t id, const char *hash,
@@ -1010,6 +1025,57 @@ enum dbrc db_job_start(const char *job, int64_t *id);
 enum dbrc db_job_finish(int64_t id, long long items, long long errors,
     const char *status, const char *message);
 
+/* ---- db-recovery.c: the tokens of reset and verification links ---- */
+
+/*
+ * A link's token as stored: only the SHA-256 of its text.  The mail m
+ * carries the link; its "to" is email.
+ */
+struct acct_token {
+	const char *hash;    /* 64 hex digits */
+	const char *purpose; /* "reset" or "verify" */
+	int64_t user_id;     /* 0: look the address up; -1: no account */
+	const char *email;   /* the address the link goes to */
+	int64_t expires_at;
+	struct mail m;
+};
+
+/* What became of a request for a link. */
+enum recovery {
+	RECOVERY_QUEUED,  /* the token row and its mail are written */
+	RECOVERY_UNKNOWN, /* no active account has the address: nothing */
+	RECOVERY_LIMITED, /* the address had its requests: nothing */
+};
+
+/*
+ * A link asked for (forgot-password, a verification sent again), in one
+ * write transaction: counts the request against the address's HMAC
+ * addr_hash (refused past PARKD_RECOVERY_MAX_REQUESTS within
+ * PARKD_RECOVERY_WINDOW_S: *out RECOVERY_LIMITED, *retry_after); finds
+ * the account (t->user_id 0: the active user of t->email), spends its
+ * unused tokens of t->purpose, stores t and queues t->m.  An unknown
+ * address runs the same statements, matching no row, so that both take
+ * the same time.  Returns DB_OK or a failure.
+ */
+enum dbrc db_recovery_request(const char *addr_hash, struct acct_token *t,
+    enum recovery *out, int64_t *retry_after);
+/*
+ * A password reset: spends the reset token hash (DB_NOTFOUND when it is
+ * unknown, spent, expired, or was sent to an address the account no
+ * longer has), stores the new password hash, marks the address verified
+ * (the link proved it), revokes every session of the user, spends the
+ * user's other reset links and queues notice (its "to" set here, from
+ * the pool), all in one transaction.  *user_id is the account.
+ */
+enum dbrc db_recovery_reset(struct pool *, const char *hash,
+    const char *pw_hash, struct mail *notice, int64_t *user_id);
+/* DB_OK when the token hash of purpose could be spent now, DB_NOTFOUND
+ * when not (a read: the spending transaction decides). */
+enum dbrc db_recovery_token_live(const char *hash, const char *purpose);
+/* A verification: spends the token hash (DB_NOTFOUND as above) and marks
+ * the address verified.  *user_id is the account. */
+enum dbrc db_recovery_verify(const char *hash, int64_t *user_id);
+
 /* ---- db-batch.c: the data of parkctl's remind, report, cleanup, backup ---- */
 
 /* A user a batch job writes to; strings live in the pool given. */
@@ -1059,6 +1125,9 @@ enum batch_clean {
 	CLEAN_JOB_RUNS,       /* job runs, but the newest of each job */
 	CLEAN_REMINDERS,      /* reminders_sent rows (before is a day) */
 	CLEAN_STALE_RUNS,     /* marks runs "running" since before as failed */
+	CLEAN_TOKENS,         /* reset and verification tokens spent or
+	                       * expired */
+	CLEAN_RECOVERY,       /* the per-address counts of recovery mail */
 };
 /* Deletes (or marks) at most cap rows of a kind older than before (unix
  * time; for CLEAN_REMINDERS the day in day_before) in one short write
@@ -1271,6 +1340,24 @@ void users_password(struct req *, struct resp *);
 void users_admin_list(struct req *, struct resp *);
 void users_admin_deactivate(struct req *, struct resp *);
 void users_admin_activate(struct req *, struct resp *);
+/* 1 when an e-mail (lower-cased) is ADMIN_EMAIL's, compared in constant
+ * time: the admin is no user and gets no recovery mail. */
+int auth_is_admin_email(const char *email_lc);
+
+/* ---- recovery.c: account recovery and e-mail verification ---- */
+
+void recovery_forgot(struct req *, struct resp *);
+void recovery_reset(struct req *, struct resp *);
+void recovery_verify(struct req *, struct resp *);
+void recovery_resend(struct req *, struct resp *);
+/*
+ * Fills t with a new verification link for the account's address email
+ * (its greeting names username): the token (only its hash in t), its
+ * expiry and its e-mail, all in the pool.  t->user_id is 0: the caller's
+ * transaction knows the account (db_user_insert(), db_user_update()).
+ */
+void recovery_verify_link(struct pool *, const char *email,
+    const char *username, struct acct_token *t);
 
 /* ---- lots.c and resv.c: parking ---- */
 

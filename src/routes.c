@@ -39,6 +39,16 @@ static const struct field f_password[] = {
 	{ "current_password", FT_STR, FS_BODY, 1, 1, 1024, NULL, 0 },
 	{ "new_password", FT_STR, FS_BODY, 1, 1, 1024, valid_password, 0 },
 };
+static const struct field f_forgot[] = {
+	{ "email", FT_STR, FS_BODY, 1, 1, 320, valid_email, 0 },
+};
+static const struct field f_reset[] = {
+	{ "token", FT_STR, FS_BODY, 1, 1, 200, NULL, 0 },
+	{ "new_password", FT_STR, FS_BODY, 1, 1, 1024, valid_password, 0 },
+};
+static const struct field f_verify[] = {
+	{ "token", FT_STR, FS_BODY, 1, 1, 200, NULL, 0 },
+};
 static const struct field f_users[] = {
 	{ "limit", FT_INT, FS_QUERY, 0, 1, 100, NULL, 0 },
 	{ "offset", FT_INT, FS_QUERY, 0, 0, 1000000000, NULL, 0 },
@@ -117,6 +127,17 @@ const struct route routes[] = {
 	    users_profile_update, f_profile, "Change username, e-mail or phone"),
 	ROUTE(M_POST, "/api/user/password", AC_USER, users_password,
 	    f_password, "Change the password; ends the other sessions"),
+	/* account recovery (recovery.c) */
+	ROUTE(M_POST, "/api/auth/forgot-password", AC_ANON, recovery_forgot,
+	    f_forgot, "E-mail a password reset link (same answer for any "
+	    "address)"),
+	ROUTE(M_POST, "/api/auth/reset-password", AC_ANON, recovery_reset,
+	    f_reset, "Set a new password with a reset link's token; ends every "
+	    "session"),
+	ROUTE(M_POST, "/api/auth/verify-email", AC_ANON, recovery_verify,
+	    f_verify, "Verify the e-mail address with a link's token"),
+	ROUTE0(M_POST, "/api/user/verify-email/resend", AC_USER,
+	    recovery_resend, "E-mail a new verification link"),
 
 	/* the admin's view of users */
 	ROUTE(M_GET, "/api/admin/users", AC_ADMIN, users_admin_list, f_users,

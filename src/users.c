@@ -38,6 +38,7 @@ void
 users_profile_update(struct req *r, struct resp *w)
 {
 	const struct val *in = r->in;
+	struct acct_token vt;
 	struct user u;
 	struct jw jw;
 	enum dbrc rc;
@@ -50,12 +51,18 @@ users_profile_update(struct req *r, struct resp *w)
 		resp_detail(w, "email", "is already registered");
 		return;
 	}
+	/* A new address gets a verification link (sent only if it is
+	 * another address: the data layer knows). */
+	if (in[UPD_EMAIL].set)
+		recovery_verify_link(&r->pool, in[UPD_EMAIL].s,
+		    in[UPD_USERNAME].set ? in[UPD_USERNAME].s :
+		    r->who.username, &vt);
 	rc = db_user_update(r->who.user_id,
 	    in[UPD_USERNAME].set ? in[UPD_USERNAME].s : NULL,
 	    in[UPD_EMAIL].set ? in[UPD_EMAIL].s : NULL,
 	    in[UPD_PHONE].set || in[UPD_PHONE].null,
 	    in[UPD_PHONE].set && in[UPD_PHONE].len > 0 ? in[UPD_PHONE].s : NULL,
-	    &dup_name, &dup_email);
+	    &dup_name, &dup_email, in[UPD_EMAIL].set ? &vt : NULL);
 	if (rc == DB_CONFLICT) {
 		resp_error(w, 409, "CONFLICT", dup_name ?
 		    "Username already taken" : "Email already registered");

@@ -35,7 +35,7 @@ from parktest import diag, is_, like, ok  # noqa: E402
 
 ISO_UTC = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
 USER_KEYS = {"id", "username", "email", "role", "phone", "is_active",
-             "created_at", "updated_at", "last_login"}
+             "created_at", "updated_at", "last_login", "email_verified"}
 TOKEN_CODES = ("UNAUTHENTICATED", "TOKEN_EXPIRED", "TOKEN_REVOKED")
 WORKERS = 4
 LEEWAY = 3  # PARKD_REFRESH_LEEWAY_S of the stack

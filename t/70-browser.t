@@ -8,7 +8,10 @@ npm package playwright-core: a driver registers, logs in, searches, books,
 sees the spot and the running cost, releases and sees the final cost,
 pages the history, exports to CSV (progress, download, e-mailed link; the
 test runs "parkctl exports" and "parkctl mail" and reads the .eml), changes
-profile and password; the admin creates a lot, sees the booked spot in the
+profile and password; a driver who forgot the password asks for a
+link, follows the e-mailed link (.eml), resets it and logs in, and the
+link is refused the second time; an unverified driver sees the profile's
+notice and sends the link again; the admin creates a lot, sees the booked spot in the
 grid, resizes, is refused a delete (409), filters reservations, deactivates
 and activates a user; an expired access token makes exactly one refresh
 for two calls at once; logout; a phone-sized screen; /api/docs.  Every

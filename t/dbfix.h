@@ -36,7 +36,7 @@ fix_lot_and_user(const char *tag, int64_t *lot, int64_t *user)
 	u.password_hash = "pbkdf2:sha256:1000$salt$00";
 	u.is_active = 1;
 	return db_lot_create(&lc, lot) == DB_OK && db_user_insert(&u, user,
-	    &dup_name, &dup_email) == DB_OK ? 0 : -1;
+	    &dup_name, &dup_email, NULL) == DB_OK ? 0 : -1;
 }
 
 #endif

@@ -822,6 +822,132 @@ async function run() {
 		    "/api/docs: Try it out on GET /api/health gets 200 from this server");
 		await ctx.close();
 	}
+
+	// ---- 12b. a forgotten password: forgot, e-mail, reset (issue #20) --------------------
+
+	{
+		const who = { username: "forgetful_" + tag,
+		    email: `forgetful_${tag}@example.com`,
+		    password: "Forgot-pass-" + tag, next: "Reset-pass-" + tag };
+		let r = await apiCall("POST", "/api/auth/register", {
+			username: who.username, email: who.email,
+			password: who.password });
+		is(r.status, 200, "recovery: a user registers (API)");
+		r = await apiCall("POST", "/api/auth/login", { username: who.email,
+			password: who.password });
+		const oldAccess = r.json && r.json.data ? r.json.data.access_token : "";
+		const ctx = await newContext("recovery");
+		let p = await newPage(ctx);
+		const seenBefore = requests.length;
+		await p.goto(BASE + "/login");
+		await view(p, "login");
+		await p.getByRole("link", { name: "Forgot password?" }).click();
+		await view(p, "forgotPassword");
+		await labelsOk(p, "forgot password");
+		await p.getByLabel("E-mail").fill(who.email);
+		await p.getByRole("button", { name: "Send me a link" }).click();
+		const notice = p.locator("p.notice:not([hidden])");
+		await notice.waitFor();
+		like(await notice.textContent(), /If an account has this address/,
+		    "recovery: the page says a link is sent, as for any address");
+		await shot(p, "40-forgot-sent");
+
+		let out;
+		try {
+			out = parkctl("mail");
+		} catch (e) {
+			out = "parkctl mail failed: " + (e.stderr || e.message);
+		}
+		diag("parkctl mail: " + out.trim());
+		let link = null;
+		for (const f of readdirSync(MAIL_DIR).filter((x) => x.endsWith(".eml"))) {
+			const text = unQP(readFileSync(join(MAIL_DIR, f), "utf8"));
+			if (!text.includes("To: " + who.email)) continue;
+			const m = text.match(/https?:\/\/[^\s"<>]+\/reset-password#token=[A-Za-z0-9_-]{43}/);
+			if (m) link = m[0];
+		}
+		ok(link !== null && link.startsWith(ORIGIN + "/reset-password#"),
+		    "recovery: the e-mail links to this site's reset page",
+		    "  " + String(link).replace(/token=.*/, "token=..."));
+		if (link) {
+			const token = link.split("#token=")[1];
+			await p.goto(link);
+			await view(p, "resetPassword");
+			ok(!p.url().includes(token), "recovery: the page takes the " +
+			    "token out of the address bar", "  " + p.url().length);
+			await labelsOk(p, "reset password");
+			await p.getByLabel("New password", { exact: true }).fill(who.next);
+			await p.getByLabel("New password again").fill(who.next);
+			await p.getByRole("button", { name: "Set the new password" }).click();
+			await view(p, "login");
+			like(await statusText(p), /password is changed/,
+			    "recovery: after the reset, the login page says so");
+			await p.getByLabel("Username or e-mail").fill(who.email);
+			await p.getByLabel("Password").fill(who.password);
+			await p.getByRole("button", { name: "Log in" }).click();
+			const bad = p.locator(".form-error:not([hidden])");
+			await bad.waitFor();
+			like(await bad.textContent(), /Invalid username\/email or password/,
+			    "recovery: the old password is refused in the browser");
+			await p.getByLabel("Password").fill(who.next);
+			await p.getByRole("button", { name: "Log in" }).click();
+			await view(p, "lots");
+			ok(true, "recovery: the new password logs in");
+			r = await apiCall("GET", "/api/auth/me", undefined, oldAccess);
+			is(r.status, 401, "recovery: a session from before the reset " +
+			    "is over");
+
+			// The profile shows the address as verified now (the link
+			// proved it); a second use of the link is refused.
+			await p.goto(BASE + "/profile");
+			await view(p, "profile");
+			is(await p.locator("[data-testid=unverified]").count(), 0,
+			    "recovery: after a reset by e-mail, no 'not verified' notice");
+			const p2 = await newPage(ctx);
+			await p2.goto(link);
+			await view(p2, "resetPassword");
+			await p2.getByLabel("New password", { exact: true }).fill("Another-pw-1");
+			await p2.getByLabel("New password again").fill("Another-pw-1");
+			await p2.getByRole("button", { name: "Set the new password" }).click();
+			const err = p2.locator(".form-error:not([hidden])");
+			await err.waitFor();
+			like(await err.textContent(), /expired or was used already/,
+			    "recovery: the link a second time: refused, with a way on");
+			await shot(p2, "41-reset-link-used");
+			const leaked = requests.slice(seenBefore).filter((x) =>
+			    x.url.includes(token));
+			ok(leaked.length === 0, "recovery: no request carried the token " +
+			    "in its URL (it travels in a JSON body)",
+			    ...leaked.map((x) => "  " + x.method + " " +
+				x.url.replace(token, "<token>")));
+		}
+
+		// Another user, unverified: the profile's notice and "send again".
+		const v = { username: "unverified_" + tag,
+		    email: `unverified_${tag}@example.com`, password: "Unver-pass-" + tag };
+		await apiCall("POST", "/api/auth/register", v);
+		await ctx.close();
+		const ctx2 = await newContext("unverified");
+		p = await newPage(ctx2);
+		await p.goto(BASE + "/login");
+		await view(p, "login");
+		await p.getByLabel("Username or e-mail").fill(v.email);
+		await p.getByLabel("Password").fill(v.password);
+		await p.getByRole("button", { name: "Log in" }).click();
+		await view(p, "lots");
+		await p.goto(BASE + "/profile");
+		await view(p, "profile");
+		const box = p.locator("[data-testid=unverified]");
+		like(await box.textContent(), /not verified/,
+		    "profile: an unverified address shows a notice");
+		await box.getByRole("button", { name: "Send the link again" }).click();
+		await p.waitForFunction(() =>
+		    /Verification e-mail sent/.test(document.getElementById("status")
+			.textContent));
+		ok(true, "profile: 'send again' sends a new link");
+		await shot(p, "42-profile-unverified");
+		await ctx2.close();
+	}
 }
 
 // ---- 13. what the pages sent ----------------------------------------------------------------

@@ -14,6 +14,12 @@ const load = {
 const ROUTES = [
 	["/login", "auth", "login", "guest", "Log in"],
 	["/register", "auth", "register", "guest", "Create an account"],
+	["/forgot-password", "auth", "forgotPassword", "guest",
+	    "Forgot password"],
+	// the e-mailed links: for anyone, logged in or not
+	["/reset-password", "auth", "resetPassword", "any",
+	    "Choose a new password"],
+	["/verify-email", "auth", "verifyEmail", "any", "Verify e-mail address"],
 	["/lots", "driver", "lots", "user", "Find parking"],
 	["/parking", "driver", "parking", "user", "My parking"],
 	["/history", "driver", "bookings", "user", "History"],
@@ -114,7 +120,7 @@ async function render(flash) {
 	}
 	const [, mod, name, who, title] = m.route;
 	if (who === "guest" && user) return go(home(user), { replace: true });
-	if (who !== "guest" && !user) {
+	if (who !== "guest" && who !== "any" && !user) {
 		const back = location.pathname + location.search;
 		return go("/login?next=" + encodeURIComponent(back), {
 			replace: true, flash });

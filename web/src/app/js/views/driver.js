@@ -437,7 +437,31 @@ export async function profile(view, ctx) {
 	view.append(h("h1", null, "Profile"),
 	    h("p", { class: "muted" }, "Member since ", when(me.created_at),
 		me.last_login ? " · last login " + when(me.last_login) : ""),
+	    me.email_verified === false ? unverified(me) : null,
 	    h("div", { class: "two" }, acct, pw));
+}
+
+// The notice of an address not verified yet, with "send again".
+function unverified(me) {
+	const btn = h("button", { type: "button", class: "secondary" },
+	    "Send the link again");
+	btn.addEventListener("click", async () => {
+		btn.disabled = true;
+		try {
+			const r = await api("POST", "/api/user/verify-email/resend");
+			status(r.message + ".");
+		} catch (e) {
+			if (!(e && e.status !== undefined)) throw e;
+			status(e.message, "error");
+		} finally {
+			btn.disabled = false;
+		}
+	});
+	return h("div", { class: "card notice", role: "note",
+	    "data-testid": "unverified" },
+	    h("p", null, "Your e-mail address ", h("strong", null, me.email),
+		" is not verified yet. Open the link we e-mailed you."),
+	    h("div", { class: "actions" }, btn));
 }
 
 export { failed };
