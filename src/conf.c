@@ -153,19 +153,20 @@ const struct conf_def conf_defs[] = {
 	    "scrypt parallelism p of new password hashes" },
 	{ "PARKD_LOGIN_MAX_FAILURES", CONF_INT, OFF(login_max_failures), 1,
 	    1000, "10",
-	    "Failed logins of one account from one client address within the "
-	    "window before 429" },
+	    "Failed logins at one name (as the lookup reads it) from one client "
+	    "address (an IPv6 one by its /64) within the window before 429" },
 	{ "PARKD_LOGIN_WINDOW_S", CONF_INT, OFF(login_window_s), 60, DAY,
 	    "900",
 	    "The window of the login failure limits, in seconds" },
 	{ "PARKD_LOGIN_ACCOUNT_MAX_FAILURES", CONF_INT,
 	    OFF(login_account_max_failures), 1, 100000, "100",
 	    "Failed logins of one account from all addresses within the "
-	    "window past which it takes one attempt per PARKD_LOGIN_SLOW_S" },
+	    "window past which each address takes one attempt per "
+	    "PARKD_LOGIN_SLOW_S at it" },
 	{ "PARKD_LOGIN_SLOW_S", CONF_INT, OFF(login_slow_s), 1, 3600, "10",
-	    "Seconds between two login attempts of an account past "
-	    "PARKD_LOGIN_ACCOUNT_MAX_FAILURES (429 with Retry-After in "
-	    "between)" },
+	    "Seconds between two login attempts of one client address at an "
+	    "account past PARKD_LOGIN_ACCOUNT_MAX_FAILURES (429 with "
+	    "Retry-After in between)" },
 	/* mail and exports */
 	{ "MAIL_SERVER", CONF_STR, OFF(mail_server), 0, 253, "",
 	    "SMTP server host; empty: no SMTP, messages are written as .eml "

@@ -90,6 +90,10 @@ int64_t time_parse_iso(const char *);
 
 /* Appends s with control characters and quotes escaped for a log line. */
 void text_escape_log(struct buf *, const char *, size_t);
+/* The group a client address is counted in by parkd's login limits: an
+ * IPv4 address itself (also when IPv4-mapped), an IPv6 address its /64
+ * ("2001:db8:1:2::/64"); "-" for none.  In p, or addr itself. */
+const char *addr_group(struct pool *, const char *addr);
 
 /* ---- crypto.c: the one file that includes OpenSSL ---- */
 
@@ -614,12 +618,13 @@ void auth_init(void);
  * admin sessions are bound to it, so that changing ADMIN_PASSWORD(_HASH)
  * ends them. */
 const char *auth_admin_fp(void);
-/* Counts an attempt at the password of account key ("user:5") by the
- * caller's address before it is checked (db_login_attempt()); what names
- * it in the log ("login", "password change").  Returns 0, or -1 after
- * filling 429 with Retry-After (or 503). */
-int auth_attempt(struct req *, struct resp *, const char *key,
-    const char *what);
+/* Counts an attempt at the password of an account by the caller's address
+ * group before it is checked (db_login_attempt(): ident the typed name's
+ * key, account the account's, "user:5"); what names it in the log
+ * ("login", "password change").  Returns 0, or -1 after filling 429 with
+ * Retry-After (or 503). */
+int auth_attempt(struct req *, struct resp *, const char *ident,
+    const char *account, const char *what);
 /* Takes a slot of the hash gate for the rest of the request (the front
  * line gives it back).  Returns 0, or -1 after filling 503 with
  * Retry-After. */
@@ -757,22 +762,29 @@ enum dbrc db_users_list(struct pool *, const char *like, int limit, int offset,
     struct user **, size_t *n, long long *total);
 /*
  * Counts and records a login attempt (a login, or a password change's
- * check of the current password) of an account from a client address in
- * one write transaction, before the password is checked, so that parallel
- * attempts cannot overshoot.  An attempt is a failure until the success
- * clears it.  *verdict: ATTEMPT_OK (recorded: go on), ATTEMPT_ADDR_LIMIT
- * (this address used up PARKD_LOGIN_MAX_FAILURES) or ATTEMPT_SLOWED (the
- * account is past PARKD_LOGIN_ACCOUNT_MAX_FAILURES from all addresses and
- * had an attempt less than PARKD_LOGIN_SLOW_S ago); neither is recorded.
- * *failures: those counted against the verdict; *retry_after: seconds.
+ * check of the current password) from a client address group (see
+ * addr_group()) in one write transaction, before the password is checked,
+ * so that parallel attempts cannot overshoot.  ident: the key of the name
+ * as typed and as the lookup reads it ("id:alice", "id:a@example.com"),
+ * the same for a known and an unknown name; account: the key of the
+ * account it names ("user:5", "admin:"; ident itself for no account).  An
+ * attempt is a failure until the success clears it.  *verdict:
+ * ATTEMPT_OK (recorded: go on), ATTEMPT_ADDR_LIMIT (this address used up
+ * PARKD_LOGIN_MAX_FAILURES at this name) or ATTEMPT_SLOWED (the account
+ * is past PARKD_LOGIN_ACCOUNT_MAX_FAILURES from all addresses and this
+ * address tried this name less than PARKD_LOGIN_SLOW_S ago); neither is
+ * recorded.  *failures: those counted against the verdict; *retry_after:
+ * seconds.
  */
 enum attempt { ATTEMPT_OK, ATTEMPT_ADDR_LIMIT, ATTEMPT_SLOWED };
-enum dbrc db_login_attempt(const char *account, const char *addr,
-    enum attempt *verdict, int *failures, int64_t *retry_after);
-/* One transaction: clear the attempts of the account from addr, stamp
- * last_login, store a new hash (when not NULL) and create the session. */
-enum dbrc db_login_success(const char *account, const char *addr,
-    const struct session *, const char *new_hash);
+enum dbrc db_login_attempt(const char *ident, const char *account,
+    const char *addr, enum attempt *verdict, int *failures,
+    int64_t *retry_after);
+/* One transaction: clear the attempts of the name and of its account from
+ * addr, stamp last_login, store a new hash (when not NULL) and create the
+ * session. */
+enum dbrc db_login_success(const char *ident, const char *account,
+    const char *addr, const struct session *, const char *new_hash);
 /* The per-request check of an access token's session; DB_NOTFOUND when
  * there is no such session.  An admin session is valid only with the
  * admin_fp it was made with (auth_admin_fp()). */
