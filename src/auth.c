@@ -516,18 +516,31 @@ admin_password_ok(const char *pw, size_t len)
 	return pw_verify(pw, len, h, NULL);
 }
 
+/* The key of an address group's logins at every name, lower-case like
+ * every key of login_failures. */
+static const char *
+addr_key_of(struct pool *p, const char *addr)
+{
+	char *k = pool_printf(p, "addr:%s", addr), *c;
+
+	for (c = k; *c != '\0'; c++)
+		*c = (char)tolower((unsigned char)*c);
+	return k;
+}
+
 int
 auth_attempt(struct req *r, struct resp *w, const char *ident,
     const char *account, const char *what)
 {
 	const char *addr = addr_group(&r->pool, r->remote_addr);
+	int login = strcmp(what, "login") == 0;
 	enum attempt verdict;
 	enum dbrc rc;
 	int64_t wait;
 	int failures;
 
-	rc = db_login_attempt(ident, account, addr, &verdict, &failures,
-	    &wait);
+	rc = db_login_attempt(ident, account, addr, login ?
+	    addr_key_of(&r->pool, addr) : NULL, &verdict, &failures, &wait);
 	if (rc != DB_OK) {
 		db_to_http(rc, w);
 		return -1;
@@ -535,15 +548,16 @@ auth_attempt(struct req *r, struct resp *w, const char *ident,
 	if (verdict == ATTEMPT_OK)
 		return 0;
 	/* The same answer for every account, known or not. */
-	resp_error(w, 429, "RATE_LIMITED", strcmp(what, "login") == 0 ?
+	resp_error(w, 429, "RATE_LIMITED", login ?
 	    "Too many failed logins; try again later" :
 	    "Too many failed attempts; try again later");
 	resp_header(w, "Retry-After", pool_printf(&r->pool, "%lld",
 	    (long long)wait));
 	/* log_msg escapes what the client typed. */
 	log_msg(LOG_WARN, "security: %s %s after %d failures addr=%s "
-	    "account=%s", what, verdict == ATTEMPT_ADDR_LIMIT ? "locked" :
-	    "slowed", failures, addr, account);
+	    "account=%s", what, verdict == ATTEMPT_ADDR_CAP ?
+	    "capped for the address" : verdict == ATTEMPT_ADDR_LIMIT ?
+	    "locked" : "slowed", failures, addr, account);
 	return -1;
 }
 
@@ -575,7 +589,7 @@ ident_key_of(struct pool *p, const char *name)
  * Statuses: 200, 400, 401 (same text for unknown user and bad password),
  * 403 (inactive account), 429 (too many failures of this name from this
  * address, or of the account from all addresses and this address tried
- * within PARKD_LOGIN_SLOW_S), 503
+ * within PARKD_LOGIN_SLOW_S, or from this address at all names), 503
  * (also: every hash slot taken).
  */
 void
@@ -668,8 +682,8 @@ auth_login(struct req *r, struct resp *w)
 	s.remember = remember;
 	s.expires_at = now + (remember ? conf.jwt_refresh_remember_ttl_s :
 	    conf.jwt_refresh_ttl_s);
-	rc = db_login_success(ident_key, key, addr, &s, newhash.len ?
-	    newhash.p : NULL);
+	rc = db_login_success(ident_key, key, addr, addr_key_of(&r->pool,
+	    addr), &s, newhash.len ? newhash.p : NULL);
 	buf_free(&newhash);
 	if (rc != DB_OK) {
 		db_to_http(rc, w);

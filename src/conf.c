@@ -167,6 +167,11 @@ const struct conf_def conf_defs[] = {
 	    "Seconds between two login attempts of one client address at an "
 	    "account past PARKD_LOGIN_ACCOUNT_MAX_FAILURES (429 with "
 	    "Retry-After in between)" },
+	{ "PARKD_LOGIN_ADDR_MAX_FAILURES", CONF_INT,
+	    OFF(login_addr_max_failures), 1, 1000000, "50",
+	    "Failed logins from one client address (an IPv6 one by its /64) "
+	    "at all names within the window before 429: cycling names buys "
+	    "no more hashes" },
 	/* mail and exports */
 	{ "MAIL_SERVER", CONF_STR, OFF(mail_server), 0, 253, "",
 	    "SMTP server host; empty: no SMTP, messages are written as .eml "

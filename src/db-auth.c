@@ -304,12 +304,13 @@ attempt_add(const char *key, const char *addr, int64_t now)
 
 enum dbrc
 db_login_attempt(const char *ident, const char *account, const char *addr,
-    enum attempt *verdict, int *failures, int64_t *retry_after)
+    const char *addr_key, enum attempt *verdict, int *failures,
+    int64_t *retry_after)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
-	int64_t now = park_now(), oldest_here, latest_here;
-	int all, here;
+	int64_t now = park_now(), oldest_here, latest_here, oldest_addr;
+	int all, here, from_addr;
 
 	*verdict = ATTEMPT_OK;
 	*failures = 0;
@@ -326,14 +327,23 @@ db_login_attempt(const char *ident, const char *account, const char *addr,
 	db_bind_text(st, 2, account);
 	db_bind_int(st, 3, now - conf.login_window_s);
 	db_bind_text(st, 4, addr);
+	db_bind_text(st, 5, addr_key);
 	if ((rc = db_row(st)) != DB_OK)
 		goto fail;
 	here = sqlite3_column_int(st, 0);
 	oldest_here = sqlite3_column_int64(st, 1);
 	latest_here = sqlite3_column_int64(st, 2);
 	all = sqlite3_column_int(st, 3);
+	from_addr = sqlite3_column_int(st, 4);
+	oldest_addr = sqlite3_column_int64(st, 5);
 	db_done(st);
-	if (here >= conf.login_max_failures) {
+	if (addr_key != NULL && from_addr >= conf.login_addr_max_failures) {
+		/* One address cycling through names (each with its own
+		 * count) would buy a hash per name without end. */
+		*verdict = ATTEMPT_ADDR_CAP;
+		*failures = from_addr;
+		*retry_after = oldest_addr + conf.login_window_s - now;
+	} else if (here >= conf.login_max_failures) {
 		/* This address has had its tries at this name: until the
 		 * oldest leaves the window. */
 		*verdict = ATTEMPT_ADDR_LIMIT;
@@ -357,7 +367,9 @@ db_login_attempt(const char *ident, const char *account, const char *addr,
 	}
 	if ((rc = attempt_add(ident, addr, now)) != DB_OK ||
 	    (strcmp(account, ident) != 0 &&
-	    (rc = attempt_add(account, addr, now)) != DB_OK))
+	    (rc = attempt_add(account, addr, now)) != DB_OK) ||
+	    (addr_key != NULL &&
+	    (rc = attempt_add(addr_key, addr, now)) != DB_OK))
 		goto fail;
 	return db_commit();
 fail:
@@ -367,7 +379,7 @@ fail:
 
 enum dbrc
 db_login_success(const char *ident, const char *account, const char *addr,
-    const struct session *s, const char *new_hash)
+    const char *addr_key, const struct session *s, const char *new_hash)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
@@ -379,6 +391,17 @@ db_login_success(const char *ident, const char *account, const char *addr,
 	 * counted when the owner logs in. */
 	if ((rc = attempts_clear(ident, account, addr)) != DB_OK)
 		goto fail;
+	/* Of the address's logins at every name, this one only: the others
+	 * may be another client's guesses behind the same address. */
+	if (addr_key != NULL) {
+		if ((st = db_stmt(STMT_LOGIN_FAIL_UNCOUNT)) == NULL) {
+			rc = db_lasterr();
+			goto fail;
+		}
+		db_bind_text(st, 1, addr_key);
+		if ((rc = db_run(st)) != DB_OK)
+			goto fail;
+	}
 	if (s->user_id > 0) {
 		if ((st = db_stmt(STMT_USER_LAST_LOGIN)) == NULL) {
 			rc = db_lasterr();

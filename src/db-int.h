@@ -91,6 +91,7 @@ enum stmt {
 	STMT_LOGIN_FAIL_COUNT,
 	STMT_LOGIN_FAIL_ADD,
 	STMT_LOGIN_FAIL_CLEAR,
+	STMT_LOGIN_FAIL_UNCOUNT,
 
 	/* db-lots.c: cache generations, lots, spots, reservations */
 	STMT_GEN_GET,

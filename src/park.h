@@ -158,8 +158,8 @@ void pw_dummy(const char *pw, size_t len);
  * The hash gate, bounding concurrent password hashes on the host
  * (PARKD_HASH_CONCURRENCY).  pw_gate_init(): the supervisor, before it
  * forks; 0 or -1.  pw_gate_enter(): a worker, before it hashes; 0 (also
- * without a gate, e.g. parkctl), or -1 when every slot stayed taken for
- * 100 ms (answer 503).  pw_gate_leave(): the front line after every
+ * without a gate, e.g. parkctl), or -1 at once when every slot is taken
+ * (answer 503; a worker never waits for a slot).  pw_gate_leave(): the front line after every
  * handler.  pw_gate_reap(): the supervisor, for each worker it reaps;
  * returns the slots it freed.
  */
@@ -253,6 +253,7 @@ struct conf {
 	int login_window_s;
 	int login_account_max_failures; /* then one attempt per slow_s */
 	int login_slow_s;
+	int login_addr_max_failures; /* one address, every account */
 	/* mail and exports */
 	char *mail_server;
 	int mail_port;
@@ -621,8 +622,9 @@ const char *auth_admin_fp(void);
 /* Counts an attempt at the password of an account by the caller's address
  * group before it is checked (db_login_attempt(): ident the typed name's
  * key, account the account's, "user:5"); what names it in the log
- * ("login", "password change").  Returns 0, or -1 after filling 429 with
- * Retry-After (or 503). */
+ * ("login" also counts against the address's cap at every name, "password
+ * change").  Returns 0, or -1 after filling 429 with Retry-After (or
+ * 503). */
 int auth_attempt(struct req *, struct resp *, const char *ident,
     const char *account, const char *what);
 /* Takes a slot of the hash gate for the rest of the request (the front
@@ -767,24 +769,29 @@ enum dbrc db_users_list(struct pool *, const char *like, int limit, int offset,
  * so that parallel attempts cannot overshoot.  ident: the key of the name
  * as typed and as the lookup reads it ("id:alice", "id:a@example.com"),
  * the same for a known and an unknown name; account: the key of the
- * account it names ("user:5", "admin:"; ident itself for no account).  An
- * attempt is a failure until the success clears it.  *verdict:
- * ATTEMPT_OK (recorded: go on), ATTEMPT_ADDR_LIMIT (this address used up
+ * account it names ("user:5", "admin:"; ident itself for no account);
+ * addr_key: the key of the address's logins at every name ("addr:" and
+ * addr), NULL for none (a password change).  An attempt is a failure until
+ * the success clears it.  *verdict: ATTEMPT_OK (recorded: go on),
+ * ATTEMPT_ADDR_CAP (this address used up PARKD_LOGIN_ADDR_MAX_FAILURES at
+ * all names), ATTEMPT_ADDR_LIMIT (this address used up
  * PARKD_LOGIN_MAX_FAILURES at this name) or ATTEMPT_SLOWED (the account
  * is past PARKD_LOGIN_ACCOUNT_MAX_FAILURES from all addresses and this
  * address tried this name less than PARKD_LOGIN_SLOW_S ago); neither is
  * recorded.  *failures: those counted against the verdict; *retry_after:
  * seconds.
  */
-enum attempt { ATTEMPT_OK, ATTEMPT_ADDR_LIMIT, ATTEMPT_SLOWED };
+enum attempt { ATTEMPT_OK, ATTEMPT_ADDR_CAP, ATTEMPT_ADDR_LIMIT,
+	ATTEMPT_SLOWED };
 enum dbrc db_login_attempt(const char *ident, const char *account,
-    const char *addr, enum attempt *verdict, int *failures,
-    int64_t *retry_after);
+    const char *addr, const char *addr_key, enum attempt *verdict,
+    int *failures, int64_t *retry_after);
 /* One transaction: clear the attempts of the name and of its account from
- * addr, stamp last_login, store a new hash (when not NULL) and create the
- * session. */
+ * addr, uncount this login from addr_key's (when not NULL), stamp
+ * last_login, store a new hash (when not NULL) and create the session. */
 enum dbrc db_login_success(const char *ident, const char *account,
-    const char *addr, const struct session *, const char *new_hash);
+    const char *addr, const char *addr_key, const struct session *,
+    const char *new_hash);
 /* The per-request check of an access token's session; DB_NOTFOUND when
  * there is no such session.  An admin session is valid only with the
  * admin_fp it was made with (auth_admin_fp()). */

@@ -1040,6 +1040,29 @@ def test_gate(c, clients=8):
         before = s.worker_pids()
         t.start()
         time.sleep(0.4)
+        # Review lesson: a login that found the slot taken waited up to
+        # 100 ms in its worker, so a flood of logins took the workers from
+        # every route.  Now it is refused at once.
+        busy, took, health = [], [], []
+        for k in range(7):
+            t0 = time.monotonic()
+            r = login(c, "busy%d.%s@example.com" % (k, A.tag()), "Wrong-pw-1")
+            took.append((time.monotonic() - t0) * 1000)
+            busy.append(r.status)
+            t0 = time.monotonic()
+            c.get("/api/health")
+            health.append((time.monotonic() - t0) * 1000)
+        took.sort()
+        health.sort()
+        diag("refused logins while the one slot hashes: %r, median %.1f ms "
+             "(GET /api/health: median %.1f ms)" % (busy, took[3],
+                                                    health[3]))
+        is_(busy, [503] * 7, "the one slot held by a long hash: 7 logins "
+            "get 503")
+        ok(took[3] < health[3] + 60, "a refused login answers at once, no "
+           "wait for a slot: median %.1f ms, within 60 ms of GET "
+           "/api/health's %.1f ms (it waited 100 ms)" % (took[3],
+                                                         health[3]))
         for pid in before:
             os.kill(pid, signal.SIGKILL)
         t.join(30)
@@ -1065,6 +1088,40 @@ def restart(s, **changes):
     s.stop_process("parkd")
     s.start_parkd()
     s.wait_healthy()
+
+
+def test_addr_cap(c):
+    """PARKD_LOGIN_ADDR_MAX_FAILURES: failed logins from one address at all
+    names (each unknown name had its own count: cycling names bought a
+    hash per try without end).  A success is not counted."""
+    s = c.s
+    u = A.User(c, "cap")
+    restart(s, PARKD_LOGIN_ADDR_MAX_FAILURES="5")
+    try:
+        t = A.tag()
+        st = [login(c, "cap%d.%s@example.com" % (k, t), "Wrong-pw-1",
+                    source="127.0.0.60").status for k in range(5)]
+        is_(st, [401] * 5, "5 wrong logins at 5 names from one address: "
+            "401 each")
+        r = login(c, "cap9.%s@example.com" % t, "Wrong-pw-1",
+                  source="127.0.0.60")
+        is_error(r, 429, "RATE_LIMITED", "the 6th name from that address, "
+                 "with a cap of 5: 429")
+        ra = r.headers.get("retry-after", "")
+        ok(ra.isdigit() and 1 <= int(ra) <= 900, "with Retry-After within "
+           "the window (%r)" % ra)
+        is_(login(c, u.email, u.password, source="127.0.0.60").status, 429,
+            "the right password from that address: 429 too")
+        is_(login(c, u.email, u.password, source="127.0.0.61").status, 200,
+            "another address logs in")
+        st = [login(c, u.email, u.password, source="127.0.0.62").status
+              for _ in range(6)]
+        is_(st, [200] * 6, "6 right logins from one address: 200 each")
+        is_(login(c, "cap8.%s@example.com" % t, "Wrong-pw-1",
+                  source="127.0.0.62").status, 401,
+            "then a wrong one: 401 (successes do not count)")
+    finally:
+        restart(s, PARKD_LOGIN_ADDR_MAX_FAILURES="1000000")
 
 
 def test_admin_password_change(c):
@@ -1271,10 +1328,11 @@ def test_log_injection(c):
 
 def main():
     # The timing test fails many logins from 127.0.0.1: t/54 tests the
-    # limits.
+    # limits (test_addr_cap lowers the address's cap for itself).
     settings = {"PARKD_SCRYPT_N": "16384",
                 "PARKD_REFRESH_LEEWAY_S": str(LEEWAY),
-                "PARKD_LOGIN_MAX_FAILURES": "100"}
+                "PARKD_LOGIN_MAX_FAILURES": "100",
+                "PARKD_LOGIN_ADDR_MAX_FAILURES": "1000000"}
     with T.Stack(workers=WORKERS, settings=settings) as s:
         c = A.Client(s)
         admin = A.admin_login(c)
@@ -1295,6 +1353,7 @@ def main():
         test_restart(c)
         test_gate_load(c)
         test_gate(c)
+        test_addr_cap(c)
         test_admin_password_change(c)
         c.check_no_hash("53-auth")
         A.check_log_hygiene(s, [
