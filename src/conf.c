@@ -145,6 +145,11 @@ const struct conf_def conf_defs[] = {
 	    "Password hashes computed at once on the host (login, register, "
 	    "password change); past it, 503 with Retry-After; 0: half of "
 	    "PARKD_WORKERS, at least 1" },
+	{ "PARKD_HASH_HOLD_MAX_S", CONF_INT, OFF(hash_hold_max_s), 1, 3600,
+	    "30",
+	    "Seconds a worker may hold a hash slot (a hash takes about one); "
+	    "past it, the supervisor kills the worker (stopped or stuck), "
+	    "which frees the slot" },
 	{ "PARKD_SCRYPT_N", CONF_INT, OFF(scrypt_n), 16384, 262144, "131072",
 	    "scrypt cost N of new password hashes, a power of two" },
 	{ "PARKD_SCRYPT_R", CONF_INT, OFF(scrypt_r), 1, 16, "8",

@@ -161,12 +161,15 @@ void pw_dummy(const char *pw, size_t len);
  * without a gate, e.g. parkctl), or -1 at once when every slot is taken
  * (answer 503; a worker never waits for a slot).  pw_gate_leave(): the front line after every
  * handler.  pw_gate_reap(): the supervisor, for each worker it reaps;
- * returns the slots it freed.
+ * returns the slots it freed.  pw_gate_overdue(): the supervisor; the pid
+ * of a worker holding a slot for more than max_ms (stopped, stuck),
+ * looking from slot from on, *next where to look on; 0 when none.
  */
 int pw_gate_init(void);
 int pw_gate_enter(void);
 void pw_gate_leave(void);
 int pw_gate_reap(pid_t);
+pid_t pw_gate_overdue(int64_t max_ms, int from, int *next);
 
 /* ---- token.c: HS256 JWTs (libjwt) ---- */
 
@@ -246,6 +249,7 @@ struct conf {
 	int jwt_refresh_remember_ttl_s;
 	int refresh_leeway_s; /* a just-rotated token refreshes again */
 	int hash_concurrency; /* 0: half the workers */
+	int hash_hold_max_s; /* then the supervisor kills the holder */
 	int scrypt_n;
 	int scrypt_r;
 	int scrypt_p;

@@ -282,11 +282,19 @@ pw_dummy(const char *pw, size_t len)
  * at a time.  A slot names its holder, so the supervisor frees the slots
  * of every worker it reaps (pw_gate_reap()), and a pid cannot be reused
  * before that reap.  A worker serves one request at a time and holds at
- * most one slot.
+ * most one slot.  Each slot also says since when it is held (0: just
+ * taken or free), so the supervisor can end a worker that keeps one far
+ * longer than any hash takes (stopped with SIGSTOP, stuck):
+ * pw_gate_overdue().
  */
 #define GATE_SLOTS 128 /* two generations of 64 workers */
 
-static _Atomic int *gate;
+struct gate_slot {
+	_Atomic int pid;
+	_Atomic int64_t since_ms;
+};
+
+static struct gate_slot *gate;
 static int gate_slot = -1; /* the slot this process holds */
 
 int
@@ -302,8 +310,10 @@ pw_gate_init(void)
 	if (p == MAP_FAILED)
 		return -1;
 	gate = p;
-	for (i = 0; i < GATE_SLOTS; i++)
-		atomic_init(&gate[i], 0);
+	for (i = 0; i < GATE_SLOTS; i++) {
+		atomic_init(&gate[i].pid, 0);
+		atomic_init(&gate[i].since_ms, 0);
+	}
 	return 0;
 }
 
@@ -335,8 +345,9 @@ pw_gate_enter(void)
 	n = gate_width();
 	for (i = 0; i < n; i++) {
 		free_ = 0;
-		if (atomic_compare_exchange_strong(&gate[i], &free_,
+		if (atomic_compare_exchange_strong(&gate[i].pid, &free_,
 		    (int)park_pid())) {
+			atomic_store(&gate[i].since_ms, park_ms());
 			gate_slot = i;
 			return 0;
 		}
@@ -351,7 +362,10 @@ pw_gate_leave(void)
 
 	if (gate_slot < 0)
 		return;
-	(void)atomic_compare_exchange_strong(&gate[gate_slot], &me, 0);
+	/* The time first: a slot whose pid is set has a time of its holder,
+	 * or 0. */
+	atomic_store(&gate[gate_slot].since_ms, 0);
+	(void)atomic_compare_exchange_strong(&gate[gate_slot].pid, &me, 0);
 	gate_slot = -1;
 }
 
@@ -363,9 +377,33 @@ pw_gate_reap(pid_t pid)
 	if (gate == NULL || pid <= 0)
 		return 0;
 	for (i = 0; i < GATE_SLOTS; i++) {
+		if (atomic_load(&gate[i].pid) != (int)pid)
+			continue;
+		atomic_store(&gate[i].since_ms, 0);
 		holder = (int)pid;
-		if (atomic_compare_exchange_strong(&gate[i], &holder, 0))
+		if (atomic_compare_exchange_strong(&gate[i].pid, &holder, 0))
 			freed++;
 	}
 	return freed;
+}
+
+pid_t
+pw_gate_overdue(int64_t max_ms, int from, int *next)
+{
+	int64_t now = park_ms(), since;
+	int i, pid;
+
+	for (i = from < 0 ? 0 : from; gate != NULL && i < GATE_SLOTS; i++) {
+		pid = atomic_load(&gate[i].pid);
+		since = atomic_load(&gate[i].since_ms);
+		/* The holder's time is read after its pid: a time of 0 is a
+		 * slot just taken (or given back), never overdue. */
+		if (pid > 0 && since > 0 && now - since > max_ms &&
+		    atomic_load(&gate[i].pid) == pid) {
+			*next = i + 1;
+			return (pid_t)pid;
+		}
+	}
+	*next = GATE_SLOTS;
+	return 0;
 }

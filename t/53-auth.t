@@ -1101,6 +1101,72 @@ def restart(s, **changes):
     s.wait_healthy()
 
 
+def cpu_ticks(pid):
+    """utime + stime of a process, in clock ticks (0 when it is gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def test_gate_stopped(c):
+    """Review lesson: a worker stopped (SIGSTOP) while it hashed kept its
+    hash slot forever: with one slot, every login got 503 for good.  The
+    supervisor kills a worker that holds a slot past PARKD_HASH_HOLD_MAX_S
+    (2 s here), and the slot comes back."""
+    s = c.s
+    slow = A.User(c, "stop")
+    restart(s, PARKD_HASH_CONCURRENCY=1, PARKD_HASH_HOLD_MAX_S=2)
+    db = sqlite3.connect(os.path.join(s.dir, "parkd.db"), timeout=10)
+    with db:
+        db.execute("UPDATE users SET password_hash = ? WHERE id = ?",
+                   ("pbkdf2:sha256:5000000$Xk3pQ9rT2mW7vB1n$" + "ab" * 32,
+                    slow.id))
+    db.close()
+    holder = None
+    try:
+        pids = s.worker_pids()
+        before = {p: cpu_ticks(p) for p in pids}
+        t = threading.Thread(target=lambda: c.post(
+            "/api/auth/login", {"username": slow.email,
+                                "password": "Wrong-pw-1"}))
+        t.start()
+        time.sleep(0.5)
+        # The worker hashing is the one whose CPU time grows.
+        grown = sorted((cpu_ticks(p) - before[p], p) for p in pids)
+        holder = grown[-1][1]
+        os.kill(holder, signal.SIGSTOP)
+        t0 = time.monotonic()
+        r = login(c, "stop.%s@example.com" % A.tag(), "Wrong-pw-1")
+        is_(r.status, 503, "the one slot's holder stopped (SIGSTOP) while "
+            "it hashes: a login gets 503")
+        st = None
+        while time.monotonic() - t0 < 10:
+            st = login(c, "stop.%s@example.com" % A.tag(),
+                       "Wrong-pw-1").status
+            if st == 401:
+                break
+            time.sleep(0.25)
+        diag("logins hash again %.1f s after the holder was stopped" %
+             (time.monotonic() - t0))
+        is_(st, 401, "after PARKD_HASH_HOLD_MAX_S, logins hash again (401)")
+        like(s.log(), r"worker %d has held a hash slot for more than 2 s "
+             r"\(stopped or stuck\): killing it" % holder,
+             "the supervisor killed the stopped holder")
+        like(s.log(), r"worker %d died holding a hash slot; freed" % holder,
+             "and freed its slot")
+        t.join(30)
+    finally:
+        if holder is not None:
+            try:
+                os.kill(holder, signal.SIGCONT)
+            except OSError:
+                pass
+        restart(s, PARKD_HASH_CONCURRENCY=None, PARKD_HASH_HOLD_MAX_S=None)
+
+
 def test_addr_cap(c):
     """PARKD_LOGIN_ADDR_MAX_FAILURES: failed logins from one address at all
     names (each unknown name had its own count: cycling names bought a
@@ -1364,6 +1430,7 @@ def main():
         test_restart(c)
         test_gate_load(c)
         test_gate(c)
+        test_gate_stopped(c)
         test_addr_cap(c)
         test_admin_password_change(c)
         c.check_no_hash("53-auth")
