@@ -585,3 +585,20 @@ db_session_revoke(const char *sid, const char *reason)
 {
 	return revoke(0, sid, reason);
 }
+
+enum dbrc
+db_admin_sessions_end(const char *admin_fp, int *n)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+
+	*n = 0;
+	if ((st = db_stmt(STMT_SESSION_REVOKE_ADMIN_FP)) == NULL)
+		return db_lasterr();
+	db_bind_int(st, 1, park_now());
+	db_bind_text(st, 2, "admin credential changed");
+	db_bind_text(st, 3, admin_fp);
+	if ((rc = db_run(st)) == DB_OK)
+		*n = db_changes();
+	return rc;
+}

@@ -172,6 +172,10 @@ static const char *const stmt_sql[] = {
 	[STMT_SESSION_REVOKE] =
 	    "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2"
 	    " WHERE id = ?3 AND revoked_at IS NULL",
+	/* every admin session made with another credential than ?3's */
+	[STMT_SESSION_REVOKE_ADMIN_FP] =
+	    "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2"
+	    " WHERE is_admin = 1 AND revoked_at IS NULL AND admin_fp IS NOT ?3",
 	/* every session of a user but ?4 ("" keeps none) */
 	[STMT_SESSION_REVOKE_USER] =
 	    "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2"

@@ -809,6 +809,11 @@ enum dbrc db_session_rotate(const char *sid, const char *jti,
     const char *admin_fp, struct token_pair *, struct session_state *,
     enum rotate *);
 enum dbrc db_session_revoke(const char *sid, const char *reason);
+/* Revokes every admin session made with another credential than admin_fp
+ * (auth_admin_fp()); *n: how many.  Idempotent: the supervisor runs it at
+ * start and after each reload, so that going back to an old
+ * ADMIN_PASSWORD(_HASH) does not revive the sessions made with it. */
+enum dbrc db_admin_sessions_end(const char *admin_fp, int *n);
 
 /* ---- db-lots.c: lots, spots, reservations, dashboards ---- */
 

@@ -403,6 +403,24 @@ reap(int stopping)
 	}
 }
 
+/*
+ * Admin sessions are bound to the credential's fingerprint, so a changed
+ * ADMIN_PASSWORD(_HASH) refuses them; but only revoking them keeps them
+ * refused when the old password comes back.  With the database open.
+ */
+static void
+end_admin_sessions(void)
+{
+	int n;
+
+	if (db_admin_sessions_end(auth_admin_fp(), &n) != DB_OK)
+		log_msg(LOG_WARN, "could not revoke the admin sessions of "
+		    "another admin credential (they stay refused)");
+	else if (n > 0)
+		log_msg(LOG_INFO, "security: the admin credential changed: %d "
+		    "admin sessions revoked", n);
+}
+
 /* SIGHUP: new settings, new workers, then the old ones go. */
 static void
 reload(int fd)
@@ -429,6 +447,13 @@ reload(int fd)
 	conf_free(&conf);
 	conf = next;
 	auth_init();
+	/* Closed again before the fork of the new generation. */
+	if (db_open(conf.db_path, 0) == DB_OK) {
+		end_admin_sessions();
+		db_close();
+	} else
+		log_msg(LOG_WARN, "could not open the database to revoke the "
+		    "admin sessions of another admin credential");
 	generation++;
 	quick_deaths = 0;
 	respawn_at_ms = 0;
@@ -541,6 +566,7 @@ main(int argc, char **argv)
 		    conf.db_path);
 		return 1;
 	}
+	end_admin_sessions();
 	db_close();
 	/* The workers' writes queue on one mutex (db.c), made before any
 	 * fork; without it they still work, on SQLite's busy handler. */

@@ -1201,6 +1201,43 @@ def test_addr_cap(c):
         restart(s, PARKD_LOGIN_ADDR_MAX_FAILURES="1000000")
 
 
+def reload(s, **changes):
+    current = s.worker_pids()
+    s.write_settings(**changes)
+    s.signal_parkd(signal.SIGHUP)
+    pids, _ = s.wait_workers(WORKERS, timeout=15, not_in=current)
+    return pids is not None
+
+
+def test_admin_password_back(c):
+    """Review lesson: the admin's sessions were bound to the credential's
+    fingerprint only, so ADMIN_PASSWORD changed and changed back revived
+    them.  The supervisor revokes, at start and at each reload, the admin
+    sessions of another credential: going back does not revive them."""
+    s = c.s
+    r = login(c, s.admin_email, s.admin_password)
+    is_(r.status, 200, "the admin logs in")
+    a1 = r.json["data"]["access_token"] if r.status == 200 else ""
+    r1 = r.json["data"]["refresh_token"] if r.status == 200 else ""
+    first = s.admin_password
+    other = "Adm-" + secrets.token_urlsafe(16)
+    A.PASSWORDS.append(other)
+    ok(reload(s, ADMIN_PASSWORD=other), "SIGHUP with another "
+       "ADMIN_PASSWORD: new workers")
+    is_error(c.get("/api/auth/me", token=a1), 401, "TOKEN_REVOKED",
+             "another ADMIN_PASSWORD: the admin's token is refused")
+    ok(reload(s, ADMIN_PASSWORD=first), "SIGHUP with the first "
+       "ADMIN_PASSWORD again: new workers")
+    is_error(c.get("/api/auth/me", token=a1), 401, "TOKEN_REVOKED",
+             "the first ADMIN_PASSWORD back: the old token stays refused")
+    is_error(c.post("/api/auth/refresh", token=r1), 401, TOKEN_CODES,
+             "and its refresh token")
+    like(s.log(), r"security: the admin credential changed: \d+ admin "
+         r"sessions revoked", "the supervisor logged the revocation")
+    r = login(c, s.admin_email, first)
+    is_(r.status, 200, "the first ADMIN_PASSWORD logs in again")
+
+
 def test_admin_password_change(c):
     """Admin sessions are bound to the configured credential: a restart
     with the same settings keeps them, another ADMIN_PASSWORD or an
@@ -1432,6 +1469,7 @@ def main():
         test_gate(c)
         test_gate_stopped(c)
         test_addr_cap(c)
+        test_admin_password_back(c)
         test_admin_password_change(c)
         c.check_no_hash("53-auth")
         A.check_log_hygiene(s, [
