@@ -521,17 +521,31 @@ admin_password_ok(const char *pw, size_t len)
 	return pw_verify(pw, len, h, NULL);
 }
 
-int
-auth_attempt(struct req *r, struct resp *w, const char *key,
-    const char *what)
+/* The key of an address group's logins at every name, lower-case like
+ * every key of login_failures. */
+static const char *
+addr_key_of(struct pool *p, const char *addr)
 {
-	const char *addr = r->remote_addr ? r->remote_addr : "-";
+	char *k = pool_printf(p, "addr:%s", addr), *c;
+
+	for (c = k; *c != '\0'; c++)
+		*c = (char)tolower((unsigned char)*c);
+	return k;
+}
+
+int
+auth_attempt(struct req *r, struct resp *w, const char *ident,
+    const char *account, const char *what)
+{
+	const char *addr = addr_group(&r->pool, r->remote_addr);
+	int login = strcmp(what, "login") == 0;
 	enum attempt verdict;
 	enum dbrc rc;
 	int64_t wait;
 	int failures;
 
-	rc = db_login_attempt(key, addr, &verdict, &failures, &wait);
+	rc = db_login_attempt(ident, account, addr, login ?
+	    addr_key_of(&r->pool, addr) : NULL, &verdict, &failures, &wait);
 	if (rc != DB_OK) {
 		db_to_http(rc, w);
 		return -1;
@@ -539,26 +553,48 @@ auth_attempt(struct req *r, struct resp *w, const char *key,
 	if (verdict == ATTEMPT_OK)
 		return 0;
 	/* The same answer for every account, known or not. */
-	resp_error(w, 429, "RATE_LIMITED", strcmp(what, "login") == 0 ?
+	resp_error(w, 429, "RATE_LIMITED", login ?
 	    "Too many failed logins; try again later" :
 	    "Too many failed attempts; try again later");
 	resp_header(w, "Retry-After", pool_printf(&r->pool, "%lld",
 	    (long long)wait));
 	/* log_msg escapes what the client typed. */
 	log_msg(LOG_WARN, "security: %s %s after %d failures addr=%s "
-	    "account=%s", what, verdict == ATTEMPT_ADDR_LIMIT ? "locked" :
-	    "slowed", failures, addr, key);
+	    "account=%s", what, verdict == ATTEMPT_ADDR_CAP ?
+	    "capped for the address" : verdict == ATTEMPT_ADDR_LIMIT ?
+	    "locked" : "slowed", failures, addr, account);
 	return -1;
 }
 
 enum { LOGIN_USERNAME, LOGIN_PASSWORD, LOGIN_REMEMBER };
 
+/* "id:" and name, in the lower case login_failures.account holds (its
+ * CHECK): a capital as '^' and its small letter, '^' as "^^", so that
+ * "Alice" and "alice" stay two keys. */
+static const char *
+ident_key_of(struct pool *p, const char *name)
+{
+	char *k = pool_alloc(p, 3 + 2 * strlen(name) + 1), *o = k;
+
+	memcpy(o, "id:", 3);
+	for (o += 3; *name != '\0'; name++) {
+		if (*name == '^' || (*name >= 'A' && *name <= 'Z')) {
+			*o++ = '^';
+			*o++ = *name == '^' ? '^' : (char)(*name - 'A' + 'a');
+		} else
+			*o++ = *name;
+	}
+	*o = '\0';
+	return k;
+}
+
 /*
  * POST /api/auth/login: by e-mail (any case) or exact username; the admin
  * by ADMIN_EMAIL.  Returns tokens and the user.
  * Statuses: 200, 400, 401 (same text for unknown user and bad password),
- * 403 (inactive account), 429 (too many failures of this account from
- * this address, or from all addresses within PARKD_LOGIN_SLOW_S), 503
+ * 403 (inactive account), 429 (too many failures of this name from this
+ * address, or of the account from all addresses and this address tried
+ * within PARKD_LOGIN_SLOW_S, or from this address at all names), 503
  * (also: every hash slot taken).
  */
 void
@@ -574,10 +610,10 @@ auth_login(struct req *r, struct resp *w)
 	struct user u;
 	enum dbrc rc;
 	char *account, sid[33];
-	const char *key;
+	const char *key, *ident_key;
 	int64_t now;
 	int admin, found = 0, good, rehash = 0;
-	const char *addr = r->remote_addr ? r->remote_addr : "-";
+	const char *addr = addr_group(&r->pool, r->remote_addr);
 
 	account = pool_strdup(&r->pool, ident);
 	for (i = 0; account[i] != '\0'; i++)
@@ -593,15 +629,25 @@ auth_login(struct req *r, struct resp *w)
 		}
 		found = rc == DB_OK;
 	}
-	/* The failure counter belongs to the account, whichever name was
-	 * typed (its e-mail in any case, or its username); a name that is
-	 * no account counts on its own, so that both answer alike.  The
-	 * prefixes keep a typed "user:5" apart from user 5. */
+	/*
+	 * Two counters.  Per address, the name as the lookup reads it (an
+	 * e-mail lower-cased, a username as typed; no username has an '@'),
+	 * the same key whether or not it names an account: keyed on the
+	 * account, ten tries at "alice" then one at "Alice", or at a
+	 * username then at a candidate e-mail, told by 429 against 401 that
+	 * the account exists or that the two are one.  The account's
+	 * ceiling over all addresses counts under the account ("user:5"),
+	 * or the name for no account.  The prefixes keep a typed "user:5"
+	 * apart from user 5.
+	 */
+	ident_key = ident_key_of(&r->pool, strchr(ident, '@') != NULL ?
+	    account : ident);
 	key = admin ? "admin:" : found ? pool_printf(&r->pool, "user:%lld",
-	    (long long)u.id) : pool_printf(&r->pool, "name:%s", account);
+	    (long long)u.id) : ident_key;
 
 	/* The gate first: a 503 must not count as an attempt. */
-	if (auth_hash_gate(w) != 0 || auth_attempt(r, w, key, "login") != 0)
+	if (auth_hash_gate(w) != 0 ||
+	    auth_attempt(r, w, ident_key, key, "login") != 0)
 		return;
 
 	if (admin)
@@ -650,7 +696,8 @@ auth_login(struct req *r, struct resp *w)
 	s.remember = remember;
 	s.expires_at = now + (remember ? conf.jwt_refresh_remember_ttl_s :
 	    conf.jwt_refresh_ttl_s);
-	rc = db_login_success(key, addr, &s, newhash.len ? newhash.p : NULL);
+	rc = db_login_success(ident_key, key, addr, addr_key_of(&r->pool,
+	    addr), &s, newhash.len ? newhash.p : NULL);
 	buf_free(&newhash);
 	if (rc != DB_OK) {
 		db_to_http(rc, w);

@@ -145,6 +145,11 @@ const struct conf_def conf_defs[] = {
 	    "Password hashes computed at once on the host (login, register, "
 	    "password change); past it, 503 with Retry-After; 0: half of "
 	    "PARKD_WORKERS, at least 1" },
+	{ "PARKD_HASH_HOLD_MAX_S", CONF_INT, OFF(hash_hold_max_s), 1, 3600,
+	    "30",
+	    "Seconds a worker may hold a hash slot (a hash takes about one); "
+	    "past it, the supervisor kills the worker (stopped or stuck), "
+	    "which frees the slot" },
 	{ "PARKD_SCRYPT_N", CONF_INT, OFF(scrypt_n), 16384, 262144, "131072",
 	    "scrypt cost N of new password hashes, a power of two" },
 	{ "PARKD_SCRYPT_R", CONF_INT, OFF(scrypt_r), 1, 16, "8",
@@ -153,19 +158,25 @@ const struct conf_def conf_defs[] = {
 	    "scrypt parallelism p of new password hashes" },
 	{ "PARKD_LOGIN_MAX_FAILURES", CONF_INT, OFF(login_max_failures), 1,
 	    1000, "10",
-	    "Failed logins of one account from one client address within the "
-	    "window before 429" },
+	    "Failed logins at one name (as the lookup reads it) from one client "
+	    "address (an IPv6 one by its /64) within the window before 429" },
 	{ "PARKD_LOGIN_WINDOW_S", CONF_INT, OFF(login_window_s), 60, DAY,
 	    "900",
 	    "The window of the login failure limits, in seconds" },
 	{ "PARKD_LOGIN_ACCOUNT_MAX_FAILURES", CONF_INT,
 	    OFF(login_account_max_failures), 1, 100000, "100",
 	    "Failed logins of one account from all addresses within the "
-	    "window past which it takes one attempt per PARKD_LOGIN_SLOW_S" },
+	    "window past which each address takes one attempt per "
+	    "PARKD_LOGIN_SLOW_S at it" },
 	{ "PARKD_LOGIN_SLOW_S", CONF_INT, OFF(login_slow_s), 1, 3600, "10",
-	    "Seconds between two login attempts of an account past "
-	    "PARKD_LOGIN_ACCOUNT_MAX_FAILURES (429 with Retry-After in "
-	    "between)" },
+	    "Seconds between two login attempts of one client address at an "
+	    "account past PARKD_LOGIN_ACCOUNT_MAX_FAILURES (429 with "
+	    "Retry-After in between)" },
+	{ "PARKD_LOGIN_ADDR_MAX_FAILURES", CONF_INT,
+	    OFF(login_addr_max_failures), 1, 1000000, "50",
+	    "Failed logins from one client address (an IPv6 one by its /64) "
+	    "at all names within the window before 429: cycling names buys "
+	    "no more hashes" },
 	/* account recovery */
 	{ "PARKD_RESET_TOKEN_TTL_S", CONF_INT, OFF(reset_token_ttl_s), 60,
 	    DAY, "1800",

@@ -206,16 +206,18 @@ revoke(int64_t user_id, const char *sid, const char *reason)
 	return db_run(st);
 }
 
-/* Deletes the attempts of account from addr (a success). */
+/* Deletes the attempts of the name and of its account from addr (a
+ * success). */
 static enum dbrc
-attempts_clear(const char *account, const char *addr)
+attempts_clear(const char *ident, const char *account, const char *addr)
 {
 	sqlite3_stmt *st;
 
 	if ((st = db_stmt(STMT_LOGIN_FAIL_CLEAR)) == NULL)
 		return db_lasterr();
-	db_bind_text(st, 1, account);
-	db_bind_text(st, 2, addr);
+	db_bind_text(st, 1, ident);
+	db_bind_text(st, 2, account);
+	db_bind_text(st, 3, addr);
 	return db_run(st);
 }
 
@@ -237,7 +239,7 @@ db_user_set_password(int64_t id, const char *hash, const char *keep_sid,
 	db_bind_int(st, 3, id);
 	if ((rc = db_run(st)) != DB_OK ||
 	    (rc = revoke(id, keep_sid, "password changed")) != DB_OK ||
-	    (rc = attempts_clear(account, addr)) != DB_OK)
+	    (rc = attempts_clear(account, account, addr)) != DB_OK)
 		goto fail;
 	return db_commit();
 fail:
@@ -304,14 +306,29 @@ db_users_list(struct pool *p, const char *like, int limit, int offset,
 	return rc;
 }
 
+/* Records one attempt of key from addr at now. */
+static enum dbrc
+attempt_add(const char *key, const char *addr, int64_t now)
+{
+	sqlite3_stmt *st;
+
+	if ((st = db_stmt(STMT_LOGIN_FAIL_ADD)) == NULL)
+		return db_lasterr();
+	db_bind_text(st, 1, key);
+	db_bind_int(st, 2, now);
+	db_bind_text(st, 3, addr);
+	return db_run(st);
+}
+
 enum dbrc
-db_login_attempt(const char *account, const char *addr,
-    enum attempt *verdict, int *failures, int64_t *retry_after)
+db_login_attempt(const char *ident, const char *account, const char *addr,
+    const char *addr_key, enum attempt *verdict, int *failures,
+    int64_t *retry_after)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
-	int64_t now = park_now(), oldest_here, latest;
-	int all, here;
+	int64_t now = park_now(), oldest_here, latest_here, oldest_addr;
+	int all, here, from_addr;
 
 	*verdict = ATTEMPT_OK;
 	*failures = 0;
@@ -324,30 +341,41 @@ db_login_attempt(const char *account, const char *addr,
 		rc = db_lasterr();
 		goto fail;
 	}
-	db_bind_text(st, 1, account);
-	db_bind_int(st, 2, now - conf.login_window_s);
-	db_bind_text(st, 3, addr);
+	db_bind_text(st, 1, ident);
+	db_bind_text(st, 2, account);
+	db_bind_int(st, 3, now - conf.login_window_s);
+	db_bind_text(st, 4, addr);
+	db_bind_text(st, 5, addr_key);
 	if ((rc = db_row(st)) != DB_OK)
 		goto fail;
-	all = sqlite3_column_int(st, 0);
-	here = sqlite3_column_int(st, 1);
-	oldest_here = sqlite3_column_int64(st, 2);
-	latest = sqlite3_column_int64(st, 3);
+	here = sqlite3_column_int(st, 0);
+	oldest_here = sqlite3_column_int64(st, 1);
+	latest_here = sqlite3_column_int64(st, 2);
+	all = sqlite3_column_int(st, 3);
+	from_addr = sqlite3_column_int(st, 4);
+	oldest_addr = sqlite3_column_int64(st, 5);
 	db_done(st);
-	if (here >= conf.login_max_failures) {
-		/* This address has had its tries: until its oldest leaves
-		 * the window. */
+	if (addr_key != NULL && from_addr >= conf.login_addr_max_failures) {
+		/* One address cycling through names (each with its own
+		 * count) would buy a hash per name without end. */
+		*verdict = ATTEMPT_ADDR_CAP;
+		*failures = from_addr;
+		*retry_after = oldest_addr + conf.login_window_s - now;
+	} else if (here >= conf.login_max_failures) {
+		/* This address has had its tries at this name: until the
+		 * oldest leaves the window. */
 		*verdict = ATTEMPT_ADDR_LIMIT;
 		*failures = here;
 		*retry_after = oldest_here + conf.login_window_s - now;
 	} else if (all >= conf.login_account_max_failures &&
-	    now - latest < conf.login_slow_s) {
-		/* Guesses from many addresses: the account slows down to one
-		 * attempt per PARKD_LOGIN_SLOW_S, but is never locked, so
-		 * its owner still gets in. */
+	    now - latest_here < conf.login_slow_s) {
+		/* Guesses from many addresses: each address gets one attempt
+		 * per PARKD_LOGIN_SLOW_S at the account.  A bucket of the
+		 * whole account was taken by whoever polled fastest, and its
+		 * owner got 429 forever: a fresh address always gets a try. */
 		*verdict = ATTEMPT_SLOWED;
 		*failures = all;
-		*retry_after = latest + conf.login_slow_s - now;
+		*retry_after = latest_here + conf.login_slow_s - now;
 	}
 	if (*verdict != ATTEMPT_OK) {
 		if (*retry_after < 1)
@@ -355,14 +383,11 @@ db_login_attempt(const char *account, const char *addr,
 		db_rollback();
 		return DB_OK;
 	}
-	if ((st = db_stmt(STMT_LOGIN_FAIL_ADD)) == NULL) {
-		rc = db_lasterr();
-		goto fail;
-	}
-	db_bind_text(st, 1, account);
-	db_bind_int(st, 2, now);
-	db_bind_text(st, 3, addr);
-	if ((rc = db_run(st)) != DB_OK)
+	if ((rc = attempt_add(ident, addr, now)) != DB_OK ||
+	    (strcmp(account, ident) != 0 &&
+	    (rc = attempt_add(account, addr, now)) != DB_OK) ||
+	    (addr_key != NULL &&
+	    (rc = attempt_add(addr_key, addr, now)) != DB_OK))
 		goto fail;
 	return db_commit();
 fail:
@@ -371,8 +396,8 @@ fail:
 }
 
 enum dbrc
-db_login_success(const char *account, const char *addr,
-    const struct session *s, const char *new_hash)
+db_login_success(const char *ident, const char *account, const char *addr,
+    const char *addr_key, const struct session *s, const char *new_hash)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
@@ -382,8 +407,19 @@ db_login_success(const char *account, const char *addr,
 		return rc;
 	/* This address's attempts only: another address's guesses stay
 	 * counted when the owner logs in. */
-	if ((rc = attempts_clear(account, addr)) != DB_OK)
+	if ((rc = attempts_clear(ident, account, addr)) != DB_OK)
 		goto fail;
+	/* Of the address's logins at every name, this one only: the others
+	 * may be another client's guesses behind the same address. */
+	if (addr_key != NULL) {
+		if ((st = db_stmt(STMT_LOGIN_FAIL_UNCOUNT)) == NULL) {
+			rc = db_lasterr();
+			goto fail;
+		}
+		db_bind_text(st, 1, addr_key);
+		if ((rc = db_run(st)) != DB_OK)
+			goto fail;
+	}
 	if (s->user_id > 0) {
 		if ((st = db_stmt(STMT_USER_LAST_LOGIN)) == NULL) {
 			rc = db_lasterr();
@@ -566,4 +602,21 @@ enum dbrc
 db_session_revoke(const char *sid, const char *reason)
 {
 	return revoke(0, sid, reason);
+}
+
+enum dbrc
+db_admin_sessions_end(const char *admin_fp, int *n)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+
+	*n = 0;
+	if ((st = db_stmt(STMT_SESSION_REVOKE_ADMIN_FP)) == NULL)
+		return db_lasterr();
+	db_bind_int(st, 1, park_now());
+	db_bind_text(st, 2, "admin credential changed");
+	db_bind_text(st, 3, admin_fp);
+	if ((rc = db_run(st)) == DB_OK)
+		*n = db_changes();
+	return rc;
 }

@@ -91,6 +91,8 @@ enum stmt {
 	STMT_LOGIN_FAIL_COUNT,
 	STMT_LOGIN_FAIL_ADD,
 	STMT_LOGIN_FAIL_CLEAR,
+	STMT_LOGIN_FAIL_UNCOUNT,
+	STMT_SESSION_REVOKE_ADMIN_FP,
 
 	/* db-lots.c: cache generations, lots, spots, reservations */
 	STMT_GEN_GET,

@@ -179,23 +179,40 @@ static const char *const stmt_sql[] = {
 	[STMT_SESSION_REVOKE] =
 	    "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2"
 	    " WHERE id = ?3 AND revoked_at IS NULL",
+	/* every admin session made with another credential than ?3's */
+	[STMT_SESSION_REVOKE_ADMIN_FP] =
+	    "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2"
+	    " WHERE is_admin = 1 AND revoked_at IS NULL AND admin_fp IS NOT ?3",
 	/* every session of a user but ?4 ("" keeps none) */
 	[STMT_SESSION_REVOKE_USER] =
 	    "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2"
 	    " WHERE user_id = ?3 AND id <> ?4 AND revoked_at IS NULL",
-	/* ?1 account, ?2 the window's start, ?3 the client address: the
-	 * account's attempts, those from ?3 and the oldest of them, and the
-	 * account's latest; one range of login_failures_account_at */
+	/* ?1 the typed name's key, ?2 the account's, ?3 the window's start,
+	 * ?4 the client's address group, ?5 the key of ?4's logins at every
+	 * name ("addr:..."; NULL: none): the name's attempts from ?4, the
+	 * oldest and the latest of them, the account's from everywhere, and
+	 * ?5's and its oldest; ranges of login_failures_account_at */
 	[STMT_LOGIN_FAIL_COUNT] =
-	    "SELECT count(*), coalesce(sum(remote_addr = ?3), 0),"
-	    " coalesce(min(CASE WHEN remote_addr = ?3 THEN at END), 0),"
-	    " coalesce(max(at), 0)"
-	    " FROM login_failures WHERE account = ?1 AND at > ?2",
+	    "SELECT coalesce(sum(account = ?1 AND remote_addr = ?4), 0),"
+	    " coalesce(min(CASE WHEN account = ?1 AND remote_addr = ?4"
+	    " THEN at END), 0),"
+	    " coalesce(max(CASE WHEN account = ?1 AND remote_addr = ?4"
+	    " THEN at END), 0),"
+	    " coalesce(sum(account = ?2), 0),"
+	    " coalesce(sum(account = ?5), 0),"
+	    " coalesce(min(CASE WHEN account = ?5 THEN at END), 0)"
+	    " FROM login_failures WHERE account IN (?1, ?2, ?5) AND at > ?3",
 	[STMT_LOGIN_FAIL_ADD] =
 	    "INSERT INTO login_failures (account, at, remote_addr)"
 	    " VALUES (?, ?, ?)",
+	/* ?1 the typed name's key, ?2 the account's, ?3 the address group */
 	[STMT_LOGIN_FAIL_CLEAR] =
-	    "DELETE FROM login_failures WHERE account = ? AND remote_addr = ?",
+	    "DELETE FROM login_failures WHERE account IN (?1, ?2)"
+	    " AND remote_addr = ?3",
+	/* the latest attempt of ?1: a success is no failure */
+	[STMT_LOGIN_FAIL_UNCOUNT] =
+	    "DELETE FROM login_failures WHERE rowid = (SELECT max(rowid)"
+	    " FROM login_failures WHERE account = ?1)",
 
 	[STMT_GEN_GET] = "SELECT gen FROM cache_gen WHERE family = ?",
 	[STMT_GEN_BUMP] =

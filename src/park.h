@@ -90,6 +90,10 @@ int64_t time_parse_iso(const char *);
 
 /* Appends s with control characters and quotes escaped for a log line. */
 void text_escape_log(struct buf *, const char *, size_t);
+/* The group a client address is counted in by parkd's login limits: an
+ * IPv4 address itself (also when IPv4-mapped), an IPv6 address its /64
+ * ("2001:db8:1:2::/64"); "-" for none.  In p, or addr itself. */
+const char *addr_group(struct pool *, const char *addr);
 
 /* ---- crypto.c: the one file that includes OpenSSL ---- */
 
@@ -154,15 +158,18 @@ void pw_dummy(const char *pw, size_t len);
  * The hash gate, bounding concurrent password hashes on the host
  * (PARKD_HASH_CONCURRENCY).  pw_gate_init(): the supervisor, before it
  * forks; 0 or -1.  pw_gate_enter(): a worker, before it hashes; 0 (also
- * without a gate, e.g. parkctl), or -1 when every slot stayed taken for
- * 100 ms (answer 503).  pw_gate_leave(): the front line after every
+ * without a gate, e.g. parkctl), or -1 at once when every slot is taken
+ * (answer 503; a worker never waits for a slot).  pw_gate_leave(): the front line after every
  * handler.  pw_gate_reap(): the supervisor, for each worker it reaps;
- * returns the slots it freed.
+ * returns the slots it freed.  pw_gate_overdue(): the supervisor; the pid
+ * of a worker holding a slot for more than max_ms (stopped, stuck),
+ * looking from slot from on, *next where to look on; 0 when none.
  */
 int pw_gate_init(void);
 int pw_gate_enter(void);
 void pw_gate_leave(void);
 int pw_gate_reap(pid_t);
+pid_t pw_gate_overdue(int64_t max_ms, int from, int *next);
 
 /* ---- token.c: HS256 JWTs (libjwt) ---- */
 
@@ -242,6 +249,7 @@ struct conf {
 	int jwt_refresh_remember_ttl_s;
 	int refresh_leeway_s; /* a just-rotated token refreshes again */
 	int hash_concurrency; /* 0: half the workers */
+	int hash_hold_max_s; /* then the supervisor kills the holder */
 	int scrypt_n;
 	int scrypt_r;
 	int scrypt_p;
@@ -249,6 +257,7 @@ struct conf {
 	int login_window_s;
 	int login_account_max_failures; /* then one attempt per slow_s */
 	int login_slow_s;
+	int login_addr_max_failures; /* one address, every account */
 	/* account recovery (recovery.c) */
 	int reset_token_ttl_s;
 	int verify_token_ttl_s;
@@ -620,12 +629,14 @@ void auth_init(void);
  * admin sessions are bound to it, so that changing ADMIN_PASSWORD(_HASH)
  * ends them. */
 const char *auth_admin_fp(void);
-/* Counts an attempt at the password of account key ("user:5") by the
- * caller's address before it is checked (db_login_attempt()); what names
- * it in the log ("login", "password change").  Returns 0, or -1 after
- * filling 429 with Retry-After (or 503). */
-int auth_attempt(struct req *, struct resp *, const char *key,
-    const char *what);
+/* Counts an attempt at the password of an account by the caller's address
+ * group before it is checked (db_login_attempt(): ident the typed name's
+ * key, account the account's, "user:5"); what names it in the log
+ * ("login" also counts against the address's cap at every name, "password
+ * change").  Returns 0, or -1 after filling 429 with Retry-After (or
+ * 503). */
+int auth_attempt(struct req *, struct resp *, const char *ident,
+    const char *account, const char *what);
 /* Takes a slot of the hash gate for the rest of the request (the front
  * line gives it back).  Returns 0, or -1 after filling 503 with
  * Retry-After. */
@@ -772,22 +783,34 @@ enum dbrc db_users_list(struct pool *, const char *like, int limit, int offset,
     struct user **, size_t *n, long long *total);
 /*
  * Counts and records a login attempt (a login, or a password change's
- * check of the current password) of an account from a client address in
- * one write transaction, before the password is checked, so that parallel
- * attempts cannot overshoot.  An attempt is a failure until the success
- * clears it.  *verdict: ATTEMPT_OK (recorded: go on), ATTEMPT_ADDR_LIMIT
- * (this address used up PARKD_LOGIN_MAX_FAILURES) or ATTEMPT_SLOWED (the
- * account is past PARKD_LOGIN_ACCOUNT_MAX_FAILURES from all addresses and
- * had an attempt less than PARKD_LOGIN_SLOW_S ago); neither is recorded.
- * *failures: those counted against the verdict; *retry_after: seconds.
+ * check of the current password) from a client address group (see
+ * addr_group()) in one write transaction, before the password is checked,
+ * so that parallel attempts cannot overshoot.  ident: the key of the name
+ * as typed and as the lookup reads it ("id:alice", "id:a@example.com"),
+ * the same for a known and an unknown name; account: the key of the
+ * account it names ("user:5", "admin:"; ident itself for no account);
+ * addr_key: the key of the address's logins at every name ("addr:" and
+ * addr), NULL for none (a password change).  An attempt is a failure until
+ * the success clears it.  *verdict: ATTEMPT_OK (recorded: go on),
+ * ATTEMPT_ADDR_CAP (this address used up PARKD_LOGIN_ADDR_MAX_FAILURES at
+ * all names), ATTEMPT_ADDR_LIMIT (this address used up
+ * PARKD_LOGIN_MAX_FAILURES at this name) or ATTEMPT_SLOWED (the account
+ * is past PARKD_LOGIN_ACCOUNT_MAX_FAILURES from all addresses and this
+ * address tried this name less than PARKD_LOGIN_SLOW_S ago); neither is
+ * recorded.  *failures: those counted against the verdict; *retry_after:
+ * seconds.
  */
-enum attempt { ATTEMPT_OK, ATTEMPT_ADDR_LIMIT, ATTEMPT_SLOWED };
-enum dbrc db_login_attempt(const char *account, const char *addr,
-    enum attempt *verdict, int *failures, int64_t *retry_after);
-/* One transaction: clear the attempts of the account from addr, stamp
+enum attempt { ATTEMPT_OK, ATTEMPT_ADDR_CAP, ATTEMPT_ADDR_LIMIT,
+	ATTEMPT_SLOWED };
+enum dbrc db_login_attempt(const char *ident, const char *account,
+    const char *addr, const char *addr_key, enum attempt *verdict,
+    int *failures, int64_t *retry_after);
+/* One transaction: clear the attempts of the name and of its account from
+ * addr, uncount this login from addr_key's (when not NULL), stamp
  * last_login, store a new hash (when not NULL) and create the session. */
-enum dbrc db_login_success(const char *account, const char *addr,
-    const struct session *, const char *new_hash);
+enum dbrc db_login_success(const char *ident, const char *account,
+    const char *addr, const char *addr_key, const struct session *,
+    const char *new_hash);
 /* The per-request check of an access token's session; DB_NOTFOUND when
  * there is no such session.  An admin session is valid only with the
  * admin_fp it was made with (auth_admin_fp()). */
@@ -801,6 +824,11 @@ enum dbrc db_session_rotate(const char *sid, const char *jti,
     const char *admin_fp, struct token_pair *, struct session_state *,
     enum rotate *);
 enum dbrc db_session_revoke(const char *sid, const char *reason);
+/* Revokes every admin session made with another credential than admin_fp
+ * (auth_admin_fp()); *n: how many.  Idempotent: the supervisor runs it at
+ * start and after each reload, so that going back to an old
+ * ADMIN_PASSWORD(_HASH) does not revive the sessions made with it. */
+enum dbrc db_admin_sessions_end(const char *admin_fp, int *n);
 
 /* ---- db-lots.c: lots, spots, reservations, dashboards ---- */
 

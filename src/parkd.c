@@ -6,6 +6,8 @@
  *
  *   SIGCHLD          re-fork a worker that died (backing off when workers
  *                    die in a loop)
+ *   every 200 ms     kill a worker that has held a hash slot longer than
+ *                    PARKD_HASH_HOLD_MAX_S (stopped, stuck)
  *   SIGHUP           reload the settings, start a new generation of
  *                    workers, then let the old one finish and exit
  *   SIGTERM, SIGINT  stop accepting, let workers finish their request,
@@ -44,6 +46,7 @@ struct worker {
 	 * sent SIGTERM, and whether it has been sent SIGKILL. */
 	int64_t retired_ms, signalled_ms;
 	int killed;
+	int gate_killed; /* sent SIGKILL for holding a hash slot */
 };
 
 static struct worker workers[MAX_WORKERS];
@@ -315,6 +318,35 @@ retire_old(void)
 	}
 }
 
+/*
+ * A worker that holds a hash slot far longer than a hash takes (stopped
+ * with SIGSTOP, stuck) closes the gate one slot at a time, and it never
+ * dies for reap() to free its slot: kill it, and reap() frees the slot.
+ * Only our own workers: a slot's pid is one of them, or stale.
+ */
+static void
+kill_overdue(void)
+{
+	pid_t pid;
+	size_t i;
+	int from = 0, next;
+
+	while ((pid = pw_gate_overdue((int64_t)conf.hash_hold_max_s * 1000,
+	    from, &next)) > 0) {
+		from = next;
+		for (i = 0; i < MAX_WORKERS; i++)
+			if (workers[i].pid == pid)
+				break;
+		if (i == MAX_WORKERS || workers[i].gate_killed)
+			continue;
+		log_msg(LOG_WARN, "worker %ld has held a hash slot for more "
+		    "than %d s (stopped or stuck): killing it", (long)pid,
+		    conf.hash_hold_max_s);
+		kill(pid, SIGKILL);
+		workers[i].gate_killed = 1;
+	}
+}
+
 /* Collects dead workers; plans a respawn with back-off for crashes. */
 static void
 reap(int stopping)
@@ -371,6 +403,24 @@ reap(int stopping)
 	}
 }
 
+/*
+ * Admin sessions are bound to the credential's fingerprint, so a changed
+ * ADMIN_PASSWORD(_HASH) refuses them; but only revoking them keeps them
+ * refused when the old password comes back.  With the database open.
+ */
+static void
+end_admin_sessions(void)
+{
+	int n;
+
+	if (db_admin_sessions_end(auth_admin_fp(), &n) != DB_OK)
+		log_msg(LOG_WARN, "could not revoke the admin sessions of "
+		    "another admin credential (they stay refused)");
+	else if (n > 0)
+		log_msg(LOG_INFO, "security: the admin credential changed: %d "
+		    "admin sessions revoked", n);
+}
+
 /* SIGHUP: new settings, new workers, then the old ones go. */
 static void
 reload(int fd)
@@ -397,6 +447,13 @@ reload(int fd)
 	conf_free(&conf);
 	conf = next;
 	auth_init();
+	/* Closed again before the fork of the new generation. */
+	if (db_open(conf.db_path, 0) == DB_OK) {
+		end_admin_sessions();
+		db_close();
+	} else
+		log_msg(LOG_WARN, "could not open the database to revoke the "
+		    "admin sessions of another admin credential");
 	generation++;
 	quick_deaths = 0;
 	respawn_at_ms = 0;
@@ -509,6 +566,7 @@ main(int argc, char **argv)
 		    conf.db_path);
 		return 1;
 	}
+	end_admin_sessions();
 	db_close();
 	/* The workers' writes queue on one mutex (db.c), made before any
 	 * fork; without it they still work, on SQLite's busy handler. */
@@ -532,6 +590,7 @@ main(int argc, char **argv)
 			break;
 		if (sig == SIGHUP)
 			reload(fd);
+		kill_overdue();
 		reap(0);
 		retire_old();
 		spawn_missing(fd);

@@ -177,11 +177,64 @@ dummy_hash(void)
 	return dummy;
 }
 
+/*
+ * The cost of verifying a hash of pp, in units of scrypt's 128 * r bytes
+ * mixed N times (N * r * p): one PBKDF2 iteration (two compressions of
+ * the digest) takes about 3/8 of one with SHA-256 and 3/4 with SHA-512
+ * (measured with OpenSSL 3 on x86-64; rough, and only compared with the
+ * policy's cost).
+ */
+static uint64_t
+cost(const struct pw_params *pp)
+{
+	if (pp->kind == PW_SCRYPT)
+		return pp->n * pp->r * pp->p;
+	return pp->iter * (strcmp(pp->digest, "sha512") == 0 ? 6 : 3) / 8;
+}
+
+/*
+ * Spends about the cost of units (see cost()): one scrypt derivation of
+ * pw with N and r chosen so that N * r * p is nearest units, N at most the
+ * policy's (so no more memory than the policy), r at most 16.  Padding a
+ * cheap stored hash with a whole dummy made it 1.25 times as slow as an
+ * unknown name: a smaller oracle, but one.
+ */
+static void
+pad(const char *pw, size_t len, uint64_t units)
+{
+	unsigned char salt[16], out[64];
+	uint64_t n, r, p = (uint64_t)conf.scrypt_p, best_n = 0, best_r = 0,
+	    got, off, best_off = units;
+
+	for (n = (uint64_t)conf.scrypt_n; n >= 2; n /= 2) {
+		r = (units + n * p / 2) / (n * p);
+		if (r > 16)
+			r = 16;
+		if (r < 1)
+			continue;
+		got = n * r * p;
+		off = got > units ? got - units : units - got;
+		if (off < best_off) {
+			best_off = off;
+			best_n = n;
+			best_r = r;
+		}
+		if (best_off * 8 <= units) /* within an eighth: enough */
+			break;
+	}
+	if (best_n == 0)
+		return;
+	rand_bytes(salt, sizeof(salt));
+	(void)kdf_scrypt(pw, len, (const char *)salt, sizeof(salt), best_n,
+	    best_r, p, out, sizeof(out));
+}
+
 int
 pw_verify(const char *pw, size_t len, const char *stored, int *rehash)
 {
 	struct pw_params pp;
 	unsigned char want[64], got[64];
+	uint64_t policy;
 
 	if (rehash != NULL)
 		*rehash = 0;
@@ -196,10 +249,19 @@ pw_verify(const char *pw, size_t len, const char *stored, int *rehash)
 			pw_dummy(pw, len);
 		return 0;
 	}
-	if (derive(&pp, pw, len, got) != 0)
+	if (derive(&pp, pw, len, got) != 0 ||
+	    ct_memcmp(want, got, pp.dklen) != 0) {
+		/* A wrong password against a hash cheaper than the policy (an
+		 * import: werkzeug's pbkdf2:sha256:600000 costs a fifth of
+		 * it) answered sooner than an unknown name, and named the
+		 * imported accounts not yet rehashed: pad it to the policy's
+		 * cost (a success rehashes to the policy instead). */
+		policy = (uint64_t)conf.scrypt_n * (uint64_t)conf.scrypt_r *
+		    (uint64_t)conf.scrypt_p;
+		if (cost(&pp) < policy)
+			pad(pw, len, policy - cost(&pp));
 		return 0;
-	if (ct_memcmp(want, got, pp.dklen) != 0)
-		return 0;
+	}
 	if (rehash != NULL)
 		*rehash = pp.kind != PW_SCRYPT ||
 		    pp.n < (uint64_t)conf.scrypt_n ||
@@ -259,12 +321,19 @@ pw_dummy(const char *pw, size_t len)
  * at a time.  A slot names its holder, so the supervisor frees the slots
  * of every worker it reaps (pw_gate_reap()), and a pid cannot be reused
  * before that reap.  A worker serves one request at a time and holds at
- * most one slot.
+ * most one slot.  Each slot also says since when it is held (0: just
+ * taken or free), so the supervisor can end a worker that keeps one far
+ * longer than any hash takes (stopped with SIGSTOP, stuck):
+ * pw_gate_overdue().
  */
 #define GATE_SLOTS 128 /* two generations of 64 workers */
-#define GATE_WAIT_MS 100
 
-static _Atomic int *gate;
+struct gate_slot {
+	_Atomic int pid;
+	_Atomic int64_t since_ms;
+};
+
+static struct gate_slot *gate;
 static int gate_slot = -1; /* the slot this process holds */
 
 int
@@ -280,8 +349,10 @@ pw_gate_init(void)
 	if (p == MAP_FAILED)
 		return -1;
 	gate = p;
-	for (i = 0; i < GATE_SLOTS; i++)
-		atomic_init(&gate[i], 0);
+	for (i = 0; i < GATE_SLOTS; i++) {
+		atomic_init(&gate[i].pid, 0);
+		atomic_init(&gate[i].since_ms, 0);
+	}
 	return 0;
 }
 
@@ -297,30 +368,30 @@ gate_width(void)
 	return n > GATE_SLOTS ? GATE_SLOTS : n;
 }
 
+/*
+ * One look at the slots, no waiting: a worker that waited for a slot was
+ * a worker taken from every other route, and a flood of cheap logins (each
+ * waiting 100 ms) made the list's median 565 ms.  The client waits
+ * instead (503, Retry-After).
+ */
 int
 pw_gate_enter(void)
 {
-	struct timespec pause = { 0, 2 * 1000 * 1000 };
-	int64_t until;
 	int i, n, free_;
 
 	if (gate == NULL || gate_slot >= 0)
 		return 0;
 	n = gate_width();
-	until = park_ms() + GATE_WAIT_MS;
-	for (;;) {
-		for (i = 0; i < n; i++) {
-			free_ = 0;
-			if (atomic_compare_exchange_strong(&gate[i], &free_,
-			    (int)park_pid())) {
-				gate_slot = i;
-				return 0;
-			}
+	for (i = 0; i < n; i++) {
+		free_ = 0;
+		if (atomic_compare_exchange_strong(&gate[i].pid, &free_,
+		    (int)park_pid())) {
+			atomic_store(&gate[i].since_ms, park_ms());
+			gate_slot = i;
+			return 0;
 		}
-		if (park_ms() >= until)
-			return -1;
-		(void)nanosleep(&pause, NULL);
 	}
+	return -1;
 }
 
 void
@@ -330,7 +401,10 @@ pw_gate_leave(void)
 
 	if (gate_slot < 0)
 		return;
-	(void)atomic_compare_exchange_strong(&gate[gate_slot], &me, 0);
+	/* The time first: a slot whose pid is set has a time of its holder,
+	 * or 0. */
+	atomic_store(&gate[gate_slot].since_ms, 0);
+	(void)atomic_compare_exchange_strong(&gate[gate_slot].pid, &me, 0);
 	gate_slot = -1;
 }
 
@@ -342,9 +416,33 @@ pw_gate_reap(pid_t pid)
 	if (gate == NULL || pid <= 0)
 		return 0;
 	for (i = 0; i < GATE_SLOTS; i++) {
+		if (atomic_load(&gate[i].pid) != (int)pid)
+			continue;
+		atomic_store(&gate[i].since_ms, 0);
 		holder = (int)pid;
-		if (atomic_compare_exchange_strong(&gate[i], &holder, 0))
+		if (atomic_compare_exchange_strong(&gate[i].pid, &holder, 0))
 			freed++;
 	}
 	return freed;
+}
+
+pid_t
+pw_gate_overdue(int64_t max_ms, int from, int *next)
+{
+	int64_t now = park_ms(), since;
+	int i, pid;
+
+	for (i = from < 0 ? 0 : from; gate != NULL && i < GATE_SLOTS; i++) {
+		pid = atomic_load(&gate[i].pid);
+		since = atomic_load(&gate[i].since_ms);
+		/* The holder's time is read after its pid: a time of 0 is a
+		 * slot just taken (or given back), never overdue. */
+		if (pid > 0 && since > 0 && now - since > max_ms &&
+		    atomic_load(&gate[i].pid) == pid) {
+			*next = i + 1;
+			return (pid_t)pid;
+		}
+	}
+	*next = GATE_SLOTS;
+	return 0;
 }

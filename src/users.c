@@ -107,7 +107,7 @@ users_password(struct req *r, struct resp *w)
 	/* One slot for both hashes; the gate before the attempt is
 	 * counted. */
 	if (auth_hash_gate(w) != 0 ||
-	    auth_attempt(r, w, key, "password change") != 0)
+	    auth_attempt(r, w, key, key, "password change") != 0)
 		return;
 	if (!pw_verify(r->in[PW_CURRENT].s, r->in[PW_CURRENT].len,
 	    u.password_hash, NULL)) {
@@ -122,7 +122,7 @@ users_password(struct req *r, struct resp *w)
 		return;
 	}
 	rc = db_user_set_password(u.id, hash.p, r->who.sid, key,
-	    r->remote_addr ? r->remote_addr : "-");
+	    addr_group(&r->pool, r->remote_addr));
 	buf_free(&hash);
 	if (rc != DB_OK) {
 		db_to_http(rc, w);

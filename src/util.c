@@ -1,9 +1,10 @@
 /*
  * util.c: allocation that never fails, growable buffers, the per-request
- * pool, clocks, and text escaping for logs.
+ * pool, clocks, text escaping for logs, and client address groups.
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -457,4 +458,31 @@ text_escape_log(struct buf *b, const char *s, size_t n)
 		} else
 			buf_putc(b, (char)c);
 	}
+}
+
+/* ---- client addresses ---- */
+
+const char *
+addr_group(struct pool *p, const char *addr)
+{
+	struct in6_addr a6;
+	char txt[INET6_ADDRSTRLEN];
+
+	if (addr == NULL || *addr == '\0')
+		return "-";
+	if (strchr(addr, ':') == NULL || inet_pton(AF_INET6, addr, &a6) != 1)
+		return addr;
+	/* An IPv4 client seen through an IPv6 socket is that IPv4 client. */
+	if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+		if (inet_ntop(AF_INET, &a6.s6_addr[12], txt, sizeof(txt)) ==
+		    NULL)
+			return addr;
+		return pool_strdup(p, txt);
+	}
+	/* One subscriber gets a whole /64 (RFC 6177): counted per address,
+	 * each of its 2^64 addresses would have its own tries. */
+	memset(&a6.s6_addr[8], 0, 8);
+	if (inet_ntop(AF_INET6, &a6, txt, sizeof(txt)) == NULL)
+		return addr;
+	return pool_printf(p, "%s/64", txt);
 }

@@ -74,5 +74,25 @@ main(void)
 		ok(ct_memcmp("abc", "abc", 3) == 0 &&
 		    ct_memcmp("abc", "abd", 3) != 0, "ct_memcmp");
 	}
+	{
+		struct pool ap = { 0 };
+
+		is_str(addr_group(&ap, "192.0.2.7"), "192.0.2.7",
+		    "addr_group: IPv4 is itself");
+		is_str(addr_group(&ap, "::ffff:192.0.2.7"), "192.0.2.7",
+		    "addr_group: IPv4-mapped IPv6 is its IPv4 address");
+		is_str(addr_group(&ap, "2001:db8:1:2:aaaa:bbbb:cccc:dddd"),
+		    "2001:db8:1:2::/64", "addr_group: IPv6 is its /64");
+		is_str(addr_group(&ap, "2001:db8:1:2::1"),
+		    addr_group(&ap, "2001:DB8:1:2:ffff::9"),
+		    "addr_group: two addresses of one /64, one group");
+		ok(strcmp(addr_group(&ap, "2001:db8:1:2::1"),
+		    addr_group(&ap, "2001:db8:1:3::1")) != 0,
+		    "addr_group: another /64, another group");
+		is_str(addr_group(&ap, NULL), "-", "addr_group: none is -");
+		is_str(addr_group(&ap, "unix:"), "unix:",
+		    "addr_group: not an address: itself");
+		pool_free(&ap);
+	}
 	return done_testing();
 }

@@ -530,7 +530,7 @@ main(void)
 	s.user_id = user;
 	s.refresh_jti = jti;
 	s.expires_at = park_now() + 86400;
-	ok(db_login_success("faulty", "-", &s, NULL) == DB_OK,
+	ok(db_login_success("faulty", "faulty", "-", NULL, &s, NULL) == DB_OK,
 	    "a login session");
 	is_int(broken(), 0, "invariants hold at the start");
 
