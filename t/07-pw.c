@@ -220,6 +220,8 @@ is_policy_hash(const char *s)
 int
 main(void)
 {
+	double retry_ms;
+	size_t j;
 	struct pw_params pp;
 	struct buf h1 = { 0 }, h2 = { 0 };
 	char longpw[1100];
@@ -282,7 +284,17 @@ main(void)
 		good = pw_verify(PW_A, strlen(PW_A), x->hash, &rehash);
 		dt = now_ms() - t0;
 		ok(!good, "malformed (%s): refused", x->what);
-		/* Generous bounds: a loaded machine stretches either. */
+		/* Generous bounds: a loaded machine stretches either.  Above
+		 * them, the fastest of two more tries counts (like policy_ms):
+		 * another process's burst stretches one try, never three; a
+		 * real extra cost (the capped parameters, seconds) stays. */
+		for (j = 0; j < 2 && dt >= 4 * policy_ms + 50; j++) {
+			t0 = now_ms();
+			(void)pw_verify(PW_A, strlen(PW_A), x->hash, &rehash);
+			retry_ms = now_ms() - t0;
+			if (retry_ms < dt)
+				dt = retry_ms;
+		}
 		ok(dt > policy_ms / 4 && dt < 4 * policy_ms + 50,
 		    "malformed (%s): refused after one policy verification "
 		    "(%.1f ms)", x->what, dt);
