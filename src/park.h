@@ -90,6 +90,9 @@ int64_t time_parse_iso(const char *);
 
 /* Appends s with control characters and quotes escaped for a log line. */
 void text_escape_log(struct buf *, const char *, size_t);
+/* The same, and every byte from 0x80 as \xNN too: pure printable ASCII,
+ * for text anyone may send (invalid UTF-8, U+2028, C1 controls). */
+void text_escape_ascii(struct buf *, const char *, size_t);
 
 /* ---- crypto.c: the one file that includes OpenSSL ---- */
 
@@ -602,7 +605,7 @@ void front_log(const struct req *, const struct resp *);
 /* Logs at debug level the names of the n input fields of `where` ("body",
  * "query") that the route does not take and that were ignored, with the
  * request id; more of them were left out.  Names only, never values; each
- * cut to 64 bytes and escaped. */
+ * listed once, cut to 64 bytes and escaped to printable ASCII. */
 void front_log_ignored(const struct req *, const char *where,
     const char *const *names, size_t n, size_t more);
 
