@@ -220,7 +220,8 @@ struct o_resv {
 	struct o_spot *spot;
 	struct o_user *user;
 	const char *vehicle, *status, *remarks;
-	const char *model, *color; /* NULL when none (sql/008) */
+	/* NULL when none (sql/010-old-keys.sql) */
+	const char *model, *color;
 	int model_flags, color_flags; /* clean()'s CLEAN_* */
 	int64_t park, leave, created, updated; /* leave 0 while active */
 	int64_t expected; /* 0: none; -1: unreadable */
@@ -1155,7 +1156,8 @@ read_resv(struct imp *imp)
 			r->hourly = -1;
 		r->vehicle = col_text(imp, st, 7);
 		/* the old API never set these three, but the old schema
-		 * has them: kept in their own columns (sql/008) */
+		 * has them: kept in their own columns
+		 * (sql/010-old-keys.sql) */
 		r->model_flags = r->color_flags = 0;
 		r->model = clean(imp, (const char *)sqlite3_column_text(st, 8),
 		    0, 1, MAX_MODEL, &r->model_flags, NULL);

@@ -848,7 +848,8 @@ struct resv {
 	long long hourly_cents, cost_cents;
 	int has_cost;
 	int64_t created_at, updated_at;
-	/* the old backend's columns (sql/008): NULL / 0 when unknown */
+	/* the old backend's columns (sql/010-old-keys.sql): NULL / 0 when
+	 * unknown */
 	const char *vehicle_model, *vehicle_color;
 	int64_t expected_leaving_ts;
 };
