@@ -34,6 +34,15 @@
 /* The derivation label of the tags' key: distinct from every other key
  * derived from the same secret. */
 #define TAG_LABEL "parkd cache v1"
+/*
+ * The prefix of every key.  Bump it whenever the shape of a cached body
+ * changes (a key added or renamed, money written differently: json.c's
+ * money_text()): an upgrade keeps Redis, the generations and the versions,
+ * and would otherwise serve the previous build's bodies under the same
+ * keys, validly tagged.  v3: #15's shapes (money with a point, the old
+ * reservation keys).
+ */
+#define KEY_PREFIX "parkd:v3:"
 /* A bad tag is logged at most once per this many ms (then with a count). */
 #define BAD_TAG_LOG_MS 1000
 
@@ -550,7 +559,8 @@ cache_fetch(struct pool *p, const char *family, const char *name,
 		return -1;
 	if (db_gen_get(family, &gen) != DB_OK)
 		return -1;
-	*key = pool_printf(p, "parkd:v2:%s:%lld:%s", family, gen, name);
+	*key = pool_printf(p, KEY_PREFIX "%s:%lld:%s", family, gen,
+	    name);
 	return cache_get(*key, out);
 }
 

@@ -506,6 +506,18 @@ err_about(struct buf *err, size_t start, const struct slot *slots,
 	err_start(err, start, &conf_defs[i], &slots[i]);
 }
 
+/* 1 when the setting called name has its default: set neither in the
+ * file nor in the environment. */
+static int
+slot_is_default(const struct slot *slots, const char *name)
+{
+	size_t i;
+
+	if (def_find(name, &i) == NULL)
+		fatal("conf: no setting %s", name);
+	return slots[i].file == NULL && slots[i].line == 0;
+}
+
 /*
  * Derives db_path from DATABASE_URL as SQLAlchemy reads sqlite URLs:
  * sqlite:///rel/path is relative (to the working directory),
@@ -654,6 +666,23 @@ conf_cross(struct conf *c, const struct slot *slots, struct buf *err,
 		    "limit is 256 MiB", c->scrypt_n, c->scrypt_r,
 		    ((long long)c->scrypt_n * c->scrypt_r * 128) >> 20);
 		rc = -1;
+	}
+	/* The access lifetimes came with #15 (3600 and 604800 s, the old
+	 * backend's).  A file written before them may shorten the refresh
+	 * lifetimes below those defaults, and was valid: a lifetime left to
+	 * its default follows the refresh lifetime down instead of refusing
+	 * to start.  Only values set in the file or the environment are
+	 * refused below. */
+	if (slot_is_default(slots, "JWT_ACCESS_TOKEN_EXPIRES") &&
+	    c->jwt_access_ttl_s > c->jwt_refresh_ttl_s)
+		c->jwt_access_ttl_s = c->jwt_refresh_ttl_s;
+	if (slot_is_default(slots, "PARKD_JWT_ACCESS_REMEMBER_EXPIRES")) {
+		if (c->jwt_access_remember_ttl_s >
+		    c->jwt_refresh_remember_ttl_s)
+			c->jwt_access_remember_ttl_s =
+			    c->jwt_refresh_remember_ttl_s;
+		if (c->jwt_access_remember_ttl_s < c->jwt_access_ttl_s)
+			c->jwt_access_remember_ttl_s = c->jwt_access_ttl_s;
 	}
 	if (c->jwt_refresh_remember_ttl_s < c->jwt_refresh_ttl_s) {
 		err_about(err, start, slots, "PARKD_JWT_REMEMBER_EXPIRES");

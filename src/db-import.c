@@ -25,8 +25,11 @@
  * - The file is named in import_map by a hash of its oldest user and
  *   oldest lot (id, created_at): a copy of the file, or the same file after
  *   the old backend ran on, is the same source, and only rows not yet
- *   imported are written.  Rows imported before are not updated.  A row
- *   imported before but deleted in parkd since is imported again.
+ *   imported are written.  Rows imported before are not updated, except
+ *   that a reservation imported before sql/010-old-keys.sql gets the
+ *   model, colour and expected leaving time the importer of then left out
+ *   (backfill_resv()).  A row imported before but deleted in parkd since
+ *   is imported again.
  * - Users: e-mail lower-cased.  Old users whose e-mails differ only in case
  *   become one: the one that logged in last (else the oldest) is kept, the
  *   others' reservations move to it.  An e-mail parkd already has is the
@@ -217,12 +220,17 @@ struct o_resv {
 	struct o_spot *spot;
 	struct o_user *user;
 	const char *vehicle, *status, *remarks;
-	const char *model, *color; /* NULL when none (sql/008) */
+	/* NULL when none (sql/010-old-keys.sql) */
+	const char *model, *color;
 	int model_flags, color_flags; /* clean()'s CLEAN_* */
 	int64_t park, leave, created, updated; /* leave 0 while active */
 	int64_t expected; /* 0: none; -1: unreadable */
 	long long hourly, cost;
 	int has_cost;
+	/* What the importer before sql/010-old-keys.sql appended to the
+	 * remarks instead of the model and colour, "[vehicle: Civic Red]";
+	 * NULL when it appended nothing. */
+	const char *old_tag;
 };
 
 struct count {
@@ -245,6 +253,8 @@ struct imp {
 	size_t nusers, nlots, nspots, nresv;
 	struct count n[K__COUNT];
 	int64_t now;
+	long long filled;  /* rows imported before given their old keys */
+	long long cleaned; /* ... and the old importer's tag removed */
 	int tz_set;      /* TZ was changed: restore saved_tz */
 	char *saved_tz;  /* NULL: TZ was unset */
 };
@@ -259,6 +269,8 @@ static void merged(struct imp *, enum kind, struct row *, const char *,
     const char *, ...) PARK_PRINTF(5, 6);
 static void note(struct imp *, enum kind, struct row *, const char *,
     const char *, ...) PARK_PRINTF(5, 6);
+static void filled(struct imp *, struct row *, const char *, ...)
+    PARK_PRINTF(3, 4);
 
 /* ---- the report ---- */
 
@@ -326,6 +338,17 @@ note(struct imp *imp, enum kind k, struct row *r, const char *label,
 
 	va_start(ap, fmt);
 	line(imp, "note", k, r, label, fmt, ap);
+	va_end(ap);
+}
+
+/* Reports old keys filled in for a reservation imported before. */
+static void
+filled(struct imp *imp, struct row *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	line(imp, "filled", K_RESV, r, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -1070,6 +1093,34 @@ read_spots(struct imp *imp)
 	return rc;
 }
 
+/*
+ * The text the importer before sql/010-old-keys.sql appended to the
+ * remarks of a reservation with a model or colour (the row's columns 8 and
+ * 9), made as it made it: each trimmed and cleaned but not cut, "[vehicle:"
+ * then " model" and " colour" as present, then "]".  NULL when it appended
+ * nothing.
+ */
+static const char *
+old_tag(struct imp *imp, sqlite3_stmt *st)
+{
+	const char *model, *color;
+	int f = 0;
+
+	model = clean(imp, (const char *)sqlite3_column_text(st, 8), 0, 1, 0,
+	    &f, NULL);
+	color = clean(imp, (const char *)sqlite3_column_text(st, 9), 0, 1, 0,
+	    &f, NULL);
+	if (model != NULL && *model == '\0')
+		model = NULL;
+	if (color != NULL && *color == '\0')
+		color = NULL;
+	if (model == NULL && color == NULL)
+		return NULL;
+	return pool_printf(&imp->pool, "[vehicle:%s%s%s%s]",
+	    model != NULL ? " " : "", model != NULL ? model : "",
+	    color != NULL ? " " : "", color != NULL ? color : "");
+}
+
 /* Reads reservations; 0 or -1.  Problems found here are kept in the row
  * (-1 times and money) for plan_resv() to report. */
 static int
@@ -1105,7 +1156,8 @@ read_resv(struct imp *imp)
 			r->hourly = -1;
 		r->vehicle = col_text(imp, st, 7);
 		/* the old API never set these three, but the old schema
-		 * has them: kept in their own columns (sql/008) */
+		 * has them: kept in their own columns
+		 * (sql/010-old-keys.sql) */
 		r->model_flags = r->color_flags = 0;
 		r->model = clean(imp, (const char *)sqlite3_column_text(st, 8),
 		    0, 1, MAX_MODEL, &r->model_flags, NULL);
@@ -1115,6 +1167,7 @@ read_resv(struct imp *imp)
 			r->model = NULL;
 		if (r->color != NULL && *r->color == '\0')
 			r->color = NULL;
+		r->old_tag = old_tag(imp, st);
 		r->status = col_text(imp, st, 10);
 		r->remarks = clean(imp,
 		    (const char *)sqlite3_column_text(st, 11), 1, 0, 0, &f,
@@ -2171,6 +2224,134 @@ write_resv(struct imp *imp)
 	return DB_OK;
 }
 
+/* ---- reservations imported before sql/010-old-keys.sql ---- */
+
+/*
+ * The remarks of a reservation imported before, without the tag the old
+ * importer appended (r->old_tag): when cur is exactly what it wrote, the
+ * old file's remarks; when cur ends with " " and the tag (the text before
+ * it changed since), cur without them; else NULL (*same set: keep cur).
+ */
+static const char *
+untagged(struct imp *imp, const struct o_resv *r, const char *cur,
+    int *same)
+{
+	const char *was;
+	size_t n, t;
+
+	*same = 1;
+	if (r->old_tag == NULL || cur == NULL)
+		return NULL;
+	was = pool_printf(&imp->pool, "%s%s%s", r->remarks != NULL ?
+	    r->remarks : "", r->remarks != NULL && *r->remarks != '\0' ?
+	    " " : "", r->old_tag);
+	if (strcmp(cur, was) == 0) {
+		*same = 0;
+		return r->remarks;
+	}
+	n = strlen(cur);
+	t = strlen(r->old_tag);
+	if (n > t && cur[n - t - 1] == ' ' &&
+	    strcmp(cur + n - t, r->old_tag) == 0) {
+		*same = 0;
+		return pool_strndup(&imp->pool, cur, n - t - 1);
+	}
+	return NULL;
+}
+
+/*
+ * The importer before sql/010-old-keys.sql put the model and colour into
+ * the remarks ("... [vehicle: Civic Red]") and dropped the expected leaving
+ * time; running it again said "already imported" and filled nothing.  For
+ * each reservation imported before (import_map), fills each of the three
+ * that is NULL in parkd from the old file, and when the model or colour is
+ * filled takes that tag off the remarks.  A second run finds nothing NULL
+ * that the file can fill: it changes nothing.  Returns DB_OK or the
+ * failure.
+ */
+static enum dbrc
+backfill_resv(struct imp *imp)
+{
+	sqlite3_stmt *st;
+	struct o_resv *r;
+	enum dbrc rc;
+	const char *cur, *rem;
+	int fm, fc, fe, same;
+	size_t i;
+	struct buf what = { 0 };
+
+	for (i = 0; i < imp->nresv; i++) {
+		r = &imp->resv[i];
+		if (r->r.fate != FATE_ALREADY)
+			continue;
+		if ((st = db_stmt(STMT_IMPORT_RESV_OLD_KEYS)) == NULL) {
+			rc = db_lasterr();
+			goto out;
+		}
+		db_bind_int(st, 1, r->r.new_id);
+		if ((rc = db_row(st)) != DB_OK) {
+			rc = rc == DB_NOTFOUND ? DB_ERROR : rc;
+			goto out;
+		}
+		fm = sqlite3_column_int(st, 0) && r->model != NULL;
+		fc = sqlite3_column_int(st, 1) && r->color != NULL;
+		fe = sqlite3_column_int(st, 2) && r->expected > 0;
+		cur = db_col_text(&imp->pool, st, 3);
+		db_done(st);
+		if (!fm && !fc && !fe)
+			continue;
+		rem = cur;
+		same = 1;
+		if (fm || fc)
+			rem = untagged(imp, r, cur, &same);
+		if (same)
+			rem = cur;
+		if ((st = db_stmt(STMT_IMPORT_RESV_BACKFILL)) == NULL) {
+			rc = db_lasterr();
+			goto out;
+		}
+		db_bind_int(st, 1, r->r.new_id);
+		db_bind_text(st, 2, fm ? r->model : NULL);
+		db_bind_text(st, 3, fc ? r->color : NULL);
+		if (fe)
+			db_bind_int(st, 4, r->expected);
+		else
+			db_bind_null(st, 4);
+		db_bind_text(st, 5, rem);
+		if ((rc = db_run(st)) != DB_OK)
+			goto out;
+		buf_reset(&what);
+		if (fm)
+			buf_puts(&what, "vehicle model");
+		if (fm && (r->model_flags & CLEAN_CUT))
+			buf_printf(&what, " (cut to %d characters)",
+			    MAX_MODEL);
+		if (fc)
+			buf_printf(&what, "%svehicle colour", fm ? ", " : "");
+		if (fc && (r->color_flags & CLEAN_CUT))
+			buf_printf(&what, " (cut to %d characters)",
+			    MAX_COLOR);
+		if (fe)
+			buf_printf(&what, "%sexpected leaving time",
+			    fm || fc ? ", " : "");
+		buf_puts(&what, " filled in from the old file");
+		if (!same)
+			buf_printf(&what, "; \"%.*s\" taken off the remarks",
+			    SHOW, r->old_tag);
+		else if (r->old_tag != NULL && (fm || fc))
+			buf_puts(&what, "; the remarks, changed since, are "
+			    "left as they are");
+		filled(imp, &r->r, "imported before without its old keys: %s",
+		    what.p);
+		imp->filled++;
+		imp->cleaned += !same;
+	}
+	rc = DB_OK;
+out:
+	buf_free(&what);
+	return rc;
+}
+
 /* ---- the time zone ---- */
 
 /*
@@ -2263,6 +2444,9 @@ summary(struct imp *imp)
 		    "%lld\n", kind_plural[k], c->read, c->imported, c->merged,
 		    c->already, c->skipped, c->repaired);
 	}
+	buf_printf(imp->out, "reservations imported before: old keys filled "
+	    "in %lld, \"[vehicle: ...]\" taken off the remarks of %lld\n",
+	    imp->filled, imp->cleaned);
 }
 
 /* Plans and writes everything inside the open transaction.  Returns
@@ -2291,7 +2475,8 @@ import_rows(struct imp *imp)
 	    (rc = plan_lots(imp)) != DB_OK ||
 	    (rc = write_lots(imp)) != DB_OK ||
 	    (rc = plan_resv(imp)) != DB_OK ||
-	    (rc = write_resv(imp)) != DB_OK)
+	    (rc = write_resv(imp)) != DB_OK ||
+	    (rc = backfill_resv(imp)) != DB_OK)
 		return rc;
 	/* lots, spots and reservations show in cached reads */
 	return db_gen_bump("lots");

@@ -609,6 +609,20 @@ static const char *const stmt_sql[] = {
 	    " status, remarks, created_at, updated_at, vehicle_model,"
 	    " vehicle_color, expected_leaving_ts)"
 	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	/* a reservation imported before sql/010-old-keys.sql: which of the
+	 * old keys it lacks, and its remarks */
+	[STMT_IMPORT_RESV_OLD_KEYS] =
+	    "SELECT vehicle_model IS NULL, vehicle_color IS NULL,"
+	    " expected_leaving_ts IS NULL, remarks FROM reservations"
+	    " WHERE id = ?",
+	/* ?1 id, ?2 model, ?3 colour, ?4 expected time: each only where
+	 * NULL; ?5 the remarks */
+	[STMT_IMPORT_RESV_BACKFILL] =
+	    "UPDATE reservations SET"
+	    " vehicle_model = coalesce(vehicle_model, ?2),"
+	    " vehicle_color = coalesce(vehicle_color, ?3),"
+	    " expected_leaving_ts = coalesce(expected_leaving_ts, ?4),"
+	    " remarks = ?5 WHERE id = ?1",
 
 	/* db-exports.c: CSV export jobs */
 	/* ?1 user, ?2 a day ago: jobs queued or running, jobs of the day */

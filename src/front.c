@@ -120,7 +120,7 @@ front_log_ignored(const struct req *r, const char *where,
     const char *const *names, size_t n, size_t more)
 {
 	struct buf line = { 0 };
-	size_t i, len;
+	size_t i, j, len, shown = 0;
 
 	buf_puts(&line, "debug: req id=");
 	buf_puts(&line, r->reqid);
@@ -128,9 +128,18 @@ front_log_ignored(const struct req *r, const char *where,
 	buf_puts(&line, where);
 	buf_puts(&line, " fields:");
 	for (i = 0; i < n; i++) {
+		/* a name sent twice (?a=1&a=2) is listed once */
+		for (j = 0; j < i && strcmp(names[j], names[i]) != 0; j++)
+			;
+		if (j < i)
+			continue;
+		/* Anyone may send these bytes (anonymous routes too): every
+		 * byte outside printable ASCII is escaped whole, so the cut
+		 * (in bytes of the name) splits no escape and no byte reaches
+		 * the log that a terminal or a log viewer would act on. */
 		len = strlen(names[i]);
-		buf_puts(&line, i > 0 ? ", \"" : " \"");
-		text_escape_log(&line, names[i], len > 64 ? 64 : len);
+		buf_puts(&line, shown++ > 0 ? ", \"" : " \"");
+		text_escape_ascii(&line, names[i], len > 64 ? 64 : len);
 		buf_putc(&line, '"');
 	}
 	if (more > 0) {
@@ -164,6 +173,10 @@ query_ignored(struct req *r)
 			known = rt->fields[i].src == FS_QUERY &&
 			    strlen(rt->fields[i].name) == klen &&
 			    memcmp(rt->fields[i].name, q, klen) == 0;
+		/* a name sent again is neither listed nor counted twice */
+		for (i = 0; !known && i < n; i++)
+			known = strlen(names[i]) == klen &&
+			    memcmp(names[i], q, klen) == 0;
 		if (!known) {
 			if (n < FRONT_IGNORED_MAX)
 				names[n++] = pool_strndup(&r->pool, q, klen);

@@ -397,6 +397,8 @@ money_parse(const char *s, long long *cents)
  * Writes cents as a number with at most 2 decimals ("25.5", "-0.05"); with
  * point, a whole amount keeps ".0" ("30.0"), as the old backend's floats
  * did: clients check for a float (api-contract.md, section 0).
+ * Cached bodies hold this text: when it changes, bump the key prefix of
+ * the cache (KEY_PREFIX in cache.c) so that no old body is served.
  */
 static void
 money_text(struct buf *b, long long cents, int point)

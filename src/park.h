@@ -90,6 +90,9 @@ int64_t time_parse_iso(const char *);
 
 /* Appends s with control characters and quotes escaped for a log line. */
 void text_escape_log(struct buf *, const char *, size_t);
+/* The same, and every byte from 0x80 as \xNN too: pure printable ASCII,
+ * for text anyone may send (invalid UTF-8, U+2028, C1 controls). */
+void text_escape_ascii(struct buf *, const char *, size_t);
 /* The group a client address is counted in by parkd's login limits: an
  * IPv4 address itself (also when IPv4-mapped), an IPv6 address its /64
  * ("2001:db8:1:2::/64"); "-" for none.  In p, or addr itself. */
@@ -611,7 +614,7 @@ void front_log(const struct req *, const struct resp *);
 /* Logs at debug level the names of the n input fields of `where` ("body",
  * "query") that the route does not take and that were ignored, with the
  * request id; more of them were left out.  Names only, never values; each
- * cut to 64 bytes and escaped. */
+ * listed once, cut to 64 bytes and escaped to printable ASCII. */
 void front_log_ignored(const struct req *, const char *where,
     const char *const *names, size_t n, size_t more);
 
@@ -873,7 +876,8 @@ struct resv {
 	long long hourly_cents, cost_cents;
 	int has_cost;
 	int64_t created_at, updated_at;
-	/* the old backend's columns (sql/008): NULL / 0 when unknown */
+	/* the old backend's columns (sql/010-old-keys.sql): NULL / 0 when
+	 * unknown */
 	const char *vehicle_model, *vehicle_color;
 	int64_t expected_leaving_ts;
 };

@@ -17,7 +17,8 @@
  * known (a client formatting it must never meet null); is_completed;
  * is_overdue is active past expected_leaving_time, which walk-ins never
  * have; vehicle_model, vehicle_color and expected_leaving_time are null
- * unless the importer found them in the old database (sql/008).
+ * unless the importer found them in the old database
+ * (sql/010-old-keys.sql).
  */
 void
 resv_json(struct jw *jw, const char *key, const struct resv *v)

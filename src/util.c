@@ -424,8 +424,9 @@ time_parse_iso(const char *s)
 
 /* ---- text ---- */
 
-void
-text_escape_log(struct buf *b, const char *s, size_t n)
+/* Appends s escaped; with ascii, every byte from 0x80 too. */
+static void
+text_escape(struct buf *b, const char *s, size_t n, int ascii)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char c;
@@ -433,7 +434,8 @@ text_escape_log(struct buf *b, const char *s, size_t n)
 
 	for (i = 0; i < n; i++) {
 		c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
+		if (c < 0x20 || c == 0x7f || c == '"' || c == '\\' ||
+		    (ascii && c >= 0x80)) {
 			buf_putc(b, '\\');
 			switch (c) {
 			case '"':
@@ -458,6 +460,18 @@ text_escape_log(struct buf *b, const char *s, size_t n)
 		} else
 			buf_putc(b, (char)c);
 	}
+}
+
+void
+text_escape_log(struct buf *b, const char *s, size_t n)
+{
+	text_escape(b, s, n, 0);
+}
+
+void
+text_escape_ascii(struct buf *b, const char *s, size_t n)
+{
+	text_escape(b, s, n, 1);
 }
 
 /* ---- client addresses ---- */

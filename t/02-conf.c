@@ -324,10 +324,41 @@ test_values(void)
 	    says("PARKD_JWT_ACCESS_REMEMBER_EXPIRES", "shorter",
 	    "JWT_ACCESS_TOKEN_EXPIRES", NULL),
 	    "remember access ttl shorter than the plain one refused");
-	ok(load("JWT_REFRESH_TOKEN_EXPIRES=1800\n") == -1 &&
-	    says("JWT_ACCESS_TOKEN_EXPIRES", "outlive",
+	/* Files valid before the access lifetimes existed: a default
+	 * access lifetime follows the refresh lifetime down. */
+	ok(load("JWT_REFRESH_TOKEN_EXPIRES=1800\n") == 0 &&
+	    c.jwt_access_ttl_s == 1800 && c.jwt_refresh_ttl_s == 1800 &&
+	    c.jwt_access_remember_ttl_s == 604800,
+	    "default access ttl capped by a short refresh ttl");
+	ok(load("JWT_REFRESH_TOKEN_EXPIRES=3600\n"
+	    "PARKD_JWT_REMEMBER_EXPIRES=86400\n") == 0 &&
+	    c.jwt_access_remember_ttl_s == 86400 &&
+	    c.jwt_refresh_remember_ttl_s == 86400 &&
+	    c.jwt_access_ttl_s == 3600,
+	    "default remember access ttl capped by a short remember ttl");
+	ok(load("JWT_ACCESS_TOKEN_EXPIRES=900\n"
+	    "JWT_REFRESH_TOKEN_EXPIRES=3600\n"
+	    "PARKD_JWT_REMEMBER_EXPIRES=86400\n") == 0 &&
+	    c.jwt_access_ttl_s == 900 && c.jwt_access_remember_ttl_s == 86400,
+	    "an old file with all three lifetimes loads");
+	ok(load("JWT_ACCESS_TOKEN_EXPIRES=7200\n"
+	    "JWT_REFRESH_TOKEN_EXPIRES=7200\n"
+	    "PARKD_JWT_REMEMBER_EXPIRES=7200\n") == 0 &&
+	    c.jwt_access_ttl_s == 7200 && c.jwt_access_remember_ttl_s == 7200,
+	    "default remember access ttl kept at least the plain one");
+	ok(load("JWT_ACCESS_TOKEN_EXPIRES=3600\n"
+	    "JWT_REFRESH_TOKEN_EXPIRES=1800\n") == -1 &&
+	    says("JWT_ACCESS_TOKEN_EXPIRES", "line 1", "outlive",
 	    "JWT_REFRESH_TOKEN_EXPIRES", NULL),
-	    "access ttl longer than the refresh ttl refused");
+	    "an access ttl set longer than the refresh ttl refused");
+	setenv("JWT_ACCESS_TOKEN_EXPIRES", "3600", 1);
+	buf_reset(&err);
+	conf_free(&c);
+	ok(conf_load(&c, file("JWT_REFRESH_TOKEN_EXPIRES=1800\n", 31), 1,
+	    &err) == -1 &&
+	    says("JWT_ACCESS_TOKEN_EXPIRES", "environment", "outlive", NULL),
+	    "an access ttl from the environment longer than refresh refused");
+	unsetenv("JWT_ACCESS_TOKEN_EXPIRES");
 	ok(load("JWT_REFRESH_TOKEN_EXPIRES=1800\n"
 	    "JWT_ACCESS_TOKEN_EXPIRES=1800\n") == 0,
 	    "access ttl equal to a shortened refresh ttl ok");
@@ -339,7 +370,8 @@ test_values(void)
 	    "PARKD_JWT_ACCESS_REMEMBER_EXPIRES=2592000\n") == 0,
 	    "remember access ttl equal to the remember refresh ttl ok");
 	ok(load("JWT_REFRESH_TOKEN_EXPIRES=86400\n"
-	    "PARKD_JWT_REMEMBER_EXPIRES=86400\n") == -1 &&
+	    "PARKD_JWT_REMEMBER_EXPIRES=86400\n"
+	    "PARKD_JWT_ACCESS_REMEMBER_EXPIRES=604800\n") == -1 &&
 	    says("PARKD_JWT_ACCESS_REMEMBER_EXPIRES", "outlive",
 	    "PARKD_JWT_REMEMBER_EXPIRES", NULL),
 	    "remember access ttl longer than the remember refresh refused");

@@ -3,7 +3,7 @@
 
 Health and its JSON; GET / for API clients and for browsers; the request id
 and security headers on every response (parkd's and nginx's own); the error
-envelopes of 404, 405, 413, 415, 400 (malformed JSON), 429 and 502; CORS
+envelopes of 404, 405, 413, 415, 416, 400 (malformed JSON), 429 and 502; CORS
 preflight; HEAD; hostile paths; health with Redis down and disabled.
 """
 
@@ -119,6 +119,23 @@ def test_errors(s):
     # An internal location is not reachable from outside.
     r = s.req("GET", "/_exports/anything.csv")
     error_envelope(r, 404, "NOT_FOUND", "GET /_exports/... from outside")
+
+    # nginx's 416: a range past the end of a static file.
+    r = s.req("GET", "/index.html")
+    if r.status != 200:
+        skip("416 for a range past the end of /index.html",
+             "GET /index.html: %d" % r.status)
+    else:
+        r = s.req("GET", "/index.html", headers={"Range": "bytes=99999999-"})
+        error_envelope(r, 416, "VALIDATION", "GET /index.html with a range "
+                       "past its end")
+        like(r.headers.get("content-type", ""), r"^application/json",
+             "  as JSON")
+        like(r.headers.get("content-range", ""), r"^bytes \*/\d+$",
+             "  with Content-Range: bytes */<size>")
+        r = s.req("GET", "/index.html", headers={"Range": "bytes=0-9"})
+        ok(r.status == 206 and len(r.body) == 10, "  a range within it: "
+           "206, 10 bytes", "  %d %r" % (r.status, r.body[:40]))
 
 
 def test_cors_head_ids(s):

@@ -351,7 +351,7 @@ def test_stale(s, u, l1):
     g0 = data(s.req("GET", "/api/admin/pkl/%d" % l1, headers=A))
     s.req("GET", "/api/admin/pkl/%d" % l1, headers=A)
     s0 = data(s.req("GET", "/api/admin/summary", headers=A))
-    # keys: parkd:v2:lots:<generation>:grid:<lot>:<lot version>
+    # keys: parkd:v3:lots:<generation>:grid:<lot>:<lot version>
     old = [k for k in P.parkd_keys(s) if ":grid:%d:" % l1 in k]
     ok(old, "the grid is cached before the freeze", "  %r" % old)
     os.kill(redis.pid, signal.SIGSTOP)

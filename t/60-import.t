@@ -21,7 +21,9 @@ exactly as expected, with naive local times converted to UTC in the given
 zone (a fixed offset, and a zone with summer time) and money in cents; the
 second file's rows get new ids where the first took theirs, and its user
 whose e-mail parkd has joins that account; a second import of either file
-changes nothing and says 0 imported; a failure half-way leaves nothing
+changes nothing and says 0 imported; a database imported before the old
+keys (sql/010-old-keys.sql) gets them filled in by a new import, the
+"[vehicle: ...]" tag of the importer of then taken off the remarks, once; a failure half-way leaves nothing
 behind; after "db reset" the file imports again; the cached admin summary
 is current right after an import; files
 that are random bytes, text,
@@ -547,6 +549,68 @@ def test_again(s, path_a, path_b):
     is_(stats(s), before, "the second imports changed nothing")
 
 
+def bob_old_keys(s):
+    """Reservations 11 and 3 of bob as the API shows them: remarks, the
+    three old keys."""
+    r = login(s, "bob", PW["bob"])
+    r = s.req("GET", "/api/user/pkl/book/list",
+              headers=bearer(data(r)["access_token"]))
+    return {v["id"]: (v["remarks"], v["vehicle_model"], v["vehicle_color"],
+                      v["expected_leaving_time"]) for v in data(r) or []
+            if v["id"] in (3, 11)}
+
+
+def test_backfill(s, path_a):
+    """A database imported before sql/010-old-keys.sql: the importer of
+    then put model and colour into the remarks and dropped the expected
+    leaving time.  Importing the file again fills them in."""
+    want = bob_old_keys(s)
+    db = F.sqlite3.connect(os.path.join(s.dir, "parkd.db"))
+    db.execute("UPDATE reservations SET vehicle_model = NULL,"
+               " vehicle_color = NULL, expected_leaving_ts = NULL"
+               " WHERE id IN (3, 11)")
+    db.execute("UPDATE reservations SET remarks = remarks ||"
+               " ' [vehicle: Swift Red]' WHERE id = 11")
+    db.commit()
+    db.close()
+    old = {3: ("Reservation created successfully", None, None, None),
+           11: ("Reservation created successfully [vehicle: Swift Red]",
+                None, None, None)}
+    is_(bob_old_keys(s), old, "as the importer before #15 left them: no old "
+        "keys, model and colour in the remarks")
+    out = run_import(s, path_a, TZ_A, "--dry-run")
+    like(out.stdout, r"(?m)^reservations imported before: old keys filled "
+         r"in 2, \"\[vehicle: \.\.\.\]\" taken off the remarks of 1$",
+         "a dry run reports the old keys it would fill in")
+    is_(bob_old_keys(s), old, "and changes nothing")
+    out = run_import(s, path_a, TZ_A)
+    is_(out.returncode, 0, "importing the file again exits 0")
+    like(out.stdout, r"(?m)^filled reservation 11: imported before without "
+         r"its old keys: vehicle model, vehicle colour, expected leaving time "
+         r"filled in from the old file; \"\[vehicle: Swift Red\]\" taken "
+         r"off the remarks$", "reservation 11: model, colour, expected time, "
+         "remarks reported")
+    like(out.stdout, r"(?m)^filled reservation 3: imported before without "
+         r"its old keys: expected leaving time filled in from the old file$",
+         "reservation 3: the expected time reported")
+    is_(len(re.findall(r"(?m)^filled ", out.stdout)), 2,
+        "no other reservation is filled in")
+    like(out.stdout, r"(?m)^reservations imported before: old keys filled "
+         r"in 2, \"\[vehicle: \.\.\.\]\" taken off the remarks of 1$",
+         "the summary counts them")
+    is_(counts(out.stdout), AGAIN_A, "and imports nothing")
+    is_(bob_old_keys(s), want, "the old keys are filled in from the old file "
+        "and the tag is off the remarks")
+    after = stats(s)
+    out = run_import(s, path_a, TZ_A)
+    like(out.stdout, r"(?m)^reservations imported before: old keys filled "
+         r"in 0, \"\[vehicle: \.\.\.\]\" taken off the remarks of 0$",
+         "a third run fills in nothing")
+    ok(not re.search(r"(?m)^filled ", out.stdout), "  and reports no row")
+    is_(bob_old_keys(s), want, "  and changes nothing")
+    is_(stats(s), after, "  (db stats too)")
+
+
 def test_refused(s, tmp, path_a):
     before = stats(s)
     cases = []
@@ -653,6 +717,7 @@ def main():
         test_lots(s, admin)
         test_history(s, admin)
         test_again(s, path_a, path_b)
+        test_backfill(s, path_a)
         test_refused(s, tmp, path_a)
         test_atomic(s, tmp)
         test_after_reset(s, path_a)

@@ -5,7 +5,7 @@ Through the real stack, with Redis on a unix socket of mode 0700 (as
 dev/run runs it) and again over TCP with requirepass (database 1):
 
 (a) parkd stores each value under the key it computes
-    (parkd:v2:lots:<generation>:grid:<lot>:<version>, ...:summary:...) as a
+    (parkd:v3:lots:<generation>:grid:<lot>:<version>, ...:summary:...) as a
     32-byte tag and the text; a value planted under that exact key (an
     untagged text, a wrong tag, a short value, a list, the valid value of
     another lot's grid or of the summary) is never served: the answer is
@@ -18,6 +18,8 @@ dev/run runs it) and again over TCP with requirepass (database 1):
     password.
 """
 
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -32,6 +34,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import parktest as T  # noqa: E402
 import parking as P  # noqa: E402
 from parktest import diag, is_, ok  # noqa: E402
+
+# The prefix of the keys (KEY_PREFIX in cache.c): v3 since #15 changed the
+# bodies' shapes (money with a point, the old reservation keys).
+KEY_PREFIX = "parkd:v3:"
 
 # Bad tags are logged at most once a second per worker.
 LOG_GAP = 1.1
@@ -64,7 +70,7 @@ def grid_key(s, lot):
     (cache_fetch() in cache.c, lots_admin_get() in lots.c)."""
     gen = one(s, "SELECT gen FROM cache_gen WHERE family = 'lots'")
     ver = one(s, "SELECT version FROM lots WHERE id = ?", lot)
-    return "parkd:v2:lots:%d:grid:%d:%d" % (gen, lot, ver)
+    return KEY_PREFIX + "lots:%d:grid:%d:%d" % (gen, lot, ver)
 
 
 def summary_key(s):
@@ -72,8 +78,17 @@ def summary_key(s):
     lots' versions."""
     gen = one(s, "SELECT gen FROM cache_gen WHERE family = 'lots'")
     ver = one(s, "SELECT coalesce(sum(version), 0) FROM lots")
-    return "parkd:v2:lots:%d:summary:%d:%d" % (gen, int(time.time()) // 86400,
-                                              ver)
+    return KEY_PREFIX + "lots:%d:summary:%d:%d" % (
+        gen, int(time.time()) // 86400, ver)
+
+
+def tag(s, key, text):
+    """The tag parkd writes before a value (cache.c): HMAC-SHA-256 of the
+    key with its NUL and the text, keyed by HMAC-SHA-256(SECRET_KEY,
+    "parkd cache v1")."""
+    k = hmac.new(s.settings["SECRET_KEY"].encode(), b"parkd cache v1",
+                 hashlib.sha256).digest()
+    return hmac.new(k, key.encode() + b"\0" + text, hashlib.sha256).digest()
 
 
 def security_lines(s, since):
@@ -106,6 +121,8 @@ def forged_checks(s, where):
     ok(len(raw) > 32 and normal(text) == real["data"],
        where + ": its value is a 32-byte tag and the grid's text",
        "  %r" % raw[:80])
+    is_(raw[:32], tag(s, key, raw[32:]), where + ": the tag is computed as "
+        "parkd does")
 
     # The valid values of another lot's grid and of the summary.
     s.req("GET", "/api/admin/pkl/%d" % lb, headers=A)
@@ -150,6 +167,20 @@ def forged_checks(s, where):
            *lines)
         again = s.req("GET", path, headers=A)
         is_(normal(again.json), real, "  the next read (from Redis): real")
+
+    # What the build before #15 stored: the same key under parkd:v2:,
+    # validly tagged (same SECRET_KEY), an old shape.  Never read.
+    old_key = "parkd:v2:" + key[len(KEY_PREFIX):]
+    s.redis_cmd("DEL", key)
+    s.redis_cmd("SET", old_key, tag(s, old_key, planted_text) + planted_text,
+                "EX", 300)
+    r = s.req("GET", path, headers=A)
+    ok(r.status == 200 and normal(r.json) == real and
+       b"PLANTED" not in r.body, where + ": a validly tagged body of the "
+       "previous build under its parkd:v2: key is not served",
+       "  %r" % r.body[:200])
+    ok(key in P.parkd_keys(s), "  the real grid is stored under " + key)
+    s.redis_cmd("DEL", old_key)
 
     # The summary's own key, planted.
     time.sleep(LOG_GAP)

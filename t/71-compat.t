@@ -11,7 +11,9 @@ real nginx, and checks the old shapes:
   never refreshes); export with user_id and email (the task is the
   caller's);
 * unknown query parameters ignored; the ignored names (never the values)
-  logged at debug level;
+  logged at debug level, once each, every byte outside printable ASCII
+  escaped (invalid UTF-8, U+2028, C1 controls, a character the 64-byte cut
+  falls in);
 * every reservation object (book, history, release, summary, the admin's
   list) carries every old key with the old type; parking_cost is 0.0 while
   active;
@@ -267,6 +269,43 @@ def test_log(s, pw):
     ok(not leaked, "  names only, never values", *leaked[:3])
 
 
+def test_log_bytes(c, s):
+    """Ignored names are anyone's bytes (an anonymous route's query too):
+    the debug line holds printable ASCII only, every other byte escaped
+    whole (\\xNN), even where the 64-byte cut falls inside a UTF-8
+    character; a name sent twice is listed once."""
+    H = {"Content-Type": "application/json"}
+    # U+2028 (line separator), U+0085 (NEL), U+009B (C1 CSI) + "31m"; a
+    # 2-byte character cut at byte 64; both marked "zq".
+    body = ('{"zq\\u2028b\\u0085c\\u009b31m":1,"%s\u00e9":1,'
+            '"username":"x","password":"y"}' % ("zq" + "a" * 61))
+    c.post("/api/auth/login", body, headers=H)
+    # an anonymous route: invalid UTF-8 and a repeated name in the query
+    c.call("GET", "x", raw=b"GET /api/health?zq\xff\xfe\xc3=1&zqdup=1&"
+           b"zqdup=2&zqdup=3 HTTP/1.1\r\nHost: x\r\nConnection: close"
+           b"\r\n\r\n")
+    with open(os.path.join(s.dir, "logs", "parkd.log"), "rb") as f:
+        lines = [ln for ln in f.read().split(b"\n")
+                 if b"ignored" in ln and b'"zq' in ln]
+    body_l = [ln for ln in lines if b"ignored body fields:" in ln]
+    query_l = [ln for ln in lines if b"ignored query fields:" in ln]
+    ok(len(body_l) == 1 and len(query_l) == 1, "one line each for the "
+       "body and the query", *[repr(ln) for ln in lines])
+    bad = [ln for ln in lines if any(b < 0x20 or b > 0x7e for b in ln)]
+    ok(lines and not bad, "  each of printable ASCII only",
+       *[repr(ln) for ln in bad])
+    want = (b'"zq\\xe2\\x80\\xa8b\\xc2\\x85c\\xc2\\x9b31m"',
+            b'"zq' + b"a" * 61 + b'\\xc3"',
+            b'"zq\\xff\\xfe\\xc3"')
+    for w in want:
+        ok(any(w in ln for ln in lines), "  %s is written %s" % (
+            "the cut name" if b"aaa" in w else "the name", w.decode()),
+            *[repr(ln) for ln in lines])
+    ok(query_l and query_l[0].count(b'"zqdup"') == 1,
+       "  a name sent three times is listed once",
+       *[repr(ln) for ln in query_l])
+
+
 def test_money():
     bad = []
     for what, r in SEEN:
@@ -286,6 +325,7 @@ def main():
         test_errors(c, s)
         test_money()
         test_log(s, pw)
+        test_log_bytes(c, s)
         diag("%d requests" % len(c.seen))
 
 
