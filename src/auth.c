@@ -22,6 +22,39 @@
 
 /* ---- the front-line step ---- */
 
+
+/*
+ * Whether the access token t is one the session ss still stands behind:
+ * its current access token, or the one a refresh replaced less than
+ * PARKD_REFRESH_LEEWAY_S ago (a request in flight while another tab
+ * refreshed); and younger than the access lifetime of the session's
+ * remember_me as configured now (a reload that shortens it applies to
+ * tokens already issued).  A refresh repeated within the leeway re-signs
+ * the same pair (same jti): it stays the current one.  A session from
+ * before migration 012 never rotated has no access_jti: its one token.
+ */
+enum access_verdict { ACCESS_OK, ACCESS_EXPIRED, ACCESS_RETIRED };
+
+static enum access_verdict
+access_current(const struct token *t, const struct session_state *ss)
+{
+	int64_t now = park_now();
+	int64_t life = ss->remember ? conf.jwt_access_remember_ttl_s :
+	    conf.jwt_access_ttl_s;
+
+	if (now >= t->iat + life)
+		return ACCESS_EXPIRED;
+	if (ss->access_jti == NULL)
+		return ss->rotated_at == 0 ? ACCESS_OK : ACCESS_RETIRED;
+	if (strcmp(ss->access_jti, t->jti) == 0)
+		return ACCESS_OK;
+	if (ss->prev_access_jti != NULL &&
+	    strcmp(ss->prev_access_jti, t->jti) == 0 &&
+	    now - ss->rotated_at < conf.refresh_leeway_s)
+		return ACCESS_OK;
+	return ACCESS_RETIRED;
+}
+
 /* Takes the token out of "Authorization: Bearer <token>"; NULL if none. */
 static const char *
 bearer(const struct req *r, size_t *len)
@@ -145,6 +178,19 @@ auth_front(struct req *r, struct resp *w)
 	}
 	if (rc != DB_OK) {
 		db_to_http(rc, w);
+		return -1;
+	}
+	/* A reload shortened its lifetime: as a token past its exp.  A
+	 * refresh retired it: as a revoked one (the client holds a newer
+	 * one). */
+	switch (access_current(&t, &ss)) {
+	case ACCESS_OK:
+		break;
+	case ACCESS_EXPIRED:
+		unauthorized(w, "TOKEN_EXPIRED", "Token has expired");
+		return -1;
+	case ACCESS_RETIRED:
+		unauthorized(w, "TOKEN_REVOKED", "Token has been revoked");
 		return -1;
 	}
 	r->snap = db_data_version();
@@ -693,6 +739,7 @@ auth_login(struct req *r, struct resp *w)
 	s.user_id = admin ? 0 : u.id;
 	s.admin_fp = auth_admin_fp();
 	s.refresh_jti = tp.refresh_jti;
+	s.access_jti = tp.access_jti;
 	s.remember = remember;
 	s.expires_at = now + (remember ? conf.jwt_refresh_remember_ttl_s :
 	    conf.jwt_refresh_ttl_s);

@@ -461,6 +461,7 @@ db_login_success(const char *ident, const char *account, const char *addr,
 	db_bind_int(st, 7, now);
 	db_bind_int(st, 8, s->expires_at);
 	db_bind_text(st, 9, s->user_id > 0 ? NULL : s->admin_fp);
+	db_bind_text(st, 10, s->access_jti);
 	if ((rc = db_run(st)) != DB_OK)
 		goto fail;
 	return db_commit();
@@ -490,6 +491,10 @@ db_session_check(struct pool *p, const char *sid, const char *admin_fp,
 	ss->user_active = sqlite3_column_int(st, 3);
 	ss->username = db_col_text(p, st, 4);
 	ss->email = db_col_text(p, st, 5);
+	ss->remember = sqlite3_column_int(st, 6);
+	ss->access_jti = db_col_text(p, st, 7);
+	ss->prev_access_jti = db_col_text(p, st, 8);
+	ss->rotated_at = sqlite3_column_int64(st, 9);
 	db_done(st);
 	return DB_OK;
 }

@@ -149,10 +149,11 @@ static const char *const stmt_sql[] = {
 	    "SELECT count(*) FROM users"
 	    " WHERE ?1 IS NULL OR username LIKE ?1 ESCAPE '\\'"
 	    " OR email LIKE ?1 ESCAPE '\\'",
+	/* ?10 the access token's jti (the session check accepts no other) */
 	[STMT_SESSION_INSERT] =
 	    "INSERT INTO sessions (id, user_id, is_admin, refresh_jti,"
-	    " remember, created_at, last_used_at, expires_at, admin_fp)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    " remember, created_at, last_used_at, expires_at, admin_fp,"
+	    " access_jti) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	/* the per-request check: one primary-key lookup and one join; ?3
 	 * the admin credential's fingerprint (an admin session made with
 	 * another is over) */
@@ -160,7 +161,8 @@ static const char *const stmt_sql[] = {
 	    "SELECT s.is_admin, s.user_id, s.revoked_at IS NULL"
 	    " AND s.expires_at > ?2 AND (s.is_admin = 0 OR s.admin_fp = ?3),"
 	    " coalesce(u.is_active, 1),"
-	    " u.username, u.email"
+	    " u.username, u.email, s.remember, s.access_jti,"
+	    " s.prev_access_jti, s.rotated_at"
 	    " FROM sessions s LEFT JOIN users u ON u.id = s.user_id"
 	    " WHERE s.id = ?1",
 	/* ?2 the admin credential's fingerprint, as in STMT_SESSION_CHECK */
@@ -173,7 +175,7 @@ static const char *const stmt_sql[] = {
 	 * ?4 the new refresh token's exp, ?5 sid, ?6 the current jti */
 	[STMT_SESSION_ROTATE] =
 	    "UPDATE sessions SET prev_jti = refresh_jti, refresh_jti = ?1,"
-	    " access_jti = ?2, rotated_at = ?3, refresh_exp = ?4,"
+	    " prev_access_jti = access_jti, access_jti = ?2, rotated_at = ?3, refresh_exp = ?4,"
 	    " last_used_at = ?3"
 	    " WHERE id = ?5 AND refresh_jti = ?6 AND revoked_at IS NULL",
 	[STMT_SESSION_REVOKE] =

@@ -730,6 +730,7 @@ struct session {
 	int64_t user_id;      /* 0: the admin */
 	const char *admin_fp; /* the admin's: auth_admin_fp() */
 	const char *refresh_jti;
+	const char *access_jti; /* the only access token of the session */
 	int remember;
 	int64_t expires_at;
 };
@@ -743,6 +744,11 @@ struct session_state {
 	int remember;
 	int64_t expires_at;
 	const char *username, *email;
+	/* db_session_check: the session's access token jti (NULL: a login
+	 * from before migration 012, never rotated), the one it replaced and
+	 * when (0: never rotated) */
+	const char *access_jti, *prev_access_jti;
+	int64_t rotated_at;
 };
 
 /* ROTATE_REPEAT: the token rotated just before, presented again within
