@@ -637,7 +637,8 @@ ident_key_of(struct pool *p, const char *name)
 /*
  * POST /api/auth/login: by e-mail (any case) or exact username; the admin
  * by ADMIN_EMAIL.  Returns tokens and the user.
- * Statuses: 200, 400, 401 (same text for unknown user and bad password),
+ * Statuses: 200, 400, 401 (same text for unknown user and bad password,
+ * and for a password reset or changed while it was checked),
  * 403 (inactive account), 429 (too many failures of this name from this
  * address, or of the account from all addresses and this address tried
  * within PARKD_LOGIN_SLOW_S, or from this address at all names), 503
@@ -740,12 +741,23 @@ auth_login(struct req *r, struct resp *w)
 	s.admin_fp = auth_admin_fp();
 	s.refresh_jti = tp.refresh_jti;
 	s.access_jti = tp.access_jti;
+	s.pw_hash = u.password_hash;
 	s.remember = remember;
 	s.expires_at = now + (remember ? conf.jwt_refresh_remember_ttl_s :
 	    conf.jwt_refresh_ttl_s);
 	rc = db_login_success(ident_key, key, addr, addr_key_of(&r->pool,
 	    addr), &s, newhash.len ? newhash.p : NULL);
 	buf_free(&newhash);
+	if (rc == DB_CONFLICT) {
+		/* The password it matched was replaced (a reset, a change)
+		 * or the account deactivated while it hashed: a failed
+		 * login, still counted (auth_attempt()). */
+		log_msg(LOG_WARN, "security: login of user %lld refused: the "
+		    "account changed while its password was checked addr=%s",
+		    (long long)u.id, addr);
+		unauthorized(w, "UNAUTHENTICATED", BAD_LOGIN);
+		return;
+	}
 	if (rc != DB_OK) {
 		db_to_http(rc, w);
 		return;

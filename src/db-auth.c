@@ -222,23 +222,33 @@ attempts_clear(const char *ident, const char *account, const char *addr)
 }
 
 enum dbrc
-db_user_set_password(int64_t id, const char *hash, const char *keep_sid,
-    const char *account, const char *addr)
+db_user_set_password(int64_t id, const char *hash, const char *old_hash,
+    const char *keep_sid, const char *account, const char *addr)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
 
 	if ((rc = db_begin()) != DB_OK)
 		return rc;
-	if ((st = db_stmt(STMT_USER_SET_HASH)) == NULL) {
+	/* Written only over the hash the current password matched, from a
+	 * session still live: a reset committed while this one hashed
+	 * revoked the session and changed the hash, and stands. */
+	if ((st = db_stmt(STMT_USER_CHANGE_HASH)) == NULL) {
 		rc = db_lasterr();
 		goto fail;
 	}
 	db_bind_text(st, 1, hash);
 	db_bind_int(st, 2, park_now());
 	db_bind_int(st, 3, id);
-	if ((rc = db_run(st)) != DB_OK ||
-	    (rc = revoke(id, keep_sid, "password changed")) != DB_OK ||
+	db_bind_text(st, 4, old_hash);
+	db_bind_text(st, 5, keep_sid);
+	if ((rc = db_run(st)) != DB_OK)
+		goto fail;
+	if (db_changes() == 0) {
+		rc = DB_CONFLICT;
+		goto fail;
+	}
+	if ((rc = revoke(id, keep_sid, "password changed")) != DB_OK ||
 	    (rc = attempts_clear(account, account, addr)) != DB_OK)
 		goto fail;
 	return db_commit();
@@ -427,10 +437,16 @@ db_login_success(const char *ident, const char *account, const char *addr,
 		}
 		db_bind_int(st, 1, now);
 		db_bind_int(st, 2, s->user_id);
+		db_bind_text(st, 3, s->pw_hash);
+		db_bind_int(st, 4, conf.require_email_verification);
 		if ((rc = db_run(st)) != DB_OK)
 			goto fail;
+		/* The password was verified against a hash read before the
+		 * (slow) verification: a reset, a password change or a
+		 * deactivation that committed since wins; no session, and
+		 * no rehash of the old password over the new one. */
 		if (db_changes() == 0) {
-			rc = DB_NOTFOUND;
+			rc = DB_CONFLICT;
 			goto fail;
 		}
 	}

@@ -124,10 +124,24 @@ static const char *const stmt_sql[] = {
 	    "SELECT 1 FROM users WHERE username = ? AND id <> ?",
 	[STMT_USER_EMAIL_TAKEN] =
 	    "SELECT 1 FROM users WHERE email = ? AND id <> ?",
+	/* ?1 now, ?2 id, ?3 the hash the login verified, ?4 1 when
+	 * REQUIRE_EMAIL_VERIFICATION is on: no row when the password was
+	 * changed or reset, the account deactivated, or its address made
+	 * unverified while the login hashed (the login is then refused) */
 	[STMT_USER_LAST_LOGIN] =
-	    "UPDATE users SET last_login = ? WHERE id = ?",
+	    "UPDATE users SET last_login = ?1 WHERE id = ?2"
+	    " AND password_hash = ?3 AND is_active = 1"
+	    " AND (?4 = 0 OR email_verified = 1)",
 	[STMT_USER_SET_HASH] =
 	    "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
+	/* a password change: ?1 the new hash, ?2 now, ?3 id, ?4 the hash the
+	 * current password was verified against, ?5 the caller's session,
+	 * which must still be live (a reset in between revoked it) */
+	[STMT_USER_CHANGE_HASH] =
+	    "UPDATE users SET password_hash = ?1, updated_at = ?2"
+	    " WHERE id = ?3 AND password_hash = ?4 AND is_active = 1"
+	    " AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?5"
+	    " AND s.user_id = ?3 AND s.revoked_at IS NULL)",
 	/* ?1 username or NULL, ?2 email or NULL, ?3 1 to set the phone,
 	 * ?4 the phone (NULL clears it), ?5 now, ?6 id */
 	[STMT_USER_UPDATE] =

@@ -731,6 +731,7 @@ struct session {
 	const char *admin_fp; /* the admin's: auth_admin_fp() */
 	const char *refresh_jti;
 	const char *access_jti; /* the only access token of the session */
+	const char *pw_hash;    /* the user's hash the password matched */
 	int remember;
 	int64_t expires_at;
 };
@@ -778,10 +779,14 @@ enum dbrc db_user_insert(const struct user *, int64_t *id, int *dup_name,
 enum dbrc db_user_update(int64_t id, const char *username, const char *email,
     int set_phone, const char *phone, int *dup_name, int *dup_email,
     const struct acct_token *vt);
-/* New hash; revokes every other session of the user, and clears the
- * attempts of account from addr (db_login_attempt()). */
+/* New hash, only while the stored hash is still old_hash (the one the
+ * current password was verified against) and the session keep_sid is not
+ * revoked: DB_CONFLICT, nothing written, otherwise (a reset in between).
+ * Revokes every other session of the user, and clears the attempts of
+ * account from addr (db_login_attempt()). */
 enum dbrc db_user_set_password(int64_t id, const char *hash,
-    const char *keep_sid, const char *account, const char *addr);
+    const char *old_hash, const char *keep_sid, const char *account,
+    const char *addr);
 /* (De)activates; deactivation revokes every session of the user. */
 enum dbrc db_user_set_active(int64_t id, int active);
 /* A page of users matching a LIKE pattern (NULL: all) and the total. */
@@ -813,7 +818,11 @@ enum dbrc db_login_attempt(const char *ident, const char *account,
     int *failures, int64_t *retry_after);
 /* One transaction: clear the attempts of the name and of its account from
  * addr, uncount this login from addr_key's (when not NULL), stamp
- * last_login, store a new hash (when not NULL) and create the session. */
+ * last_login, store a new hash (when not NULL) and create the session.
+ * For a user, only while its stored hash is still s->pw_hash, it is
+ * active, and (REQUIRE_EMAIL_VERIFICATION) its address verified:
+ * DB_CONFLICT, nothing written, when a reset, a password change, a
+ * deactivation or an address change committed while the login hashed. */
 enum dbrc db_login_success(const char *ident, const char *account,
     const char *addr, const char *addr_key, const struct session *,
     const char *new_hash);

@@ -88,8 +88,9 @@ enum { PW_CURRENT, PW_NEW };
  * one and revokes every other session of the user.  A wrong current
  * password counts as a failed login of the account, so a stolen access
  * token cannot be used to guess the password either.
- * Statuses: 200, 400 (current password wrong), 401, 403, 429, 503 (also:
- * every hash slot taken).
+ * Statuses: 200, 400 (current password wrong), 401 (also: the session
+ * was revoked, or the password reset, while this one hashed; nothing is
+ * written), 403, 429, 503 (also: every hash slot taken).
  */
 void
 users_password(struct req *r, struct resp *w)
@@ -121,9 +122,19 @@ users_password(struct req *r, struct resp *w)
 		resp_error(w, 500, "INTERNAL", "Could not hash the password");
 		return;
 	}
-	rc = db_user_set_password(u.id, hash.p, r->who.sid, key,
-	    addr_group(&r->pool, r->remote_addr));
+	rc = db_user_set_password(u.id, hash.p, u.password_hash, r->who.sid,
+	    key, addr_group(&r->pool, r->remote_addr));
 	buf_free(&hash);
+	if (rc == DB_CONFLICT) {
+		/* A reset (or another change) committed while this one
+		 * hashed: it revoked this session, and its password stands. */
+		log_msg(LOG_WARN, "security: password change for user %lld "
+		    "refused: the password or the session changed meanwhile",
+		    (long long)u.id);
+		resp_error(w, 401, "TOKEN_REVOKED", "Token has been revoked");
+		resp_header(w, "WWW-Authenticate", "Bearer");
+		return;
+	}
 	if (rc != DB_OK) {
 		db_to_http(rc, w);
 		return;

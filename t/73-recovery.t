@@ -24,6 +24,12 @@ into t/lib/smtpsink.
   (the old one no longer counts); "send again" spends the older link;
   REQUIRE_EMAIL_VERIFICATION on refuses an unverified login with 403
   EMAIL_NOT_VERIFIED, and a reset by e-mail verifies the address.
+- #14, the review of #20 (separate clients, 4 workers): a login with the
+  old password overlapping a reset keeps no session and (rehash: the stored
+  hash weaker than the policy) never writes the old password back; a login
+  overlapping a deactivation leaves no session for after the activation;
+  a password change from a pre-reset session overlapping the reset writes
+  nothing (401 TOKEN_REVOKED).
 - Tokens never appear in any log (parkd, nginx access and error), the
   table holds only their SHA-256, and no column of any table holds a token
   once its mail is sent.  "parkctl cleanup" removes spent and expired
@@ -483,6 +489,138 @@ def test_verification(c, mail, a):
         s.wait_workers(WORKERS, timeout=10, not_in=before or [])
 
 
+# ---- #14, the review of #20 ---------------------------------------------
+
+def reload(s, **changes):
+    before, _ = s.wait_workers(WORKERS)
+    s.write_settings(**changes)
+    s.signal_parkd(signal.SIGHUP)
+    s.wait_workers(WORKERS, timeout=15, not_in=before or [])
+
+
+def both(f, g, delay):
+    """Runs f, then g delay seconds later, each in its own thread (its own
+    connection, so likely another worker); their answers."""
+    out = [None, None]
+
+    def run(i, fn, d):
+        time.sleep(d)
+        try:
+            out[i] = fn()
+        except Exception as e:  # reported by the caller
+            out[i] = e
+    ts = [threading.Thread(target=run, args=(0, f, 0)),
+          threading.Thread(target=run, args=(1, g, delay))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+    return out
+
+
+def st(r):
+    return getattr(r, "status", repr(r))
+
+
+def test_login_race(c, mail, rehash, tries=6):
+    """Item 3: a login with the old password overlapping a reset.  The
+    login read the hash, then verified it (slow) while the reset committed;
+    it may not create a session, nor (rehash: the stored hash is weaker
+    than the policy) write the old password's new hash over the reset's.
+    Separate clients; the login starts 0 to 75 ms after the reset, within
+    the reset's hashing."""
+    s = c.s
+    what = "login race%s" % (" (rehash)" if rehash else "")
+    users = [A.User(c, "lr%d" % i) for i in range(tries)]
+    mail.new()
+    if rehash:
+        reload(s, PARKD_SCRYPT_N="65536")
+    survived, reverted, lost = [], [], 0
+    try:
+        for i, u in enumerate(users):
+            forgot(c, u.email)
+            tok, _ = mail.link(u.email, "/reset-password", what)
+            if tok is None:
+                return
+            newpw = A.new_password()
+            rr, lr = both(lambda: reset(c, tok, newpw),
+                          lambda: A.login(c, u.email, u.password),
+                          0.015 * (i % 6))
+            if st(rr) != 200:
+                ok(False, "%s %d: the reset succeeds (%s)" % (what, i, st(rr)))
+                continue
+            if st(lr) == 200:
+                acc = lr.json["data"]["access_token"]
+                ref = lr.json["data"]["refresh_token"]
+                if me(c, acc).status != 401 or \
+                        refresh(c, ref).status != 401:
+                    survived.append(i)
+            elif st(lr) == 401:
+                lost += 1
+            else:
+                ok(False, "%s %d: the login answers 200 or 401 (%s)"
+                   % (what, i, st(lr)))
+            if A.login(c, u.email, newpw).status != 200 or \
+                    A.login(c, u.email, u.password).status != 401:
+                reverted.append(i)
+    finally:
+        if rehash:
+            reload(s, PARKD_SCRYPT_N="16384")
+    diag("%s: %d of %d logins lost to the reset" % (what, lost, tries))
+    is_(survived, [], "%s: no login session survives the reset" % what)
+    is_(reverted, [], "%s: the reset's password stays, the old one is "
+        "refused" % what)
+
+
+def test_deactivate_race(c, tries=6):
+    """Item 3, deactivation: a login overlapping a deactivation leaves no
+    session that works once the account is active again."""
+    admin = A.admin_login(c)
+    survived = []
+    for i in range(tries):
+        u = A.User(c, "dr%d" % i)
+        lr, dr = both(lambda: A.login(c, u.email, u.password),
+                      lambda: c.post("/api/admin/users/%d/deactivate" % u.id,
+                                     token=admin), 0.01 * (i % 5))
+        is_(st(dr), 200, "deactivation race %d: deactivated" % i)
+        c.post("/api/admin/users/%d/activate" % u.id, token=admin)
+        if st(lr) == 200 and me(c, lr.json["data"]["access_token"]).status \
+                != 401:
+            survived.append(i)
+    is_(survived, [], "deactivation race: no login session outlives the "
+        "deactivation")
+
+
+def test_pwchange_race(c, mail, tries=6):
+    """Item 4: POST /api/user/password from a session made before a reset,
+    with the old password as current, overlapping the reset: the reset's
+    password stands (the change answers 401, or ran before the reset)."""
+    lost = []
+    users = [A.User(c, "pc%d" % i) for i in range(tries)]
+    mail.new()
+    for i, u in enumerate(users):
+        acc, _ = u.login()
+        forgot(c, u.email)
+        tok, _ = mail.link(u.email, "/reset-password", "password change race")
+        if tok is None:
+            return
+        resetpw, otherpw = A.new_password(), A.new_password()
+        rr, cr = both(lambda: reset(c, tok, resetpw),
+                      lambda: c.post("/api/user/password", {
+                          "current_password": u.password,
+                          "new_password": otherpw}, token=acc),
+                      0.015 * (i % 6))
+        is_(st(rr), 200, "password change race %d: the reset succeeds" % i)
+        ok(st(cr) in (200, 401), "password change race %d: the change "
+           "answers 200 (before the reset) or 401 (%s)" % (i, st(cr)))
+        if A.login(c, u.email, resetpw).status != 200 or \
+                A.login(c, u.email, otherpw).status != 401:
+            lost.append(i)
+        if st(cr) == 401:
+            is_((A.envelope_error(cr) or ("",))[0], "TOKEN_REVOKED",
+                "password change race %d: 401 TOKEN_REVOKED" % i)
+    is_(lost, [], "password change race: the reset's password always "
+        "stands")
 def test_storage(c, mail):
     """No token in any column of any table once its mail is out; the
     cleanup removes spent and expired tokens, never a live one."""
@@ -570,6 +708,10 @@ def main():
             test_limit(c, mail)
             test_race(c, mail)
             test_verification(c, mail, a)
+            test_login_race(c, mail, False)
+            test_login_race(c, mail, True)
+            test_deactivate_race(c)
+            test_pwchange_race(c, mail)
             test_storage(c, mail)
             c.check_no_hash("73-recovery")
             test_logs(s)
