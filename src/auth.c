@@ -22,6 +22,14 @@
 
 /* ---- the front-line step ---- */
 
+/* The 403 of an account whose address must be verified first. */
+static void
+not_verified(struct resp *w)
+{
+	resp_error(w, 403, "EMAIL_NOT_VERIFIED",
+	    "Email address is not verified; open the link e-mailed to "
+	    "you, or reset the password by e-mail");
+}
 
 /*
  * Whether the access token t is one the session ss still stands behind:
@@ -203,6 +211,14 @@ auth_front(struct req *r, struct resp *w)
 	r->who.role = ss.is_admin ? ROLE_ADMIN : ROLE_USER;
 	if (!ss.user_active) {
 		resp_error(w, 403, "ACCOUNT_INACTIVE", "Account is inactive");
+		return -1;
+	}
+	/* The same rule as the login, for a session made before the address
+	 * changed (or the setting was turned on): only the routes that get
+	 * the address verified, or fixed, or end the session. */
+	if (!ss.is_admin && conf.require_email_verification &&
+	    !ss.email_verified && !rt->unverified_ok) {
+		not_verified(w);
 		return -1;
 	}
 	if (ss.is_admin)
@@ -721,9 +737,7 @@ auth_login(struct req *r, struct resp *w)
 	if (!admin && conf.require_email_verification && !u.email_verified) {
 		log_msg(LOG_WARN, "security: login of user %lld refused: "
 		    "e-mail not verified addr=%s", (long long)u.id, addr);
-		resp_error(w, 403, "EMAIL_NOT_VERIFIED",
-		    "Email address is not verified; open the link e-mailed to "
-		    "you, or reset the password by e-mail");
+		not_verified(w);
 		return;
 	}
 	if (rehash && pw_hash(pw, pwlen, &newhash) != 0)
@@ -784,7 +798,8 @@ auth_login(struct req *r, struct resp *w)
  * returns new tokens.  The token rotated just before, presented again
  * within PARKD_REFRESH_LEEWAY_S (two tabs, a retry after a lost answer),
  * gets the same new tokens; any other retired refresh token revokes its
- * session.  Statuses: 200, 401, 403 (inactive account), 503.
+ * session.  Statuses: 200, 401, 403 (inactive account; EMAIL_NOT_VERIFIED
+ * with REQUIRE_EMAIL_VERIFICATION on), 503.
  */
 void
 auth_refresh(struct req *r, struct resp *w)
@@ -829,6 +844,11 @@ auth_refresh(struct req *r, struct resp *w)
 		if (!u.is_active) {
 			resp_error(w, 403, "ACCOUNT_INACTIVE",
 			    "Account is inactive");
+			return;
+		}
+		/* As the login: no new tokens for an unverified address. */
+		if (conf.require_email_verification && !u.email_verified) {
+			not_verified(w);
 			return;
 		}
 	}

@@ -511,6 +511,7 @@ db_session_check(struct pool *p, const char *sid, const char *admin_fp,
 	ss->access_jti = db_col_text(p, st, 7);
 	ss->prev_access_jti = db_col_text(p, st, 8);
 	ss->rotated_at = sqlite3_column_int64(st, 9);
+	ss->email_verified = sqlite3_column_int(st, 10);
 	db_done(st);
 	return DB_OK;
 }

@@ -176,7 +176,7 @@ static const char *const stmt_sql[] = {
 	    " AND s.expires_at > ?2 AND (s.is_admin = 0 OR s.admin_fp = ?3),"
 	    " coalesce(u.is_active, 1),"
 	    " u.username, u.email, s.remember, s.access_jti,"
-	    " s.prev_access_jti, s.rotated_at"
+	    " s.prev_access_jti, s.rotated_at, coalesce(u.email_verified, 1)"
 	    " FROM sessions s LEFT JOIN users u ON u.id = s.user_id"
 	    " WHERE s.id = ?1",
 	/* ?2 the admin credential's fingerprint, as in STMT_SESSION_CHECK */
@@ -508,13 +508,15 @@ static const char *const stmt_sql[] = {
 	    " WHERE r.user_id = u.id), u.created_at) <= ?3)"
 	    " AND (?6 = 0 OR u.email_verified = 1)"
 	    " ORDER BY u.id LIMIT ?5",
-	/* the same conditions, checked again inside the write transaction:
-	 * one row (user ?1, day ?2) or none */
+	/* the same conditions, checked again inside the write transaction
+	 * (?5 as ?6 above: an address changed since the selection is not
+	 * mailed): one row (user ?1, day ?2) or none */
 	[STMT_BATCH_REMIND_MARK] =
 	    "INSERT INTO reminders_sent (user_id, day)"
 	    " SELECT u.id, ?2 FROM users u WHERE u.id = ?1 AND u.is_active = 1"
 	    " AND (?4 OR coalesce((SELECT max(r.parking_ts) FROM reservations r"
 	    " WHERE r.user_id = u.id), u.created_at) <= ?3)"
+	    " AND (?5 = 0 OR u.email_verified = 1)"
 	    " ON CONFLICT (user_id, day) DO NOTHING",
 	/* active users after id ?1 without the report of month ?2 who
 	 * parked in [?3, ?4); ?5 at most */
@@ -533,9 +535,11 @@ static const char *const stmt_sql[] = {
 	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.user_id = ?1"
 	    " AND r.parking_ts >= ?2 AND r.parking_ts < ?3"
 	    " AND r.status <> 'cancelled' ORDER BY r.parking_ts, r.id",
+	/* ?3 1 when REQUIRE_EMAIL_VERIFICATION is on */
 	[STMT_BATCH_REPORT_MARK] =
 	    "INSERT INTO reports_sent (user_id, month)"
 	    " SELECT id, ?2 FROM users WHERE id = ?1 AND is_active = 1"
+	    " AND (?3 = 0 OR email_verified = 1)"
 	    " ON CONFLICT (user_id, month) DO NOTHING",
 	/* cleanup: each deletes at most ?2 rows older than ?1 */
 	[STMT_BATCH_CLEAN_OUTBOX] =
@@ -652,7 +656,8 @@ static const char *const stmt_sql[] = {
 	 * the job stored (#14: jobs queued before took any address). */
 	[STMT_EXPORT_NEXT] =
 	    "SELECT e.id, e.user_id, u.username, u.email, e.attempts,"
-	    " u.is_active FROM export_jobs e JOIN users u ON u.id = e.user_id"
+	    " u.is_active, u.email_verified"
+	    " FROM export_jobs e JOIN users u ON u.id = e.user_id"
 	    " WHERE e.state = 'PENDING'"
 	    " OR (e.state = 'PROGRESS' AND e.claimed_at < ?1)"
 	    " ORDER BY e.created_at, e.id LIMIT 1",

@@ -578,6 +578,10 @@ struct route {
 	const struct field *fields;
 	size_t nfields;
 	const char *summary; /* one line, for docs/openapi.yaml and GET / */
+	/* 1: open to a user whose address is unverified while
+	 * REQUIRE_EMAIL_VERIFICATION is on (the routes that get it verified
+	 * or fixed, or end the session) */
+	int unverified_ok;
 };
 
 extern const struct route routes[];
@@ -745,6 +749,7 @@ struct session_state {
 	int remember;
 	int64_t expires_at;
 	const char *username, *email;
+	int email_verified; /* 1 for the admin */
 	/* db_session_check: the session's access token jti (NULL: a login
 	 * from before migration 012, never rotated), the one it replaced and
 	 * when (0: never rotated) */
@@ -970,6 +975,7 @@ struct export_job {
 	int64_t user_id;
 	const char *username; /* db_export_claim only */
 	int user_active;      /* db_export_claim only */
+	int email_verified;   /* db_export_claim only: of email, now */
 	/* email: the account's address when the job was queued; in
 	 * db_export_claim the account's address now, the mail's recipient */
 	const char *email, *state, *filename, *error;

@@ -29,7 +29,11 @@ into t/lib/smtpsink.
   hash weaker than the policy) never writes the old password back; a login
   overlapping a deactivation leaves no session for after the activation;
   a password change from a pre-reset session overlapping the reset writes
-  nothing (401 TOKEN_REVOKED).
+  nothing (401 TOKEN_REVOKED).  With REQUIRE_EMAIL_VERIFICATION on, a
+  session whose address became unverified gets only me, profile, profile
+  update, send again and logout (refresh and other routes 403
+  EMAIL_NOT_VERIFIED), and an export queued while verified fails instead
+  of going to the new address.
 - Tokens never appear in any log (parkd, nginx access and error), the
   table holds only their SHA-256, and no column of any table holds a token
   once its mail is sent.  "parkctl cleanup" removes spent and expired
@@ -621,6 +625,78 @@ def test_pwchange_race(c, mail, tries=6):
                 "password change race %d: 401 TOKEN_REVOKED" % i)
     is_(lost, [], "password change race: the reset's password always "
         "stands")
+
+
+def test_unverified_session(c, mail):
+    """Items 5 and 6: with REQUIRE_EMAIL_VERIFICATION on, a session whose
+    address became unverified reaches only the routes that get it verified
+    or fixed (and logout); refresh is refused; an export queued while
+    verified is not mailed to the new address."""
+    s = c.s
+    u = A.User(c, "uv")
+    tok, _ = mail.link(u.email, "/verify-email", "unverified session")
+    if tok is None:
+        return
+    is_(verify(c, tok).status, 200, "unverified session: verified first")
+    reload(s, REQUIRE_EMAIL_VERIFICATION="on")
+    try:
+        acc, ref = u.login()
+        r = c.post("/api/user/export-csv", {}, token=acc)
+        is_(r.status, 200, "unverified session: an export queued while "
+            "verified")
+        task = ((r.json or {}).get("data") or {}).get("task_id")
+        other = "elsewhere.%s@example.org" % A.tag()
+        r = c.post("/api/user/profile/update", {
+            "email": other, "current_password": u.password}, token=acc)
+        is_(r.status, 200, "unverified session: the address changed")
+        is_error(A.login(c, other, u.password), 403, "EMAIL_NOT_VERIFIED",
+                 "unverified session: a login is refused")
+        for path in ("/api/user/pkl/list", "/api/user/summary",
+                     "/api/user/pkl/book/list"):
+            is_error(c.get(path, token=acc), 403, "EMAIL_NOT_VERIFIED",
+                     "unverified session: GET %s refused" % path)
+        is_error(c.post("/api/user/password", {
+            "current_password": u.password,
+            "new_password": A.new_password()}, token=acc), 403,
+            "EMAIL_NOT_VERIFIED", "unverified session: password change "
+            "refused")
+        is_error(refresh(c, ref), 403, "EMAIL_NOT_VERIFIED",
+                 "unverified session: refresh refused")
+        for m, path in (("GET", "/api/user/profile"),
+                        ("GET", "/api/auth/me")):
+            is_(c.call(m, path, token=acc).status, 200,
+                "unverified session: %s %s answers" % (m, path))
+        out = s.parkctl("exports")
+        is_(out.returncode, 1, "unverified session: parkctl exports exits "
+            "1 (a job failed)") or diag(out.stdout, out.stderr)
+        got = [m for m in mail.new() if to_(m, other)]
+        subjects = [m["Subject"] for m in got]
+        ok(not [x for x in subjects if "xport" in x],
+           "unverified session: no export mail to the unverified address",
+           "  %r" % subjects)
+        with db(s) as d:
+            row = d.execute("SELECT state, error FROM export_jobs WHERE "
+                            "id = ?", (task,)).fetchone()
+        ok(row and row[0] == "FAILURE" and "not verified" in (row[1] or ""),
+           "unverified session: the export failed, saying why", "  %r"
+           % (row,))
+        r = c.post("/api/user/verify-email/resend", token=acc)
+        is_(r.status, 200, "unverified session: send again answers")
+        t2, _ = mail.link(other, "/verify-email", "unverified session")
+        if t2:
+            is_(verify(c, t2).status, 200, "unverified session: verified "
+                "again")
+            is_(c.get("/api/user/pkl/list", token=acc).status, 200,
+                "unverified session: verified, the routes answer again")
+            r = refresh(c, ref)
+            is_(r.status, 200, "unverified session: verified, refresh "
+                "answers")
+            if r.status == 200:
+                acc = r.json["data"]["access_token"]
+        is_(c.post("/api/auth/logout", token=acc).status, 200,
+            "unverified session: logout")
+    finally:
+        reload(s, REQUIRE_EMAIL_VERIFICATION="off")
 def test_storage(c, mail):
     """No token in any column of any table once its mail is out; the
     cleanup removes spent and expired tokens, never a live one."""
@@ -712,6 +788,7 @@ def main():
             test_login_race(c, mail, True)
             test_deactivate_race(c)
             test_pwchange_race(c, mail)
+            test_unverified_session(c, mail)
             test_storage(c, mail)
             c.check_no_hash("73-recovery")
             test_logs(s)
