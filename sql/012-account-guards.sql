@@ -8,3 +8,10 @@
 -- token stands until it expires (sessions.access_jti is now set at login).
 ALTER TABLE sessions ADD COLUMN prev_access_jti TEXT;
 
+-- The address an account had before its last change, and when it changed:
+-- the "password changed" notice of a reset goes there too within
+-- the following 7 days, so that whoever changed the
+-- address with a stolen session and then reset the password is seen by
+-- the owner.
+ALTER TABLE users ADD COLUMN prev_email TEXT;
+ALTER TABLE users ADD COLUMN email_changed_at INTEGER;

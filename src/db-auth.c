@@ -134,12 +134,15 @@ fail:
 enum dbrc
 db_user_update(int64_t id, const char *username, const char *email,
     int set_phone, const char *phone, int *dup_name, int *dup_email,
-    const struct acct_token *vt)
+    const struct acct_token *vt, struct mail *notice, int *moved_out)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
+	struct pool p = { 0 };
+	const char *old_email = NULL;
 	int moved = 0;
 
+	*moved_out = 0;
 	if ((rc = db_begin()) != DB_OK)
 		return rc;
 	if ((rc = taken(STMT_USER_NAME_TAKEN, username, id, dup_name)) !=
@@ -156,6 +159,19 @@ db_user_update(int64_t id, const char *username, const char *email,
 		    DB_OK)
 			goto fail;
 		moved = !moved;
+	}
+	/* The address it replaces, read in the transaction: the notice
+	 * goes there. */
+	if (moved) {
+		if ((st = db_stmt(STMT_USER_GET)) == NULL) {
+			rc = db_lasterr();
+			goto fail;
+		}
+		db_bind_int(st, 1, id);
+		if ((rc = db_row(st)) != DB_OK)
+			goto fail;
+		old_email = db_col_text(&p, st, 2);
+		db_done(st);
 	}
 	if ((st = db_stmt(STMT_USER_UPDATE)) == NULL) {
 		rc = db_lasterr();
@@ -178,12 +194,39 @@ db_user_update(int64_t id, const char *username, const char *email,
 	 * and a verification checks the address it went to). */
 	if (moved && vt != NULL && (rc = db_token_add(vt, id)) != DB_OK)
 		goto fail;
+	if (moved) {
+		/* Reset links went to an address the account no longer
+		 * has: changing it back must not revive them. */
+		if ((st = db_stmt(STMT_TOKEN_SPEND_OLDER)) == NULL) {
+			rc = db_lasterr();
+			goto fail;
+		}
+		db_bind_int(st, 1, park_now());
+		db_bind_int(st, 2, id);
+		db_bind_text(st, 3, "reset");
+		if ((rc = db_run(st)) != DB_OK)
+			goto fail;
+		/* The owner hears of it at the address they know. */
+		if (notice != NULL && old_email != NULL) {
+			notice->to = old_email;
+			if ((rc = db_outbox_add(notice)) != DB_OK)
+				goto fail;
+		}
+	}
 	/* Spot grids show usernames. */
 	if ((rc = db_gen_bump("lots")) != DB_OK)
 		goto fail;
-	return db_commit();
+	if ((rc = db_commit()) == DB_OK)
+		*moved_out = moved;
+	if (notice != NULL)
+		notice->to = NULL;
+	pool_free(&p);
+	return rc;
 fail:
 	db_rollback();
+	if (notice != NULL)
+		notice->to = NULL;
+	pool_free(&p);
 	return rc;
 }
 
@@ -281,6 +324,18 @@ db_user_set_active(int64_t id, int active)
 	/* A deactivated user's tokens stop at once (ASVS 7.4.2). */
 	if (!active && (rc = revoke(id, NULL, "deactivated")) != DB_OK)
 		goto fail;
+	/* Its reset and verification links die too: reactivating the
+	 * account must not revive a link mailed before. */
+	if (!active) {
+		if ((st = db_stmt(STMT_TOKEN_SPEND_USER)) == NULL) {
+			rc = db_lasterr();
+			goto fail;
+		}
+		db_bind_int(st, 1, park_now());
+		db_bind_int(st, 2, id);
+		if ((rc = db_run(st)) != DB_OK)
+			goto fail;
+	}
 	if ((rc = db_gen_bump("lots")) != DB_OK)
 		goto fail;
 	return db_commit();

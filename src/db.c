@@ -143,9 +143,15 @@ static const char *const stmt_sql[] = {
 	    " AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?5"
 	    " AND s.user_id = ?3 AND s.revoked_at IS NULL)",
 	/* ?1 username or NULL, ?2 email or NULL, ?3 1 to set the phone,
-	 * ?4 the phone (NULL clears it), ?5 now, ?6 id */
+	 * ?4 the phone (NULL clears it), ?5 now, ?6 id.  Another address
+	 * keeps the one it replaces in prev_email (the notice of a reset
+	 * goes there too) */
 	[STMT_USER_UPDATE] =
 	    "UPDATE users SET username = coalesce(?1, username),"
+	    " prev_email = CASE WHEN ?2 IS NOT NULL AND ?2 <> email"
+	    " THEN email ELSE prev_email END,"
+	    " email_changed_at = CASE WHEN ?2 IS NOT NULL AND ?2 <> email"
+	    " THEN ?5 ELSE email_changed_at END,"
 	    " email = coalesce(?2, email),"
 	    " email_verified = CASE WHEN ?2 IS NOT NULL AND ?2 <> email"
 	    " THEN 0 ELSE email_verified END,"
@@ -721,6 +727,16 @@ static const char *const stmt_sql[] = {
 	[STMT_TOKEN_SPEND_OLDER] =
 	    "UPDATE account_tokens SET used_at = ?1"
 	    " WHERE user_id = ?2 AND purpose = ?3 AND used_at IS NULL",
+	/* a deactivation spends every unused link of the user: ?1 now,
+	 * ?2 user */
+	[STMT_TOKEN_SPEND_USER] =
+	    "UPDATE account_tokens SET used_at = ?1"
+	    " WHERE user_id = ?2 AND used_at IS NULL",
+	/* the address user ?1 had before one changed after ?2, or none */
+	[STMT_USER_PREV_EMAIL] =
+	    "SELECT prev_email FROM users WHERE id = ?1"
+	    " AND email_changed_at > ?2 AND prev_email IS NOT NULL"
+	    " AND prev_email <> email",
 	/* THE single use: ?1 hash, ?2 purpose, ?3 now.  Only a token unused,
 	 * unexpired and (for a verification) sent to the account's address
 	 * now changes; of two racing requests, one. */
@@ -728,14 +744,14 @@ static const char *const stmt_sql[] = {
 	    "UPDATE account_tokens SET used_at = ?3"
 	    " WHERE hash = ?1 AND purpose = ?2 AND used_at IS NULL"
 	    " AND expires_at > ?3 AND email = (SELECT u.email FROM users u"
-	    " WHERE u.id = account_tokens.user_id)"
+	    " WHERE u.id = account_tokens.user_id AND u.is_active = 1)"
 	    " RETURNING user_id, email",
 	/* the same conditions, read only: ?1 hash, ?2 purpose, ?3 now */
 	[STMT_TOKEN_LIVE] =
 	    "SELECT 1 FROM account_tokens"
 	    " WHERE hash = ?1 AND purpose = ?2 AND used_at IS NULL"
 	    " AND expires_at > ?3 AND email = (SELECT u.email FROM users u"
-	    " WHERE u.id = account_tokens.user_id)",
+	    " WHERE u.id = account_tokens.user_id AND u.is_active = 1)",
 	/* ?1 now, ?2 user, ?3 the address proven */
 	[STMT_USER_SET_VERIFIED] =
 	    "UPDATE users SET email_verified = 1, updated_at = ?1"

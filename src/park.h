@@ -718,6 +718,7 @@ enum dbrc db_stats_get(struct db_stats *);
 /* ---- db-auth.c: users, sessions, login failures ---- */
 
 struct acct_token; /* db-recovery.c */
+struct mail;       /* db-jobs.c */
 
 /* A user row; strings live in the pool given to the call. */
 struct user {
@@ -778,12 +779,15 @@ enum dbrc db_user_by_login(struct pool *, const char *email_lc,
 enum dbrc db_user_insert(const struct user *, int64_t *id, int *dup_name,
     int *dup_email, const struct acct_token *vt);
 /* Changes the given fields (NULL: unchanged); DB_CONFLICT as above.  A
- * changed e-mail is unverified again and, when vt is not NULL, its
- * verification link is queued (older links spent) in the same
- * transaction. */
+ * changed e-mail is unverified again, the old one is kept (prev_email,
+ * email_changed_at), the user's unused reset links are spent, and, when
+ * vt is not NULL, its verification link is queued (older links spent) and
+ * the notice (when not NULL) is queued to the old address (the data layer
+ * sets its to), all in the same transaction.  *moved: the address
+ * changed. */
 enum dbrc db_user_update(int64_t id, const char *username, const char *email,
     int set_phone, const char *phone, int *dup_name, int *dup_email,
-    const struct acct_token *vt);
+    const struct acct_token *vt, struct mail *notice, int *moved);
 /* New hash, only while the stored hash is still old_hash (the one the
  * current password was verified against) and the session keep_sid is not
  * revoked: DB_CONFLICT, nothing written, otherwise (a reset in between).
@@ -792,7 +796,8 @@ enum dbrc db_user_update(int64_t id, const char *username, const char *email,
 enum dbrc db_user_set_password(int64_t id, const char *hash,
     const char *old_hash, const char *keep_sid, const char *account,
     const char *addr);
-/* (De)activates; deactivation revokes every session of the user. */
+/* (De)activates; deactivation revokes every session of the user and
+ * spends its unused reset and verification links. */
 enum dbrc db_user_set_active(int64_t id, int active);
 /* A page of users matching a LIKE pattern (NULL: all) and the total. */
 enum dbrc db_users_list(struct pool *, const char *like, int limit, int offset,

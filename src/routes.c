@@ -37,6 +37,8 @@ static const struct field f_profile[] = {
 	{ "username", FT_STR, FS_BODY, 0, 1, 200, valid_username, 0 },
 	{ "email", FT_STR, FS_BODY, 0, 1, 320, valid_email, 0 },
 	{ "phone", FT_STR, FS_BODY, 0, 0, 40, valid_phone, 1 },
+	/* required to change the e-mail (users.c) */
+	{ "current_password", FT_STR, FS_BODY, 0, 1, 1024, NULL, 0 },
 };
 static const struct field f_password[] = {
 	{ "current_password", FT_STR, FS_BODY, 1, 1, 1024, NULL, 0 },

@@ -33,7 +33,10 @@ into t/lib/smtpsink.
   session whose address became unverified gets only me, profile, profile
   update, send again and logout (refresh and other routes 403
   EMAIL_NOT_VERIFIED), and an export queued while verified fails instead
-  of going to the new address.
+  of going to the new address.  Changing the address needs the current
+  password, tells the old address, spends reset links (changing back
+  revives none), and a later reset's notice goes to both addresses.  A
+  deactivation spends the account's reset links.
 - Tokens never appear in any log (parkd, nginx access and error), the
   table holds only their SHA-256, and no column of any table holds a token
   once its mail is sent.  "parkctl cleanup" removes spent and expired
@@ -429,7 +432,9 @@ def test_verification(c, mail, a):
 
     # A changed address: unverified, a new link; the old link is dead.
     new_email = "moved.%s@example.com" % A.tag()
-    r = c.post("/api/user/profile/update", {"email": new_email}, token=acc)
+    r = c.post("/api/user/profile/update", {"email": new_email,
+                                            "current_password": u.password},
+               token=acc)
     is_(r.json.get("data", {}).get("email_verified"), False,
         "a changed address is unverified again")
     t1, _ = mail.link(new_email, "/verify-email", "changed address")
@@ -441,7 +446,8 @@ def test_verification(c, mail, a):
                  "send again spends the older link")
         # A link to an address that is no longer the account's.
         r = c.post("/api/user/profile/update",
-                   {"email": "third.%s@example.com" % A.tag()}, token=acc)
+                   {"email": "third.%s@example.com" % A.tag(),
+                    "current_password": u.password}, token=acc)
         mail.new()
         is_error(verify(c, t2), 400, "INVALID_TOKEN",
                  "a link to the account's former address does not verify "
@@ -697,6 +703,86 @@ def test_unverified_session(c, mail):
             "unverified session: logout")
     finally:
         reload(s, REQUIRE_EMAIL_VERIFICATION="off")
+
+
+def test_email_change(c, mail):
+    """Item 7: another address needs the current password (400 when
+    missing or wrong, counted like a password change); the old address is
+    told; the notice of a later reset goes to both addresses.  Item 8: an
+    address change spends the reset links, so changing back revives
+    none."""
+    u = A.User(c, "mv")
+    mail.new()
+    acc, _ = u.login()
+    new = "moved.%s@example.org" % A.tag()
+    r = c.post("/api/user/profile/update", {"email": new}, token=acc)
+    is_error(r, 400, "VALIDATION", "email change: without current_password")
+    ok("current_password" in A.details(r), "email change: details name "
+       "current_password")
+    r = c.post("/api/user/profile/update", {
+        "email": new, "current_password": u.password + "x"}, token=acc)
+    is_error(r, 400, "VALIDATION", "email change: a wrong current_password")
+    ok("current_password" in A.details(r), "email change: ... named")
+    is_(c.get("/api/user/profile", token=acc).json["data"]["email"],
+        u.email, "email change: refused changes changed nothing")
+    r = c.post("/api/user/profile/update", {"email": u.email,
+                                            "phone": "+15550002222"},
+               token=acc)
+    is_(r.status, 200, "email change: the same address needs no password")
+    forgot(c, u.email)
+    old_link, _ = mail.link(u.email, "/reset-password", "email change")
+    r = c.post("/api/user/profile/update", {
+        "email": new, "current_password": u.password}, token=acc)
+    is_(r.status, 200, "email change: with the current password: 200")
+    got = mail.new()
+    notice = [m for m in got if to_(m, u.email)]
+    ok(len(notice) == 1 and new in (part(notice[0], "plain") or ""),
+       "email change: a notice to the old address names the new one",
+       "  %r" % [(m.rcpts, m["Subject"]) for m in got])
+    r = c.post("/api/user/profile/update", {
+        "email": u.email, "current_password": u.password}, token=acc)
+    is_(r.status, 200, "email change: back to the first address")
+    mail.new()
+    if old_link:
+        is_error(reset(c, old_link, A.new_password()), 400, "INVALID_TOKEN",
+                 "email change: a reset link from before the change is "
+                 "spent, even after changing back")
+    r = c.post("/api/user/profile/update", {
+        "email": new, "current_password": u.password}, token=acc)
+    mail.new()
+    forgot(c, new)
+    tok, _ = mail.link(new, "/reset-password", "email change, reset")
+    if tok:
+        is_(reset(c, tok, A.new_password()).status, 200,
+            "email change: reset through the new address")
+        got = mail.new()
+        to = sorted(r.strip("<>").lower() for m in got for r in m.rcpts)
+        is_(to, sorted([u.email.lower(), new.lower()]),
+            "email change: the reset's notice goes to the new address and "
+            "to the one before")
+
+
+def test_inactive_links(c, mail):
+    """Item 8: a reset link stops working when the account is deactivated,
+    and is not revived by activating it again."""
+    admin = A.admin_login(c)
+    u = A.User(c, "in")
+    mail.new()
+    forgot(c, u.email)
+    tok, _ = mail.link(u.email, "/reset-password", "inactive")
+    if tok is None:
+        return
+    is_(c.post("/api/admin/users/%d/deactivate" % u.id,
+               token=admin).status, 200, "inactive: deactivated")
+    is_error(reset(c, tok, A.new_password()), 400, "INVALID_TOKEN",
+             "inactive: the reset link of a deactivated account is refused")
+    c.post("/api/admin/users/%d/activate" % u.id, token=admin)
+    is_error(reset(c, tok, A.new_password()), 400, "INVALID_TOKEN",
+             "inactive: ... and stays spent once active again")
+    is_(A.login(c, u.email, u.password).status, 200,
+        "inactive: the password is the one from before")
+
+
 def test_storage(c, mail):
     """No token in any column of any table once its mail is out; the
     cleanup removes spent and expired tokens, never a live one."""
@@ -789,6 +875,8 @@ def main():
             test_deactivate_race(c)
             test_pwchange_race(c, mail)
             test_unverified_session(c, mail)
+            test_email_change(c, mail)
+            test_inactive_links(c, mail)
             test_storage(c, mail)
             c.check_no_hash("73-recovery")
             test_logs(s)
