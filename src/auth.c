@@ -22,6 +22,47 @@
 
 /* ---- the front-line step ---- */
 
+/* The 403 of an account whose address must be verified first. */
+static void
+not_verified(struct resp *w)
+{
+	resp_error(w, 403, "EMAIL_NOT_VERIFIED",
+	    "Email address is not verified; open the link e-mailed to "
+	    "you, or reset the password by e-mail");
+}
+
+/*
+ * Whether the access token t is one the session ss still stands behind:
+ * its current access token, or the one a refresh replaced less than
+ * PARKD_REFRESH_LEEWAY_S ago (a request in flight while another tab
+ * refreshed); and younger than the access lifetime of the session's
+ * remember_me as configured now (a reload that shortens it applies to
+ * tokens already issued).  A refresh repeated within the leeway re-signs
+ * the same pair (same jti): it stays the current one.  A session from
+ * before migration 012 never rotated has no access_jti: its one token.
+ */
+enum access_verdict { ACCESS_OK, ACCESS_EXPIRED, ACCESS_RETIRED };
+
+static enum access_verdict
+access_current(const struct token *t, const struct session_state *ss)
+{
+	int64_t now = park_now();
+	int64_t life = ss->remember ? conf.jwt_access_remember_ttl_s :
+	    conf.jwt_access_ttl_s;
+
+	if (now >= t->iat + life)
+		return ACCESS_EXPIRED;
+	if (ss->access_jti == NULL)
+		return ss->rotated_at == 0 ? ACCESS_OK : ACCESS_RETIRED;
+	if (strcmp(ss->access_jti, t->jti) == 0)
+		return ACCESS_OK;
+	if (ss->prev_access_jti != NULL &&
+	    strcmp(ss->prev_access_jti, t->jti) == 0 &&
+	    now - ss->rotated_at < conf.refresh_leeway_s)
+		return ACCESS_OK;
+	return ACCESS_RETIRED;
+}
+
 /* Takes the token out of "Authorization: Bearer <token>"; NULL if none. */
 static const char *
 bearer(const struct req *r, size_t *len)
@@ -147,6 +188,19 @@ auth_front(struct req *r, struct resp *w)
 		db_to_http(rc, w);
 		return -1;
 	}
+	/* A reload shortened its lifetime: as a token past its exp.  A
+	 * refresh retired it: as a revoked one (the client holds a newer
+	 * one). */
+	switch (access_current(&t, &ss)) {
+	case ACCESS_OK:
+		break;
+	case ACCESS_EXPIRED:
+		unauthorized(w, "TOKEN_EXPIRED", "Token has expired");
+		return -1;
+	case ACCESS_RETIRED:
+		unauthorized(w, "TOKEN_REVOKED", "Token has been revoked");
+		return -1;
+	}
 	r->snap = db_data_version();
 	/* The session row, not the token, says who this is. */
 	if (ss.is_admin != (t.role == ROLE_ADMIN) ||
@@ -157,6 +211,14 @@ auth_front(struct req *r, struct resp *w)
 	r->who.role = ss.is_admin ? ROLE_ADMIN : ROLE_USER;
 	if (!ss.user_active) {
 		resp_error(w, 403, "ACCOUNT_INACTIVE", "Account is inactive");
+		return -1;
+	}
+	/* The same rule as the login, for a session made before the address
+	 * changed (or the setting was turned on): only the routes that get
+	 * the address verified, or fixed, or end the session. */
+	if (!ss.is_admin && conf.require_email_verification &&
+	    !ss.email_verified && !rt->unverified_ok) {
+		not_verified(w);
 		return -1;
 	}
 	if (ss.is_admin)
@@ -591,7 +653,8 @@ ident_key_of(struct pool *p, const char *name)
 /*
  * POST /api/auth/login: by e-mail (any case) or exact username; the admin
  * by ADMIN_EMAIL.  Returns tokens and the user.
- * Statuses: 200, 400, 401 (same text for unknown user and bad password),
+ * Statuses: 200, 400, 401 (same text for unknown user and bad password,
+ * and for a password reset or changed while it was checked),
  * 403 (inactive account), 429 (too many failures of this name from this
  * address, or of the account from all addresses and this address tried
  * within PARKD_LOGIN_SLOW_S, or from this address at all names), 503
@@ -674,9 +737,7 @@ auth_login(struct req *r, struct resp *w)
 	if (!admin && conf.require_email_verification && !u.email_verified) {
 		log_msg(LOG_WARN, "security: login of user %lld refused: "
 		    "e-mail not verified addr=%s", (long long)u.id, addr);
-		resp_error(w, 403, "EMAIL_NOT_VERIFIED",
-		    "Email address is not verified; open the link e-mailed to "
-		    "you, or reset the password by e-mail");
+		not_verified(w);
 		return;
 	}
 	if (rehash && pw_hash(pw, pwlen, &newhash) != 0)
@@ -693,12 +754,24 @@ auth_login(struct req *r, struct resp *w)
 	s.user_id = admin ? 0 : u.id;
 	s.admin_fp = auth_admin_fp();
 	s.refresh_jti = tp.refresh_jti;
+	s.access_jti = tp.access_jti;
+	s.pw_hash = u.password_hash;
 	s.remember = remember;
 	s.expires_at = now + (remember ? conf.jwt_refresh_remember_ttl_s :
 	    conf.jwt_refresh_ttl_s);
 	rc = db_login_success(ident_key, key, addr, addr_key_of(&r->pool,
 	    addr), &s, newhash.len ? newhash.p : NULL);
 	buf_free(&newhash);
+	if (rc == DB_CONFLICT) {
+		/* The password it matched was replaced (a reset, a change)
+		 * or the account deactivated while it hashed: a failed
+		 * login, still counted (auth_attempt()). */
+		log_msg(LOG_WARN, "security: login of user %lld refused: the "
+		    "account changed while its password was checked addr=%s",
+		    (long long)u.id, addr);
+		unauthorized(w, "UNAUTHENTICATED", BAD_LOGIN);
+		return;
+	}
 	if (rc != DB_OK) {
 		db_to_http(rc, w);
 		return;
@@ -725,7 +798,8 @@ auth_login(struct req *r, struct resp *w)
  * returns new tokens.  The token rotated just before, presented again
  * within PARKD_REFRESH_LEEWAY_S (two tabs, a retry after a lost answer),
  * gets the same new tokens; any other retired refresh token revokes its
- * session.  Statuses: 200, 401, 403 (inactive account), 503.
+ * session.  Statuses: 200, 401, 403 (inactive account; EMAIL_NOT_VERIFIED
+ * with REQUIRE_EMAIL_VERIFICATION on), 503.
  */
 void
 auth_refresh(struct req *r, struct resp *w)
@@ -770,6 +844,11 @@ auth_refresh(struct req *r, struct resp *w)
 		if (!u.is_active) {
 			resp_error(w, 403, "ACCOUNT_INACTIVE",
 			    "Account is inactive");
+			return;
+		}
+		/* As the login: no new tokens for an unverified address. */
+		if (conf.require_email_verification && !u.email_verified) {
+			not_verified(w);
 			return;
 		}
 	}

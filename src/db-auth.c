@@ -134,12 +134,15 @@ fail:
 enum dbrc
 db_user_update(int64_t id, const char *username, const char *email,
     int set_phone, const char *phone, int *dup_name, int *dup_email,
-    const struct acct_token *vt)
+    const struct acct_token *vt, struct mail *notice, int *moved_out)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
+	struct pool p = { 0 };
+	const char *old_email = NULL;
 	int moved = 0;
 
+	*moved_out = 0;
 	if ((rc = db_begin()) != DB_OK)
 		return rc;
 	if ((rc = taken(STMT_USER_NAME_TAKEN, username, id, dup_name)) !=
@@ -156,6 +159,19 @@ db_user_update(int64_t id, const char *username, const char *email,
 		    DB_OK)
 			goto fail;
 		moved = !moved;
+	}
+	/* The address it replaces, read in the transaction: the notice
+	 * goes there. */
+	if (moved) {
+		if ((st = db_stmt(STMT_USER_GET)) == NULL) {
+			rc = db_lasterr();
+			goto fail;
+		}
+		db_bind_int(st, 1, id);
+		if ((rc = db_row(st)) != DB_OK)
+			goto fail;
+		old_email = db_col_text(&p, st, 2);
+		db_done(st);
 	}
 	if ((st = db_stmt(STMT_USER_UPDATE)) == NULL) {
 		rc = db_lasterr();
@@ -178,12 +194,39 @@ db_user_update(int64_t id, const char *username, const char *email,
 	 * and a verification checks the address it went to). */
 	if (moved && vt != NULL && (rc = db_token_add(vt, id)) != DB_OK)
 		goto fail;
+	if (moved) {
+		/* Reset links went to an address the account no longer
+		 * has: changing it back must not revive them. */
+		if ((st = db_stmt(STMT_TOKEN_SPEND_OLDER)) == NULL) {
+			rc = db_lasterr();
+			goto fail;
+		}
+		db_bind_int(st, 1, park_now());
+		db_bind_int(st, 2, id);
+		db_bind_text(st, 3, "reset");
+		if ((rc = db_run(st)) != DB_OK)
+			goto fail;
+		/* The owner hears of it at the address they know. */
+		if (notice != NULL && old_email != NULL) {
+			notice->to = old_email;
+			if ((rc = db_outbox_add(notice)) != DB_OK)
+				goto fail;
+		}
+	}
 	/* Spot grids show usernames. */
 	if ((rc = db_gen_bump("lots")) != DB_OK)
 		goto fail;
-	return db_commit();
+	if ((rc = db_commit()) == DB_OK)
+		*moved_out = moved;
+	if (notice != NULL)
+		notice->to = NULL;
+	pool_free(&p);
+	return rc;
 fail:
 	db_rollback();
+	if (notice != NULL)
+		notice->to = NULL;
+	pool_free(&p);
 	return rc;
 }
 
@@ -222,23 +265,33 @@ attempts_clear(const char *ident, const char *account, const char *addr)
 }
 
 enum dbrc
-db_user_set_password(int64_t id, const char *hash, const char *keep_sid,
-    const char *account, const char *addr)
+db_user_set_password(int64_t id, const char *hash, const char *old_hash,
+    const char *keep_sid, const char *account, const char *addr)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
 
 	if ((rc = db_begin()) != DB_OK)
 		return rc;
-	if ((st = db_stmt(STMT_USER_SET_HASH)) == NULL) {
+	/* Written only over the hash the current password matched, from a
+	 * session still live: a reset committed while this one hashed
+	 * revoked the session and changed the hash, and stands. */
+	if ((st = db_stmt(STMT_USER_CHANGE_HASH)) == NULL) {
 		rc = db_lasterr();
 		goto fail;
 	}
 	db_bind_text(st, 1, hash);
 	db_bind_int(st, 2, park_now());
 	db_bind_int(st, 3, id);
-	if ((rc = db_run(st)) != DB_OK ||
-	    (rc = revoke(id, keep_sid, "password changed")) != DB_OK ||
+	db_bind_text(st, 4, old_hash);
+	db_bind_text(st, 5, keep_sid);
+	if ((rc = db_run(st)) != DB_OK)
+		goto fail;
+	if (db_changes() == 0) {
+		rc = DB_CONFLICT;
+		goto fail;
+	}
+	if ((rc = revoke(id, keep_sid, "password changed")) != DB_OK ||
 	    (rc = attempts_clear(account, account, addr)) != DB_OK)
 		goto fail;
 	return db_commit();
@@ -271,6 +324,18 @@ db_user_set_active(int64_t id, int active)
 	/* A deactivated user's tokens stop at once (ASVS 7.4.2). */
 	if (!active && (rc = revoke(id, NULL, "deactivated")) != DB_OK)
 		goto fail;
+	/* Its reset and verification links die too: reactivating the
+	 * account must not revive a link mailed before. */
+	if (!active) {
+		if ((st = db_stmt(STMT_TOKEN_SPEND_USER)) == NULL) {
+			rc = db_lasterr();
+			goto fail;
+		}
+		db_bind_int(st, 1, park_now());
+		db_bind_int(st, 2, id);
+		if ((rc = db_run(st)) != DB_OK)
+			goto fail;
+	}
 	if ((rc = db_gen_bump("lots")) != DB_OK)
 		goto fail;
 	return db_commit();
@@ -427,10 +492,16 @@ db_login_success(const char *ident, const char *account, const char *addr,
 		}
 		db_bind_int(st, 1, now);
 		db_bind_int(st, 2, s->user_id);
+		db_bind_text(st, 3, s->pw_hash);
+		db_bind_int(st, 4, conf.require_email_verification);
 		if ((rc = db_run(st)) != DB_OK)
 			goto fail;
+		/* The password was verified against a hash read before the
+		 * (slow) verification: a reset, a password change or a
+		 * deactivation that committed since wins; no session, and
+		 * no rehash of the old password over the new one. */
 		if (db_changes() == 0) {
-			rc = DB_NOTFOUND;
+			rc = DB_CONFLICT;
 			goto fail;
 		}
 	}
@@ -461,6 +532,7 @@ db_login_success(const char *ident, const char *account, const char *addr,
 	db_bind_int(st, 7, now);
 	db_bind_int(st, 8, s->expires_at);
 	db_bind_text(st, 9, s->user_id > 0 ? NULL : s->admin_fp);
+	db_bind_text(st, 10, s->access_jti);
 	if ((rc = db_run(st)) != DB_OK)
 		goto fail;
 	return db_commit();
@@ -490,6 +562,11 @@ db_session_check(struct pool *p, const char *sid, const char *admin_fp,
 	ss->user_active = sqlite3_column_int(st, 3);
 	ss->username = db_col_text(p, st, 4);
 	ss->email = db_col_text(p, st, 5);
+	ss->remember = sqlite3_column_int(st, 6);
+	ss->access_jti = db_col_text(p, st, 7);
+	ss->prev_access_jti = db_col_text(p, st, 8);
+	ss->rotated_at = sqlite3_column_int64(st, 9);
+	ss->email_verified = sqlite3_column_int(st, 10);
 	db_done(st);
 	return DB_OK;
 }

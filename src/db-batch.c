@@ -132,6 +132,7 @@ db_batch_remind_mark(int64_t user, const char *day, int64_t idle_before,
 	db_bind_text(st, 2, day);
 	db_bind_int(st, 3, idle_before);
 	db_bind_int(st, 4, everyone != 0);
+	db_bind_int(st, 5, conf.require_email_verification);
 	if ((rc = db_run(st)) == DB_OK)
 		*fresh = db_changes() == 1;
 	return rc;
@@ -196,6 +197,7 @@ db_batch_report_mark(int64_t user, const char *month, int *fresh)
 		return db_lasterr();
 	db_bind_int(st, 1, user);
 	db_bind_text(st, 2, month);
+	db_bind_int(st, 3, conf.require_email_verification);
 	if ((rc = db_run(st)) == DB_OK)
 		*fresh = db_changes() == 1;
 	return rc;

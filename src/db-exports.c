@@ -184,6 +184,7 @@ db_export_claim(struct pool *p, const char *runner, int64_t stale_before,
 	j->email = db_col_text(p, st, 3);
 	j->attempts = sqlite3_column_int(st, 4);
 	j->user_active = sqlite3_column_int(st, 5);
+	j->email_verified = sqlite3_column_int(st, 6);
 	db_done(st);
 	*found = 1;
 	if (j->attempts >= max_attempts) {

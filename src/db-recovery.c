@@ -14,6 +14,10 @@
 
 #include "db-int.h"
 
+/* How long after an address change the reset notice also goes to the
+ * address before it (or the reset link's lifetime, if longer). */
+#define RESET_NOTICE_PREV_S (7 * 86400)
+
 enum dbrc
 db_token_add(const struct acct_token *t, int64_t user)
 {
@@ -224,6 +228,25 @@ db_recovery_reset(struct pool *p, const char *hash, const char *pw_hash,
 		goto fail;
 	notice->to = email;
 	if ((rc = db_outbox_add(notice)) != DB_OK)
+		goto fail;
+	/* The address the account had before a recent change hears of it
+	 * too: whoever changed it (a stolen session) and then reset the
+	 * password is seen by the owner. */
+	if ((st = db_stmt(STMT_USER_PREV_EMAIL)) == NULL) {
+		rc = db_lasterr();
+		goto fail;
+	}
+	db_bind_int(st, 1, *user_id);
+	db_bind_int(st, 2, now - (conf.reset_token_ttl_s > RESET_NOTICE_PREV_S ?
+	    conf.reset_token_ttl_s : RESET_NOTICE_PREV_S));
+	rc = db_row(st);
+	if (rc == DB_OK) {
+		notice->to = db_col_text(p, st, 0);
+		db_done(st);
+		notice->idem_key = pool_printf(p, "%s:prev", notice->idem_key);
+		if ((rc = db_outbox_add(notice)) != DB_OK)
+			goto fail;
+	} else if (rc != DB_NOTFOUND)
 		goto fail;
 	return db_commit();
 fail:

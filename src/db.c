@@ -124,14 +124,34 @@ static const char *const stmt_sql[] = {
 	    "SELECT 1 FROM users WHERE username = ? AND id <> ?",
 	[STMT_USER_EMAIL_TAKEN] =
 	    "SELECT 1 FROM users WHERE email = ? AND id <> ?",
+	/* ?1 now, ?2 id, ?3 the hash the login verified, ?4 1 when
+	 * REQUIRE_EMAIL_VERIFICATION is on: no row when the password was
+	 * changed or reset, the account deactivated, or its address made
+	 * unverified while the login hashed (the login is then refused) */
 	[STMT_USER_LAST_LOGIN] =
-	    "UPDATE users SET last_login = ? WHERE id = ?",
+	    "UPDATE users SET last_login = ?1 WHERE id = ?2"
+	    " AND password_hash = ?3 AND is_active = 1"
+	    " AND (?4 = 0 OR email_verified = 1)",
 	[STMT_USER_SET_HASH] =
 	    "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
+	/* a password change: ?1 the new hash, ?2 now, ?3 id, ?4 the hash the
+	 * current password was verified against, ?5 the caller's session,
+	 * which must still be live (a reset in between revoked it) */
+	[STMT_USER_CHANGE_HASH] =
+	    "UPDATE users SET password_hash = ?1, updated_at = ?2"
+	    " WHERE id = ?3 AND password_hash = ?4 AND is_active = 1"
+	    " AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?5"
+	    " AND s.user_id = ?3 AND s.revoked_at IS NULL)",
 	/* ?1 username or NULL, ?2 email or NULL, ?3 1 to set the phone,
-	 * ?4 the phone (NULL clears it), ?5 now, ?6 id */
+	 * ?4 the phone (NULL clears it), ?5 now, ?6 id.  Another address
+	 * keeps the one it replaces in prev_email (the notice of a reset
+	 * goes there too) */
 	[STMT_USER_UPDATE] =
 	    "UPDATE users SET username = coalesce(?1, username),"
+	    " prev_email = CASE WHEN ?2 IS NOT NULL AND ?2 <> email"
+	    " THEN email ELSE prev_email END,"
+	    " email_changed_at = CASE WHEN ?2 IS NOT NULL AND ?2 <> email"
+	    " THEN ?5 ELSE email_changed_at END,"
 	    " email = coalesce(?2, email),"
 	    " email_verified = CASE WHEN ?2 IS NOT NULL AND ?2 <> email"
 	    " THEN 0 ELSE email_verified END,"
@@ -149,10 +169,11 @@ static const char *const stmt_sql[] = {
 	    "SELECT count(*) FROM users"
 	    " WHERE ?1 IS NULL OR username LIKE ?1 ESCAPE '\\'"
 	    " OR email LIKE ?1 ESCAPE '\\'",
+	/* ?10 the access token's jti (the session check accepts no other) */
 	[STMT_SESSION_INSERT] =
 	    "INSERT INTO sessions (id, user_id, is_admin, refresh_jti,"
-	    " remember, created_at, last_used_at, expires_at, admin_fp)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    " remember, created_at, last_used_at, expires_at, admin_fp,"
+	    " access_jti) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	/* the per-request check: one primary-key lookup and one join; ?3
 	 * the admin credential's fingerprint (an admin session made with
 	 * another is over) */
@@ -160,7 +181,8 @@ static const char *const stmt_sql[] = {
 	    "SELECT s.is_admin, s.user_id, s.revoked_at IS NULL"
 	    " AND s.expires_at > ?2 AND (s.is_admin = 0 OR s.admin_fp = ?3),"
 	    " coalesce(u.is_active, 1),"
-	    " u.username, u.email"
+	    " u.username, u.email, s.remember, s.access_jti,"
+	    " s.prev_access_jti, s.rotated_at, coalesce(u.email_verified, 1)"
 	    " FROM sessions s LEFT JOIN users u ON u.id = s.user_id"
 	    " WHERE s.id = ?1",
 	/* ?2 the admin credential's fingerprint, as in STMT_SESSION_CHECK */
@@ -173,7 +195,7 @@ static const char *const stmt_sql[] = {
 	 * ?4 the new refresh token's exp, ?5 sid, ?6 the current jti */
 	[STMT_SESSION_ROTATE] =
 	    "UPDATE sessions SET prev_jti = refresh_jti, refresh_jti = ?1,"
-	    " access_jti = ?2, rotated_at = ?3, refresh_exp = ?4,"
+	    " prev_access_jti = access_jti, access_jti = ?2, rotated_at = ?3, refresh_exp = ?4,"
 	    " last_used_at = ?3"
 	    " WHERE id = ?5 AND refresh_jti = ?6 AND revoked_at IS NULL",
 	[STMT_SESSION_REVOKE] =
@@ -492,13 +514,15 @@ static const char *const stmt_sql[] = {
 	    " WHERE r.user_id = u.id), u.created_at) <= ?3)"
 	    " AND (?6 = 0 OR u.email_verified = 1)"
 	    " ORDER BY u.id LIMIT ?5",
-	/* the same conditions, checked again inside the write transaction:
-	 * one row (user ?1, day ?2) or none */
+	/* the same conditions, checked again inside the write transaction
+	 * (?5 as ?6 above: an address changed since the selection is not
+	 * mailed): one row (user ?1, day ?2) or none */
 	[STMT_BATCH_REMIND_MARK] =
 	    "INSERT INTO reminders_sent (user_id, day)"
 	    " SELECT u.id, ?2 FROM users u WHERE u.id = ?1 AND u.is_active = 1"
 	    " AND (?4 OR coalesce((SELECT max(r.parking_ts) FROM reservations r"
 	    " WHERE r.user_id = u.id), u.created_at) <= ?3)"
+	    " AND (?5 = 0 OR u.email_verified = 1)"
 	    " ON CONFLICT (user_id, day) DO NOTHING",
 	/* active users after id ?1 without the report of month ?2 who
 	 * parked in [?3, ?4); ?5 at most */
@@ -517,9 +541,11 @@ static const char *const stmt_sql[] = {
 	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.user_id = ?1"
 	    " AND r.parking_ts >= ?2 AND r.parking_ts < ?3"
 	    " AND r.status <> 'cancelled' ORDER BY r.parking_ts, r.id",
+	/* ?3 1 when REQUIRE_EMAIL_VERIFICATION is on */
 	[STMT_BATCH_REPORT_MARK] =
 	    "INSERT INTO reports_sent (user_id, month)"
 	    " SELECT id, ?2 FROM users WHERE id = ?1 AND is_active = 1"
+	    " AND (?3 = 0 OR email_verified = 1)"
 	    " ON CONFLICT (user_id, month) DO NOTHING",
 	/* cleanup: each deletes at most ?2 rows older than ?1 */
 	[STMT_BATCH_CLEAN_OUTBOX] =
@@ -650,7 +676,8 @@ static const char *const stmt_sql[] = {
 	 * the job stored (#14: jobs queued before took any address). */
 	[STMT_EXPORT_NEXT] =
 	    "SELECT e.id, e.user_id, u.username, u.email, e.attempts,"
-	    " u.is_active FROM export_jobs e JOIN users u ON u.id = e.user_id"
+	    " u.is_active, u.email_verified"
+	    " FROM export_jobs e JOIN users u ON u.id = e.user_id"
 	    " WHERE e.state = 'PENDING'"
 	    " OR (e.state = 'PROGRESS' AND e.claimed_at < ?1)"
 	    " ORDER BY e.created_at, e.id LIMIT 1",
@@ -714,6 +741,16 @@ static const char *const stmt_sql[] = {
 	[STMT_TOKEN_SPEND_OLDER] =
 	    "UPDATE account_tokens SET used_at = ?1"
 	    " WHERE user_id = ?2 AND purpose = ?3 AND used_at IS NULL",
+	/* a deactivation spends every unused link of the user: ?1 now,
+	 * ?2 user */
+	[STMT_TOKEN_SPEND_USER] =
+	    "UPDATE account_tokens SET used_at = ?1"
+	    " WHERE user_id = ?2 AND used_at IS NULL",
+	/* the address user ?1 had before one changed after ?2, or none */
+	[STMT_USER_PREV_EMAIL] =
+	    "SELECT prev_email FROM users WHERE id = ?1"
+	    " AND email_changed_at > ?2 AND prev_email IS NOT NULL"
+	    " AND prev_email <> email",
 	/* THE single use: ?1 hash, ?2 purpose, ?3 now.  Only a token unused,
 	 * unexpired and (for a verification) sent to the account's address
 	 * now changes; of two racing requests, one. */
@@ -721,14 +758,14 @@ static const char *const stmt_sql[] = {
 	    "UPDATE account_tokens SET used_at = ?3"
 	    " WHERE hash = ?1 AND purpose = ?2 AND used_at IS NULL"
 	    " AND expires_at > ?3 AND email = (SELECT u.email FROM users u"
-	    " WHERE u.id = account_tokens.user_id)"
+	    " WHERE u.id = account_tokens.user_id AND u.is_active = 1)"
 	    " RETURNING user_id, email",
 	/* the same conditions, read only: ?1 hash, ?2 purpose, ?3 now */
 	[STMT_TOKEN_LIVE] =
 	    "SELECT 1 FROM account_tokens"
 	    " WHERE hash = ?1 AND purpose = ?2 AND used_at IS NULL"
 	    " AND expires_at > ?3 AND email = (SELECT u.email FROM users u"
-	    " WHERE u.id = account_tokens.user_id)",
+	    " WHERE u.id = account_tokens.user_id AND u.is_active = 1)",
 	/* ?1 now, ?2 user, ?3 the address proven */
 	[STMT_USER_SET_VERIFIED] =
 	    "UPDATE users SET email_verified = 1, updated_at = ?1"

@@ -602,6 +602,15 @@ job_export(struct run *c, const struct export_job *j)
 	/* A link to a deactivated account's file would not open. */
 	if (!j->user_active)
 		return job_fail(c, j, "The account is deactivated", 0);
+	/* The mail goes to the account's address as it is now: with
+	 * REQUIRE_EMAIL_VERIFICATION on, only once it is proven theirs (it
+	 * may have changed since the job was queued).  Failed, not held: a
+	 * held job would stay at the head of the queue; the user asks again
+	 * once verified. */
+	if (conf.require_email_verification && !j->email_verified)
+		return job_fail(c, j, "Not sent: the account's e-mail address "
+		    "is not verified; verify it, then ask for the export "
+		    "again", 0);
 	if ((rc = db_export_count(j->user_id, &total, &before)) != DB_OK)
 		goto db_fail;
 	if (total > EXPORT_MAX_ROWS)

@@ -581,6 +581,10 @@ struct route {
 	const struct field *fields;
 	size_t nfields;
 	const char *summary; /* one line, for docs/openapi.yaml and GET / */
+	/* 1: open to a user whose address is unverified while
+	 * REQUIRE_EMAIL_VERIFICATION is on (the routes that get it verified
+	 * or fixed, or end the session) */
+	int unverified_ok;
 };
 
 extern const struct route routes[];
@@ -717,6 +721,7 @@ enum dbrc db_stats_get(struct db_stats *);
 /* ---- db-auth.c: users, sessions, login failures ---- */
 
 struct acct_token; /* db-recovery.c */
+struct mail;       /* db-jobs.c */
 
 /* A user row; strings live in the pool given to the call. */
 struct user {
@@ -733,6 +738,8 @@ struct session {
 	int64_t user_id;      /* 0: the admin */
 	const char *admin_fp; /* the admin's: auth_admin_fp() */
 	const char *refresh_jti;
+	const char *access_jti; /* the only access token of the session */
+	const char *pw_hash;    /* the user's hash the password matched */
 	int remember;
 	int64_t expires_at;
 };
@@ -746,6 +753,12 @@ struct session_state {
 	int remember;
 	int64_t expires_at;
 	const char *username, *email;
+	int email_verified; /* 1 for the admin */
+	/* db_session_check: the session's access token jti (NULL: a login
+	 * from before migration 012, never rotated), the one it replaced and
+	 * when (0: never rotated) */
+	const char *access_jti, *prev_access_jti;
+	int64_t rotated_at;
 };
 
 /* ROTATE_REPEAT: the token rotated just before, presented again within
@@ -769,17 +782,25 @@ enum dbrc db_user_by_login(struct pool *, const char *email_lc,
 enum dbrc db_user_insert(const struct user *, int64_t *id, int *dup_name,
     int *dup_email, const struct acct_token *vt);
 /* Changes the given fields (NULL: unchanged); DB_CONFLICT as above.  A
- * changed e-mail is unverified again and, when vt is not NULL, its
- * verification link is queued (older links spent) in the same
- * transaction. */
+ * changed e-mail is unverified again, the old one is kept (prev_email,
+ * email_changed_at), the user's unused reset links are spent, and, when
+ * vt is not NULL, its verification link is queued (older links spent) and
+ * the notice (when not NULL) is queued to the old address (the data layer
+ * sets its to), all in the same transaction.  *moved: the address
+ * changed. */
 enum dbrc db_user_update(int64_t id, const char *username, const char *email,
     int set_phone, const char *phone, int *dup_name, int *dup_email,
-    const struct acct_token *vt);
-/* New hash; revokes every other session of the user, and clears the
- * attempts of account from addr (db_login_attempt()). */
+    const struct acct_token *vt, struct mail *notice, int *moved);
+/* New hash, only while the stored hash is still old_hash (the one the
+ * current password was verified against) and the session keep_sid is not
+ * revoked: DB_CONFLICT, nothing written, otherwise (a reset in between).
+ * Revokes every other session of the user, and clears the attempts of
+ * account from addr (db_login_attempt()). */
 enum dbrc db_user_set_password(int64_t id, const char *hash,
-    const char *keep_sid, const char *account, const char *addr);
-/* (De)activates; deactivation revokes every session of the user. */
+    const char *old_hash, const char *keep_sid, const char *account,
+    const char *addr);
+/* (De)activates; deactivation revokes every session of the user and
+ * spends its unused reset and verification links. */
 enum dbrc db_user_set_active(int64_t id, int active);
 /* A page of users matching a LIKE pattern (NULL: all) and the total. */
 enum dbrc db_users_list(struct pool *, const char *like, int limit, int offset,
@@ -810,7 +831,11 @@ enum dbrc db_login_attempt(const char *ident, const char *account,
     int *failures, int64_t *retry_after);
 /* One transaction: clear the attempts of the name and of its account from
  * addr, uncount this login from addr_key's (when not NULL), stamp
- * last_login, store a new hash (when not NULL) and create the session. */
+ * last_login, store a new hash (when not NULL) and create the session.
+ * For a user, only while its stored hash is still s->pw_hash, it is
+ * active, and (REQUIRE_EMAIL_VERIFICATION) its address verified:
+ * DB_CONFLICT, nothing written, when a reset, a password change, a
+ * deactivation or an address change committed while the login hashed. */
 enum dbrc db_login_success(const char *ident, const char *account,
     const char *addr, const char *addr_key, const struct session *,
     const char *new_hash);
@@ -959,6 +984,7 @@ struct export_job {
 	int64_t user_id;
 	const char *username; /* db_export_claim only */
 	int user_active;      /* db_export_claim only */
+	int email_verified;   /* db_export_claim only: of email, now */
 	/* email: the account's address when the job was queued; in
 	 * db_export_claim the account's address now, the mail's recipient */
 	const char *email, *state, *filename, *error;

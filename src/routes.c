@@ -14,8 +14,11 @@
 #include "park.h"
 
 #define NF(a) (sizeof(a) / sizeof((a)[0]))
-#define ROUTE(m, p, ac, h, f, s) { m, p, ac, h, f, NF(f), s }
-#define ROUTE0(m, p, ac, h, s) { m, p, ac, h, NULL, 0, s }
+#define ROUTE(m, p, ac, h, f, s) { m, p, ac, h, f, NF(f), s, 0 }
+#define ROUTE0(m, p, ac, h, s) { m, p, ac, h, NULL, 0, s, 0 }
+/* The same, open to an unverified address (struct route). */
+#define ROUTEV(m, p, ac, h, f, s) { m, p, ac, h, f, NF(f), s, 1 }
+#define ROUTE0V(m, p, ac, h, s) { m, p, ac, h, NULL, 0, s, 1 }
 
 /* Input tables: the order is the index into req->in[] that the handler
  * uses (its enum). */
@@ -34,6 +37,8 @@ static const struct field f_profile[] = {
 	{ "username", FT_STR, FS_BODY, 0, 1, 200, valid_username, 0 },
 	{ "email", FT_STR, FS_BODY, 0, 1, 320, valid_email, 0 },
 	{ "phone", FT_STR, FS_BODY, 0, 0, 40, valid_phone, 1 },
+	/* required to change the e-mail (users.c) */
+	{ "current_password", FT_STR, FS_BODY, 0, 1, 1024, NULL, 0 },
 };
 static const struct field f_password[] = {
 	{ "current_password", FT_STR, FS_BODY, 1, 1, 1024, NULL, 0 },
@@ -117,13 +122,13 @@ const struct route routes[] = {
 	    "Log in with a username or e-mail; returns tokens"),
 	ROUTE0(M_POST, "/api/auth/refresh", AC_REFRESH, auth_refresh,
 	    "Rotate the refresh token; returns new tokens"),
-	ROUTE0(M_POST, "/api/auth/logout", AC_AUTH, auth_logout,
+	ROUTE0V(M_POST, "/api/auth/logout", AC_AUTH, auth_logout,
 	    "End the session of the token"),
-	ROUTE0(M_GET, "/api/auth/me", AC_AUTH, auth_me,
+	ROUTE0V(M_GET, "/api/auth/me", AC_AUTH, auth_me,
 	    "The caller's account"),
-	ROUTE0(M_GET, "/api/user/profile", AC_USER, users_profile,
+	ROUTE0V(M_GET, "/api/user/profile", AC_USER, users_profile,
 	    "The caller's user object"),
-	ROUTE(M_POST, "/api/user/profile/update", AC_USER,
+	ROUTEV(M_POST, "/api/user/profile/update", AC_USER,
 	    users_profile_update, f_profile, "Change username, e-mail or phone"),
 	ROUTE(M_POST, "/api/user/password", AC_USER, users_password,
 	    f_password, "Change the password; ends the other sessions"),
@@ -136,7 +141,7 @@ const struct route routes[] = {
 	    "session"),
 	ROUTE(M_POST, "/api/auth/verify-email", AC_ANON, recovery_verify,
 	    f_verify, "Verify the e-mail address with a link's token"),
-	ROUTE0(M_POST, "/api/user/verify-email/resend", AC_USER,
+	ROUTE0V(M_POST, "/api/user/verify-email/resend", AC_USER,
 	    recovery_resend, "E-mail a new verification link"),
 
 	/* the admin's view of users */

@@ -468,7 +468,8 @@ def routes_c():
         raise ValueError("no routes[] table")
     end = src.index("};", m.end())
     routes = {}
-    for call in re.finditer(r"\b(ROUTE0?)\s*\(", src[m.end():end]):
+    # ROUTEV, ROUTE0V: the same, open to an unverified address
+    for call in re.finditer(r"\b(ROUTE0?)V?\s*\(", src[m.end():end]):
         args, _ = c_args(src, m.end() + call.end() - 1)
         method = re.sub(r"^M_", "", args[0])
         pattern = c_string(args[1])

@@ -7,7 +7,10 @@ the admin, inactive accounts), the JWT negative suite with tokens forged in
 Python, refresh rotation with reuse detection and the concurrent-refresh
 race, the token lifetimes (1 hour, 7 days with remember_me, kept by
 refreshes; expires_in is exp - iat; shortened by a reload; a 7-day token
-ended at once by logout and deactivation: #15 item 2), logout in every
+ended at once by logout and deactivation: #15 item 2; the access token a
+refresh replaced refused past the leeway in every worker, and tokens issued
+before a reload that shortened the lifetimes refused: #14, review of #15,
+items 1 and 2), logout in every
 worker and across a restart of parkd, password change, the admin's user
 management, and at the end the logs: no token or password in them, control
 characters escaped, security events present.
@@ -604,6 +607,120 @@ def test_rotation(c):
                      r.json["data"]["refresh_token"]])
     is_((r.json["data"].get("user") or {}).get("id"), "admin",
         "the admin's refresh answers the admin object")
+
+
+def test_access_retired(c):
+    """#14, review of #15, item 1: a refresh retires the access token it
+    replaces, in every worker, once PARKD_REFRESH_LEEWAY_S has passed (the
+    session row keeps the current access jti and, for the leeway, the one
+    before); a refresh repeated within the leeway re-signs the same pair,
+    whose access token stays current."""
+    u = A.User(c, "retire")
+    r = login(c, u.email, u.password, remember=True)
+    if not is_(r.status, 200, "retire: login with remember_me"):
+        return
+    a1, r1 = r.json["data"]["access_token"], r.json["data"]["refresh_token"]
+    A.TOKENS.extend([a1, r1])
+    is_(statuses(hit_all(c, a1)), [200] * 16,
+        "retire: the login's access token A1 answers in every worker")
+    r = c.post("/api/auth/refresh", token=r1)
+    if not is_(r.status, 200, "retire: refresh"):
+        return
+    a2, r2 = r.json["data"]["access_token"], r.json["data"]["refresh_token"]
+    A.TOKENS.extend([a2, r2])
+    is_(statuses(hit_all(c, a1)), [200] * 16,
+        "retire: within the leeway, A1 still answers (a request in flight "
+        "while another tab refreshed)")
+    r = c.post("/api/auth/refresh", token=r1)
+    ok(r.status == 200 and r.json["data"]["access_token"] == a2,
+       "retire: a refresh repeated within the leeway gives A2 again")
+    time.sleep(LEEWAY + 1.2)
+    got = hit_all(c, a1)
+    is_(statuses(got), [401] * 16, "retire: past the leeway, A1 (a %d-day "
+        "token) is refused in every worker" % (ACCESS_REMEMBER_S // 86400))
+    ok(all((A.envelope_error(x) or ("",))[0] == "TOKEN_REVOKED" for x in got
+           if getattr(x, "status", 0) == 401),
+       "retire: ... as TOKEN_REVOKED")
+    is_(statuses(hit_all(c, a2)), [200] * 16,
+        "retire: A2 (re-signed by the repeated refresh too) answers")
+    r = c.post("/api/auth/refresh", token=r2)
+    if not is_(r.status, 200, "retire: a second refresh"):
+        return
+    a3 = r.json["data"]["access_token"]
+    A.TOKENS.extend([a3, r.json["data"]["refresh_token"]])
+    is_(c.get("/api/auth/me", token=a2).status, 200,
+        "retire: A2 within the leeway of the second refresh")
+    is_(c.get("/api/auth/me", token=a1).status, 401,
+        "retire: A1 stays refused")
+    time.sleep(LEEWAY + 1.2)
+    is_(statuses(hit_all(c, a2)), [401] * 16,
+        "retire: A2 refused past the leeway of the second refresh")
+    is_(statuses(hit_all(c, a3)), [200] * 16, "retire: A3 answers")
+    # The admin's sessions rotate the same way.
+    r = login(c, c.s.admin_email, c.s.admin_password)
+    ad = r.json["data"]
+    r = c.post("/api/auth/refresh", token=ad["refresh_token"])
+    A.TOKENS.extend([ad["access_token"], r.json["data"]["access_token"],
+                     r.json["data"]["refresh_token"]])
+    time.sleep(LEEWAY + 1.2)
+    is_(c.get("/api/auth/me", token=ad["access_token"]).status, 401,
+        "retire: the admin's access token replaced by a refresh is refused "
+        "past the leeway")
+    is_(c.get("/api/auth/me", token=r.json["data"]["access_token"]).status,
+        200, "retire: the admin's new access token answers")
+
+
+def test_lifetime_cut(c):
+    """#14, review of #15, item 2: a reload that shortens the access
+    lifetimes applies to tokens already issued: each is checked against
+    iat + the lifetime now configured for its session's remember_me.  The
+    clock is moved 90 s on (PARKD_FAKE_NOW) so that a 60 s lifetime is
+    already over for tokens made before."""
+    s = c.s
+    u = A.User(c, "cut")
+    r7 = login(c, u.email, u.password, remember=True)
+    r1 = login(c, u.email, u.password)
+    if not (is_(r7.status, 200, "cut: a remember_me login") and
+            is_(r1.status, 200, "cut: a plain login")):
+        return
+    old7, old1 = r7.json["data"]["access_token"], \
+        r1.json["data"]["access_token"]
+    A.TOKENS.extend([old7, old1, r7.json["data"]["refresh_token"],
+                     r1.json["data"]["refresh_token"]])
+    s.stop_process("parkd")
+    s.extra_env["PARKD_FAKE_NOW"] = str(int(time.time()) + 90)
+    s.start_parkd()
+    s.wait_healthy()
+    try:
+        is_(statuses(hit_all(c, old7)), [200] * 16,
+            "cut: 90 s on, the 7-day token answers (lifetimes as before)")
+        is_(statuses(hit_all(c, old1)), [200] * 16,
+            "cut: 90 s on, the 1-hour token answers")
+        ok(reload(s, JWT_ACCESS_TOKEN_EXPIRES=60,
+                  PARKD_JWT_ACCESS_REMEMBER_EXPIRES=60),
+           "cut: SIGHUP with both access lifetimes at 60 s")
+        got = hit_all(c, old7)
+        is_(statuses(got), [401] * 16, "cut: the 7-day token issued before "
+            "the reload is refused in every worker")
+        ok(all((A.envelope_error(x) or ("",))[0] == "TOKEN_EXPIRED" for x in got
+               if getattr(x, "status", 0) == 401),
+           "cut: ... as TOKEN_EXPIRED (the client refreshes)")
+        is_error(c.get("/api/auth/me", token=old1), 401, "TOKEN_EXPIRED",
+                 "cut: the 1-hour token issued before is refused too")
+        r = c.post("/api/auth/refresh", token=r7.json["data"]["refresh_token"])
+        if is_(r.status, 200, "cut: its session refreshes"):
+            A.TOKENS.extend([r.json["data"]["access_token"],
+                             r.json["data"]["refresh_token"]])
+            is_(c.get("/api/auth/me", token=r.json["data"][
+                "access_token"]).status, 200,
+                "cut: the refreshed 60 s token answers")
+    finally:
+        s.write_settings(JWT_ACCESS_TOKEN_EXPIRES=None,
+                         PARKD_JWT_ACCESS_REMEMBER_EXPIRES=None)
+        s.stop_process("parkd")
+        s.extra_env.pop("PARKD_FAKE_NOW", None)
+        s.start_parkd()
+        s.wait_healthy()
 
 
 def test_refresh_race(c, runs=30, clients=6):
@@ -1459,6 +1576,8 @@ def main():
         test_rotation(c)
         test_lifetimes(c)
         test_lifetimes_shortened(c)
+        test_access_retired(c)
+        test_lifetime_cut(c)
         test_refresh_race(c)
         test_logout_workers(c)
         test_password_change(c)

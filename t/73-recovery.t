@@ -24,6 +24,19 @@ into t/lib/smtpsink.
   (the old one no longer counts); "send again" spends the older link;
   REQUIRE_EMAIL_VERIFICATION on refuses an unverified login with 403
   EMAIL_NOT_VERIFIED, and a reset by e-mail verifies the address.
+- #14, the review of #20 (separate clients, 4 workers): a login with the
+  old password overlapping a reset keeps no session and (rehash: the stored
+  hash weaker than the policy) never writes the old password back; a login
+  overlapping a deactivation leaves no session for after the activation;
+  a password change from a pre-reset session overlapping the reset writes
+  nothing (401 TOKEN_REVOKED).  With REQUIRE_EMAIL_VERIFICATION on, a
+  session whose address became unverified gets only me, profile, profile
+  update, send again and logout (refresh and other routes 403
+  EMAIL_NOT_VERIFIED), and an export queued while verified fails instead
+  of going to the new address.  Changing the address needs the current
+  password, tells the old address, spends reset links (changing back
+  revives none), and a later reset's notice goes to both addresses.  A
+  deactivation spends the account's reset links.
 - Tokens never appear in any log (parkd, nginx access and error), the
   table holds only their SHA-256, and no column of any table holds a token
   once its mail is sent.  "parkctl cleanup" removes spent and expired
@@ -419,7 +432,9 @@ def test_verification(c, mail, a):
 
     # A changed address: unverified, a new link; the old link is dead.
     new_email = "moved.%s@example.com" % A.tag()
-    r = c.post("/api/user/profile/update", {"email": new_email}, token=acc)
+    r = c.post("/api/user/profile/update", {"email": new_email,
+                                            "current_password": u.password},
+               token=acc)
     is_(r.json.get("data", {}).get("email_verified"), False,
         "a changed address is unverified again")
     t1, _ = mail.link(new_email, "/verify-email", "changed address")
@@ -431,7 +446,8 @@ def test_verification(c, mail, a):
                  "send again spends the older link")
         # A link to an address that is no longer the account's.
         r = c.post("/api/user/profile/update",
-                   {"email": "third.%s@example.com" % A.tag()}, token=acc)
+                   {"email": "third.%s@example.com" % A.tag(),
+                    "current_password": u.password}, token=acc)
         mail.new()
         is_error(verify(c, t2), 400, "INVALID_TOKEN",
                  "a link to the account's former address does not verify "
@@ -481,6 +497,290 @@ def test_verification(c, mail, a):
         before, _ = s.wait_workers(WORKERS)
         s.signal_parkd(signal.SIGHUP)
         s.wait_workers(WORKERS, timeout=10, not_in=before or [])
+
+
+# ---- #14, the review of #20 ---------------------------------------------
+
+def reload(s, **changes):
+    before, _ = s.wait_workers(WORKERS)
+    s.write_settings(**changes)
+    s.signal_parkd(signal.SIGHUP)
+    s.wait_workers(WORKERS, timeout=15, not_in=before or [])
+
+
+def both(f, g, delay):
+    """Runs f, then g delay seconds later, each in its own thread (its own
+    connection, so likely another worker); their answers."""
+    out = [None, None]
+
+    def run(i, fn, d):
+        time.sleep(d)
+        try:
+            out[i] = fn()
+        except Exception as e:  # reported by the caller
+            out[i] = e
+    ts = [threading.Thread(target=run, args=(0, f, 0)),
+          threading.Thread(target=run, args=(1, g, delay))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+    return out
+
+
+def st(r):
+    return getattr(r, "status", repr(r))
+
+
+def test_login_race(c, mail, rehash, tries=6):
+    """Item 3: a login with the old password overlapping a reset.  The
+    login read the hash, then verified it (slow) while the reset committed;
+    it may not create a session, nor (rehash: the stored hash is weaker
+    than the policy) write the old password's new hash over the reset's.
+    Separate clients; the login starts 0 to 75 ms after the reset, within
+    the reset's hashing."""
+    s = c.s
+    what = "login race%s" % (" (rehash)" if rehash else "")
+    users = [A.User(c, "lr%d" % i) for i in range(tries)]
+    mail.new()
+    if rehash:
+        reload(s, PARKD_SCRYPT_N="65536")
+    survived, reverted, lost = [], [], 0
+    try:
+        for i, u in enumerate(users):
+            forgot(c, u.email)
+            tok, _ = mail.link(u.email, "/reset-password", what)
+            if tok is None:
+                return
+            newpw = A.new_password()
+            rr, lr = both(lambda: reset(c, tok, newpw),
+                          lambda: A.login(c, u.email, u.password),
+                          0.015 * (i % 6))
+            if st(rr) != 200:
+                ok(False, "%s %d: the reset succeeds (%s)" % (what, i, st(rr)))
+                continue
+            if st(lr) == 200:
+                acc = lr.json["data"]["access_token"]
+                ref = lr.json["data"]["refresh_token"]
+                if me(c, acc).status != 401 or \
+                        refresh(c, ref).status != 401:
+                    survived.append(i)
+            elif st(lr) == 401:
+                lost += 1
+            else:
+                ok(False, "%s %d: the login answers 200 or 401 (%s)"
+                   % (what, i, st(lr)))
+            if A.login(c, u.email, newpw).status != 200 or \
+                    A.login(c, u.email, u.password).status != 401:
+                reverted.append(i)
+    finally:
+        if rehash:
+            reload(s, PARKD_SCRYPT_N="16384")
+    diag("%s: %d of %d logins lost to the reset" % (what, lost, tries))
+    is_(survived, [], "%s: no login session survives the reset" % what)
+    is_(reverted, [], "%s: the reset's password stays, the old one is "
+        "refused" % what)
+
+
+def test_deactivate_race(c, tries=6):
+    """Item 3, deactivation: a login overlapping a deactivation leaves no
+    session that works once the account is active again."""
+    admin = A.admin_login(c)
+    survived = []
+    for i in range(tries):
+        u = A.User(c, "dr%d" % i)
+        lr, dr = both(lambda: A.login(c, u.email, u.password),
+                      lambda: c.post("/api/admin/users/%d/deactivate" % u.id,
+                                     token=admin), 0.01 * (i % 5))
+        is_(st(dr), 200, "deactivation race %d: deactivated" % i)
+        c.post("/api/admin/users/%d/activate" % u.id, token=admin)
+        if st(lr) == 200 and me(c, lr.json["data"]["access_token"]).status \
+                != 401:
+            survived.append(i)
+    is_(survived, [], "deactivation race: no login session outlives the "
+        "deactivation")
+
+
+def test_pwchange_race(c, mail, tries=6):
+    """Item 4: POST /api/user/password from a session made before a reset,
+    with the old password as current, overlapping the reset: the reset's
+    password stands (the change answers 401, or ran before the reset)."""
+    lost = []
+    users = [A.User(c, "pc%d" % i) for i in range(tries)]
+    mail.new()
+    for i, u in enumerate(users):
+        acc, _ = u.login()
+        forgot(c, u.email)
+        tok, _ = mail.link(u.email, "/reset-password", "password change race")
+        if tok is None:
+            return
+        resetpw, otherpw = A.new_password(), A.new_password()
+        rr, cr = both(lambda: reset(c, tok, resetpw),
+                      lambda: c.post("/api/user/password", {
+                          "current_password": u.password,
+                          "new_password": otherpw}, token=acc),
+                      0.015 * (i % 6))
+        is_(st(rr), 200, "password change race %d: the reset succeeds" % i)
+        ok(st(cr) in (200, 401), "password change race %d: the change "
+           "answers 200 (before the reset) or 401 (%s)" % (i, st(cr)))
+        if A.login(c, u.email, resetpw).status != 200 or \
+                A.login(c, u.email, otherpw).status != 401:
+            lost.append(i)
+        if st(cr) == 401:
+            is_((A.envelope_error(cr) or ("",))[0], "TOKEN_REVOKED",
+                "password change race %d: 401 TOKEN_REVOKED" % i)
+    is_(lost, [], "password change race: the reset's password always "
+        "stands")
+
+
+def test_unverified_session(c, mail):
+    """Items 5 and 6: with REQUIRE_EMAIL_VERIFICATION on, a session whose
+    address became unverified reaches only the routes that get it verified
+    or fixed (and logout); refresh is refused; an export queued while
+    verified is not mailed to the new address."""
+    s = c.s
+    u = A.User(c, "uv")
+    tok, _ = mail.link(u.email, "/verify-email", "unverified session")
+    if tok is None:
+        return
+    is_(verify(c, tok).status, 200, "unverified session: verified first")
+    reload(s, REQUIRE_EMAIL_VERIFICATION="on")
+    try:
+        acc, ref = u.login()
+        r = c.post("/api/user/export-csv", {}, token=acc)
+        is_(r.status, 200, "unverified session: an export queued while "
+            "verified")
+        task = ((r.json or {}).get("data") or {}).get("task_id")
+        other = "elsewhere.%s@example.org" % A.tag()
+        r = c.post("/api/user/profile/update", {
+            "email": other, "current_password": u.password}, token=acc)
+        is_(r.status, 200, "unverified session: the address changed")
+        is_error(A.login(c, other, u.password), 403, "EMAIL_NOT_VERIFIED",
+                 "unverified session: a login is refused")
+        for path in ("/api/user/pkl/list", "/api/user/summary",
+                     "/api/user/pkl/book/list"):
+            is_error(c.get(path, token=acc), 403, "EMAIL_NOT_VERIFIED",
+                     "unverified session: GET %s refused" % path)
+        is_error(c.post("/api/user/password", {
+            "current_password": u.password,
+            "new_password": A.new_password()}, token=acc), 403,
+            "EMAIL_NOT_VERIFIED", "unverified session: password change "
+            "refused")
+        is_error(refresh(c, ref), 403, "EMAIL_NOT_VERIFIED",
+                 "unverified session: refresh refused")
+        for m, path in (("GET", "/api/user/profile"),
+                        ("GET", "/api/auth/me")):
+            is_(c.call(m, path, token=acc).status, 200,
+                "unverified session: %s %s answers" % (m, path))
+        out = s.parkctl("exports")
+        is_(out.returncode, 1, "unverified session: parkctl exports exits "
+            "1 (a job failed)") or diag(out.stdout, out.stderr)
+        got = [m for m in mail.new() if to_(m, other)]
+        subjects = [m["Subject"] for m in got]
+        ok(not [x for x in subjects if "xport" in x],
+           "unverified session: no export mail to the unverified address",
+           "  %r" % subjects)
+        with db(s) as d:
+            row = d.execute("SELECT state, error FROM export_jobs WHERE "
+                            "id = ?", (task,)).fetchone()
+        ok(row and row[0] == "FAILURE" and "not verified" in (row[1] or ""),
+           "unverified session: the export failed, saying why", "  %r"
+           % (row,))
+        r = c.post("/api/user/verify-email/resend", token=acc)
+        is_(r.status, 200, "unverified session: send again answers")
+        t2, _ = mail.link(other, "/verify-email", "unverified session")
+        if t2:
+            is_(verify(c, t2).status, 200, "unverified session: verified "
+                "again")
+            is_(c.get("/api/user/pkl/list", token=acc).status, 200,
+                "unverified session: verified, the routes answer again")
+            r = refresh(c, ref)
+            is_(r.status, 200, "unverified session: verified, refresh "
+                "answers")
+            if r.status == 200:
+                acc = r.json["data"]["access_token"]
+        is_(c.post("/api/auth/logout", token=acc).status, 200,
+            "unverified session: logout")
+    finally:
+        reload(s, REQUIRE_EMAIL_VERIFICATION="off")
+
+
+def test_email_change(c, mail):
+    """Item 7: another address needs the current password (400 when
+    missing or wrong, counted like a password change); the old address is
+    told; the notice of a later reset goes to both addresses.  Item 8: an
+    address change spends the reset links, so changing back revives
+    none."""
+    u = A.User(c, "mv")
+    mail.new()
+    acc, _ = u.login()
+    new = "moved.%s@example.org" % A.tag()
+    r = c.post("/api/user/profile/update", {"email": new}, token=acc)
+    is_error(r, 400, "VALIDATION", "email change: without current_password")
+    ok("current_password" in A.details(r), "email change: details name "
+       "current_password")
+    r = c.post("/api/user/profile/update", {
+        "email": new, "current_password": u.password + "x"}, token=acc)
+    is_error(r, 400, "VALIDATION", "email change: a wrong current_password")
+    ok("current_password" in A.details(r), "email change: ... named")
+    is_(c.get("/api/user/profile", token=acc).json["data"]["email"],
+        u.email, "email change: refused changes changed nothing")
+    r = c.post("/api/user/profile/update", {"email": u.email,
+                                            "phone": "+15550002222"},
+               token=acc)
+    is_(r.status, 200, "email change: the same address needs no password")
+    forgot(c, u.email)
+    old_link, _ = mail.link(u.email, "/reset-password", "email change")
+    r = c.post("/api/user/profile/update", {
+        "email": new, "current_password": u.password}, token=acc)
+    is_(r.status, 200, "email change: with the current password: 200")
+    got = mail.new()
+    notice = [m for m in got if to_(m, u.email)]
+    ok(len(notice) == 1 and new in (part(notice[0], "plain") or ""),
+       "email change: a notice to the old address names the new one",
+       "  %r" % [(m.rcpts, m["Subject"]) for m in got])
+    r = c.post("/api/user/profile/update", {
+        "email": u.email, "current_password": u.password}, token=acc)
+    is_(r.status, 200, "email change: back to the first address")
+    mail.new()
+    if old_link:
+        is_error(reset(c, old_link, A.new_password()), 400, "INVALID_TOKEN",
+                 "email change: a reset link from before the change is "
+                 "spent, even after changing back")
+    r = c.post("/api/user/profile/update", {
+        "email": new, "current_password": u.password}, token=acc)
+    mail.new()
+    forgot(c, new)
+    tok, _ = mail.link(new, "/reset-password", "email change, reset")
+    if tok:
+        is_(reset(c, tok, A.new_password()).status, 200,
+            "email change: reset through the new address")
+        got = mail.new()
+        to = sorted(r.strip("<>").lower() for m in got for r in m.rcpts)
+        is_(to, sorted([u.email.lower(), new.lower()]),
+            "email change: the reset's notice goes to the new address and "
+            "to the one before")
+
+
+def test_inactive_links(c, mail):
+    """Item 8: a reset link stops working when the account is deactivated,
+    and is not revived by activating it again."""
+    admin = A.admin_login(c)
+    u = A.User(c, "in")
+    mail.new()
+    forgot(c, u.email)
+    tok, _ = mail.link(u.email, "/reset-password", "inactive")
+    if tok is None:
+        return
+    is_(c.post("/api/admin/users/%d/deactivate" % u.id,
+               token=admin).status, 200, "inactive: deactivated")
+    is_error(reset(c, tok, A.new_password()), 400, "INVALID_TOKEN",
+             "inactive: the reset link of a deactivated account is refused")
+    c.post("/api/admin/users/%d/activate" % u.id, token=admin)
+    is_error(reset(c, tok, A.new_password()), 400, "INVALID_TOKEN",
+             "inactive: ... and stays spent once active again")
+    is_(A.login(c, u.email, u.password).status, 200,
+        "inactive: the password is the one from before")
 
 
 def test_storage(c, mail):
@@ -570,6 +870,13 @@ def main():
             test_limit(c, mail)
             test_race(c, mail)
             test_verification(c, mail, a)
+            test_login_race(c, mail, False)
+            test_login_race(c, mail, True)
+            test_deactivate_race(c)
+            test_pwchange_race(c, mail)
+            test_unverified_session(c, mail)
+            test_email_change(c, mail)
+            test_inactive_links(c, mail)
             test_storage(c, mail)
             c.check_no_hash("73-recovery")
             test_logs(s)

@@ -391,12 +391,20 @@ export async function profile(view, ctx) {
 	    field("Phone", "phone", { type: "tel", maxlength: 40,
 		value: me.phone || "", autocomplete: "tel" },
 		"10 to 15 digits, may start with +. Empty removes it."),
+	    field("Current password", "current_password", { type: "password",
+		autocomplete: "current-password", "data-raw": "" },
+		"Needed only to change the e-mail."),
 	    h("div", { class: "actions" },
 		h("button", { type: "submit" }, "Save changes")));
 	onSubmit(acct, async (v) => {
 		const body = {};
 		if (v.username !== me.username) body.username = v.username;
-		if (v.email !== me.email) body.email = v.email;
+		if (v.email !== me.email) {
+			body.email = v.email;
+			// The server asks for it: a stolen session alone must not
+			// move the address that password resets go to.
+			body.current_password = v.current_password;
+		}
 		if (v.phone !== (me.phone || "")) body.phone = v.phone || null;
 		if (!Object.keys(body).length) {
 			status("Nothing to save.");
@@ -406,6 +414,7 @@ export async function profile(view, ctx) {
 		me = u.data;
 		setUser(me);
 		acct.elements.phone.value = me.phone || "";
+		acct.elements.current_password.value = "";
 		status("Your profile is saved.");
 	});
 
