@@ -58,18 +58,6 @@ static struct {
 	unsigned long bad_tags; /* not logged since the last line */
 } cache;
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes the %XX escapes of s[0..n) into out[cap], NUL-ended.  Returns 0,
  * or -1 on a bad escape, a control byte or no room. */
 static int
@@ -83,8 +71,8 @@ url_decode(const char *s, size_t n, char *out, size_t cap)
 		if (ch == '%') {
 			if (i + 2 >= n)
 				return -1;
-			if ((hi = hexval(s[i + 1])) < 0 ||
-			    (lo = hexval(s[i + 2])) < 0)
+			if ((hi = hex_value(s[i + 1])) < 0 ||
+			    (lo = hex_value(s[i + 2])) < 0)
 				return -1;
 			ch = hi * 16 + lo;
 			i += 2;

@@ -147,19 +147,6 @@ http_method(const char *s)
 	return M_OTHER;
 }
 
-/* Returns the value of a hex digit, or -1. */
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 char *
 http_pct_decode(struct pool *p, const char *s, size_t n)
 {
@@ -171,8 +158,8 @@ http_pct_decode(struct pool *p, const char *s, size_t n)
 		if (s[i] == '%') {
 			if (i + 2 >= n)
 				return NULL;
-			if ((hi = hexval(s[i + 1])) < 0 ||
-			    (lo = hexval(s[i + 2])) < 0)
+			if ((hi = hex_value((unsigned char)s[i + 1])) < 0 ||
+			    (lo = hex_value((unsigned char)s[i + 2])) < 0)
 				return NULL;
 			if (hi == 0 && lo == 0)
 				return NULL;

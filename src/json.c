@@ -41,18 +41,6 @@
 
 /* ---- the lexer ---- */
 
-static int
-hexdig(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Reads the 4 hex digits at s[i]; returns the value or -1. */
 static long
 hex4(const char *s, size_t len, size_t i)
@@ -64,7 +52,7 @@ hex4(const char *s, size_t len, size_t i)
 	if (len - i < 4)
 		return -1;
 	for (k = 0; k < 4; k++) {
-		if ((d = hexdig((unsigned char)s[i + k])) < 0)
+		if ((d = hex_value((unsigned char)s[i + k])) < 0)
 			return -1;
 		v = v << 4 | d;
 	}

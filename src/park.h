@@ -93,6 +93,8 @@ void text_escape_log(struct buf *, const char *, size_t);
 /* The same, and every byte from 0x80 as \xNN too: pure printable ASCII,
  * for text anyone may send (invalid UTF-8, U+2028, C1 controls). */
 void text_escape_ascii(struct buf *, const char *, size_t);
+/* The value of the hex digit c (either case), or -1. */
+int hex_value(int c);
 /* The group a client address is counted in by parkd's login limits: an
  * IPv4 address itself (also when IPv4-mapped), an IPv6 address its /64
  * ("2001:db8:1:2::/64"); "-" for none.  In p, or addr itself. */

@@ -474,6 +474,18 @@ text_escape_ascii(struct buf *b, const char *s, size_t n)
 	text_escape(b, s, n, 1);
 }
 
+int
+hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* ---- client addresses ---- */
 
 const char *
