@@ -63,6 +63,7 @@ from parktest import diag, is_, like, ok  # noqa: E402
 WORKERS = 4
 TTL = 1800              # PARKD_RESET_TOKEN_TTL_S (the default)
 TIMING_TRIES = 10
+TIMING_ROUNDS = 3
 RACERS = 6
 LINK_RE = re.compile(r"(http://127\.0\.0\.1:\d+)(/reset-password|"
                      r"/verify-email)#token=([A-Za-z0-9_-]{43})(?![\w-])")
@@ -299,27 +300,36 @@ def test_timing(c, mail):
         ("known address", lambda: known.email),
         ("unknown address", lambda: "ghost.%s@example.com" % A.tag()),
     ]
-    times = {n: [] for n, _ in cases}
     answers = []
-    for _ in range(TIMING_TRIES):
-        for name, addr in cases:
-            e = addr()
-            t0 = time.monotonic()
-            r = forgot(c, e)
-            times[name].append(time.monotonic() - t0)
-            answers.append(r)
+    # A round: TIMING_TRIES of each, interleaved, and the medians.  The
+    # answers take about a millisecond, so another process's burst can
+    # double one round's median: up to TIMING_ROUNDS rounds, and the first
+    # within a factor of 2 passes.  A real difference (a hash, a mail
+    # rendered for one side only) shows in every round.
+    for rnd in range(TIMING_ROUNDS):
+        times = {n: [] for n, _ in cases}
+        for _ in range(TIMING_TRIES):
+            for name, addr in cases:
+                e = addr()
+                t0 = time.monotonic()
+                r = forgot(c, e)
+                times[name].append(time.monotonic() - t0)
+                answers.append(r)
+        med = {n: sorted(t)[len(t) // 2] * 1000 for n, t in times.items()}
+        for n in sorted(med):
+            diag("forgot-password time, round %d, %s: median %.2f ms of "
+                 "%d" % (rnd + 1, n, med[n], TIMING_TRIES))
+        lo, hi = min(med.values()), max(med.values())
+        if hi < 2 * lo:
+            break
     ok(all(same_answer(answers[0], r) for r in answers) and
        answers[0].status == 200,
        "timing: all %d answers are the same 200" % len(answers))
-    med = {n: sorted(t)[len(t) // 2] * 1000 for n, t in times.items()}
-    for n in sorted(med):
-        diag("forgot-password time, %s: median %.2f ms of %d" % (
-            n, med[n], TIMING_TRIES))
-    lo, hi = min(med.values()), max(med.values())
     ok(hi < 2 * lo, "timing: the slower median (%.2f ms) is within twice "
-       "the faster (%.2f ms)" % (hi, lo))
+       "the faster (%.2f ms), round %d" % (hi, lo, rnd + 1))
+    rounds = rnd + 1
     got = [m for m in mail.new() if to_(m, known.email)]
-    is_(len(got), TIMING_TRIES + 1,
+    is_(len(got), rounds * TIMING_TRIES + 1,
         "timing: each request for the known address queued its mail "
         "(and registration one)")
     SEEN_TOKENS.extend(h.group(3) for m in got
