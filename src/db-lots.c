@@ -375,6 +375,8 @@ db_lot_grid(struct pool *p, int64_t id, struct lot *l, struct spot_cell **out,
 		goto out;
 	}
 	db_bind_int(st, 1, id);
+	db_bind_int(st, 2, park_now());
+	db_bind_int(st, 3, park_now() + conf.walkin_hold_min * 60LL);
 	while (db_next(st, &rc)) {
 		if (*n == cap)
 			continue; /* more than the schema allows */
@@ -388,6 +390,7 @@ db_lot_grid(struct pool *p, int64_t id, struct lot *l, struct spot_cell **out,
 		c->username = db_col_text(p, st, 5);
 		c->vehicle = db_col_text(p, st, 6);
 		c->since = sqlite3_column_int64(st, 7);
+		c->reserved = sqlite3_column_int(st, 8);
 	}
 out:
 	db_end_read();
@@ -419,6 +422,8 @@ db_resv_row(struct pool *p, sqlite3_stmt *st, struct resv *v)
 	v->vehicle_model = db_col_text(p, st, 16);
 	v->vehicle_color = db_col_text(p, st, 17);
 	v->expected_leaving_ts = sqlite3_column_int64(st, 18);
+	v->start_time = sqlite3_column_int64(st, 19);
+	v->end_time = sqlite3_column_int64(st, 20);
 }
 
 enum dbrc
@@ -486,11 +491,17 @@ db_book(struct pool *p, int64_t lot, int64_t user, const char *vehicle,
 		*out = BOOK_LIMIT;
 		goto none;
 	}
+	/* Reservations of the lot past their grace are no-shows: their
+	 * holds end before the search (one seek, empty most of the time). */
+	if ((rc = db_resv_expire_lot(lot, now)) != DB_OK)
+		goto fail;
 	if ((st = db_stmt(STMT_SPOT_FIRST_FREE)) == NULL) {
 		rc = db_lasterr();
 		goto fail;
 	}
 	db_bind_int(st, 1, lot);
+	db_bind_int(st, 2, now);
+	db_bind_int(st, 3, now + conf.walkin_hold_min * 60LL);
 	if ((rc = db_row(st)) == DB_NOTFOUND) {
 		*out = BOOK_FULL;
 		goto none;
@@ -510,6 +521,7 @@ db_book(struct pool *p, int64_t lot, int64_t user, const char *vehicle,
 	db_bind_text(st, 4, vehicle);
 	db_bind_int(st, 5, now);
 	db_bind_int(st, 6, v->hourly_cents);
+	db_bind_int(st, 7, now + conf.walkin_hold_min * 60LL);
 	if ((rc = db_run(st)) != DB_OK)
 		goto fail;
 	/* The row as STMT_RESV_INSERT wrote it. */

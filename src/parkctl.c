@@ -230,6 +230,7 @@ ctl_config(void)
 	}
 	buf_free(&err);
 	conf_loaded = 1;
+	time_zone_set(conf.timezone);
 	if (conf.db_path == NULL || *conf.db_path == '\0') {
 		fprintf(stderr, "parkctl: no database: set DATABASE_URL to "
 		    "sqlite:///path\n");

@@ -396,6 +396,7 @@ reload(int fd)
 		    "next restart");
 	conf_free(&conf);
 	conf = next;
+	time_zone_set(conf.timezone); /* the new workers fork with it */
 	auth_init();
 	generation++;
 	quick_deaths = 0;
@@ -484,6 +485,9 @@ main(int argc, char **argv)
 		buf_free(&err);
 		return 3;
 	}
+	/* The site's zone, once, before any worker forks (operating hours
+	 * and dates; every other time is UTC). */
+	time_zone_set(conf.timezone);
 	if (test) {
 		printf("parkd: the settings are valid\n");
 		conf_free(&conf);
