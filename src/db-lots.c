@@ -250,14 +250,35 @@ resize(int64_t lot, int n, int m, int *busy)
 	return db_run(st);
 }
 
+/* The upcoming reservations of lot on spots above "above" (0: all): none,
+ * or cancelled when cancel (DB_OK), else DB_CONFLICT with their count. */
+static enum dbrc
+upcoming_in_way(struct pool *p, int64_t lot, int above, int cancel,
+    long long *upcoming)
+{
+	enum dbrc rc;
+
+	if ((rc = db_resv_expire_lot(lot, park_now())) != DB_OK ||
+	    (rc = db_lot_upcoming(lot, above, upcoming)) != DB_OK)
+		return rc;
+	if (*upcoming == 0)
+		return DB_OK;
+	if (!cancel)
+		return DB_CONFLICT;
+	*upcoming = 0;
+	return db_lot_cancel_upcoming(p, lot, above);
+}
+
 enum dbrc
-db_lot_update(int64_t id, const struct lot_change *c, int *busy)
+db_lot_update(struct pool *p, int64_t id, const struct lot_change *c,
+    int *busy, long long *upcoming)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
 	int n;
 
 	*busy = 0;
+	*upcoming = 0;
 	if ((rc = db_begin()) != DB_OK)
 		return rc;
 	if ((st = db_stmt(STMT_LOT_GET)) == NULL) {
@@ -269,6 +290,12 @@ db_lot_update(int64_t id, const struct lot_change *c, int *busy)
 		goto fail;
 	n = sqlite3_column_int(st, 5);
 	db_done(st);
+	/* a lot made inactive takes no car: its upcoming reservations go;
+	 * a shrink takes those on the spots that go */
+	if ((c->is_active == 0 || (c->spots > 0 && c->spots < n)) &&
+	    (rc = upcoming_in_way(p, id, c->is_active == 0 ? 0 : c->spots,
+	    c->cancel_resv, upcoming)) != DB_OK)
+		goto fail;
 
 	if ((st = db_stmt(STMT_LOT_UPDATE)) == NULL) {
 		rc = db_lasterr();
@@ -304,12 +331,14 @@ fail:
 }
 
 enum dbrc
-db_lot_delete(int64_t id, int *soft, int *busy)
+db_lot_delete(struct pool *p, int64_t id, int cancel_resv, int *soft,
+    int *busy, long long *upcoming)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
 
 	*soft = *busy = 0;
+	*upcoming = 0;
 	if ((rc = db_begin()) != DB_OK)
 		return rc;
 	if ((st = db_stmt(STMT_LOT_GET)) == NULL) {
@@ -325,6 +354,8 @@ db_lot_delete(int64_t id, int *soft, int *busy)
 		rc = DB_CONFLICT;
 		goto fail;
 	}
+	if ((rc = upcoming_in_way(p, id, 0, cancel_resv, upcoming)) != DB_OK)
+		goto fail;
 	if ((st = db_stmt(STMT_LOT_HAS_HISTORY)) == NULL) {
 		rc = db_lasterr();
 		goto fail;

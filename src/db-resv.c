@@ -596,3 +596,46 @@ db_resv_list_upcoming(struct pool *p, int64_t user, int limit, int offset,
 			db_resv_row(p, st, &(*out)[(*n)++]);
 	return rc;
 }
+
+enum dbrc
+db_lot_day(struct pool *p, int64_t lot, int64_t from, int64_t to,
+    struct day_item **out, size_t *n)
+{
+	sqlite3_stmt *st;
+	enum dbrc rc;
+	size_t cap = 0;
+	struct day_item *g;
+	int64_t a, b;
+
+	*n = 0;
+	*out = NULL;
+	if ((st = db_stmt(STMT_RESV_LOT_DAY)) == NULL)
+		return db_lasterr();
+	db_bind_int(st, 1, lot);
+	db_bind_int(st, 2, from);
+	db_bind_int(st, 3, to);
+	db_bind_int(st, 4, hold_max());
+	db_bind_int(st, 5, park_now()); /* an active walk-in without hold */
+	while (db_next(st, &rc)) {
+		a = sqlite3_column_int64(st, 5);
+		b = sqlite3_column_int64(st, 6);
+		if (b <= from || a >= to)
+			continue; /* a long walk-in that ended before */
+		if (*n == cap) {
+			g = pool_alloc(p, (cap * 2 + 16) * sizeof(*g));
+			if (*n > 0)
+				memcpy(g, *out, *n * sizeof(*g));
+			*out = g;
+			cap = cap * 2 + 16;
+		}
+		g = &(*out)[(*n)++];
+		g->resv_id = sqlite3_column_int64(st, 0);
+		g->spot_id = sqlite3_column_int64(st, 1);
+		g->user_id = sqlite3_column_int64(st, 2);
+		g->username = db_col_text(p, st, 3);
+		g->status = db_col_text(p, st, 4);
+		g->start = a;
+		g->end = b;
+	}
+	return rc;
+}

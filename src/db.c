@@ -830,6 +830,18 @@ static const char *const stmt_sql[] = {
 	[STMT_RESV_COUNT_UPCOMING] =
 	    "SELECT count(*) FROM reservations WHERE user_id = ?1"
 	    " AND status = 'reserved' AND start_time > ?2 - ?3",
+	/* the admin's timeline: lot ?1's reservations that started (or
+	 * start) in [?2 - ?4, ?3), on reservations_lot_parking (a reserved
+	 * row's parking_ts is its start); cancelled ones held nothing; the
+	 * interval: the hold, else the window, else arrival to leaving */
+	[STMT_RESV_LOT_DAY] =
+	    "SELECT r.id, r.spot_id, r.user_id, u.username, r.status,"
+	    " coalesce(r.hold_start, r.start_time, r.parking_ts),"
+	    " coalesce(r.hold_end, r.end_time, r.leaving_ts, ?5)"
+	    " FROM reservations r JOIN users u ON u.id = r.user_id"
+	    " WHERE r.lot_id = ?1 AND r.parking_ts >= ?2 - ?4"
+	    " AND r.parking_ts < ?3 AND r.status <> 'cancelled'"
+	    " ORDER BY r.parking_ts, r.id",
 };
 _Static_assert(sizeof(stmt_sql) / sizeof(stmt_sql[0]) == STMT__COUNT,
     "stmt_sql[] must have one row per enum stmt");

@@ -836,6 +836,7 @@ struct lot_change {
 	const char *description;
 	int set_hours;
 	const char *hours_start, *hours_end;
+	int cancel_resv; /* cancel the upcoming reservations in the way */
 };
 
 /* One spot of a lot's grid; the reservation fields when occupied. */
@@ -902,10 +903,16 @@ enum dbrc db_lots_list(struct pool *, int active_only, struct lot **,
     size_t *n);
 /* Creates a lot with spots 1..spots. */
 enum dbrc db_lot_create(const struct lot_change *, int64_t *id);
-/* Changes and resizes; DB_CONFLICT with *busy occupied spots in the way. */
-enum dbrc db_lot_update(int64_t id, const struct lot_change *, int *busy);
-/* Deletes (soft when the lot has history); DB_CONFLICT when occupied. */
-enum dbrc db_lot_delete(int64_t id, int *soft, int *busy);
+/* Changes and resizes; DB_CONFLICT with *busy occupied spots in the way,
+ * or *upcoming reservations on the spots that would go (or on the lot
+ * made inactive) unless c->cancel_resv, which cancels them and queues an
+ * e-mail to each user (strings in the pool). */
+enum dbrc db_lot_update(struct pool *, int64_t id, const struct lot_change *,
+    int *busy, long long *upcoming);
+/* Deletes (soft when the lot has history); DB_CONFLICT when occupied, or
+ * with *upcoming reservations unless cancel_resv (as above). */
+enum dbrc db_lot_delete(struct pool *, int64_t id, int cancel_resv,
+    int *soft, int *busy, long long *upcoming);
 /* The lot and its spots in number order (at most cap of them), read in
  * one snapshot, so db_data_version() after it is theirs.  DB_NOTFOUND:
  * no such lot. */
@@ -992,6 +999,14 @@ struct resv_reminder {
 /* The reserved rows starting in (now, now + lead]. */
 enum dbrc db_resv_remind_due(struct pool *, int64_t now, int64_t lead,
     struct resv_reminder **, size_t *n);
+/* One reservation on the admin's timeline of a day. */
+struct day_item {
+	int64_t resv_id, spot_id, user_id, start, end;
+	const char *username, *status;
+};
+/* Lot's reservations (not cancelled) whose interval meets [from, to). */
+enum dbrc db_lot_day(struct pool *, int64_t lot, int64_t from, int64_t to,
+    struct day_item **, size_t *n);
 /* The user's upcoming reservations, soonest first. */
 enum dbrc db_resv_list_upcoming(struct pool *, int64_t user, int limit,
     int offset, struct resv **, size_t *n, long long *total);
@@ -1383,6 +1398,21 @@ void resv_summary(struct req *, struct resp *);
 void resv_admin_list(struct req *, struct resp *);
 void resv_admin_summary(struct req *, struct resp *);
 void resv_json(struct jw *, const char *key, const struct resv *);
+/* Reads the window of inputs is, ie (RFC 3339, on the grid) into *s, *e
+ * and checks its length, that it is not past and not too far ahead.
+ * Returns 0, or -1 after filling a 400 with details.start/end. */
+int resv_window(struct req *, struct resp *, int is, int ie, int64_t *s,
+    int64_t *e);
+/* Spots of lot free for [s, e), and its spots; DB_NOTFOUND: no lot. */
+enum dbrc resv_window_free(struct pool *, int64_t lot, int64_t s,
+    int64_t e,
+    int *free_spots, int *total);
+void resv_availability(struct req *, struct resp *);
+void resv_slots(struct req *, struct resp *);
+void resv_reserve(struct req *, struct resp *);
+void resv_checkin(struct req *, struct resp *);
+void resv_cancel(struct req *, struct resp *);
+void resv_admin_timeline(struct req *, struct resp *);
 
 /* ---- batch.c: parkctl remind, report, cleanup, backup ---- */
 
