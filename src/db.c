@@ -508,13 +508,15 @@ static const char *const stmt_sql[] = {
 	    " WHERE s.user_id = u.id AND s.month = ?2)"
 	    " AND EXISTS (SELECT 1 FROM reservations r WHERE r.user_id = u.id"
 	    " AND r.parking_ts >= ?3 AND r.parking_ts < ?4"
-	    " AND r.status <> 'cancelled')"
+	    " AND r.status <> 'cancelled' AND r.status <> 'reserved')"
 	    " ORDER BY u.id LIMIT ?5",
-	/* user ?1's reservations parked in [?2, ?3), oldest first */
+	/* user ?1's reservations parked (or, no-shows, due to start) in
+	 * [?2, ?3), oldest first; not those cancelled or still waiting */
 	[STMT_BATCH_REPORT_RESV] =
 	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.user_id = ?1"
 	    " AND r.parking_ts >= ?2 AND r.parking_ts < ?3"
-	    " AND r.status <> 'cancelled' ORDER BY r.parking_ts, r.id",
+	    " AND r.status <> 'cancelled' AND r.status <> 'reserved'"
+	    " ORDER BY r.parking_ts, r.id",
 	[STMT_BATCH_REPORT_MARK] =
 	    "INSERT INTO reports_sent (user_id, month)"
 	    " SELECT id, ?2 FROM users WHERE id = ?1 AND is_active = 1"

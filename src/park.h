@@ -1435,6 +1435,11 @@ struct batch_report_opts {
 	int chunk;
 };
 int batch_remind(const struct batch_remind_opts *, struct batch_result *);
+/* parkctl tick: marks reservations past their grace as no-shows and
+ * queues each reservation's reminder PARKD_RESERVATION_REMINDER_MINUTES
+ * before its start, each once however often it runs.  now: 0 for the
+ * clock (a test gives its own). */
+int batch_tick(int64_t now, struct batch_result *);
 int batch_report(const struct batch_report_opts *, struct batch_result *);
 int batch_cleanup(struct batch_result *);
 /* Copies the database to path, which must not exist: written under a
@@ -1469,6 +1474,7 @@ struct report {
 	int64_t now;             /* the end of reservations still active */
 	/* output */
 	long long bookings, seconds, cents, avg_seconds;
+	long long no_shows, no_show_cents; /* reservations not checked in */
 	struct report_lot *lots; /* most bookings first; lots[0] most used */
 	size_t nlots;
 	long long weekdays[7];   /* bookings per weekday, Monday first */

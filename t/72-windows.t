@@ -653,6 +653,59 @@ def test_lot_changes(s, u, v):
         "cancelled", "the last one is cancelled too")
 
 
+def outbox_keys(s, like):
+    c = P.dbconn(s)
+    try:
+        return [r[0] for r in c.execute(
+            "SELECT idem_key FROM outbox WHERE idem_key LIKE ? ORDER BY id",
+            (like,))]
+    finally:
+        c.close()
+
+
+def test_tick(s, u, v):
+    """parkctl tick: no-shows and reminders, each exactly once."""
+    lot = P.create_lot(s, number_of_spots=2, price=6)["id"]
+    soon = slot_now() + H  # 45 to 60 minutes from now
+    r1 = data(reserve(u, lot, soon, soon + H, vehicle="TICK1"))["id"]
+    far = slot_now() + 86400
+    r2 = data(reserve(v, lot, far, far + H))["id"]
+    shift(s, r2, int(time.time()) - 31 * 60 - far)
+    later = slot_now() + 3 * H
+    r3 = data(reserve(u, lot, later, later + H, vehicle="TICK3"))["id"]
+    for i in range(3):
+        p = s.parkctl("tick")
+        ok(p.returncode == 0, "parkctl tick, run %d" % (i + 1),
+           p.stdout + p.stderr)
+    is_(outbox_keys(s, "resv-remind:%%"), ["resv-remind:%d" % r1],
+        "one reminder, for the reservation starting within the hour, "
+        "however often tick runs")
+    hs = row(s, r2)
+    ok(hs[0] == "no_show" and hs[7] == 600 and hs[5] is None,
+       "the reservation 31 minutes past its start is a no-show charged an "
+       "hour (6.00)", "  %r" % (hs,))
+    is_(row(s, r1)[0], "reserved", "the one starting soon is untouched")
+    c = P.dbconn(s)
+    n = c.execute("SELECT count(*) FROM job_runs WHERE job = 'tick' AND "
+                  "status = 'ok'").fetchone()[0]
+    subj = c.execute("SELECT subject, to_addr FROM outbox WHERE idem_key ="
+                     " ?", ("resv-remind:%d" % r1,)).fetchone()
+    c.close()
+    ok(n >= 3, "each run is recorded (%d)" % n)
+    ok(subj and "Reminder" in subj[0] and subj[1] == u.username.lower() +
+       "@parking.test", "the reminder goes to the user", "  %r" % (subj,))
+    p = s.parkctl("tick", "--now", iso(later - 30 * 60))
+    ok(p.returncode == 0 and "1 reminder" in p.stdout + p.stderr,
+       "tick --now 30 minutes before the third: its reminder is due",
+       p.stdout + p.stderr)
+    is_(outbox_keys(s, "resv-remind:%%"), ["resv-remind:%d" % r1,
+                                          "resv-remind:%d" % r3],
+        "and queued once")
+    is_(row(s, r1)[0], "no_show", "as of then, the first is a no-show")
+    p = s.parkctl("tick", "--now", "yesterday")
+    is_(p.returncode, 2, "tick --now yesterday: usage error (2)")
+
+
 def test_dst_window():
     """A window across Berlin's change of 2027-03-28 (a stack that takes
     reservations a year ahead): real UTC instants."""
@@ -705,6 +758,7 @@ def main():
         test_cancel(s, u, v)
         test_price_kept(s, u)
         test_lot_changes(s, u, v)
+        test_tick(s, us[3], us[4])
         bad = P.invariants(s)
         is_(bad, [], "every invariant of the database holds")
     test_dst_window()
