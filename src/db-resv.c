@@ -141,17 +141,19 @@ db_reserve(struct pool *p, int64_t lot, int64_t user, const char *vehicle,
 	}
 	if ((rc = db_resv_expire_lot(lot, now)) != DB_OK)
 		goto fail;
-	if ((st = db_stmt(STMT_RESV_USER_UPCOMING)) == NULL) {
+	/* the user's upcoming ones in every lot: those of other lots past
+	 * their grace are no-shows already, although not marked yet */
+	if ((st = db_stmt(STMT_RESV_COUNT_UPCOMING)) == NULL) {
 		rc = db_lasterr();
 		goto fail;
 	}
 	db_bind_int(st, 1, user);
+	db_bind_int(st, 2, now);
+	db_bind_int(st, 3, conf.checkin_grace_min * MIN);
 	if ((rc = db_row(st)) != DB_OK)
 		goto fail;
 	active = sqlite3_column_int(st, 0);
 	db_done(st);
-	/* (the user's rows in other lots past their grace still count until
-	 * a write there or the tick marks them: at most a few minutes) */
 	if (active >= conf.resv_limit) {
 		*out = RESV_LIMIT;
 		goto none;
@@ -164,6 +166,7 @@ db_reserve(struct pool *p, int64_t lot, int64_t user, const char *vehicle,
 	db_bind_int(st, 2, s);
 	db_bind_int(st, 3, e);
 	db_bind_text(st, 4, vehicle);
+	db_bind_int(st, 5, now - conf.checkin_grace_min * MIN);
 	if ((rc = db_row(st)) == DB_OK) {
 		db_done(st);
 		*out = RESV_OVERLAP;

@@ -716,15 +716,14 @@ static const char *const stmt_sql[] = {
 	    "SELECT is_active, price_cents, name, hours_start, hours_end,"
 	    " (SELECT username FROM users WHERE id = ?2) FROM lots"
 	    " WHERE id = ?1 AND deleted_at IS NULL",
-	/* ?1 user: the upcoming ones (expired ones were marked before) */
-	[STMT_RESV_USER_UPCOMING] =
-	    "SELECT count(*) FROM reservations WHERE user_id = ?1"
-	    " AND status = 'reserved'",
 	/* a window of user ?1 overlapping [?2, ?3) that does not name
-	 * another vehicle than ?4 (one without a vehicle names every one) */
+	 * another vehicle than ?4 (one without a vehicle names every one);
+	 * a reserved one starting at ?5 or before is a no-show already (its
+	 * lot's next write marks it) */
 	[STMT_RESV_USER_OVERLAP] =
 	    "SELECT 1 FROM reservations WHERE user_id = ?1"
 	    " AND status = 'reserved' AND start_time < ?3 AND end_time > ?2"
+	    " AND start_time > ?5"
 	    " AND (vehicle_number IS NULL OR ?4 IS NULL"
 	    " OR vehicle_number = ?4)"
 	    " UNION ALL SELECT 1 FROM reservations WHERE user_id = ?1"

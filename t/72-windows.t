@@ -403,6 +403,12 @@ def test_walkin_hold(s, u, v):
 def test_user_rules(s, u):
     lot = P.create_lot(s, number_of_spots=10)["id"]
     base = slot_now() + 5 * 86400
+    # a reservation of another lot 45 minutes past its start, not marked
+    # yet (nothing wrote there since): a no-show already, it counts for
+    # neither the limit nor overlaps
+    other = P.create_lot(s, number_of_spots=1)["id"]
+    old = data(reserve(u, other, base, base + 4 * H, vehicle="KA01"))["id"]
+    shift(s, old, int(time.time()) - 45 * 60 - base)
     ids = []
     for i in range(5):
         r = reserve(u, lot, base + i * 2 * H, base + (i * 2 + 1) * H,
@@ -423,20 +429,33 @@ def test_user_rules(s, u):
     is_(r.status, 200, "another vehicle may overlap")
     ids.append((data(r) or {}).get("id"))
     r = u.req("GET", "/api/user/pkl/book/list?status=reserved")
-    ok(r.status == 200 and len(data(r)) == 5 and
-       r.headers.get("x-total-count") == "5",
-       "status=reserved lists the 5 (X-Total-Count 5)",
+    ok(r.status == 200 and len(data(r)) == 6 and
+       r.headers.get("x-total-count") == "6",
+       "status=reserved lists the 5 and the one not marked a no-show yet "
+       "(X-Total-Count 6)",
        "  %d %r" % (r.status, r.headers.get("x-total-count")))
     r = u.req("GET", "/api/user/pkl/book/list?upcoming=true")
     st = [x["start_time"] for x in data(r) or []]
-    ok(r.status == 200 and len(st) == 5 and st == sorted(st),
-       "upcoming=true lists them soonest first", "  %r" % st)
+    ok(r.status == 200 and len(st) == 5 and st == sorted(st) and
+       r.headers.get("x-total-count") == "5",
+       "upcoming=true lists the 5, soonest first, not the one past its "
+       "grace", "  %r" % st)
     err(u.req("GET", "/api/user/pkl/book/list?upcoming=yes"), 400,
         "VALIDATION", "upcoming=yes: 400", "upcoming")
     err(u.req("GET", "/api/user/pkl/book/list?status=waiting"), 400,
         "VALIDATION", "status=waiting: 400", "status")
     for rid in ids:
         u.req("POST", "/api/user/pkl/cancel", {"reservation_id": rid})
+    is_(row(s, old)[0], "reserved", "the stale one in the other lot is "
+        "still unmarked, and was not counted: 5 were allowed")
+    r = reserve(u, lot, slot_now(), slot_now() + H, vehicle="KA01")
+    is_(r.status, 200, "a window of the same vehicle overlapping the stale "
+        "one is allowed (it is a no-show)")
+    if r.status == 200:
+        u.req("POST", "/api/user/pkl/checkin",
+              {"reservation_id": data(r)["id"]})
+        u.req("POST", "/api/user/pkl/release",
+              {"reservation_id": data(r)["id"]})
 
 
 def test_checkin(s, u, v):
