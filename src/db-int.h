@@ -200,6 +200,7 @@ enum stmt {
 	STMT_EXPORT_CHECKPOINT,
 
 	/* db-resv.c: advance reservations */
+	STMT_RESV_STALE_LOT,
 	STMT_RESV_EXPIRE_LOT,
 	STMT_RESV_EXPIRE_ALL,
 	STMT_RESV_LOT,

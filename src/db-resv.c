@@ -41,7 +41,18 @@ enum dbrc
 db_resv_expire_lot(int64_t lot, int64_t now)
 {
 	sqlite3_stmt *st;
+	enum dbrc rc;
 
+	if ((st = db_stmt(STMT_RESV_STALE_LOT)) == NULL)
+		return db_lasterr();
+	db_bind_int(st, 1, lot);
+	db_bind_int(st, 2, now);
+	db_bind_int(st, 3, conf.checkin_grace_min * MIN);
+	if ((rc = db_row(st)) == DB_NOTFOUND)
+		return DB_OK;
+	if (rc != DB_OK)
+		return rc;
+	db_done(st);
 	if ((st = db_stmt(STMT_RESV_EXPIRE_LOT)) == NULL)
 		return db_lasterr();
 	db_bind_int(st, 1, lot);

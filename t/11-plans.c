@@ -106,6 +106,8 @@ static struct hot hot[] = {
 	    { N, N, N } },
 	/* advance reservations (011): what a reserve, check-in, cancel and
 	 * a walk-in read on their way, and the caller's upcoming list */
+	{ STMT_RESV_STALE_LOT, "STMT_RESV_STALE_LOT",
+	    { I(PROBE_LOT), I(0), I(1800) } },
 	{ STMT_RESV_EXPIRE_LOT, "STMT_RESV_EXPIRE_LOT",
 	    { I(PROBE_LOT), I(0), I(1800), I(60) } },
 	{ STMT_RESV_LOT, "STMT_RESV_LOT", { I(PROBE_LOT), I(PROBE_USER) } },
