@@ -774,7 +774,17 @@ db_summary_admin(struct pool *p, struct admin_summary *s)
 	s->lots = sqlite3_column_int64(st, 2);
 	s->spots = sqlite3_column_int64(st, 3);
 	s->occupied = sqlite3_column_int64(st, 4);
+	s->upcoming = sqlite3_column_int64(st, 5);
 	db_done(st);
+	if ((st = db_stmt(STMT_SUM_AHEAD)) == NULL) {
+		rc = db_lasterr();
+		goto out;
+	}
+	db_bind_int(st, 1, now - 30 * 86400);
+	db_bind_int(st, 2, now);
+	if ((rc = db_row_ints(st, &s->no_shows_30d, &s->checked_in_30d,
+	    NULL)) != DB_OK)
+		goto out;
 	if ((st = db_stmt(STMT_SUM_REVENUE)) == NULL) {
 		rc = db_lasterr();
 		goto out;

@@ -878,6 +878,9 @@ enum release { RELEASE_OK, RELEASE_NONE, RELEASE_NOT_FOUND };
 struct admin_summary {
 	long long users, users_active, lots, spots, occupied;
 	long long revenue_today, revenue_month; /* cents */
+	/* reservations made ahead: waiting for their start; of those that
+	 * started in the last 30 days, the no-shows and the checked-in */
+	long long upcoming, no_shows_30d, checked_in_30d;
 	int64_t today;        /* midnight UTC */
 	long long per_day[30]; /* bookings, oldest day first, today last */
 	struct lot *lot;

@@ -277,7 +277,8 @@ resv_summary(struct req *r, struct resp *w)
 /*
  * GET /api/admin/summary: users, lots, spots, occupancy overall and per
  * lot, active reservations, revenue today and this month (UTC), bookings
- * per day for the last 30 days.  Served from the cache when current.
+ * per day for the last 30 days, upcoming reservations and the no-show rate
+ * of the last 30 days.  Served from the cache when current.
  * Statuses: 200, 401, 403, 503.
  */
 void
@@ -320,6 +321,13 @@ resv_admin_summary(struct req *r, struct resp *w)
 	jw_money(&jw, "occupancy_percent",
 	    s.spots > 0 ? s.occupied * 10000 / s.spots : 0);
 	jw_int(&jw, "active_reservations", s.occupied);
+	jw_int(&jw, "upcoming_reservations", s.upcoming);
+	jw_int(&jw, "no_shows_30d", s.no_shows_30d);
+	/* of the reservations made ahead that started in the last 30 days,
+	 * the share not checked in, as a percentage with 2 decimals */
+	jw_money(&jw, "no_show_percent", s.no_shows_30d + s.checked_in_30d >
+	    0 ? s.no_shows_30d * 10000 / (s.no_shows_30d + s.checked_in_30d) :
+	    0);
 	jw_money(&jw, "revenue_today", s.revenue_today);
 	jw_money(&jw, "revenue_month", s.revenue_month);
 	jw_arr(&jw, "lots");

@@ -725,6 +725,32 @@ def test_tick(s, u, v):
     is_(p.returncode, 2, "tick --now yesterday: usage error (2)")
 
 
+def test_dashboard(s):
+    """The admin's summary: reservations waiting for their start and the
+    no-show rate of the last 30 days, against the rows."""
+    r = s.req("GET", "/api/admin/summary", headers=P.admin_headers(s))
+    d = data(r) or {}
+    now = int(time.time())
+    c = P.dbconn(s)
+    try:
+        up = c.execute("SELECT count(*) FROM reservations r JOIN lots l ON"
+                       " l.id = r.lot_id WHERE r.status = 'reserved' AND"
+                       " l.deleted_at IS NULL").fetchone()[0]
+        ns, ci = c.execute(
+            "SELECT sum(status = 'no_show'), sum(start_time IS NOT NULL AND"
+            " (status = 'active' OR status = 'completed')) FROM"
+            " reservations WHERE parking_ts >= ? AND parking_ts < ?",
+            (now - 30 * 86400, now)).fetchone()
+    finally:
+        c.close()
+    ok(ns > 0 and ci > 0, "the test made no-shows (%d) and check-ins (%d)"
+       % (ns, ci))
+    is_((d.get("upcoming_reservations"), d.get("no_shows_30d"),
+         d.get("no_show_percent")),
+        (up, ns, int(ns * 10000 // (ns + ci)) / 100.0),
+        "the admin summary: upcoming reservations, no-shows and their rate")
+
+
 def test_dst_window():
     """A window across Berlin's change of 2027-03-28 (a stack that takes
     reservations a year ahead): real UTC instants."""
@@ -778,6 +804,7 @@ def main():
         test_price_kept(s, u)
         test_lot_changes(s, u, v)
         test_tick(s, us[3], us[4])
+        test_dashboard(s)
         bad = P.invariants(s)
         is_(bad, [], "every invariant of the database holds")
     test_dst_window()
