@@ -289,6 +289,9 @@ db_checkin(struct pool *p, int64_t user, int64_t id, struct resv *v,
 		return db_commit();
 	}
 	from = now < v->start_time ? now : v->start_time;
+	/* no-shows of the lot hold nothing from here on */
+	if ((rc = db_resv_expire_lot(v->lot_id, now)) != DB_OK)
+		goto fail;
 	/* The reserved spot, if no car is on it and nothing else holds it
 	 * from now (an early arrival) ... */
 	can = 0;
@@ -310,8 +313,6 @@ db_checkin(struct pool *p, int64_t user, int64_t id, struct resv *v,
 	if (!can) {
 		/* ... else the best spot free for the rest of the window and
 		 * not occupied now (an overstaying car holds the spot) */
-		if ((rc = db_resv_expire_lot(v->lot_id, now)) != DB_OK)
-			goto fail;
 		rc = best_spot(v->lot_id, from, v->end_time, 1, v->spot_id,
 		    &spot, &number);
 		if (rc == DB_NOTFOUND) {

@@ -749,6 +749,20 @@ def test_dashboard(s):
          d.get("no_show_percent")),
         (up, ns, int(ns * 10000 // (ns + ci)) / 100.0),
         "the admin summary: upcoming reservations, no-shows and their rate")
+    # the admin's list counts the new statuses from the lots' counters
+    c = P.dbconn(s)
+    try:
+        want = dict(c.execute("SELECT status, count(*) FROM reservations"
+                              " GROUP BY status").fetchall())
+    finally:
+        c.close()
+    got = {}
+    for st in ("reserved", "no_show", "completed", "cancelled", "active"):
+        r = s.req("GET", "/api/admin/reservations?status=%s&limit=1" % st,
+                  headers=P.admin_headers(s))
+        got[st] = int(r.headers.get("x-total-count", "-1"))
+    is_(got, {k: want.get(k, 0) for k in got}, "the admin's reservation "
+        "counts by status (X-Total-Count) equal the rows")
 
 
 def test_dst_window():
