@@ -130,10 +130,10 @@ class Model:
             self.expire(now)
             return "RESERVATION_EXPIRED"
         frm = min(now, r["start"])
+        self.expire(now)
         if not self.occupied(r["spot"]) and \
                 self.free(r["spot"], frm, r["end"], but=rid):
             return ("ok", r["spot"], frm)
-        self.expire(now)
         sp = self.best(frm, r["end"], True, but=r["spot"])
         return ("ok", sp, frm) if sp else "SPOT_OCCUPIED"
 
