@@ -223,7 +223,8 @@ const struct conf_def conf_defs[] = {
 	    "How long a walk-in booking holds its spot against reservations, "
 	    "in minutes" },
 	{ "PARKD_CHECKIN_EARLY_MINUTES", CONF_INT, OFF(checkin_early_min), 0,
-	    240, "15", "How early before its start a reservation may check in" },
+	    240, "15",
+	    "How early before its start a reservation may check in" },
 	{ "PARKD_CHECKIN_GRACE_MINUTES", CONF_INT, OFF(checkin_grace_min), 0,
 	    240, "30",
 	    "How late after its start a reservation may still check in; "

@@ -790,9 +790,9 @@ cmd_tick(const struct cmd *c, int argc, char **argv)
 		if (errno != 0 || *end != '\0' || end == opt_arg[0])
 			now = time_parse_rfc3339(opt_arg[0], &frac);
 		if (now <= 0) {
-			fprintf(stderr, "parkctl: tick: --now takes a time like "
-			    "2026-11-26T09:00:00Z or seconds since the epoch, "
-			    "not \"%s\"\n", opt_arg[0]);
+			fprintf(stderr, "parkctl: tick: --now takes a time "
+			    "like 2026-11-26T09:00:00Z or seconds since the "
+			    "epoch, not \"%s\"\n", opt_arg[0]);
 			return EXIT_USAGE;
 		}
 	}
