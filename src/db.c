@@ -404,14 +404,14 @@ static const char *const stmt_sql[] = {
 	[STMT_SUM_REVENUE] =
 	    "SELECT coalesce(sum(cost_cents), 0) FROM reservations"
 	    " WHERE status = 'completed' AND leaving_ts >= ?",
-	/* reservations made ahead that started in [?1, ?2): no-shows, and
+	/* reservations made ahead that started in [?1, ?2]: no-shows, and
 	 * those checked in (a window, and a car came); on
 	 * reservations_parking, the 30 days the bookings per day read too */
 	[STMT_SUM_AHEAD] =
 	    "SELECT coalesce(sum(status = 'no_show'), 0),"
 	    " coalesce(sum(start_time IS NOT NULL AND (status = 'active'"
 	    " OR status = 'completed')), 0)"
-	    " FROM reservations WHERE parking_ts >= ?1 AND parking_ts < ?2",
+	    " FROM reservations WHERE parking_ts >= ?1 AND parking_ts <= ?2",
 	/* bookings per UTC day since ?1, on reservations_parking */
 	[STMT_SUM_PER_DAY] =
 	    "SELECT parking_ts / 86400, count(*) FROM reservations"

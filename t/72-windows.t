@@ -39,6 +39,7 @@ reservation's times in the database file (as 55-parking.t moves bookings
 back), never the clock.
 """
 
+import csv
 import datetime
 import os
 import sys
@@ -724,10 +725,29 @@ def test_tick(s, u, v):
     p = s.parkctl("tick", "--now", "yesterday")
     is_(p.returncode, 2, "tick --now yesterday: usage error (2)")
 
+    # the CSV export lists the no-show with its charge
+    r = v.req("POST", "/api/user/export-csv", {})
+    tid = (data(r) or {}).get("task_id")
+    p = s.parkctl("exports")
+    st = v.req("GET", "/api/user/export-status/%s" % tid)
+    fn = (data(st) or {}).get("filename")
+    rows = []
+    if fn:
+        with open(os.path.join(s.dir, "exports", fn), newline="") as f:
+            rows = list(csv.DictReader(f))
+    mine = [x for x in rows if x.get("reservation_id") == str(r2)]
+    ok(mine and mine[0]["status"] == "no_show" and
+       mine[0]["parking_cost"] in ("6.00", "6.0"),
+       "the CSV export lists the no-show with its charge",
+       "  %r" % (mine or rows[:2]))
+
 
 def test_dashboard(s):
     """The admin's summary: reservations waiting for their start and the
     no-show rate of the last 30 days, against the rows."""
+    # nothing is written from here on: a second later every row of the
+    # test lies before the summary's "now"
+    time.sleep(1.1)
     r = s.req("GET", "/api/admin/summary", headers=P.admin_headers(s))
     d = data(r) or {}
     now = int(time.time())
@@ -739,7 +759,7 @@ def test_dashboard(s):
         ns, ci = c.execute(
             "SELECT sum(status = 'no_show'), sum(start_time IS NOT NULL AND"
             " (status = 'active' OR status = 'completed')) FROM"
-            " reservations WHERE parking_ts >= ? AND parking_ts < ?",
+            " reservations WHERE parking_ts >= ? AND parking_ts <= ?",
             (now - 30 * 86400, now)).fetchone()
     finally:
         c.close()
