@@ -395,7 +395,7 @@ fail:
 
 enum dbrc
 db_lot_holds(struct pool *p, int64_t lot, int64_t from, int64_t to,
-    struct lot *l, struct spot_holds **out, size_t *n)
+    int names, struct lot *l, struct spot_holds **out, size_t *n)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
@@ -412,7 +412,8 @@ db_lot_holds(struct pool *p, int64_t lot, int64_t from, int64_t to,
 		goto out;
 	cap = (size_t)l->number_of_spots + 1;
 	*out = pool_alloc(p, cap * sizeof(**out));
-	if ((st = db_stmt(STMT_RESV_HOLDS)) == NULL) {
+	if ((st = db_stmt(names ? STMT_RESV_HOLDS : STMT_RESV_HOLDS_BARE)) ==
+	    NULL) {
 		rc = db_lasterr();
 		goto out;
 	}
@@ -435,7 +436,7 @@ db_lot_holds(struct pool *p, int64_t lot, int64_t from, int64_t to,
 			    sqlite3_column_text(st, 2)[0] == 'O';
 			sp->cap = 0;
 		}
-		if (sqlite3_column_type(st, 3) == SQLITE_NULL)
+		if (sqlite3_column_type(st, names ? 3 : 4) == SQLITE_NULL)
 			continue;
 		if (sp->n == sp->cap) {
 			h = pool_alloc(p, (sp->cap * 2 + 4) * sizeof(*h));
@@ -445,6 +446,12 @@ db_lot_holds(struct pool *p, int64_t lot, int64_t from, int64_t to,
 			sp->cap = sp->cap * 2 + 4;
 		}
 		h = &sp->h[sp->n++];
+		if (!names) {
+			memset(h, 0, sizeof(*h));
+			h->start = sqlite3_column_int64(st, 3);
+			h->end = sqlite3_column_int64(st, 4);
+			continue;
+		}
 		h->resv_id = sqlite3_column_int64(st, 3);
 		h->user_id = sqlite3_column_int64(st, 4);
 		h->username = db_col_text(p, st, 5);

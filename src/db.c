@@ -822,6 +822,16 @@ static const char *const stmt_sql[] = {
 	    " LEFT JOIN users u ON u.id = r.user_id"
 	    " WHERE s.lot_id = ?1 AND s.removed_at IS NULL"
 	    " ORDER BY s.spot_number, r.hold_start",
+	/* the same without whose they are: availability and slots read only
+	 * the intervals (a user row per hold cost more than the rest) */
+	[STMT_RESV_HOLDS_BARE] =
+	    "SELECT s.id, s.spot_number, s.status, r.hold_start, r.hold_end"
+	    " FROM spots s LEFT JOIN reservations r ON r.spot_id = s.id"
+	    " AND r.hold_start IS NOT NULL AND r.hold_start < ?3"
+	    " AND r.hold_start > ?2 - ?6 AND r.hold_end > ?2"
+	    " AND NOT (r.status = 'reserved' AND r.start_time <= ?4 - ?5)"
+	    " WHERE s.lot_id = ?1 AND s.removed_at IS NULL"
+	    " ORDER BY s.spot_number, r.hold_start",
 	/* upcoming reservations of lot ?1 on spots numbered above ?2 */
 	[STMT_RESV_LOT_UPCOMING] =
 	    "SELECT count(*) FROM reservations r JOIN spots s"

@@ -983,10 +983,11 @@ struct spot_holds {
 	struct hold *h;
 	size_t n, cap;
 };
-/* Every spot of lot with the holds meeting [from, to) (reservations past
- * their grace left out), and the lot in *l. */
+/* Every spot of lot with the holds meeting [from, to), in order of start
+ * (reservations past their grace left out), and the lot in *l; names: with
+ * whose each hold is (else only the intervals). */
 enum dbrc db_lot_holds(struct pool *, int64_t lot, int64_t from, int64_t to,
-    struct lot *l, struct spot_holds **, size_t *n);
+    int names, struct lot *l, struct spot_holds **, size_t *n);
 /* 1 when spot sp can take [s, e): no hold meets it, and no car is on it
  * when the window starts within the overstay guard of now. */
 int holds_free(const struct spot_holds *sp, int64_t s, int64_t e,

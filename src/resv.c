@@ -419,7 +419,7 @@ resv_window_free(struct pool *p, int64_t lot, int64_t s, int64_t e,
 	enum dbrc rc;
 	size_t n;
 
-	if ((rc = db_lot_holds(p, lot, s, e, &l, &sp, &n)) != DB_OK)
+	if ((rc = db_lot_holds(p, lot, s, e, 0, &l, &sp, &n)) != DB_OK)
 		return rc;
 	*free_spots = count_free(sp, n, s, e, park_now());
 	*total = (int)n;
@@ -491,14 +491,17 @@ resv_slots(struct req *r, struct resp *w)
 	struct lot l;
 	struct jw jw;
 	enum dbrc rc;
-	size_t n;
-	int64_t d0, d1, h0, h1, a, grid = conf.resv_grid_min * 60LL;
+	size_t n, ns, i, j, k;
+	int64_t d0, d1, h0, h1, a0, grid = conf.resv_grid_min * 60LL;
 	int64_t now = park_now();
+	long long *taken;
+	unsigned char *mark;
 
 	memset(&l, 0, sizeof(l));
 	if ((rc = db_lot_get(&r->pool, r->pid[0], &l)) == DB_OK) {
 		day_bounds(r->in[SL_DATE].s, &l, &d0, &d1, &h0, &h1);
-		rc = db_lot_holds(&r->pool, r->pid[0], h0, h1, &l, &sp, &n);
+		rc = db_lot_holds(&r->pool, r->pid[0], h0, h1, 0, &l, &sp,
+		    &n);
 	}
 	if (rc != DB_OK) {
 		if (rc == DB_NOTFOUND)
@@ -508,16 +511,38 @@ resv_slots(struct req *r, struct resp *w)
 			db_to_http(rc, w);
 		return;
 	}
+	/* slots on the UTC grid: the first one starting at or after the
+	 * opening.  Each spot marks the slots its holds (and a car on it,
+	 * within the overstay guard) take, in one pass over its holds:
+	 * spots x (slots + holds), not spots x slots x holds. */
+	a0 = (h0 + grid - 1) / grid * grid;
+	ns = a0 + grid <= h1 ? (size_t)((h1 - a0) / grid) : 0;
+	taken = pool_alloc(&r->pool, (ns ? ns : 1) * sizeof(*taken));
+	memset(taken, 0, (ns ? ns : 1) * sizeof(*taken));
+	mark = pool_alloc(&r->pool, (ns ? ns : 1));
+	for (i = 0; i < n; i++) {
+		memset(mark, 0, ns ? ns : 1);
+		for (k = 0; k < sp[i].n; k++) {
+			for (j = sp[i].h[k].start <= a0 ? 0 :
+			    (size_t)((sp[i].h[k].start - a0) / grid);
+			    j < ns && a0 + (int64_t)j * grid < sp[i].h[k].end;
+			    j++)
+				mark[j] = 1;
+		}
+		for (j = 0; j < ns; j++) {
+			if (sp[i].occupied && a0 + (int64_t)j * grid <
+			    now + conf.overstay_guard_min * 60LL)
+				mark[j] = 1;
+			taken[j] += mark[j];
+		}
+	}
 	resp_ok(w, "Slots", &jw);
 	jw_arr(&jw, NULL);
-	/* slots on the UTC grid: the first one starting at or after the
-	 * opening */
-	for (a = (h0 + grid - 1) / grid * grid; a + grid <= h1; a += grid) {
+	for (j = 0; j < ns; j++) {
 		jw_obj(&jw, NULL);
-		jw_time(&jw, "start", a);
-		jw_time(&jw, "end", a + grid);
-		jw_int(&jw, "available_spots",
-		    count_free(sp, n, a, a + grid, now));
+		jw_time(&jw, "start", a0 + (int64_t)j * grid);
+		jw_time(&jw, "end", a0 + (int64_t)(j + 1) * grid);
+		jw_int(&jw, "available_spots", (long long)n - taken[j]);
 		jw_obj_end(&jw);
 	}
 	jw_arr_end(&jw);
@@ -700,7 +725,8 @@ resv_admin_timeline(struct req *r, struct resp *w)
 	memset(&l, 0, sizeof(l));
 	if ((rc = db_lot_get(&r->pool, r->pid[0], &l)) == DB_OK) {
 		day_bounds(r->in[SL_DATE].s, &l, &d0, &d1, &h0, &h1);
-		rc = db_lot_holds(&r->pool, r->pid[0], d0, d0, &l, &sp, &n);
+		rc = db_lot_holds(&r->pool, r->pid[0], d0, d0, 0, &l, &sp,
+		    &n);
 	}
 	if (rc == DB_OK)
 		rc = db_lot_day(&r->pool, r->pid[0], d0, d1, &it, &ni);

@@ -149,6 +149,7 @@ static const struct {
 	/* a lot's spots, each with a seek or two of reservations_hold */
 	{ STMT_RESV_BEST_SPOT, "STMT_RESV_BEST_SPOT" },
 	{ STMT_RESV_HOLDS, "STMT_RESV_HOLDS" },
+	{ STMT_RESV_HOLDS_BARE, "STMT_RESV_HOLDS_BARE" },
 	{ STMT_RESV_LOT_UPCOMING, "STMT_RESV_LOT_UPCOMING" },
 	{ STMT_RESV_REMIND_DUE, "STMT_RESV_REMIND_DUE" },
 };
