@@ -117,8 +117,12 @@ CREATE INDEX reservations_completed_leaving
     WHERE status = 'completed';
 
 -- The held intervals: the overlap check's neighbour seek and the free
--- spots of a window.  Only rows that hold (see above).
-CREATE INDEX reservations_hold ON reservations (spot_id, hold_start, hold_end)
+-- spots of a window.  Only rows that hold (see above).  With the status,
+-- so that reads of a lot's holds (availability, slots), which leave out
+-- reservations past their grace (for those start_time = hold_start), need
+-- no row of the table.
+CREATE INDEX reservations_hold
+    ON reservations (spot_id, hold_start, hold_end, status)
     WHERE hold_start IS NOT NULL;
 -- A lot's reservations not yet checked in, by start: the no-shows a write
 -- marks on its way, a lot's upcoming count (shrink, delete, deactivate).

@@ -828,8 +828,15 @@ static const char *const stmt_sql[] = {
 	    "SELECT s.id, s.spot_number, s.status, r.hold_start, r.hold_end"
 	    " FROM spots s LEFT JOIN reservations r ON r.spot_id = s.id"
 	    " AND r.hold_start IS NOT NULL AND r.hold_start < ?3"
-	    " AND r.hold_start > ?2 - ?6 AND r.hold_end > ?2"
-	    " AND NOT (r.status = 'reserved' AND r.start_time <= ?4 - ?5)"
+	    /* from the hold that starts last at or before ?2 (holds never
+	     * overlap: none before it reaches ?2), so the range read is the
+	     * holds that meet [?2, ?3) and one more, whatever ?6 */
+	    " AND r.hold_start >= coalesce((SELECT x.hold_start"
+	    " FROM reservations x WHERE x.spot_id = s.id"
+	    " AND x.hold_start IS NOT NULL AND x.hold_start <= ?2"
+	    " ORDER BY x.hold_start DESC LIMIT 1), ?2 - ?6)"
+	    " AND r.hold_end > ?2"
+	    " AND NOT (r.status = 'reserved' AND r.hold_start <= ?4 - ?5)"
 	    " WHERE s.lot_id = ?1 AND s.removed_at IS NULL"
 	    " ORDER BY s.spot_number, r.hold_start",
 	/* upcoming reservations of lot ?1 on spots numbered above ?2 */

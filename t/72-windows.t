@@ -274,6 +274,19 @@ def test_touching(s, u, v, w):
         lot, iso(base + 2 * H), iso(base + 3 * H)))
     is_((data(r) or {}).get("available_spots"), 1,
         "availability right after: 1")
+    r = u.req("GET", "/api/user/pkl/availability/%d?start=%s&end=%s" % (
+        lot, iso(base + 30 * 60), iso(base + 60 * 60)))
+    is_((data(r) or {}).get("available_spots"), 0,
+        "availability inside a hold that began before the window: 0")
+    day = time.strftime("%Y-%m-%d", time.gmtime(base + 2 * H))
+    r = u.req("GET", "/api/user/pkl/slots/%d?date=%s" % (lot, day))
+    sl = {x["start"]: x["available_spots"] for x in data(r) or []}
+    want = {iso(t): 0 for t in range(base - H, base + 2 * H, GRID)}
+    ok(all(sl.get(k, 0) == 0 for k in want if k in sl) and
+       sl.get(iso(base + 2 * H)) in (1, None) and
+       sl.get(iso(base - H - GRID)) in (1, None),
+       "slots: the three held hours are taken, the slots around them free",
+       "  %r" % {k: sl.get(k) for k in list(want)[:3]})
     err(u.req("GET", "/api/user/pkl/availability/%d?start=%s" % (
         lot, iso(base))), 400, "VALIDATION", "availability without end",
         "end")
