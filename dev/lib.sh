@@ -17,12 +17,13 @@ PARKD_PACKAGES=(
 
 # The batch jobs dev/run runs in place of the systemd timers: one parkctl
 # command line (without "parkctl -c FILE") per element.  DEV_JOBS run every
-# DEV_JOBS_EVERY seconds, in order (exports first, so that an export's
-# e-mail goes out in the same round); DEV_JOBS_ONCE run once, when the
+# DEV_JOBS_EVERY seconds, in order (exports and tick first, so that an
+# export's e-mail or a reservation's reminder goes out in the same round;
+# tick also marks no-shows); DEV_JOBS_ONCE run once, when the
 # stack is up (daily and monthly jobs: each sends at most once per day or
 # month however often it runs, so every start of dev/run may run them).
 # shellcheck disable=SC2034 # used by dev/run
-DEV_JOBS=(exports mail)
+DEV_JOBS=(exports tick mail)
 # shellcheck disable=SC2034
 DEV_JOBS_EVERY=10
 # shellcheck disable=SC2034

@@ -251,6 +251,7 @@ batch_report_compute(struct report *r, struct pool *p)
 	int w;
 
 	r->bookings = r->seconds = r->cents = r->avg_seconds = 0;
+	r->no_shows = r->no_show_cents = 0;
 	memset(r->weekdays, 0, sizeof r->weekdays);
 	r->lots = pool_alloc(p, (r->nrows > 0 ? r->nrows : 1) *
 	    sizeof(*r->lots));
@@ -264,6 +265,10 @@ batch_report_compute(struct report *r, struct pool *p)
 		r->seconds += d;
 		if (v->has_cost)
 			r->cents += v->cost_cents;
+		if (v->status != NULL && strcmp(v->status, "no_show") == 0) {
+			r->no_shows++;
+			r->no_show_cents += v->cost_cents;
+		}
 		r->weekdays[batch_weekday(v->parking_ts)]++;
 		for (j = 0; j < r->nlots; j++) {
 			if (r->lots[j].lot_id == v->lot_id)
@@ -384,6 +389,12 @@ batch_report_html(const struct report *r, struct buf *b)
 	buf_reset(&t);
 	put_money(&t, r->cents);
 	html_fact(b, "Total spent", t.p);
+	if (r->no_shows > 0) {
+		buf_reset(&t);
+		buf_printf(&t, "%lld, charged ", r->no_shows);
+		put_money(&t, r->no_show_cents);
+		html_fact(b, "No-shows", t.p);
+	}
 	buf_reset(&t);
 	put_dur(&t, r->avg_seconds);
 	html_fact(b, "Average duration", t.p);
@@ -464,6 +475,8 @@ batch_report_html(const struct report *r, struct buf *b)
 		put_dur(b, end > v->parking_ts ? end - v->parking_ts : 0);
 		if (v->leaving_ts <= 0)
 			buf_puts(b, " (ongoing)");
+		else if (v->status != NULL && strcmp(v->status, "no_show") == 0)
+			buf_puts(b, " (no-show)");
 		buf_puts(b, "</td><td align=\"right\" style=\"padding:6px 4px;"
 		    "border-bottom:1px solid " C_TRACK ";\">");
 		if (v->has_cost)
@@ -515,6 +528,11 @@ batch_report_text(const struct report *r, struct buf *b)
 	put_dur(b, r->seconds);
 	buf_puts(b, "\n  Total spent:       ");
 	put_money(b, r->cents);
+	if (r->no_shows > 0) {
+		buf_printf(b, "\n  No-shows:          %lld, charged ",
+		    r->no_shows);
+		put_money(b, r->no_show_cents);
+	}
 	buf_puts(b, "\n  Average duration:  ");
 	put_dur(b, r->avg_seconds);
 	buf_printf(b, "\n  Most-used lot:     %s\n",
@@ -545,6 +563,8 @@ batch_report_text(const struct report *r, struct buf *b)
 		put_dur(b, end > v->parking_ts ? end - v->parking_ts : 0);
 		if (v->leaving_ts <= 0)
 			buf_puts(b, " (ongoing)");
+		else if (v->status != NULL && strcmp(v->status, "no_show") == 0)
+			buf_puts(b, " (no-show)");
 		buf_puts(b, "  ");
 		if (v->has_cost)
 			put_money(b, v->cost_cents);
@@ -898,6 +918,132 @@ fail:
 out:
 	buf_free(&key);
 	return rc;
+}
+
+/* ---- tick: no-shows and reservation reminders ---- */
+
+/* Writes the reminder of reservation g into subject and text. */
+static void
+tick_message(const struct resv_reminder *g, struct buf *subject,
+    struct buf *text)
+{
+	char a[32], e[32];
+
+	time_iso(g->start, a);
+	time_iso(g->end, e);
+	buf_printf(subject, "Reminder: your reservation at %s starts at %s "
+	    "UTC", g->lot_name != NULL ? g->lot_name : "your lot", a);
+	buf_printf(text, "Hello %s,\n\nyour reservation #%lld at %s, spot %d, "
+	    "runs from %s to %s (UTC).\n\nCheck in from %d minutes before the "
+	    "start; a reservation not checked in %d minutes after its start "
+	    "is a no-show, charged %d minutes.\nCancel it free of charge "
+	    "before the start if you no longer need it.\n",
+	    g->username != NULL ? g->username : "", (long long)g->id,
+	    g->lot_name != NULL ? g->lot_name : "-", g->spot_number, a, e,
+	    conf.checkin_early_min, conf.checkin_grace_min,
+	    conf.no_show_charge_min);
+	if (conf.backend_url != NULL && *conf.backend_url != '\0')
+		buf_printf(text, "\n%s/\n", conf.backend_url);
+}
+
+/* Queues the reminders of g[0..n) in one write transaction; each has the
+ * key "resv-remind:<id>", so a reminder queued by an earlier run (or a
+ * run at the same time) is not queued again. */
+static enum dbrc
+tick_chunk(const struct resv_reminder *g, size_t n, long long *queued,
+    long long *errors)
+{
+	struct buf subject = { 0 }, text = { 0 }, key = { 0 };
+	struct mail m;
+	enum dbrc rc;
+	size_t i;
+	long long q = 0, e = 0;
+
+	*queued = *errors = 0;
+	if ((rc = db_begin()) != DB_OK)
+		return rc;
+	for (i = 0; i < n; i++) {
+		buf_reset(&subject);
+		buf_reset(&text);
+		buf_reset(&key);
+		tick_message(&g[i], &subject, &text);
+		buf_printf(&key, "resv-remind:%lld", (long long)g[i].id);
+		memset(&m, 0, sizeof m);
+		m.idem_key = key.p;
+		m.to = g[i].email;
+		m.subject = subject.p;
+		m.text = text.p;
+		if ((rc = queue_mail(&m, "tick", g[i].id, &q, &e)) != DB_OK)
+			goto fail;
+	}
+	if ((rc = db_commit()) == DB_OK) {
+		*queued = q;
+		*errors = e;
+	}
+	goto out;
+fail:
+	db_rollback();
+out:
+	buf_free(&subject);
+	buf_free(&text);
+	buf_free(&key);
+	return rc;
+}
+
+int
+batch_tick(int64_t now, struct batch_result *res)
+{
+	struct pool p = { 0 };
+	struct resv_reminder *g;
+	long long marked = 0, queued = 0, q, errs;
+	int64_t id;
+	size_t n, i, k;
+	int tries;
+	enum dbrc rc;
+
+	if (job_start("tick", &id, res) == -1)
+		return -1;
+	if (now <= 0)
+		now = park_now();
+	for (tries = 0;; tries++) {
+		rc = db_resv_expire_all(now, &marked);
+		if (rc != DB_BUSY || tries + 1 >= BATCH_TRIES)
+			break;
+		busy_pause(tries);
+	}
+	if (rc != DB_OK)
+		goto fail;
+	res->items += marked;
+	if (conf.resv_reminder_min > 0) {
+		if ((rc = db_resv_remind_due(&p, now,
+		    conf.resv_reminder_min * 60LL, &g, &n)) != DB_OK)
+			goto fail;
+		for (i = 0; i < n; i += k) {
+			k = n - i < BATCH_CHUNK ? n - i : BATCH_CHUNK;
+			for (tries = 0;; tries++) {
+				rc = tick_chunk(g + i, k, &q, &errs);
+				if (rc != DB_BUSY || tries + 1 >= BATCH_TRIES)
+					break;
+				busy_pause(tries);
+			}
+			if (rc != DB_OK)
+				goto fail;
+			queued += q;
+			res->errors += errs;
+		}
+	}
+	res->items += queued;
+	snprintf(res->message, sizeof res->message, "%lld no-show%s marked, "
+	    "%lld reminder%s due (each queued once)", marked,
+	    marked == 1 ? "" : "s", queued, queued == 1 ? "" : "s");
+	pool_free(&p);
+	return job_end(id, res);
+fail:
+	pool_free(&p);
+	res->failed = 1;
+	snprintf(res->message, sizeof res->message, "stopped: %s",
+	    rc == DB_BUSY ? "database busy" : "database error");
+	return job_end(id, res);
 }
 
 int

@@ -242,6 +242,43 @@ const struct conf_def conf_defs[] = {
 	{ "PARKD_MAX_ACTIVE_BOOKINGS", CONF_INT, OFF(max_active_bookings), 1,
 	    100, "5",
 	    "Active reservations one user may hold at once" },
+	/* advance reservations (api-contract.md section 4) */
+	{ "TIMEZONE", CONF_STR, OFF(timezone), 1, 64, "UTC",
+	    "IANA time zone of the site: operating hours and date parameters "
+	    "are read in it" },
+	{ "PARKD_RESERVATION_GRID_MINUTES", CONF_INT, OFF(resv_grid_min), 1,
+	    60, "15",
+	    "Windows start and end on this grid, in minutes (dividing 60)" },
+	{ "PARKD_RESERVATION_MIN_MINUTES", CONF_INT, OFF(resv_min_min), 1,
+	    1440, "30", "Shortest window, in minutes" },
+	{ "PARKD_RESERVATION_MAX_MINUTES", CONF_INT, OFF(resv_max_min), 1,
+	    10080, "1440", "Longest window, in minutes" },
+	{ "PARKD_RESERVATION_MAX_DAYS_AHEAD", CONF_INT, OFF(resv_days_ahead),
+	    1, 366, "30", "How many days ahead a window may start" },
+	{ "PARKD_RESERVATION_LIMIT", CONF_INT, OFF(resv_limit), 1, 100, "5",
+	    "Upcoming reservations one user may hold at once" },
+	{ "PARKD_WALKIN_HOLD_MINUTES", CONF_INT, OFF(walkin_hold_min), 15,
+	    1440, "240",
+	    "How long a walk-in booking holds its spot against reservations, "
+	    "in minutes" },
+	{ "PARKD_CHECKIN_EARLY_MINUTES", CONF_INT, OFF(checkin_early_min), 0,
+	    240, "15",
+	    "How early before its start a reservation may check in" },
+	{ "PARKD_CHECKIN_GRACE_MINUTES", CONF_INT, OFF(checkin_grace_min), 0,
+	    240, "30",
+	    "How late after its start a reservation may still check in; "
+	    "later it is a no-show" },
+	{ "PARKD_NO_SHOW_CHARGE_MINUTES", CONF_INT, OFF(no_show_charge_min),
+	    0, 1440, "60",
+	    "What a no-show pays, in minutes of the reservation's price" },
+	{ "PARKD_RESERVATION_REMINDER_MINUTES", CONF_INT,
+	    OFF(resv_reminder_min), 0, 1440, "60",
+	    "How long before its start a reservation's reminder e-mail is "
+	    "queued; 0: none" },
+	{ "PARKD_OVERSTAY_GUARD_MINUTES", CONF_INT, OFF(overstay_guard_min),
+	    0, 1440, "30",
+	    "A spot occupied now is never given to a window starting within "
+	    "this many minutes" },
 	/* logging */
 	{ "PARKD_LOG_REQUESTS", CONF_BOOL, OFF(log_requests), 0, 1, "on",
 	    "Write one log line per request" },
@@ -611,6 +648,21 @@ conf_cross(struct conf *c, const struct slot *slots, struct buf *err,
 		rc = -1;
 	}
 	wipe_mem(&cu, sizeof(cu));
+	if (!time_zone_ok(c->timezone)) {
+		err_about(err, start, slots, "TIMEZONE");
+		buf_puts(err, "must name a zone of the system's time zone "
+		    "database, like UTC or Europe/Berlin");
+		rc = -1;
+	}
+	if (60 % c->resv_grid_min != 0 ||
+	    c->resv_min_min % c->resv_grid_min != 0 ||
+	    c->resv_max_min % c->resv_grid_min != 0 ||
+	    c->resv_min_min > c->resv_max_min) {
+		err_about(err, start, slots, "PARKD_RESERVATION_GRID_MINUTES");
+		buf_puts(err, "must divide 60 and the shortest and longest "
+		    "window, and the shortest must not exceed the longest");
+		rc = -1;
+	}
 	if (c->socket_path[0] != '/') {
 		err_about(err, start, slots, "PARKD_SOCKET");
 		buf_puts(err, "must be an absolute path");

@@ -133,6 +133,7 @@ enum stmt {
 	STMT_RESV_COUNT_ADMIN_LOTS,
 	STMT_SUM_COUNTS,
 	STMT_SUM_REVENUE,
+	STMT_SUM_AHEAD,
 	STMT_SUM_PER_DAY,
 	STMT_SUM_USER,
 	STMT_SUM_USER_ACTIVE,
@@ -219,6 +220,26 @@ enum stmt {
 	STMT_RESET_RECOVERY,
 	STMT_BATCH_CLEAN_TOKENS,
 	STMT_BATCH_CLEAN_RECOVERY,
+	/* db-resv.c: advance reservations */
+	STMT_RESV_STALE_LOT,
+	STMT_RESV_EXPIRE_LOT,
+	STMT_RESV_EXPIRE_ALL,
+	STMT_RESV_LOT,
+	STMT_RESV_USER_OVERLAP,
+	STMT_RESV_BEST_SPOT,
+	STMT_RESV_RESERVE_INSERT,
+	STMT_RESV_OWNED,
+	STMT_RESV_SPOT_CAN_HOLD,
+	STMT_RESV_CHECKIN,
+	STMT_RESV_CANCEL,
+	STMT_RESV_HOLDS,
+	STMT_RESV_HOLDS_BARE,
+	STMT_RESV_LOT_UPCOMING,
+	STMT_RESV_LOT_UPCOMING_LIST,
+	STMT_RESV_REMIND_DUE,
+	STMT_RESV_LIST_UPCOMING,
+	STMT_RESV_COUNT_UPCOMING,
+	STMT_RESV_LOT_DAY,
 
 	STMT__COUNT
 };
@@ -270,6 +291,14 @@ const char *db_col_text(struct pool *, sqlite3_stmt *, int i);
 /* The current row of a statement selecting RESV_COLS, into v (strings in
  * the pool). */
 void db_resv_row(struct pool *, sqlite3_stmt *, struct resv *v);
+
+/* db-resv.c, inside the caller's write transaction: marks lot's
+ * reservations past their grace as no-shows (their holds end). */
+enum dbrc db_resv_expire_lot(int64_t lot, int64_t now);
+/* Counts lot's upcoming reservations on spots numbered above "above"
+ * (0: the whole lot); cancels them, queueing each user's e-mail. */
+enum dbrc db_lot_upcoming(int64_t lot, int above, long long *count);
+enum dbrc db_lot_cancel_upcoming(struct pool *, int64_t lot, int above);
 
 /* Rows changed by the last INSERT, UPDATE or DELETE. */
 long long db_changes(void);

@@ -250,14 +250,35 @@ resize(int64_t lot, int n, int m, int *busy)
 	return db_run(st);
 }
 
+/* The upcoming reservations of lot on spots above "above" (0: all): none,
+ * or cancelled when cancel (DB_OK), else DB_CONFLICT with their count. */
+static enum dbrc
+upcoming_in_way(struct pool *p, int64_t lot, int above, int cancel,
+    long long *upcoming)
+{
+	enum dbrc rc;
+
+	if ((rc = db_resv_expire_lot(lot, park_now())) != DB_OK ||
+	    (rc = db_lot_upcoming(lot, above, upcoming)) != DB_OK)
+		return rc;
+	if (*upcoming == 0)
+		return DB_OK;
+	if (!cancel)
+		return DB_CONFLICT;
+	*upcoming = 0;
+	return db_lot_cancel_upcoming(p, lot, above);
+}
+
 enum dbrc
-db_lot_update(int64_t id, const struct lot_change *c, int *busy)
+db_lot_update(struct pool *p, int64_t id, const struct lot_change *c,
+    int *busy, long long *upcoming)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
 	int n;
 
 	*busy = 0;
+	*upcoming = 0;
 	if ((rc = db_begin()) != DB_OK)
 		return rc;
 	if ((st = db_stmt(STMT_LOT_GET)) == NULL) {
@@ -269,6 +290,12 @@ db_lot_update(int64_t id, const struct lot_change *c, int *busy)
 		goto fail;
 	n = sqlite3_column_int(st, 5);
 	db_done(st);
+	/* a lot made inactive takes no car: its upcoming reservations go;
+	 * a shrink takes those on the spots that go */
+	if ((c->is_active == 0 || (c->spots > 0 && c->spots < n)) &&
+	    (rc = upcoming_in_way(p, id, c->is_active == 0 ? 0 : c->spots,
+	    c->cancel_resv, upcoming)) != DB_OK)
+		goto fail;
 
 	if ((st = db_stmt(STMT_LOT_UPDATE)) == NULL) {
 		rc = db_lasterr();
@@ -304,12 +331,14 @@ fail:
 }
 
 enum dbrc
-db_lot_delete(int64_t id, int *soft, int *busy)
+db_lot_delete(struct pool *p, int64_t id, int cancel_resv, int *soft,
+    int *busy, long long *upcoming)
 {
 	sqlite3_stmt *st;
 	enum dbrc rc;
 
 	*soft = *busy = 0;
+	*upcoming = 0;
 	if ((rc = db_begin()) != DB_OK)
 		return rc;
 	if ((st = db_stmt(STMT_LOT_GET)) == NULL) {
@@ -325,6 +354,8 @@ db_lot_delete(int64_t id, int *soft, int *busy)
 		rc = DB_CONFLICT;
 		goto fail;
 	}
+	if ((rc = upcoming_in_way(p, id, 0, cancel_resv, upcoming)) != DB_OK)
+		goto fail;
 	if ((st = db_stmt(STMT_LOT_HAS_HISTORY)) == NULL) {
 		rc = db_lasterr();
 		goto fail;
@@ -375,6 +406,8 @@ db_lot_grid(struct pool *p, int64_t id, struct lot *l, struct spot_cell **out,
 		goto out;
 	}
 	db_bind_int(st, 1, id);
+	db_bind_int(st, 2, park_now());
+	db_bind_int(st, 3, park_now() + conf.walkin_hold_min * 60LL);
 	while (db_next(st, &rc)) {
 		if (*n == cap)
 			continue; /* more than the schema allows */
@@ -388,6 +421,7 @@ db_lot_grid(struct pool *p, int64_t id, struct lot *l, struct spot_cell **out,
 		c->username = db_col_text(p, st, 5);
 		c->vehicle = db_col_text(p, st, 6);
 		c->since = sqlite3_column_int64(st, 7);
+		c->reserved = sqlite3_column_int(st, 8);
 	}
 out:
 	db_end_read();
@@ -419,6 +453,8 @@ db_resv_row(struct pool *p, sqlite3_stmt *st, struct resv *v)
 	v->vehicle_model = db_col_text(p, st, 16);
 	v->vehicle_color = db_col_text(p, st, 17);
 	v->expected_leaving_ts = sqlite3_column_int64(st, 18);
+	v->start_time = sqlite3_column_int64(st, 19);
+	v->end_time = sqlite3_column_int64(st, 20);
 }
 
 enum dbrc
@@ -486,11 +522,17 @@ db_book(struct pool *p, int64_t lot, int64_t user, const char *vehicle,
 		*out = BOOK_LIMIT;
 		goto none;
 	}
+	/* Reservations of the lot past their grace are no-shows: their
+	 * holds end before the search (one seek, empty most of the time). */
+	if ((rc = db_resv_expire_lot(lot, now)) != DB_OK)
+		goto fail;
 	if ((st = db_stmt(STMT_SPOT_FIRST_FREE)) == NULL) {
 		rc = db_lasterr();
 		goto fail;
 	}
 	db_bind_int(st, 1, lot);
+	db_bind_int(st, 2, now);
+	db_bind_int(st, 3, now + conf.walkin_hold_min * 60LL);
 	if ((rc = db_row(st)) == DB_NOTFOUND) {
 		*out = BOOK_FULL;
 		goto none;
@@ -510,6 +552,7 @@ db_book(struct pool *p, int64_t lot, int64_t user, const char *vehicle,
 	db_bind_text(st, 4, vehicle);
 	db_bind_int(st, 5, now);
 	db_bind_int(st, 6, v->hourly_cents);
+	db_bind_int(st, 7, now + conf.walkin_hold_min * 60LL);
 	if ((rc = db_run(st)) != DB_OK)
 		goto fail;
 	/* The row as STMT_RESV_INSERT wrote it. */
@@ -731,7 +774,17 @@ db_summary_admin(struct pool *p, struct admin_summary *s)
 	s->lots = sqlite3_column_int64(st, 2);
 	s->spots = sqlite3_column_int64(st, 3);
 	s->occupied = sqlite3_column_int64(st, 4);
+	s->upcoming = sqlite3_column_int64(st, 5);
 	db_done(st);
+	if ((st = db_stmt(STMT_SUM_AHEAD)) == NULL) {
+		rc = db_lasterr();
+		goto out;
+	}
+	db_bind_int(st, 1, now - 30 * 86400);
+	db_bind_int(st, 2, now);
+	if ((rc = db_row_ints(st, &s->no_shows_30d, &s->checked_in_30d,
+	    NULL)) != DB_OK)
+		goto out;
 	if ((st = db_stmt(STMT_SUM_REVENUE)) == NULL) {
 		rc = db_lasterr();
 		goto out;

@@ -53,7 +53,8 @@
 #define RESV_COLS "r.id, r.spot_id, s.spot_number, r.lot_id, l.name," \
     " r.user_id, u.username, r.vehicle_number, r.parking_ts, r.leaving_ts," \
     " r.hourly_cents, r.cost_cents, r.status, r.remarks, r.created_at," \
-    " r.updated_at, r.vehicle_model, r.vehicle_color, r.expected_leaving_ts"
+    " r.updated_at, r.vehicle_model, r.vehicle_color, r.expected_leaving_ts," \
+    " r.start_time, r.end_time"
 #define RESV_FROM "FROM reservations r JOIN spots s ON s.id = r.spot_id" \
     " JOIN lots l ON l.id = r.lot_id JOIN users u ON u.id = r.user_id"
 /* The body of a sent or failed mail of a link of recovery.c: gone. */
@@ -290,14 +291,20 @@ static const char *const stmt_sql[] = {
 	[STMT_SPOTS_REMOVE_ABOVE] =
 	    "UPDATE spots SET removed_at = ?3 WHERE lot_id = ?1"
 	    " AND spot_number > ?2 AND removed_at IS NULL",
+	/* ?2 now, ?3 the end of the walk-in hold from now: a free spot that
+	 * a hold meets in [?2, ?3) shows as reserved ('R') */
 	[STMT_SPOTS_GRID] =
 	    "SELECT s.id, s.spot_number, s.status, r.id, r.user_id,"
-	    " u.username, r.vehicle_number, r.parking_ts"
+	    " u.username, r.vehicle_number, r.parking_ts,"
+	    " s.status = 'A' AND coalesce((SELECT h.hold_end"
+	    " FROM reservations h WHERE h.spot_id = s.id"
+	    " AND h.hold_start IS NOT NULL AND h.hold_start < ?3"
+	    " ORDER BY h.hold_start DESC LIMIT 1), 0) > ?2"
 	    " FROM spots s"
 	    " LEFT JOIN reservations r ON r.spot_id = s.id"
 	    " AND r.status = 'active'"
 	    " LEFT JOIN users u ON u.id = r.user_id"
-	    " WHERE s.lot_id = ? AND s.removed_at IS NULL"
+	    " WHERE s.lot_id = ?1 AND s.removed_at IS NULL"
 	    " ORDER BY s.spot_number",
 	/* 005: versions of lots, moved on by every booking and release */
 	[STMT_LOT_VERSION] =
@@ -306,19 +313,27 @@ static const char *const stmt_sql[] = {
 	[STMT_LOT_FOR_BOOKING] =
 	    "SELECT is_active, price_cents, name FROM lots"
 	    " WHERE id = ? AND deleted_at IS NULL",
-	/* one seek on spots_lot_status */
+	/* the lowest free spot that nothing holds in [?2, ?3) (the walk-in
+	 * hold): spots_lot_status in order, and for each one seek of
+	 * reservations_hold, the neighbour that starts last before ?3 (the
+	 * stored holds of a spot never overlap: that one decides) */
 	[STMT_SPOT_FIRST_FREE] =
-	    "SELECT id, spot_number FROM spots WHERE lot_id = ?"
+	    "SELECT id, spot_number FROM spots s WHERE lot_id = ?1"
 	    " AND status = 'A' AND removed_at IS NULL"
-	    " ORDER BY spot_number LIMIT 1",
+	    " AND coalesce((SELECT r.hold_end FROM reservations r"
+	    " WHERE r.spot_id = s.id AND r.hold_start IS NOT NULL"
+	    " AND r.hold_start < ?3 ORDER BY r.hold_start DESC LIMIT 1), 0)"
+	    " <= ?2 ORDER BY spot_number LIMIT 1",
 	/* with the user's name, for the reservation a booking returns */
 	[STMT_USER_ACTIVE_COUNT] =
 	    "SELECT count(*), (SELECT username FROM users WHERE id = ?1)"
 	    " FROM reservations WHERE user_id = ?1 AND status = 'active'",
+	/* a walk-in: it holds [?5, ?7) (sql/013) */
 	[STMT_RESV_INSERT] =
 	    "INSERT INTO reservations (spot_id, lot_id, user_id,"
 	    " vehicle_number, parking_ts, hourly_cents, status, created_at,"
-	    " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?5, ?5)",
+	    " updated_at, hold_start, hold_end)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?5, ?5, ?5, ?7)",
 	[STMT_RESV_GET] =
 	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.id = ?",
 	/* ?1 the reservation, ?2 its owner */
@@ -330,12 +345,16 @@ static const char *const stmt_sql[] = {
 	    " AND r.status = 'active' ORDER BY r.parking_ts, r.id LIMIT 1",
 	/* ?1 now, ?2 id: the cost is computed here, in integer cents: the
 	 * hourly price times the started hours, at least one (a clock that
-	 * went back counts as no time) */
+	 * went back counts as no time).  A walk-in pays from its arrival to
+	 * its leaving; a checked-in reservation from min(start, arrival) to
+	 * max(end, leaving) (sql/013).  The hold ends. */
 	[STMT_RESV_COMPLETE] =
 	    "UPDATE reservations SET status = 'completed',"
 	    " leaving_ts = max(?1, parking_ts),"
 	    " cost_cents = hourly_cents * max(1,"
-	    " (max(?1, parking_ts) - parking_ts + 3599) / 3600),"
+	    " (max(?1, parking_ts, coalesce(end_time, 0))"
+	    " - min(parking_ts, coalesce(start_time, parking_ts)) + 3599)"
+	    " / 3600), hold_start = NULL, hold_end = NULL,"
 	    " updated_at = ?1 WHERE id = ?2 AND status = 'active'",
 	/* what STMT_RESV_COMPLETE computed (RETURNING would cost an
 	 * ephemeral table per statement in SQLite 3.40) */
@@ -351,13 +370,18 @@ static const char *const stmt_sql[] = {
 	 * reservations, a few at most, on reservations_user_active; one
 	 * row, 0 (NULL) for no such user */
 	[STMT_RESV_COUNT_USER] =
-	    "SELECT CASE WHEN ?2 IS NULL THEN u.resv_finished + a.n"
+	    "SELECT CASE WHEN ?2 IS NULL THEN u.resv_finished + a.n + b.n"
 	    " WHEN ?2 = 'cancelled' THEN u.resv_cancelled"
+	    " WHEN ?2 = 'no_show' THEN u.resv_no_show"
 	    " WHEN ?2 = 'active' THEN a.n"
+	    " WHEN ?2 = 'reserved' THEN b.n"
 	    " WHEN ?2 = 'completed' THEN u.resv_finished - u.resv_cancelled"
+	    " - u.resv_no_show"
 	    " ELSE 0 END"
 	    " FROM (SELECT count(*) AS n FROM reservations"
-	    " WHERE user_id = ?1 AND status = 'active') a"
+	    " WHERE user_id = ?1 AND status = 'active') a,"
+	    " (SELECT count(*) AS n FROM reservations"
+	    " WHERE user_id = ?1 AND status = 'reserved') b"
 	    " LEFT JOIN users u ON u.id = ?1",
 	/* filters ?1 lot, ?2 user, ?3 status, ?4..?5 parking time; NULL: any.
 	 * "?n IS NULL OR" keeps SQLite from any index: these scan newest
@@ -406,8 +430,11 @@ static const char *const stmt_sql[] = {
 	    "SELECT CASE WHEN ?3 IS NULL THEN sum(resv_count)"
 	    " WHEN ?3 = 'cancelled' THEN sum(resv_cancelled)"
 	    " WHEN ?3 = 'active' THEN sum(occupied)"
+	    " WHEN ?3 = 'reserved' THEN sum(resv_reserved)"
+	    " WHEN ?3 = 'no_show' THEN sum(resv_no_show)"
 	    " WHEN ?3 = 'completed' THEN"
 	    "  sum(resv_count) - sum(resv_cancelled) - sum(occupied)"
+	    "  - sum(resv_reserved) - sum(resv_no_show)"
 	    " ELSE 0 END FROM lots WHERE ?1 IS NULL OR id = ?1",
 	[STMT_SUM_COUNTS] =
 	    "SELECT (SELECT count(*) FROM users),"
@@ -416,11 +443,21 @@ static const char *const stmt_sql[] = {
 	    " (SELECT coalesce(sum(number_of_spots), 0) FROM lots"
 	    " WHERE deleted_at IS NULL),"
 	    " (SELECT coalesce(sum(occupied), 0) FROM lots"
+	    " WHERE deleted_at IS NULL),"
+	    " (SELECT coalesce(sum(resv_reserved), 0) FROM lots"
 	    " WHERE deleted_at IS NULL)",
 	/* revenue of reservations completed since ?1 */
 	[STMT_SUM_REVENUE] =
 	    "SELECT coalesce(sum(cost_cents), 0) FROM reservations"
 	    " WHERE status = 'completed' AND leaving_ts >= ?",
+	/* reservations made ahead that started in [?1, ?2]: no-shows, and
+	 * those checked in (a window, and a car came); on
+	 * reservations_parking, the 30 days the bookings per day read too */
+	[STMT_SUM_AHEAD] =
+	    "SELECT coalesce(sum(status = 'no_show'), 0),"
+	    " coalesce(sum(start_time IS NOT NULL AND (status = 'active'"
+	    " OR status = 'completed')), 0)"
+	    " FROM reservations WHERE parking_ts >= ?1 AND parking_ts <= ?2",
 	/* bookings per UTC day since ?1, on reservations_parking */
 	[STMT_SUM_PER_DAY] =
 	    "SELECT parking_ts / 86400, count(*) FROM reservations"
@@ -533,14 +570,16 @@ static const char *const stmt_sql[] = {
 	    " WHERE s.user_id = u.id AND s.month = ?2)"
 	    " AND EXISTS (SELECT 1 FROM reservations r WHERE r.user_id = u.id"
 	    " AND r.parking_ts >= ?3 AND r.parking_ts < ?4"
-	    " AND r.status <> 'cancelled')"
+	    " AND r.status <> 'cancelled' AND r.status <> 'reserved')"
 	    " AND (?6 = 0 OR u.email_verified = 1)"
 	    " ORDER BY u.id LIMIT ?5",
-	/* user ?1's reservations parked in [?2, ?3), oldest first */
+	/* user ?1's reservations parked (or, no-shows, due to start) in
+	 * [?2, ?3), oldest first; not those cancelled or still waiting */
 	[STMT_BATCH_REPORT_RESV] =
 	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.user_id = ?1"
 	    " AND r.parking_ts >= ?2 AND r.parking_ts < ?3"
-	    " AND r.status <> 'cancelled' ORDER BY r.parking_ts, r.id",
+	    " AND r.status <> 'cancelled' AND r.status <> 'reserved'"
+	    " ORDER BY r.parking_ts, r.id",
 	/* ?3 1 when REQUIRE_EMAIL_VERIFICATION is on */
 	[STMT_BATCH_REPORT_MARK] =
 	    "INSERT INTO reports_sent (user_id, month)"
@@ -790,6 +829,185 @@ static const char *const stmt_sql[] = {
 	[STMT_BATCH_CLEAN_RECOVERY] =
 	    "DELETE FROM recovery_requests WHERE rowid IN (SELECT rowid"
 	    " FROM recovery_requests WHERE at < ?1 LIMIT ?2)",
+
+	/* ---- db-resv.c: advance reservations (sql/013) ----
+	 * Has lot ?1 a reservation past its grace (?2 now, ?3 the grace)?
+	 * A read of one empty range of reservations_reserved_lot, most of
+	 * the time: the UPDATE below opens a write cursor on the table and
+	 * each of its indexes even when it changes nothing (~30,000
+	 * instructions a booking, bench/callgrind), so it runs only when
+	 * this finds a row. */
+	[STMT_RESV_STALE_LOT] =
+	    "SELECT 1 FROM reservations WHERE lot_id = ?1"
+	    " AND status = 'reserved' AND start_time <= ?2 - ?3 LIMIT 1",
+	/* A 'reserved' row not checked in by start + grace is a no-show:
+	 * ?1 the lot, ?2 now, ?3 the grace in seconds, ?4 the charge in
+	 * minutes of the price.  Its hold ends with it.  On
+	 * reservations_reserved_lot, one empty range most of the time. */
+	[STMT_RESV_EXPIRE_LOT] =
+	    "UPDATE reservations SET status = 'no_show',"
+	    " leaving_ts = parking_ts,"
+	    " cost_cents = (hourly_cents * ?4 + 59) / 60,"
+	    " hold_start = NULL, hold_end = NULL, updated_at = ?2"
+	    " WHERE lot_id = ?1 AND status = 'reserved'"
+	    " AND start_time <= ?2 - ?3",
+	/* the same for every lot ("parkctl tick"), on
+	 * reservations_reserved_start */
+	[STMT_RESV_EXPIRE_ALL] =
+	    "UPDATE reservations SET status = 'no_show',"
+	    " leaving_ts = parking_ts,"
+	    " cost_cents = (hourly_cents * ?4 + 59) / 60,"
+	    " hold_start = NULL, hold_end = NULL, updated_at = ?2"
+	    " WHERE status = 'reserved' AND start_time <= ?2 - ?3",
+	/* what a reservation needs of its lot, and the user's name */
+	[STMT_RESV_LOT] =
+	    "SELECT is_active, price_cents, name, hours_start, hours_end,"
+	    " (SELECT username FROM users WHERE id = ?2) FROM lots"
+	    " WHERE id = ?1 AND deleted_at IS NULL",
+	/* a window of user ?1 overlapping [?2, ?3) that does not name
+	 * another vehicle than ?4 (one without a vehicle names every one);
+	 * a reserved one starting at ?5 or before is a no-show already (its
+	 * lot's next write marks it) */
+	[STMT_RESV_USER_OVERLAP] =
+	    "SELECT 1 FROM reservations WHERE user_id = ?1"
+	    " AND status = 'reserved' AND start_time < ?3 AND end_time > ?2"
+	    " AND start_time > ?5"
+	    " AND (vehicle_number IS NULL OR ?4 IS NULL"
+	    " OR vehicle_number = ?4)"
+	    " UNION ALL SELECT 1 FROM reservations WHERE user_id = ?1"
+	    " AND status = 'active' AND start_time < ?3 AND end_time > ?2"
+	    " AND (vehicle_number IS NULL OR ?4 IS NULL"
+	    " OR vehicle_number = ?4) LIMIT 1",
+	/*
+	 * Best fit in lot ?1 for [?2, ?3): the spots on which the hold that
+	 * starts last before ?3 ends by ?2 (the stored holds of a spot never
+	 * overlap, so that one neighbour decides), not occupied now when ?4
+	 * is 1 (the window starts within the overstay guard); the one whose
+	 * free gap around the window, from the end of the hold before to the
+	 * start of the hold after, is smallest (an open side counts 10^9 s),
+	 * then the lowest number.  Two seeks of reservations_hold per spot.
+	 * ?5: a spot to leave out (a check-in moving away from it), or 0.
+	 */
+	[STMT_RESV_BEST_SPOT] =
+	    "SELECT id, spot_number FROM (SELECT s.id, s.spot_number,"
+	    " (SELECT r.hold_end FROM reservations r WHERE r.spot_id = s.id"
+	    " AND r.hold_start IS NOT NULL AND r.hold_start < ?3"
+	    " ORDER BY r.hold_start DESC LIMIT 1) AS pe,"
+	    " (SELECT r.hold_start FROM reservations r WHERE r.spot_id = s.id"
+	    " AND r.hold_start IS NOT NULL AND r.hold_start >= ?3"
+	    " ORDER BY r.hold_start LIMIT 1) AS ns"
+	    " FROM spots s WHERE s.lot_id = ?1 AND s.removed_at IS NULL"
+	    " AND (?4 = 0 OR s.status = 'A') AND s.id <> ?5)"
+	    " WHERE pe IS NULL OR pe <= ?2"
+	    " ORDER BY (?2 - coalesce(pe, ?2 - 1000000000))"
+	    " + (coalesce(ns, ?3 + 1000000000) - ?3), spot_number LIMIT 1",
+	/* ?1 spot, ?2 lot, ?3 user, ?4 vehicle, ?5 start, ?6 end, ?7 price,
+	 * ?8 now */
+	[STMT_RESV_RESERVE_INSERT] =
+	    "INSERT INTO reservations (spot_id, lot_id, user_id,"
+	    " vehicle_number, parking_ts, hourly_cents, status, created_at,"
+	    " updated_at, start_time, end_time, hold_start, hold_end)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?7, 'reserved', ?8, ?8, ?5, ?6,"
+	    " ?5, ?6)",
+	/* a reservation ?1 of user ?2, with its window */
+	[STMT_RESV_OWNED] =
+	    "SELECT " RESV_COLS ", s.status FROM reservations r"
+	    " JOIN spots s ON s.id = r.spot_id JOIN lots l ON l.id = r.lot_id"
+	    " JOIN users u ON u.id = r.user_id"
+	    " WHERE r.id = ?1 AND r.user_id = ?2",
+	/* can spot ?1 hold [?2, ?3) for reservation ?4: no other hold
+	 * overlaps it (the neighbour before ?3, leaving out ?4 itself) */
+	[STMT_RESV_SPOT_CAN_HOLD] =
+	    "SELECT coalesce((SELECT hold_end FROM reservations"
+	    " WHERE spot_id = ?1 AND hold_start IS NOT NULL"
+	    " AND hold_start < ?3 AND id <> ?4"
+	    " ORDER BY hold_start DESC LIMIT 1), 0) <= ?2",
+	/* ?1 id, ?2 spot, ?3 arrival (now), ?4 the hold's start */
+	[STMT_RESV_CHECKIN] =
+	    "UPDATE reservations SET status = 'active', spot_id = ?2,"
+	    " parking_ts = ?3, hold_start = ?4, hold_end = end_time,"
+	    " updated_at = ?3 WHERE id = ?1 AND status = 'reserved'",
+	/* free of charge before the start: nothing was parked */
+	[STMT_RESV_CANCEL] =
+	    "UPDATE reservations SET status = 'cancelled',"
+	    " leaving_ts = parking_ts, cost_cents = 0, hold_start = NULL,"
+	    " hold_end = NULL, updated_at = ?2"
+	    " WHERE id = ?1 AND status = 'reserved'",
+	/*
+	 * Every spot of lot ?1 with the holds that meet [?2, ?3): the
+	 * availability of windows, the day's slots and the admin's
+	 * timeline.  ?4 now and ?5 the grace: a 'reserved' row past it is a
+	 * no-show already (a write marks it on its way).  A hold is at most
+	 * ?6 seconds long, so its start is after ?2 - ?6: the range read is
+	 * bounded by the day, not by the spot's future.
+	 */
+	[STMT_RESV_HOLDS] =
+	    "SELECT s.id, s.spot_number, s.status, r.id, r.user_id,"
+	    " u.username, r.status, r.hold_start, r.hold_end"
+	    " FROM spots s LEFT JOIN reservations r ON r.spot_id = s.id"
+	    " AND r.hold_start IS NOT NULL AND r.hold_start < ?3"
+	    " AND r.hold_start > ?2 - ?6 AND r.hold_end > ?2"
+	    " AND NOT (r.status = 'reserved' AND r.start_time <= ?4 - ?5)"
+	    " LEFT JOIN users u ON u.id = r.user_id"
+	    " WHERE s.lot_id = ?1 AND s.removed_at IS NULL"
+	    " ORDER BY s.spot_number, r.hold_start",
+	/* the same without whose they are: availability and slots read only
+	 * the intervals (a user row per hold cost more than the rest) */
+	[STMT_RESV_HOLDS_BARE] =
+	    "SELECT s.id, s.spot_number, s.status, r.hold_start, r.hold_end"
+	    " FROM spots s LEFT JOIN reservations r ON r.spot_id = s.id"
+	    " AND r.hold_start IS NOT NULL AND r.hold_start < ?3"
+	    /* from the hold that starts last at or before ?2 (holds never
+	     * overlap: none before it reaches ?2), so the range read is the
+	     * holds that meet [?2, ?3) and one more, whatever ?6 */
+	    " AND r.hold_start >= coalesce((SELECT x.hold_start"
+	    " FROM reservations x WHERE x.spot_id = s.id"
+	    " AND x.hold_start IS NOT NULL AND x.hold_start <= ?2"
+	    " ORDER BY x.hold_start DESC LIMIT 1), ?2 - ?6)"
+	    " AND r.hold_end > ?2"
+	    " AND NOT (r.status = 'reserved' AND r.hold_start <= ?4 - ?5)"
+	    " WHERE s.lot_id = ?1 AND s.removed_at IS NULL"
+	    " ORDER BY s.spot_number, r.hold_start",
+	/* upcoming reservations of lot ?1 on spots numbered above ?2 */
+	[STMT_RESV_LOT_UPCOMING] =
+	    "SELECT count(*) FROM reservations r JOIN spots s"
+	    " ON s.id = r.spot_id WHERE r.lot_id = ?1 AND r.status = 'reserved'"
+	    " AND s.spot_number > ?2",
+	[STMT_RESV_LOT_UPCOMING_LIST] =
+	    "SELECT r.id, u.email, l.name, s.spot_number, r.start_time,"
+	    " r.end_time FROM reservations r JOIN spots s ON s.id = r.spot_id"
+	    " JOIN users u ON u.id = r.user_id JOIN lots l ON l.id = r.lot_id"
+	    " WHERE r.lot_id = ?1 AND r.status = 'reserved'"
+	    " AND s.spot_number > ?2 ORDER BY r.id",
+	/* reminders due: reserved rows starting in (?1, ?1 + ?2] */
+	[STMT_RESV_REMIND_DUE] =
+	    "SELECT r.id, u.email, u.username, l.name, s.spot_number,"
+	    " r.start_time, r.end_time FROM reservations r"
+	    " JOIN spots s ON s.id = r.spot_id JOIN users u ON u.id = r.user_id"
+	    " JOIN lots l ON l.id = r.lot_id"
+	    " WHERE r.status = 'reserved' AND r.start_time > ?1"
+	    " AND r.start_time <= ?1 + ?2 ORDER BY r.start_time, r.id",
+	/* the caller's upcoming reservations, soonest first; ?2 now, ?3 the
+	 * grace */
+	[STMT_RESV_LIST_UPCOMING] =
+	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.user_id = ?1"
+	    " AND r.status = 'reserved' AND r.start_time > ?2 - ?3"
+	    " ORDER BY r.start_time, r.id LIMIT ?4 OFFSET ?5",
+	[STMT_RESV_COUNT_UPCOMING] =
+	    "SELECT count(*) FROM reservations WHERE user_id = ?1"
+	    " AND status = 'reserved' AND start_time > ?2 - ?3",
+	/* the admin's timeline: lot ?1's reservations that started (or
+	 * start) in [?2 - ?4, ?3), on reservations_lot_parking (a reserved
+	 * row's parking_ts is its start); cancelled ones held nothing; the
+	 * interval: the hold, else the window, else arrival to leaving */
+	[STMT_RESV_LOT_DAY] =
+	    "SELECT r.id, r.spot_id, r.user_id, u.username, r.status,"
+	    " coalesce(r.hold_start, r.start_time, r.parking_ts),"
+	    " coalesce(r.hold_end, r.end_time, r.leaving_ts, ?5)"
+	    " FROM reservations r JOIN users u ON u.id = r.user_id"
+	    " WHERE r.lot_id = ?1 AND r.parking_ts >= ?2 - ?4"
+	    " AND r.parking_ts < ?3 AND r.status <> 'cancelled'"
+	    " ORDER BY r.parking_ts, r.id",
 };
 _Static_assert(sizeof(stmt_sql) / sizeof(stmt_sql[0]) == STMT__COUNT,
     "stmt_sql[] must have one row per enum stmt");

@@ -44,7 +44,7 @@ lot_json(struct jw *jw, const char *key, const struct lot *l)
 
 /* The order of f_lot_create and f_lot_update in routes.c. */
 enum { LOT_NAME, LOT_ADDRESS, LOT_PIN, LOT_SPOTS, LOT_PRICE, LOT_DESC,
-    LOT_START, LOT_END, LOT_ACTIVE };
+    LOT_START, LOT_END, LOT_ACTIVE, LOT_CANCEL /* update only */ };
 
 /*
  * Fills c from the input; checks the hours come both or neither.
@@ -77,6 +77,8 @@ lot_input(struct req *r, struct resp *w, struct lot_change *c)
 	c->set_hours = start;
 	c->hours_start = in[LOT_START].set ? in[LOT_START].s : NULL;
 	c->hours_end = in[LOT_END].set ? in[LOT_END].s : NULL;
+	c->cancel_resv = r->route->nfields > LOT_CANCEL &&
+	    in[LOT_CANCEL].set && in[LOT_CANCEL].i;
 	return 0;
 }
 
@@ -118,22 +120,38 @@ lots_admin_create(struct req *r, struct resp *w)
 	lot_reply(r, w, id, "Parking lot created successfully");
 }
 
+/* 409 LOT_HAS_RESERVATIONS with their count. */
+static void
+has_reservations(struct req *r, struct resp *w, long long n)
+{
+	resp_error(w, 409, "LOT_HAS_RESERVATIONS", pool_printf(&r->pool,
+	    "%lld upcoming reservation%s would be lost; send "
+	    "cancel_reservations: true to cancel %s (each user is e-mailed)",
+	    n, n == 1 ? "" : "s", n == 1 ? "it" : "them"));
+	resp_detail(w, "cancel_reservations", pool_printf(&r->pool,
+	    "%lld upcoming reservation%s", n, n == 1 ? "" : "s"));
+}
+
 /*
  * POST /api/admin/pkl/update/{id}: any subset of the create fields; a new
  * number_of_spots resizes (growing adds free spots, shrinking removes the
- * highest-numbered ones only when they are free).
- * Statuses: 200, 400, 401, 403, 404, 409 (occupied spots in the way), 503.
+ * highest-numbered ones only when they are free).  Shrinking or making the
+ * lot inactive with upcoming reservations in the way needs
+ * cancel_reservations: true, which cancels them and e-mails each user.
+ * Statuses: 200, 400, 401, 403, 404, 409 (LOT_NOT_EMPTY,
+ * LOT_HAS_RESERVATIONS), 503.
  */
 void
 lots_admin_update(struct req *r, struct resp *w)
 {
 	struct lot_change c;
 	enum dbrc rc;
+	long long upcoming;
 	int busy;
 
 	if (lot_input(r, w, &c) != 0)
 		return;
-	rc = db_lot_update(r->pid[0], &c, &busy);
+	rc = db_lot_update(&r->pool, r->pid[0], &c, &busy, &upcoming);
 	if (rc == DB_NOTFOUND) {
 		resp_error(w, 404, "NOT_FOUND", "Parking lot not found");
 		return;
@@ -147,6 +165,10 @@ lots_admin_update(struct req *r, struct resp *w)
 		    c.spots));
 		return;
 	}
+	if (rc == DB_CONFLICT && upcoming > 0) {
+		has_reservations(r, w, upcoming);
+		return;
+	}
 	if (rc != DB_OK) {
 		db_to_http(rc, w);
 		return;
@@ -157,8 +179,10 @@ lots_admin_update(struct req *r, struct resp *w)
 /*
  * DELETE /api/admin/pkl/delete/{id}: removes a lot with no occupied spot;
  * one with history is kept as history (soft delete) and leaves every list.
- * Returns the lot as it was.
- * Statuses: 200, 401, 403, 404, 409 (occupied), 503.
+ * Returns the lot as it was.  With upcoming reservations it needs
+ * ?cancel_reservations=true (they are cancelled, each user e-mailed).
+ * Statuses: 200, 400, 401, 403, 404, 409 (LOT_NOT_EMPTY,
+ * LOT_HAS_RESERVATIONS), 503.
  */
 void
 lots_admin_delete(struct req *r, struct resp *w)
@@ -166,6 +190,7 @@ lots_admin_delete(struct req *r, struct resp *w)
 	struct lot l;
 	struct jw jw;
 	enum dbrc rc;
+	long long upcoming;
 	int soft, busy;
 
 	if ((rc = db_lot_get(&r->pool, r->pid[0], &l)) != DB_OK) {
@@ -176,7 +201,12 @@ lots_admin_delete(struct req *r, struct resp *w)
 			db_to_http(rc, w);
 		return;
 	}
-	rc = db_lot_delete(r->pid[0], &soft, &busy);
+	rc = db_lot_delete(&r->pool, r->pid[0], r->in[0].set &&
+	    strcmp(r->in[0].s, "true") == 0, &soft, &busy, &upcoming);
+	if (rc == DB_CONFLICT && upcoming > 0) {
+		has_reservations(r, w, upcoming);
+		return;
+	}
 	if (rc == DB_CONFLICT && busy > 0) {
 		resp_error(w, 409, "LOT_NOT_EMPTY", pool_printf(&r->pool,
 		    "Cannot delete a lot with %d occupied spot%s", busy,
@@ -226,7 +256,10 @@ lot_detail(struct req *r, struct jw *jw, int64_t id)
 		jw_obj(jw, NULL);
 		jw_int(jw, "id", c->id);
 		jw_int(jw, "spot_number", c->number);
-		jw_str(jw, "status", c->occupied ? "O" : "A");
+		/* R: free now, but a reservation holds it within the
+		 * walk-in hold (api-contract.md section 4) */
+		jw_str(jw, "status", c->occupied ? "O" : c->reserved ? "R" :
+		    "A");
 		if (c->occupied && c->resv_id > 0) {
 			jw_obj(jw, "reservation");
 			jw_int(jw, "id", c->resv_id);
@@ -277,8 +310,10 @@ lots_admin_get(struct req *r, struct resp *w)
 	struct jw jw;
 	enum dbrc rc;
 	long long version;
-	char *key = NULL, *mkey = pool_printf(&r->pool, "grid:%lld",
-	    r->pid[0]);
+	/* The R state moves with the clock, at grid boundaries (holds
+	 * start and end on the grid): the slot is part of the key. */
+	char *key = NULL, *mkey = pool_printf(&r->pool, "grid:%lld:%lld",
+	    r->pid[0], (long long)(park_now() / (conf.resv_grid_min * 60)));
 
 	if (from_memo(r, w, "Parking lot", mkey))
 		return;
@@ -342,12 +377,54 @@ lots_admin_list(struct req *r, struct resp *w)
 	lots_list(r, w, 0);
 }
 
+enum { UL_START, UL_END };
+
 /*
- * GET /api/user/pkl/list: the lots a user can book (active ones).
- * Statuses: 200, 401, 403, 503.
+ * GET /api/user/pkl/list?start&end: the lots a user can book (active
+ * ones); with a window, each with window_available_spots, the spots free
+ * for all of it.
+ * Statuses: 200, 400, 401, 403, 503.
  */
 void
 lots_user_list(struct req *r, struct resp *w)
 {
-	lots_list(r, w, 1);
+	struct lot *lots;
+	struct jw jw;
+	enum dbrc rc;
+	size_t n, i;
+	int64_t s, e;
+	int f, t;
+
+	if (!r->in[UL_START].set && !r->in[UL_END].set) {
+		lots_list(r, w, 1);
+		return;
+	}
+	if (r->in[UL_START].set != r->in[UL_END].set) {
+		resp_error(w, 400, "VALIDATION", "Invalid input");
+		resp_detail(w, r->in[UL_START].set ? "end" : "start",
+		    "a window needs both start and end");
+		return;
+	}
+	if (resv_window(r, w, UL_START, UL_END, &s, &e) != 0)
+		return;
+	if ((rc = db_lots_list(&r->pool, 1, &lots, &n)) != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
+	resp_ok(w, "Parking lots", &jw);
+	jw_arr(&jw, NULL);
+	for (i = 0; i < n; i++) {
+		if ((rc = resv_window_free(&r->pool, lots[i].id, s, e, &f,
+		    &t)) == DB_NOTFOUND) {
+			f = 0; /* deleted since the list was read */
+		} else if (rc != DB_OK) {
+			db_to_http(rc, w);
+			return;
+		}
+		jw_obj(&jw, NULL);
+		lot_members(&jw, &lots[i]);
+		jw_int(&jw, "window_available_spots", f);
+		jw_obj_end(&jw);
+	}
+	jw_arr_end(&jw);
 }

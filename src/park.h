@@ -87,6 +87,25 @@ pid_t park_pid(void);
 char *time_iso(int64_t, char *out);
 /* Parses the ISO form above (or a plain date YYYY-MM-DD); -1 on error. */
 int64_t time_parse_iso(const char *);
+/* RFC 3339 with Z or an offset, into UTC seconds; -1 when not.  *frac:
+ * the time had a non-zero part of a second. */
+int64_t time_parse_rfc3339(const char *, int *frac);
+/* 1 when name is UTC or a zone of the system's database (TZDIR). */
+int time_zone_ok(const char *name);
+/* Makes name the zone of localtime_r() and mktime() (once, at start). */
+void time_zone_set(const char *name);
+/* The instant of minute (of the day) on y-mo-d in the site's zone; days
+ * past the month's end roll over (d + 1 is the next day). */
+int64_t time_local(int y, int mo, int d, int minute);
+/* YYYY-MM-DD into its parts; 0, or -1 when not a date. */
+int time_parse_date(const char *, int *y, int *mo, int *d);
+/* The opening period of lot hours open-close ("HH:MM", NULL: always open)
+ * that starts on the local day y-mo-d, as [*from, *to) in UTC. */
+void time_hours_of_day(const char *open, const char *close, int y, int mo,
+    int d, int64_t *from, int64_t *to);
+/* 1 when [s, e) lies inside one opening period of the hours open-close
+ * (always, without hours). */
+int time_in_hours(const char *open, const char *close, int64_t s, int64_t e);
 
 /* Appends s with control characters and quotes escaped for a log line. */
 void text_escape_log(struct buf *, const char *, size_t);
@@ -287,6 +306,11 @@ struct conf {
 	int remind_after_days;
 	/* parking */
 	int max_active_bookings;
+	/* advance reservations (minutes unless said) */
+	char *timezone;
+	int resv_grid_min, resv_min_min, resv_max_min, resv_days_ahead;
+	int resv_limit, walkin_hold_min, checkin_early_min, checkin_grace_min;
+	int no_show_charge_min, resv_reminder_min, overstay_guard_min;
 	/* logging */
 	int log_requests;
 };
@@ -436,6 +460,9 @@ const char *valid_hhmm(struct req *, char **, size_t *);
 const char *valid_vehicle(struct req *, char **, size_t *);
 const char *valid_resv_status(struct req *, char **, size_t *);
 const char *valid_iso_time(struct req *, char **, size_t *);
+const char *valid_window_time(struct req *, char **, size_t *);
+const char *valid_date(struct req *, char **, size_t *);
+const char *valid_truth(struct req *, char **, size_t *);
 const char *valid_token_id(struct req *, char **, size_t *);
 /* 1 when s (len bytes) is valid UTF-8 without NUL or C0 controls other than
  * those allowed by allow_nl (LF, CR and TAB). */
@@ -883,6 +910,7 @@ struct lot_change {
 	const char *description;
 	int set_hours;
 	const char *hours_start, *hours_end;
+	int cancel_resv; /* cancel the upcoming reservations in the way */
 };
 
 /* One spot of a lot's grid; the reservation fields when occupied. */
@@ -890,6 +918,7 @@ struct spot_cell {
 	int64_t id;
 	int number;
 	int occupied;
+	int reserved; /* free now, but held within the walk-in hold */
 	int64_t resv_id, user_id, since;
 	const char *username, *vehicle;
 };
@@ -907,6 +936,8 @@ struct resv {
 	 * unknown */
 	const char *vehicle_model, *vehicle_color;
 	int64_t expected_leaving_ts;
+	/* the window (sql/013); 0 for a walk-in */
+	int64_t start_time, end_time;
 };
 
 /* Filters of the admin's reservation list; 0 or NULL: any. */
@@ -922,6 +953,9 @@ enum release { RELEASE_OK, RELEASE_NONE, RELEASE_NOT_FOUND };
 struct admin_summary {
 	long long users, users_active, lots, spots, occupied;
 	long long revenue_today, revenue_month; /* cents */
+	/* reservations made ahead: waiting for their start; of those that
+	 * started in the last 30 days, the no-shows and the checked-in */
+	long long upcoming, no_shows_30d, checked_in_30d;
 	int64_t today;        /* midnight UTC */
 	long long per_day[30]; /* bookings, oldest day first, today last */
 	struct lot *lot;
@@ -947,10 +981,16 @@ enum dbrc db_lots_list(struct pool *, int active_only, struct lot **,
     size_t *n);
 /* Creates a lot with spots 1..spots. */
 enum dbrc db_lot_create(const struct lot_change *, int64_t *id);
-/* Changes and resizes; DB_CONFLICT with *busy occupied spots in the way. */
-enum dbrc db_lot_update(int64_t id, const struct lot_change *, int *busy);
-/* Deletes (soft when the lot has history); DB_CONFLICT when occupied. */
-enum dbrc db_lot_delete(int64_t id, int *soft, int *busy);
+/* Changes and resizes; DB_CONFLICT with *busy occupied spots in the way,
+ * or *upcoming reservations on the spots that would go (or on the lot
+ * made inactive) unless c->cancel_resv, which cancels them and queues an
+ * e-mail to each user (strings in the pool). */
+enum dbrc db_lot_update(struct pool *, int64_t id, const struct lot_change *,
+    int *busy, long long *upcoming);
+/* Deletes (soft when the lot has history); DB_CONFLICT when occupied, or
+ * with *upcoming reservations unless cancel_resv (as above). */
+enum dbrc db_lot_delete(struct pool *, int64_t id, int cancel_resv,
+    int *soft, int *busy, long long *upcoming);
 /* The lot and its spots in number order (at most cap of them), read in
  * one snapshot, so db_data_version() after it is theirs.  DB_NOTFOUND:
  * no such lot. */
@@ -974,6 +1014,81 @@ enum dbrc db_resv_list_user(struct pool *, int64_t user, const char *status,
 enum dbrc db_resv_list_admin(struct pool *, const struct resv_filter *,
     int limit, int offset, struct resv **, size_t *n, long long *total);
 enum dbrc db_summary_admin(struct pool *, struct admin_summary *);
+
+/* ---- db-resv.c: advance reservations (api-contract.md section 4) ---- */
+
+enum resv_out {
+	RESV_OK,
+	RESV_NO_LOT,     /* 404 */
+	RESV_NOT_FOUND,  /* 404: no such reservation of the caller */
+	RESV_INACTIVE,   /* 409 LOT_INACTIVE */
+	RESV_HOURS,      /* 400 OUTSIDE_OPERATING_HOURS */
+	RESV_FULL,       /* 409 LOT_FULL */
+	RESV_LIMIT,      /* 409 RESERVATION_LIMIT */
+	RESV_OVERLAP,    /* 409 OVERLAPPING_RESERVATION */
+	RESV_STATE,      /* 409 CONFLICT: not (any more) reserved */
+	RESV_TOO_EARLY,  /* 409 CHECKIN_TOO_EARLY */
+	RESV_EXPIRED,    /* 409 RESERVATION_EXPIRED (a no-show) */
+	RESV_OCCUPIED,   /* 409 SPOT_OCCUPIED: no spot to move to */
+	RESV_STARTED,    /* 409 RESERVATION_STARTED: too late to cancel */
+};
+
+/* Reserves the best spot of lot for [s, e) (validated on the grid);
+ * on RESV_OK *v is the new reservation. */
+enum dbrc db_reserve(struct pool *, int64_t lot, int64_t user,
+    const char *vehicle, int64_t s, int64_t e, struct resv *v,
+    enum resv_out *out);
+/* Checks in the caller's reservation id; *moved when it moved to another
+ * spot (its own is occupied by an overstaying car). */
+enum dbrc db_checkin(struct pool *, int64_t user, int64_t id,
+    struct resv *v, enum resv_out *out, int *moved);
+/* Cancels the caller's reservation id before its start. */
+enum dbrc db_cancel(struct pool *, int64_t user, int64_t id,
+    struct resv *v, enum resv_out *out);
+
+/* A held interval and whose it is. */
+struct hold {
+	int64_t resv_id, user_id, start, end;
+	const char *username, *status;
+};
+/* A spot, whether a car is on it now, and its holds meeting a range. */
+struct spot_holds {
+	int64_t id;
+	int number, occupied;
+	struct hold *h;
+	size_t n, cap;
+};
+/* Every spot of lot with the holds meeting [from, to), in order of start
+ * (reservations past their grace left out), and the lot in *l; names: with
+ * whose each hold is (else only the intervals). */
+enum dbrc db_lot_holds(struct pool *, int64_t lot, int64_t from, int64_t to,
+    int names, struct lot *l, struct spot_holds **, size_t *n);
+/* 1 when spot sp can take [s, e): no hold meets it, and no car is on it
+ * when the window starts within the overstay guard of now. */
+int holds_free(const struct spot_holds *sp, int64_t s, int64_t e,
+    int64_t now);
+/* "parkctl tick": marks every reservation past its grace a no-show. */
+enum dbrc db_resv_expire_all(int64_t now, long long *marked);
+/* A reservation whose reminder is due. */
+struct resv_reminder {
+	int64_t id, start, end;
+	int spot_number;
+	const char *email, *username, *lot_name;
+};
+/* The reserved rows starting in (now, now + lead]. */
+enum dbrc db_resv_remind_due(struct pool *, int64_t now, int64_t lead,
+    struct resv_reminder **, size_t *n);
+/* One reservation on the admin's timeline of a day. */
+struct day_item {
+	int64_t resv_id, spot_id, user_id, start, end;
+	const char *username, *status;
+};
+/* Lot's reservations (not cancelled) whose interval meets [from, to). */
+enum dbrc db_lot_day(struct pool *, int64_t lot, int64_t from, int64_t to,
+    struct day_item **, size_t *n);
+/* The user's upcoming reservations, soonest first. */
+enum dbrc db_resv_list_upcoming(struct pool *, int64_t user, int limit,
+    int offset, struct resv **, size_t *n, long long *total);
 enum dbrc db_summary_user(struct pool *, int64_t user, struct user_summary *);
 
 /* ---- db-exports.c: CSV export jobs ---- */
@@ -1435,6 +1550,21 @@ void resv_summary(struct req *, struct resp *);
 void resv_admin_list(struct req *, struct resp *);
 void resv_admin_summary(struct req *, struct resp *);
 void resv_json(struct jw *, const char *key, const struct resv *);
+/* Reads the window of inputs is, ie (RFC 3339, on the grid) into *s, *e
+ * and checks its length, that it is not past and not too far ahead.
+ * Returns 0, or -1 after filling a 400 with details.start/end. */
+int resv_window(struct req *, struct resp *, int is, int ie, int64_t *s,
+    int64_t *e);
+/* Spots of lot free for [s, e), and its spots; DB_NOTFOUND: no lot. */
+enum dbrc resv_window_free(struct pool *, int64_t lot, int64_t s,
+    int64_t e,
+    int *free_spots, int *total);
+void resv_availability(struct req *, struct resp *);
+void resv_slots(struct req *, struct resp *);
+void resv_reserve(struct req *, struct resp *);
+void resv_checkin(struct req *, struct resp *);
+void resv_cancel(struct req *, struct resp *);
+void resv_admin_timeline(struct req *, struct resp *);
 
 /* ---- batch.c: parkctl remind, report, cleanup, backup ---- */
 
@@ -1457,6 +1587,11 @@ struct batch_report_opts {
 	int chunk;
 };
 int batch_remind(const struct batch_remind_opts *, struct batch_result *);
+/* parkctl tick: marks reservations past their grace as no-shows and
+ * queues each reservation's reminder PARKD_RESERVATION_REMINDER_MINUTES
+ * before its start, each once however often it runs.  now: 0 for the
+ * clock (a test gives its own). */
+int batch_tick(int64_t now, struct batch_result *);
 int batch_report(const struct batch_report_opts *, struct batch_result *);
 int batch_cleanup(struct batch_result *);
 /* Copies the database to path, which must not exist: written under a
@@ -1491,6 +1626,7 @@ struct report {
 	int64_t now;             /* the end of reservations still active */
 	/* output */
 	long long bookings, seconds, cents, avg_seconds;
+	long long no_shows, no_show_cents; /* reservations not checked in */
 	struct report_lot *lots; /* most bookings first; lots[0] most used */
 	size_t nlots;
 	long long weekdays[7];   /* bookings per weekday, Monday first */

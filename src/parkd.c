@@ -446,6 +446,7 @@ reload(int fd)
 		    "next restart");
 	conf_free(&conf);
 	conf = next;
+	time_zone_set(conf.timezone); /* the new workers fork with it */
 	auth_init();
 	/* Closed again before the fork of the new generation. */
 	if (db_open(conf.db_path, 0) == DB_OK) {
@@ -541,6 +542,9 @@ main(int argc, char **argv)
 		buf_free(&err);
 		return 3;
 	}
+	/* The site's zone, once, before any worker forks (operating hours
+	 * and dates; every other time is UTC). */
+	time_zone_set(conf.timezone);
 	if (test) {
 		printf("parkd: the settings are valid\n");
 		conf_free(&conf);

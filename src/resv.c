@@ -15,10 +15,12 @@
  * with " (ongoing)" while active.  The old backend's keys keep their old
  * meaning (flask-database.md 2.5): parking_cost is 0.0 until a cost is
  * known (a client formatting it must never meet null); is_completed;
- * is_overdue is active past expected_leaving_time, which walk-ins never
- * have; vehicle_model, vehicle_color and expected_leaving_time are null
- * unless the importer found them in the old database
- * (sql/010-old-keys.sql).
+ * is_overdue is active past its end_time (a checked-in reservation) or
+ * past expected_leaving_time (which walk-ins never have); vehicle_model,
+ * vehicle_color and expected_leaving_time are null unless the importer
+ * found them in the old database (sql/010-old-keys.sql).  start_time is the window's
+ * start, or a walk-in's arrival; end_time is null for a walk-in
+ * (sql/013-windows.sql).
  */
 void
 resv_json(struct jw *jw, const char *key, const struct resv *v)
@@ -28,9 +30,13 @@ resv_json(struct jw *jw, const char *key, const struct resv *v)
 	int64_t end = v->leaving_ts > 0 ? v->leaving_ts : now;
 	int64_t s = end > v->parking_ts ? end - v->parking_ts : 0;
 	int active = strcmp(v->status, "active") == 0;
+	int reserved = strcmp(v->status, "reserved") == 0;
 
+	if (reserved)
+		s = v->end_time - v->start_time; /* the window's length */
 	snprintf(dur, sizeof(dur), "%lldh %lldm%s", (long long)(s / 3600),
-	    (long long)(s % 3600 / 60), v->leaving_ts > 0 ? "" : " (ongoing)");
+	    (long long)(s % 3600 / 60), v->leaving_ts > 0 || reserved ? "" :
+	    " (ongoing)");
 	jw_obj(jw, key);
 	jw_int(jw, "id", v->id);
 	jw_int(jw, "spot_id", v->spot_id);
@@ -45,6 +51,9 @@ resv_json(struct jw *jw, const char *key, const struct resv *v)
 	jw_time(jw, "parking_timestamp", v->parking_ts);
 	jw_time(jw, "leaving_timestamp", v->leaving_ts);
 	jw_time(jw, "expected_leaving_time", v->expected_leaving_ts);
+	jw_time(jw, "start_time", v->start_time > 0 ? v->start_time :
+	    v->parking_ts);
+	jw_time(jw, "end_time", v->end_time);
 	jw_money(jw, "hourly_rate", v->hourly_cents);
 	jw_money(jw, "parking_cost", v->has_cost ? v->cost_cents : 0);
 	jw_str(jw, "status", v->status);
@@ -52,8 +61,9 @@ resv_json(struct jw *jw, const char *key, const struct resv *v)
 	jw_bool(jw, "is_active", active);
 	jw_bool(jw, "is_completed", strcmp(v->status, "completed") == 0 &&
 	    v->leaving_ts > 0);
-	jw_bool(jw, "is_overdue", active && v->expected_leaving_ts > 0 &&
-	    now > v->expected_leaving_ts);
+	jw_bool(jw, "is_overdue", active && ((v->end_time > 0 &&
+	    now > v->end_time) || (v->expected_leaving_ts > 0 &&
+	    now > v->expected_leaving_ts)));
 	snprintf(ident, sizeof(ident), "%s-%d", v->lot_name ? v->lot_name :
 	    "", v->spot_number);
 	jw_str(jw, "spot_identifier", ident);
@@ -162,11 +172,13 @@ resv_page(struct req *r, struct resp *w, const struct resv *v, size_t n,
 	resp_header(w, "X-Total-Count", pool_printf(&r->pool, "%lld", total));
 }
 
-enum { HIST_LIMIT, HIST_OFFSET, HIST_STATUS };
+enum { HIST_LIMIT, HIST_OFFSET, HIST_STATUS, HIST_UPCOMING };
 
 /*
- * GET /api/user/pkl/book/list?limit&offset&status: the caller's
- * reservations, newest first; the total is in X-Total-Count.
+ * GET /api/user/pkl/book/list?limit&offset&status&upcoming: the caller's
+ * reservations, newest first; with upcoming=true only those reserved and
+ * not yet past their check-in grace, soonest first.  The total is in
+ * X-Total-Count.
  * Statuses: 200, 400, 401, 403, 503.
  */
 void
@@ -178,7 +190,13 @@ resv_list(struct req *r, struct resp *w)
 	size_t n;
 	long long total;
 
-	rc = db_resv_list_user(&r->pool, r->who.user_id,
+	if (in[HIST_UPCOMING].set && strcmp(in[HIST_UPCOMING].s, "true") == 0)
+		rc = db_resv_list_upcoming(&r->pool, r->who.user_id,
+		    in[HIST_LIMIT].set ? (int)in[HIST_LIMIT].i : 50,
+		    in[HIST_OFFSET].set ? (int)in[HIST_OFFSET].i : 0, &v, &n,
+		    &total);
+	else
+		rc = db_resv_list_user(&r->pool, r->who.user_id,
 	    in[HIST_STATUS].set ? in[HIST_STATUS].s : NULL,
 	    in[HIST_LIMIT].set ? (int)in[HIST_LIMIT].i : 50,
 	    in[HIST_OFFSET].set ? (int)in[HIST_OFFSET].i : 0, &v, &n, &total);
@@ -259,7 +277,8 @@ resv_summary(struct req *r, struct resp *w)
 /*
  * GET /api/admin/summary: users, lots, spots, occupancy overall and per
  * lot, active reservations, revenue today and this month (UTC), bookings
- * per day for the last 30 days.  Served from the cache when current.
+ * per day for the last 30 days, upcoming reservations and the no-show rate
+ * of the last 30 days.  Served from the cache when current.
  * Statuses: 200, 401, 403, 503.
  */
 void
@@ -302,6 +321,13 @@ resv_admin_summary(struct req *r, struct resp *w)
 	jw_money(&jw, "occupancy_percent",
 	    s.spots > 0 ? s.occupied * 10000 / s.spots : 0);
 	jw_int(&jw, "active_reservations", s.occupied);
+	jw_int(&jw, "upcoming_reservations", s.upcoming);
+	jw_int(&jw, "no_shows_30d", s.no_shows_30d);
+	/* of the reservations made ahead that started in the last 30 days,
+	 * the share not checked in, as a percentage with 2 decimals */
+	jw_money(&jw, "no_show_percent", s.no_shows_30d + s.checked_in_30d >
+	    0 ? s.no_shows_30d * 10000 / (s.no_shows_30d + s.checked_in_30d) :
+	    0);
 	jw_money(&jw, "revenue_today", s.revenue_today);
 	jw_money(&jw, "revenue_month", s.revenue_month);
 	jw_arr(&jw, "lots");
@@ -331,4 +357,412 @@ resv_admin_summary(struct req *r, struct resp *w)
 	jw_arr_end(&jw);
 	jw_obj_end(&jw);
 	cache_put(key, w->data.p, w->data.len);
+}
+
+/* ---- advance reservations (api-contract.md section 4) ---- */
+
+int
+resv_window(struct req *r, struct resp *w, int is, int ie, int64_t *s,
+    int64_t *e)
+{
+	int64_t now = park_now(), len, grid = conf.resv_grid_min * 60LL;
+	const char *ps = NULL, *pe = NULL;
+	int frac;
+
+	/* the validators checked the form and the grid */
+	*s = time_parse_rfc3339(r->in[is].s, &frac);
+	*e = time_parse_rfc3339(r->in[ie].s, &frac);
+	len = *e - *s;
+	if (*e <= *s)
+		pe = "must be after start";
+	else if (len < conf.resv_min_min * 60LL)
+		pe = pool_printf(&r->pool, "the window must be at least %d "
+		    "minutes long", conf.resv_min_min);
+	else if (len > conf.resv_max_min * 60LL)
+		pe = pool_printf(&r->pool, "the window must be at most %d "
+		    "minutes long", conf.resv_max_min);
+	/* a window whose grid slot has begun may still be taken */
+	if (*s + grid <= now)
+		ps = "must not be in the past";
+	else if (*s > now + conf.resv_days_ahead * 86400LL)
+		ps = pool_printf(&r->pool, "must be at most %d days ahead",
+		    conf.resv_days_ahead);
+	if (ps == NULL && pe == NULL)
+		return 0;
+	resp_error(w, 400, "VALIDATION", "Invalid input");
+	if (ps != NULL)
+		resp_detail(w, "start", ps);
+	if (pe != NULL)
+		resp_detail(w, "end", pe);
+	return -1;
+}
+
+/* Counts the spots of sp[0..n) free for [s, e). */
+static int
+count_free(const struct spot_holds *sp, size_t n, int64_t s, int64_t e,
+    int64_t now)
+{
+	size_t i;
+	int c = 0;
+
+	for (i = 0; i < n; i++)
+		c += holds_free(&sp[i], s, e, now);
+	return c;
+}
+
+enum dbrc
+resv_window_free(struct pool *p, int64_t lot, int64_t s, int64_t e,
+    int *free_spots, int *total)
+{
+	struct spot_holds *sp;
+	struct lot l;
+	enum dbrc rc;
+	size_t n;
+
+	if ((rc = db_lot_holds(p, lot, s, e, 0, &l, &sp, &n)) != DB_OK)
+		return rc;
+	*free_spots = count_free(sp, n, s, e, park_now());
+	*total = (int)n;
+	return DB_OK;
+}
+
+enum { AV_START, AV_END };
+
+/*
+ * GET /api/user/pkl/availability/{id}?start&end: how many spots of the
+ * lot are free for the whole window.
+ * Statuses: 200, 400, 401, 403, 404, 503.
+ */
+void
+resv_availability(struct req *r, struct resp *w)
+{
+	struct jw jw;
+	enum dbrc rc;
+	int64_t s, e;
+	int f, t;
+
+	if (resv_window(r, w, AV_START, AV_END, &s, &e) != 0)
+		return;
+	if ((rc = resv_window_free(&r->pool, r->pid[0], s, e, &f, &t)) !=
+	    DB_OK) {
+		if (rc == DB_NOTFOUND)
+			resp_error(w, 404, "NOT_FOUND",
+			    "Parking lot not found");
+		else
+			db_to_http(rc, w);
+		return;
+	}
+	resp_ok(w, "Availability", &jw);
+	jw_obj(&jw, NULL);
+	jw_int(&jw, "lot_id", r->pid[0]);
+	jw_time(&jw, "start", s);
+	jw_time(&jw, "end", e);
+	jw_int(&jw, "available_spots", f);
+	jw_int(&jw, "total_spots", t);
+	jw_obj_end(&jw);
+}
+
+/* The local day of the "date" input as [*d0, *d1) in UTC (23 or 25 hours
+ * on a change day); the opening period that starts that day in *h0, *h1
+ * (the whole day without hours). */
+static void
+day_bounds(const char *date, const struct lot *l, int64_t *d0, int64_t *d1,
+    int64_t *h0, int64_t *h1)
+{
+	int y, m, d;
+
+	(void)time_parse_date(date, &y, &m, &d);
+	*d0 = time_local(y, m, d, 0);
+	*d1 = time_local(y, m, d + 1, 0);
+	time_hours_of_day(l->hours_start, l->hours_end, y, m, d, h0, h1);
+}
+
+enum { SL_DATE };
+
+/*
+ * GET /api/user/pkl/slots/{id}?date: the free spots of each grid slot of
+ * the day (site time zone) within the lot's opening hours.
+ * Statuses: 200, 400, 401, 403, 404, 503.
+ */
+void
+resv_slots(struct req *r, struct resp *w)
+{
+	struct spot_holds *sp;
+	struct lot l;
+	struct jw jw;
+	enum dbrc rc;
+	size_t n, ns, i, j, k;
+	int64_t d0, d1, h0, h1, a0, grid = conf.resv_grid_min * 60LL;
+	int64_t now = park_now();
+	long long *taken;
+	unsigned char *mark;
+
+	memset(&l, 0, sizeof(l));
+	if ((rc = db_lot_get(&r->pool, r->pid[0], &l)) == DB_OK) {
+		day_bounds(r->in[SL_DATE].s, &l, &d0, &d1, &h0, &h1);
+		rc = db_lot_holds(&r->pool, r->pid[0], h0, h1, 0, &l, &sp,
+		    &n);
+	}
+	if (rc != DB_OK) {
+		if (rc == DB_NOTFOUND)
+			resp_error(w, 404, "NOT_FOUND",
+			    "Parking lot not found");
+		else
+			db_to_http(rc, w);
+		return;
+	}
+	/* slots on the UTC grid: the first one starting at or after the
+	 * opening.  Each spot marks the slots its holds (and a car on it,
+	 * within the overstay guard) take, in one pass over its holds:
+	 * spots x (slots + holds), not spots x slots x holds. */
+	a0 = (h0 + grid - 1) / grid * grid;
+	ns = a0 + grid <= h1 ? (size_t)((h1 - a0) / grid) : 0;
+	taken = pool_alloc(&r->pool, (ns ? ns : 1) * sizeof(*taken));
+	memset(taken, 0, (ns ? ns : 1) * sizeof(*taken));
+	mark = pool_alloc(&r->pool, (ns ? ns : 1));
+	for (i = 0; i < n; i++) {
+		memset(mark, 0, ns ? ns : 1);
+		for (k = 0; k < sp[i].n; k++) {
+			for (j = sp[i].h[k].start <= a0 ? 0 :
+			    (size_t)((sp[i].h[k].start - a0) / grid);
+			    j < ns && a0 + (int64_t)j * grid < sp[i].h[k].end;
+			    j++)
+				mark[j] = 1;
+		}
+		for (j = 0; j < ns; j++) {
+			if (sp[i].occupied && a0 + (int64_t)j * grid <
+			    now + conf.overstay_guard_min * 60LL)
+				mark[j] = 1;
+			taken[j] += mark[j];
+		}
+	}
+	resp_ok(w, "Slots", &jw);
+	jw_arr(&jw, NULL);
+	for (j = 0; j < ns; j++) {
+		jw_obj(&jw, NULL);
+		jw_time(&jw, "start", a0 + (int64_t)j * grid);
+		jw_time(&jw, "end", a0 + (int64_t)(j + 1) * grid);
+		jw_int(&jw, "available_spots", (long long)n - taken[j]);
+		jw_obj_end(&jw);
+	}
+	jw_arr_end(&jw);
+}
+
+enum { RV_START, RV_END, RV_VEHICLE };
+
+/*
+ * POST /api/user/pkl/reserve/{id}: reserves the best spot of the lot for
+ * the window (parkd(8) says how it is chosen) at the lot's current price.
+ * Statuses: 200, 400 (VALIDATION, OUTSIDE_OPERATING_HOURS), 401, 403, 404,
+ * 409 (LOT_FULL, LOT_INACTIVE, RESERVATION_LIMIT, OVERLAPPING_RESERVATION,
+ * CONFLICT), 503.
+ */
+void
+resv_reserve(struct req *r, struct resp *w)
+{
+	const struct val *veh = &r->in[RV_VEHICLE];
+	struct resv v;
+	struct jw jw;
+	enum resv_out how;
+	enum dbrc rc;
+	int64_t s, e;
+
+	if (resv_window(r, w, RV_START, RV_END, &s, &e) != 0)
+		return;
+	rc = db_reserve(&r->pool, r->pid[0], r->who.user_id, veh->set ?
+	    veh->s : NULL, s, e, &v, &how);
+	if (rc != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
+	switch (how) {
+	case RESV_OK:
+		resp_ok(w, "Spot reserved successfully", &jw);
+		resv_json(&jw, NULL, &v);
+		return;
+	case RESV_NO_LOT:
+		resp_error(w, 404, "NOT_FOUND", "Parking lot not found");
+		return;
+	case RESV_INACTIVE:
+		resp_error(w, 409, "LOT_INACTIVE",
+		    "This parking lot is not accepting bookings");
+		return;
+	case RESV_HOURS:
+		resp_error(w, 400, "OUTSIDE_OPERATING_HOURS",
+		    "The window is not inside the lot's opening hours");
+		resp_detail(w, "start", "the window must lie inside one "
+		    "opening period of the lot");
+		return;
+	case RESV_FULL:
+		resp_error(w, 409, "LOT_FULL", "No available spots");
+		return;
+	case RESV_LIMIT:
+		resp_error(w, 409, "RESERVATION_LIMIT", pool_printf(&r->pool,
+		    "You already hold %d upcoming reservations",
+		    conf.resv_limit));
+		return;
+	case RESV_OVERLAP:
+		resp_error(w, 409, "OVERLAPPING_RESERVATION",
+		    "You already hold a reservation for this vehicle that "
+		    "overlaps the window");
+		return;
+	default:
+		resp_error(w, 409, "CONFLICT", "The reservation could not be "
+		    "made");
+		return;
+	}
+}
+
+/* Sends the answer of a check-in or cancel outcome other than RESV_OK. */
+static void
+resv_refused(struct resp *w, enum resv_out how)
+{
+	switch (how) {
+	case RESV_NOT_FOUND:
+		resp_error(w, 404, "NOT_FOUND", "Reservation not found");
+		break;
+	case RESV_TOO_EARLY:
+		resp_error(w, 409, "CHECKIN_TOO_EARLY", "Check-in opens "
+		    "shortly before the reservation starts");
+		break;
+	case RESV_EXPIRED:
+		resp_error(w, 409, "RESERVATION_EXPIRED", "The reservation "
+		    "expired: it was not checked in in time");
+		break;
+	case RESV_OCCUPIED:
+		resp_error(w, 409, "SPOT_OCCUPIED", "The spot is still "
+		    "occupied and no other spot is free for the window");
+		break;
+	case RESV_STARTED:
+		resp_error(w, 409, "RESERVATION_STARTED", "The reservation "
+		    "has started: it can only be checked in");
+		break;
+	default:
+		resp_error(w, 409, "CONFLICT", "The reservation is not "
+		    "waiting for check-in");
+		break;
+	}
+}
+
+enum { CI_ID };
+
+/*
+ * POST /api/user/pkl/checkin: checks in the caller's reservation, from
+ * PARKD_CHECKIN_EARLY_MINUTES before its start to PARKD_CHECKIN_GRACE_
+ * MINUTES after; when a car still occupies the spot it moves to the best
+ * spot free for the rest of the window (the message says so).
+ * Statuses: 200, 400, 401, 403, 404, 409 (SPOT_OCCUPIED,
+ * RESERVATION_EXPIRED, CHECKIN_TOO_EARLY, CONFLICT), 503.
+ */
+void
+resv_checkin(struct req *r, struct resp *w)
+{
+	struct resv v;
+	struct jw jw;
+	enum resv_out how;
+	enum dbrc rc;
+	int moved;
+
+	rc = db_checkin(&r->pool, r->who.user_id, r->in[CI_ID].i, &v, &how,
+	    &moved);
+	if (rc != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
+	if (how != RESV_OK) {
+		resv_refused(w, how);
+		return;
+	}
+	resp_ok(w, moved ? pool_printf(&r->pool, "Checked in: your spot was "
+	    "still occupied, you park on spot %d", v.spot_number) :
+	    "Checked in successfully", &jw);
+	resv_json(&jw, NULL, &v);
+}
+
+/*
+ * POST /api/user/pkl/cancel: cancels the caller's reservation before its
+ * start, free of charge.
+ * Statuses: 200, 400, 401, 403, 404, 409 (RESERVATION_STARTED, CONFLICT),
+ * 503.
+ */
+void
+resv_cancel(struct req *r, struct resp *w)
+{
+	struct resv v;
+	struct jw jw;
+	enum resv_out how;
+	enum dbrc rc;
+
+	rc = db_cancel(&r->pool, r->who.user_id, r->in[CI_ID].i, &v, &how);
+	if (rc != DB_OK) {
+		db_to_http(rc, w);
+		return;
+	}
+	if (how != RESV_OK) {
+		resv_refused(w, how);
+		return;
+	}
+	resp_ok(w, "Reservation cancelled", &jw);
+	resv_json(&jw, NULL, &v);
+}
+
+/*
+ * GET /api/admin/pkl/{id}/timeline?date: every spot of the lot with the
+ * reservations of that day (site time zone): who, when, status.
+ * Statuses: 200, 400, 401, 403, 404, 503.
+ */
+void
+resv_admin_timeline(struct req *r, struct resp *w)
+{
+	struct spot_holds *sp;
+	struct day_item *it;
+	struct lot l;
+	struct jw jw;
+	enum dbrc rc;
+	size_t n, ni, i, k;
+	int64_t d0, d1, h0, h1;
+
+	memset(&l, 0, sizeof(l));
+	if ((rc = db_lot_get(&r->pool, r->pid[0], &l)) == DB_OK) {
+		day_bounds(r->in[SL_DATE].s, &l, &d0, &d1, &h0, &h1);
+		rc = db_lot_holds(&r->pool, r->pid[0], d0, d0, 0, &l, &sp,
+		    &n);
+	}
+	if (rc == DB_OK)
+		rc = db_lot_day(&r->pool, r->pid[0], d0, d1, &it, &ni);
+	if (rc != DB_OK) {
+		if (rc == DB_NOTFOUND)
+			resp_error(w, 404, "NOT_FOUND",
+			    "Parking lot not found");
+		else
+			db_to_http(rc, w);
+		return;
+	}
+	resp_ok(w, "Timeline", &jw);
+	jw_obj(&jw, NULL);
+	jw_int(&jw, "lot_id", r->pid[0]);
+	jw_str(&jw, "date", r->in[SL_DATE].s);
+	jw_arr(&jw, "spots");
+	for (i = 0; i < n; i++) {
+		jw_obj(&jw, NULL);
+		jw_int(&jw, "id", sp[i].id);
+		jw_int(&jw, "spot_number", sp[i].number);
+		jw_arr(&jw, "intervals");
+		for (k = 0; k < ni; k++) {
+			if (it[k].spot_id != sp[i].id)
+				continue;
+			jw_obj(&jw, NULL);
+			jw_int(&jw, "reservation_id", it[k].resv_id);
+			jw_int(&jw, "user_id", it[k].user_id);
+			jw_str(&jw, "username", it[k].username);
+			jw_str(&jw, "status", it[k].status);
+			jw_time(&jw, "start", it[k].start);
+			jw_time(&jw, "end", it[k].end);
+			jw_obj_end(&jw);
+		}
+		jw_arr_end(&jw);
+		jw_obj_end(&jw);
+	}
+	jw_arr_end(&jw);
+	jw_obj_end(&jw);
 }

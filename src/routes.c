@@ -82,6 +82,11 @@ static const struct field f_lot_update[] = {
 	{ "operating_hours_start", FT_STR, FS_BODY, 0, 5, 5, valid_hhmm, 1 },
 	{ "operating_hours_end", FT_STR, FS_BODY, 0, 5, 5, valid_hhmm, 1 },
 	{ "is_active", FT_BOOL, FS_BODY, 0, 0, 1, NULL, 0 },
+	/* shrinking or closing a lot with upcoming reservations */
+	{ "cancel_reservations", FT_BOOL, FS_BODY, 0, 0, 1, NULL, 0 },
+};
+static const struct field f_lot_delete[] = {
+	{ "cancel_reservations", FT_STR, FS_QUERY, 0, 4, 5, valid_truth, 0 },
 };
 static const struct field f_book[] = {
 	{ "vehicle_number", FT_STR, FS_BODY, 0, 1, 40, valid_vehicle, 1 },
@@ -94,6 +99,28 @@ static const struct field f_history[] = {
 	{ "limit", FT_INT, FS_QUERY, 0, 1, 100, NULL, 0 },
 	{ "offset", FT_INT, FS_QUERY, 0, 0, 1000000000, NULL, 0 },
 	{ "status", FT_STR, FS_QUERY, 0, 1, 20, valid_resv_status, 0 },
+	{ "upcoming", FT_STR, FS_QUERY, 0, 4, 5, valid_truth, 0 },
+};
+/* windows: RFC 3339, on the grid; resv_window() checks the rest */
+static const struct field f_window[] = {
+	{ "start", FT_STR, FS_QUERY, 1, 20, 40, valid_window_time, 0 },
+	{ "end", FT_STR, FS_QUERY, 1, 20, 40, valid_window_time, 0 },
+};
+static const struct field f_lot_list[] = {
+	{ "start", FT_STR, FS_QUERY, 0, 20, 40, valid_window_time, 0 },
+	{ "end", FT_STR, FS_QUERY, 0, 20, 40, valid_window_time, 0 },
+};
+static const struct field f_day[] = {
+	{ "date", FT_STR, FS_QUERY, 1, 10, 10, valid_date, 0 },
+};
+static const struct field f_reserve[] = {
+	{ "start", FT_STR, FS_BODY, 1, 20, 40, valid_window_time, 0 },
+	{ "end", FT_STR, FS_BODY, 1, 20, 40, valid_window_time, 0 },
+	{ "vehicle_number", FT_STR, FS_BODY, 0, 1, 40, valid_vehicle, 1 },
+};
+static const struct field f_resv_id[] = {
+	{ "reservation_id", FT_INT, FS_BODY, 1, 1, 9007199254740991LL, NULL,
+	    0 },
 };
 static const struct field f_export[] = {
 	{ "email", FT_STR, FS_BODY, 0, 1, 320, valid_email, 1 },
@@ -158,26 +185,41 @@ const struct route routes[] = {
 	ROUTE(M_POST, "/api/admin/pkl/update/{id}", AC_ADMIN,
 	    lots_admin_update, f_lot_update,
 	    "Change a lot; a new number_of_spots resizes it"),
-	ROUTE0(M_DELETE, "/api/admin/pkl/delete/{id}", AC_ADMIN,
-	    lots_admin_delete, "Delete a lot (kept as history if it has any)"),
+	ROUTE(M_DELETE, "/api/admin/pkl/delete/{id}", AC_ADMIN,
+	    lots_admin_delete, f_lot_delete,
+	    "Delete a lot (kept as history if it has any)"),
 	ROUTE0(M_GET, "/api/admin/pkl/list", AC_ADMIN, lots_admin_list,
 	    "Every lot, inactive ones included"),
 	ROUTE0(M_GET, "/api/admin/pkl/{id}", AC_ADMIN, lots_admin_get,
 	    "A lot with its spot grid"),
+	ROUTE(M_GET, "/api/admin/pkl/{id}/timeline", AC_ADMIN,
+	    resv_admin_timeline, f_day,
+	    "A lot's day (site time zone) as a timeline per spot"),
 	ROUTE(M_GET, "/api/admin/reservations", AC_ADMIN, resv_admin_list,
 	    f_admin_resv, "Every reservation, filtered and paged"),
 	ROUTE0(M_GET, "/api/admin/summary", AC_ADMIN, resv_admin_summary,
 	    "Occupancy, revenue and bookings per day"),
 
 	/* a user's parking */
-	ROUTE0(M_GET, "/api/user/pkl/list", AC_USER, lots_user_list,
-	    "The lots a user can book"),
+	ROUTE(M_GET, "/api/user/pkl/list", AC_USER, lots_user_list,
+	    f_lot_list, "The lots a user can book (free for a window)"),
 	ROUTE(M_POST, "/api/user/pkl/book/{id}", AC_USER, resv_book, f_book,
 	    "Book the first free spot of a lot"),
 	ROUTE(M_POST, "/api/user/pkl/release", AC_USER, resv_release,
 	    f_release, "Release a reservation and pay"),
 	ROUTE(M_GET, "/api/user/pkl/book/list", AC_USER, resv_list, f_history,
 	    "The caller's reservations, newest first"),
+	ROUTE(M_GET, "/api/user/pkl/availability/{id}", AC_USER,
+	    resv_availability, f_window,
+	    "How many spots of a lot are free for a window"),
+	ROUTE(M_GET, "/api/user/pkl/slots/{id}", AC_USER, resv_slots, f_day,
+	    "Free spots of each grid slot of a day"),
+	ROUTE(M_POST, "/api/user/pkl/reserve/{id}", AC_USER, resv_reserve,
+	    f_reserve, "Reserve a spot of a lot for a window"),
+	ROUTE(M_POST, "/api/user/pkl/checkin", AC_USER, resv_checkin,
+	    f_resv_id, "Check in a reservation"),
+	ROUTE(M_POST, "/api/user/pkl/cancel", AC_USER, resv_cancel,
+	    f_resv_id, "Cancel a reservation before its start"),
 	ROUTE0(M_GET, "/api/user/summary", AC_USER, resv_summary,
 	    "The caller's active reservation, bookings, hours and spending"),
 

@@ -422,6 +422,180 @@ time_parse_iso(const char *s)
 	return (int64_t)timegm(&tm);
 }
 
+/*
+ * RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM), 'T' and
+ * 'Z' in either case (RFC 3339 5.6).  Returns the UTC instant in seconds,
+ * or -1.  *frac is set when the fraction is not zero (the caller decides
+ * whether a part of a second is allowed).  Leap seconds (:60) are refused:
+ * no grid has them.
+ */
+int64_t
+time_parse_rfc3339(const char *s, int *frac)
+{
+	struct tm tm;
+	int y, mo, d, h, mi, sec, oh, om, sign;
+	size_t i;
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+
+	*frac = 0;
+	if (strlen(s) < 20)
+		return -1;
+	if ((y = digits(s, 4)) < 1970 || s[4] != '-' ||
+	    (mo = digits(s + 5, 2)) < 1 || mo > 12 || s[7] != '-' ||
+	    (d = digits(s + 8, 2)) < 1 || d > mdays[mo - 1] ||
+	    (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':' ||
+	    (h = digits(s + 11, 2)) < 0 || h > 23 ||
+	    (mi = digits(s + 14, 2)) < 0 || mi > 59 ||
+	    (sec = digits(s + 17, 2)) < 0 || sec > 59)
+		return -1;
+	if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) ||
+	    y % 400 == 0))
+		return -1;
+	i = 19;
+	if (s[i] == '.') {
+		if (s[++i] < '0' || s[i] > '9')
+			return -1;
+		for (; s[i] >= '0' && s[i] <= '9'; i++)
+			if (s[i] != '0')
+				*frac = 1;
+	}
+	if ((s[i] == 'Z' || s[i] == 'z') && s[i + 1] == '\0')
+		oh = om = sign = 0;
+	else if ((s[i] == '+' || s[i] == '-') && s[i + 3] == ':' &&
+	    s[i + 6] == '\0' && (oh = digits(s + i + 1, 2)) >= 0 && oh <= 23 &&
+	    (om = digits(s + i + 4, 2)) >= 0 && om <= 59)
+		sign = s[i] == '+' ? 1 : -1;
+	else
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	/* local time = UTC + offset */
+	return (int64_t)timegm(&tm) - sign * (int64_t)(oh * 3600 + om * 60);
+}
+
+int
+time_zone_ok(const char *name)
+{
+	const char *dir = getenv("TZDIR");
+	char path[512];
+	size_t i, n = strlen(name);
+
+	if (strcmp(name, "UTC") == 0)
+		return 1;
+	/* a relative name of letters, digits, "_+-/" and no ".." component:
+	 * never a path out of the database */
+	if (n == 0 || n > 64 || name[0] == '/' || strstr(name, "..") != NULL)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((name[i] >= 'A' && name[i] <= 'Z') ||
+		    (name[i] >= 'a' && name[i] <= 'z') ||
+		    (name[i] >= '0' && name[i] <= '9') || name[i] == '_' ||
+		    name[i] == '+' || name[i] == '-' || name[i] == '/'))
+			return 0;
+	snprintf(path, sizeof(path), "%s/%s", dir != NULL && *dir != '\0' ?
+	    dir : "/usr/share/zoneinfo", name);
+	return access(path, R_OK) == 0;
+}
+
+void
+time_zone_set(const char *name)
+{
+	/* glibc reads TZ at tzset() and keeps the rules: localtime_r() and
+	 * mktime() then need no lock of ours and read no file per call. */
+	setenv("TZ", name, 1);
+	tzset();
+}
+
+int64_t
+time_local(int y, int mo, int d, int minute)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = minute / 60;
+	tm.tm_min = minute % 60;
+	/* the zone's rules say whether summer time is in force that day
+	 * (a time in a gap of the spring change moves on by the gap) */
+	tm.tm_isdst = -1;
+	return (int64_t)mktime(&tm);
+}
+
+int
+time_parse_date(const char *s, int *y, int *mo, int *d)
+{
+	int64_t t;
+
+	if (strlen(s) != 10 || (t = time_parse_iso(s)) < 0)
+		return -1;
+	*y = digits(s, 4);
+	*mo = digits(s + 5, 2);
+	*d = digits(s + 8, 2);
+	return 0;
+}
+
+/* Minutes of "HH:MM"; -1 when not. */
+static int
+hhmm_minutes(const char *s)
+{
+	int h, m;
+
+	if (s == NULL || strlen(s) != 5 || s[2] != ':' ||
+	    (h = digits(s, 2)) < 0 || h > 23 || (m = digits(s + 3, 2)) < 0 ||
+	    m > 59)
+		return -1;
+	return h * 60 + m;
+}
+
+void
+time_hours_of_day(const char *open, const char *close, int y, int mo, int d,
+    int64_t *from, int64_t *to)
+{
+	int a = hhmm_minutes(open), b = hhmm_minutes(close);
+
+	if (a < 0 || b < 0 || a == b) {
+		/* always open (no hours, or "00:00"-"00:00"): the whole
+		 * day, from midnight to midnight */
+		*from = time_local(y, mo, d, 0);
+		*to = time_local(y, mo, d + 1, 0);
+		return;
+	}
+	*from = time_local(y, mo, d, a);
+	/* closing at or before opening: open over midnight */
+	*to = b > a ? time_local(y, mo, d, b) : time_local(y, mo, d + 1, b);
+}
+
+int
+time_in_hours(const char *open, const char *close, int64_t s, int64_t e)
+{
+	struct tm tm;
+	time_t t = (time_t)s;
+	int64_t from, to;
+	int k;
+
+	if (hhmm_minutes(open) < 0 || hhmm_minutes(close) < 0 ||
+	    hhmm_minutes(open) == hhmm_minutes(close))
+		return 1;
+	localtime_r(&t, &tm);
+	/* The period of the local day of s, or of the day before (hours
+	 * over midnight); s must be in it and e at most its end. */
+	for (k = 0; k >= -1; k--) {
+		time_hours_of_day(open, close, tm.tm_year + 1900, tm.tm_mon + 1,
+		    tm.tm_mday + k, &from, &to);
+		if (from <= s && s < to)
+			return e <= to;
+	}
+	return 0;
+}
+
 /* ---- text ---- */
 
 /* Appends s escaped; with ascii, every byte from 0x80 too. */

@@ -395,16 +395,64 @@ bad:
 	return "must be a time HH:MM from 00:00 to 23:59";
 }
 
-/* A reservation status: active, completed or cancelled. */
+/* A reservation status: active, completed, cancelled, reserved or
+ * no_show. */
 const char *
 valid_resv_status(struct req *req, char **s, size_t *len)
 {
 	(void)req;
 	(void)len;
 	if (strcmp(*s, "active") == 0 || strcmp(*s, "completed") == 0 ||
-	    strcmp(*s, "cancelled") == 0)
+	    strcmp(*s, "cancelled") == 0 || strcmp(*s, "reserved") == 0 ||
+	    strcmp(*s, "no_show") == 0)
 		return NULL;
-	return "must be active, completed or cancelled";
+	return "must be active, completed, cancelled, reserved or no_show";
+}
+
+/*
+ * One end of a window: RFC 3339 with Z or an offset, on the grid of
+ * PARKD_RESERVATION_GRID_MINUTES.  The text is left as it is; the handler
+ * reads the instant with time_parse_rfc3339() and checks the window as a
+ * whole (length, past, how far ahead).
+ */
+const char *
+valid_window_time(struct req *req, char **s, size_t *len)
+{
+	int64_t t;
+	int frac;
+
+	(void)len;
+	if ((t = time_parse_rfc3339(*s, &frac)) < 0)
+		return "must be a time like 2026-11-26T09:00:00Z or "
+		    "2026-11-26T10:00:00+01:00 (RFC 3339)";
+	if (frac || t % ((int64_t)conf.resv_grid_min * 60) != 0)
+		return pool_printf(&req->pool, "must be on the %d-minute grid",
+		    conf.resv_grid_min);
+	return NULL;
+}
+
+/* A day YYYY-MM-DD (read in the site's time zone by the handler). */
+const char *
+valid_date(struct req *req, char **s, size_t *len)
+{
+	int y, m, d;
+
+	(void)req;
+	(void)len;
+	if (time_parse_date(*s, &y, &m, &d) != 0)
+		return "must be a date YYYY-MM-DD";
+	return NULL;
+}
+
+/* The word true or false (a query parameter). */
+const char *
+valid_truth(struct req *req, char **s, size_t *len)
+{
+	(void)req;
+	(void)len;
+	if (strcmp(*s, "true") == 0 || strcmp(*s, "false") == 0)
+		return NULL;
+	return "must be true or false";
 }
 
 /* A date YYYY-MM-DD or a time YYYY-MM-DDTHH:MM:SSZ (UTC). */

@@ -58,6 +58,91 @@ main(void)
 	is_int(time_parse_iso("2026-11-26 12:45:04Z"), -1, "space refused");
 	is_int(time_parse_iso(""), -1, "empty refused");
 
+	/* RFC 3339 (advance reservations): Z or an offset, UTC inside */
+	{
+		int fr;
+		int64_t f, t;
+
+		is_int(time_parse_rfc3339("2026-11-26T12:45:04Z", &fr),
+		    1795697104, "rfc3339 Z");
+		is_int(time_parse_rfc3339("2026-11-26t12:45:04z", &fr),
+		    1795697104, "rfc3339 t and z in lower case");
+		is_int(time_parse_rfc3339("2026-11-26T13:45:04+01:00", &fr),
+		    1795697104, "rfc3339 +01:00 is an hour ahead of UTC");
+		is_int(time_parse_rfc3339("2026-11-26T07:15:04-05:30", &fr),
+		    1795697104, "rfc3339 -05:30");
+		is_int(time_parse_rfc3339("2026-11-26T00:15:00+01:00", &fr),
+		    1795648500, "an offset moves the instant across midnight");
+		ok(time_parse_rfc3339("2026-11-26T12:45:04.000Z", &fr) ==
+		    1795697104 && fr == 0, "a zero fraction is allowed");
+		ok(time_parse_rfc3339("2026-11-26T12:45:04.5Z", &fr) ==
+		    1795697104 && fr == 1, "a non-zero fraction is reported");
+		is_int(time_parse_rfc3339("2026-11-26T12:45:04", &fr), -1,
+		    "rfc3339 without zone refused");
+		is_int(time_parse_rfc3339("2026-11-26T12:45:04+0100", &fr), -1,
+		    "an offset without colon refused");
+		is_int(time_parse_rfc3339("2026-11-26T12:45:04+24:00", &fr), -1,
+		    "offset hour 24 refused");
+		is_int(time_parse_rfc3339("2026-11-26T12:45:60Z", &fr), -1,
+		    "second 60 refused");
+		is_int(time_parse_rfc3339("2026-11-26 12:45:04Z", &fr), -1,
+		    "a space refused");
+		is_int(time_parse_rfc3339("2026-11-26T12:45:04Z ", &fr), -1,
+		    "trailing text refused");
+		is_int(time_parse_rfc3339("2026-11-26T12:45:04.Z", &fr), -1,
+		    "an empty fraction refused");
+		is_int(time_parse_rfc3339("2025-02-29T00:00:00Z", &fr), -1,
+		    "no leap day in 2025");
+		is_int(time_parse_rfc3339("", &fr), -1, "empty refused");
+
+		ok(time_zone_ok("UTC") && time_zone_ok("Europe/Berlin"),
+		    "UTC and Europe/Berlin are zones");
+		ok(!time_zone_ok("Mars/Olympus") && !time_zone_ok("") &&
+		    !time_zone_ok("../../etc/passwd") &&
+		    !time_zone_ok("/etc/localtime"), "unknown zones, paths "
+		    "and .. refused");
+
+		/* Europe/Berlin's change days: 2026-03-29 (02:00 CET ->
+		 * 03:00 CEST, a 23-hour day) and 2026-10-25 (03:00 CEST ->
+		 * 02:00 CET, a 25-hour day) */
+		time_zone_set("Europe/Berlin");
+		is_int(time_local(2026, 3, 29, 0), 1774738800,
+		    "Berlin 2026-03-29 00:00 is 2026-03-28T23:00Z");
+		is_int(time_local(2026, 3, 30, 0) - time_local(2026, 3, 29, 0),
+		    23 * 3600, "2026-03-29 has 23 hours in Berlin");
+		is_int(time_local(2026, 10, 26, 0) -
+		    time_local(2026, 10, 25, 0), 25 * 3600,
+		    "2026-10-25 has 25 hours in Berlin");
+		is_int(time_local(2026, 3, 29, 4 * 60), 1774749600,
+		    "04:00 on 2026-03-29 is CEST (02:00Z)");
+		is_int(time_local(2026, 10, 25, 4 * 60), 1792897200,
+		    "04:00 on 2026-10-25 is CET (03:00Z)");
+		/* hours 01:00-05:00 across the change: 3 real hours in
+		 * spring, 5 in autumn */
+		time_hours_of_day("01:00", "05:00", 2026, 3, 29, &f, &t);
+		is_int(t - f, 3 * 3600, "01:00-05:00 on the spring change "
+		    "day is 3 hours");
+		time_hours_of_day("01:00", "05:00", 2026, 10, 25, &f, &t);
+		is_int(t - f, 5 * 3600, "and 5 on the autumn one");
+		ok(time_in_hours("01:00", "05:00", f, t) &&
+		    !time_in_hours("01:00", "05:00", f - 900, t) &&
+		    !time_in_hours("01:00", "05:00", f, t + 900),
+		    "a window of the whole opening is inside; 15 minutes "
+		    "more either side is not");
+		/* over midnight: 22:00-06:00 */
+		ok(time_in_hours("22:00", "06:00", time_local(2026, 10, 24,
+		    23 * 60), time_local(2026, 10, 25, 5 * 60)),
+		    "22:00-06:00: a night across the autumn change is inside");
+		ok(!time_in_hours("22:00", "06:00", time_local(2026, 10, 25,
+		    5 * 60), time_local(2026, 10, 25, 7 * 60)),
+		    "05:00-07:00 is not");
+		ok(time_in_hours(NULL, NULL, 0, 86400 * 3), "no hours: always "
+		    "open");
+		time_zone_set("UTC");
+		is_int(time_local(2026, 3, 29, 0), 1774742400,
+		    "UTC again: midnight is 00:00Z");
+	}
+
 	text_escape_log(&b, "a\r\nb\"c\\\x01\x7f", 9);
 	is_str(b.p, "a\\r\\nb\\\"c\\\\\\x01\\x7f",
 	    "log escaping leaves no control character or bare quote");

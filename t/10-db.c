@@ -44,6 +44,7 @@ static void test_migrate_race(void);
 static void test_constraints(void);
 static void test_status_check(const char *);
 static void test_export_recipient(const char *);
+static void test_windows(const char *);
 static void test_triggers(void);
 static void test_sample(void);
 static void test_stats(void);
@@ -712,6 +713,192 @@ test_status_check(const char *path)
 	is_int(db_open(path, 1), DB_OK, "back to the main file");
 }
 
+/* The counters of 007 as 011 defines them, against the rows: empty when
+ * right. */
+#define COUNTS11_WRONG "SELECT 'user ' || id FROM users u WHERE " \
+	"resv_finished <> (SELECT count(*) FROM reservations r WHERE " \
+	"r.user_id = u.id AND r.status <> 'active' AND r.status <> " \
+	"'reserved') OR resv_cancelled <> (SELECT count(*) FROM reservations " \
+	"r WHERE r.user_id = u.id AND r.status = 'cancelled') OR " \
+	"resv_no_show <> (SELECT count(*) FROM reservations r WHERE " \
+	"r.user_id = u.id AND r.status = 'no_show') OR spent_cents <> " \
+	"(SELECT coalesce(sum(cost_cents), 0) FROM reservations r WHERE " \
+	"r.user_id = u.id AND (r.status = 'completed' OR r.status = " \
+	"'no_show')) OR parked_secs <> (SELECT coalesce(sum(leaving_ts - " \
+	"parking_ts), 0) FROM reservations r WHERE r.user_id = u.id AND " \
+	"r.status = 'completed') UNION ALL SELECT 'lot ' || id FROM lots l " \
+	"WHERE resv_count <> (SELECT count(*) FROM reservations r WHERE " \
+	"r.lot_id = l.id) OR resv_cancelled <> (SELECT count(*) FROM " \
+	"reservations r WHERE r.lot_id = l.id AND r.status = 'cancelled') OR " \
+	"resv_reserved <> (SELECT count(*) FROM reservations r WHERE " \
+	"r.lot_id = l.id AND r.status = 'reserved') OR resv_no_show <> " \
+	"(SELECT count(*) FROM reservations r WHERE r.lot_id = l.id AND " \
+	"r.status = 'no_show') OR occupied <> (SELECT count(*) FROM " \
+	"reservations r WHERE r.lot_id = l.id AND r.status = 'active') " \
+	"UNION ALL SELECT 'spot ' || id FROM spots s WHERE status <> CASE " \
+	"WHEN EXISTS (SELECT 1 FROM reservations r WHERE r.spot_id = s.id " \
+	"AND r.status = 'active') THEN 'O' ELSE 'A' END"
+/* Two holds on one spot that overlap: none, ever. */
+#define HOLDS_OVERLAP "SELECT a.id || ' ' || b.id FROM reservations a " \
+	"JOIN reservations b ON a.spot_id = b.spot_id AND a.id < b.id " \
+	"WHERE a.hold_start IS NOT NULL AND b.hold_start IS NOT NULL AND " \
+	"a.hold_start < b.hold_end AND b.hold_start < a.hold_end"
+
+/*
+ * Migration 011 (advance reservations) on a database at version 10 with
+ * active, completed and cancelled walk-ins: every row kept, the active ones
+ * now hold [arrival, arrival + 4 h), the counters right; then the new
+ * rules: the statuses (written without IN), the invariant refused by the
+ * triggers (a constraint: 409, never 500), a check-in, a no-show, a
+ * cancellation and a move followed by every counter.  Reopens path after.
+ */
+static void
+test_windows(const char *path)
+{
+	char p[300], rows[16384], plan[1024];
+	sqlite3 *d;
+	sqlite3_stmt *st;
+	size_t i;
+	int rc;
+
+	path_in(p, sizeof p, "v10.db");
+	sqlite3_open(p, &d);
+	rc = sqlite3_exec(d, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	for (i = 0; i < 10 && rc == SQLITE_OK; i++)
+		rc = sqlite3_exec(d, sql_migrations[i].text, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(d, sql_sample, NULL, NULL, NULL);
+	/* four walk-ins on the first lot: two stay, one released, one
+	 * cancelled */
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(d, "PRAGMA user_version = 10;"
+		    "INSERT INTO reservations (spot_id, lot_id, user_id, "
+		    "vehicle_number, parking_ts, hourly_cents, created_at, "
+		    "updated_at) SELECT s.id, s.lot_id, (SELECT min(id) FROM "
+		    "users), 'KA01AB' || s.spot_number, 1000 + s.spot_number, "
+		    "250, 1000, 1000 FROM spots s WHERE s.lot_id = (SELECT "
+		    "min(id) FROM lots) AND s.spot_number <= 4;"
+		    "UPDATE reservations SET status = 'completed', leaving_ts "
+		    "= 5000, cost_cents = 500, updated_at = 5000 WHERE id = "
+		    "(SELECT min(id) FROM reservations);"
+		    "UPDATE reservations SET status = 'cancelled', leaving_ts "
+		    "= 2000, cost_cents = 0, updated_at = 2000 WHERE id = "
+		    "(SELECT min(id) + 1 FROM reservations)", NULL, NULL, NULL);
+	is_int(rc, SQLITE_OK, "011: a database at version 10 with walk-ins "
+	    "(%s)", sqlite3_errmsg(d));
+	snprintf(rows, sizeof rows, "%s", rows_of(d, KEPT_ROWS));
+	sqlite3_close(d);
+	is_int(db_open(p, 1), DB_OK, "db_open migrates it");
+	is_int(db_version(), db_version_latest(), "to the latest version");
+	db_close();
+	sqlite3_open(p, &d);
+	sqlite3_exec(d, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	is_str(rows_of(d, KEPT_ROWS), rows, "011: every reservation, lot "
+	    "counter and version, and spot status as it was");
+	is_str(rows_of(d, "SELECT status || ' ' || ifnull(hold_start, '-') "
+	    "|| ' ' || ifnull(hold_end, '-') || ' ' || ifnull(start_time, '-') "
+	    "|| ' ' || ifnull(end_time, '-') FROM reservations ORDER BY id"),
+	    "completed - - - -\ncancelled - - - -\n"
+	    "active 1003 15403 - -\nactive 1004 15404 - -\n",
+	    "011: active walk-ins hold [arrival, arrival + 4 h); finished "
+	    "rows hold nothing; walk-ins have no window");
+	is_str(rows_of(d, COUNTS11_WRONG), "", "011: every counter is right");
+	ok(strstr(rows_of(d, "SELECT sql FROM sqlite_master WHERE name = "
+	    "'reservations'"), " IN (") == NULL, "011: no IN in the table's "
+	    "checks");
+	is_str(rows_of(d, "PRAGMA integrity_check"), "ok\n", "integrity_check");
+	is_str(rows_of(d, "PRAGMA foreign_key_check"), "", "foreign keys hold");
+	plan[0] = '\0';
+	if (sqlite3_prepare_v2(d, "EXPLAIN QUERY PLAN SELECT hold_end FROM "
+	    "reservations WHERE spot_id = 3 AND hold_start IS NOT NULL AND "
+	    "hold_start < 9000 ORDER BY hold_start DESC LIMIT 1", -1, &st,
+	    NULL) == SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW)
+			snprintf(plan + strlen(plan), sizeof plan - strlen(plan),
+			    "%s\n", (const char *)sqlite3_column_text(st, 3));
+		sqlite3_finalize(st);
+	}
+	ok(strstr(plan, "SEARCH reservations USING COVERING INDEX "
+	    "reservations_hold (spot_id=? AND hold_start>? AND hold_start<?)")
+	    != NULL &&
+	    strstr(plan, "TEMP B-TREE") == NULL, "the neighbour is one seek of "
+	    "reservations_hold, in order");
+	diag("%s", plan);
+
+	/* A reservation of spot 5 [20000, 23600); one touching it end to
+	 * start shares the spot; one overlapping it is refused by the
+	 * trigger, with a constraint error, on insert and on update. */
+#define RESV11(start, end) "INSERT INTO reservations (spot_id, lot_id, " \
+	"user_id, parking_ts, hourly_cents, status, created_at, updated_at, " \
+	"start_time, end_time, hold_start, hold_end) SELECT s.id, s.lot_id, " \
+	"(SELECT min(id) FROM users), " #start ", 300, 'reserved', 10, 10, " \
+	#start ", " #end ", " #start ", " #end " FROM spots s WHERE " \
+	"s.lot_id = (SELECT min(id) FROM lots) AND s.spot_number = 5"
+	rc = sqlite3_exec(d, RESV11(20000, 23600), NULL, NULL, NULL);
+	is_int(rc, SQLITE_OK, "a 'reserved' row (%s)", sqlite3_errmsg(d));
+	rc = sqlite3_exec(d, RESV11(23600, 27200) ";" RESV11(16400, 20000),
+	    NULL, NULL, NULL);
+	is_int(rc, SQLITE_OK, "windows touching end to start share the spot "
+	    "(%s)", sqlite3_errmsg(d));
+	rc = sqlite3_exec(d, RESV11(23000, 24000), NULL, NULL, NULL);
+	is_int(rc, SQLITE_CONSTRAINT, "an overlapping hold is refused: %s",
+	    sqlite3_errmsg(d));
+	rc = sqlite3_exec(d, RESV11(19999, 27201), NULL, NULL, NULL);
+	is_int(rc, SQLITE_CONSTRAINT, "one covering three holds too");
+	rc = sqlite3_exec(d, RESV11(100, 30000), NULL, NULL, NULL);
+	is_int(rc, SQLITE_CONSTRAINT, "one covering everything too");
+	rc = sqlite3_exec(d, "UPDATE reservations SET hold_end = hold_end + 1 "
+	    "WHERE start_time = 20000", NULL, NULL, NULL);
+	is_int(rc, SQLITE_CONSTRAINT, "growing a hold into the next one is "
+	    "refused");
+	rc = sqlite3_exec(d, "UPDATE reservations SET spot_id = (SELECT "
+	    "spot_id FROM reservations WHERE status = 'active' LIMIT 1) "
+	    "WHERE start_time = 20000", NULL, NULL, NULL);
+	is_int(rc, SQLITE_OK, "a reserved row moves to another spot (the "
+	    "walk-in's hold there ended long before)");
+	is_str(rows_of(d, HOLDS_OVERLAP), "", "no two holds overlap");
+
+	/* check-in, no-show, cancel, release: the counters follow */
+	rc = sqlite3_exec(d, "UPDATE reservations SET status = 'active', "
+	    "parking_ts = 19000, hold_start = 19000 WHERE start_time = 20000",
+	    NULL, NULL, NULL);
+	is_int(rc, SQLITE_CONSTRAINT, "a check-in onto an occupied spot is "
+	    "refused (one active row per spot)");
+	rc = sqlite3_exec(d, "UPDATE reservations SET status = 'active', "
+	    "parking_ts = 16000, hold_start = 16000 WHERE start_time = 16400",
+	    NULL, NULL, NULL);
+	is_int(rc, SQLITE_OK, "a check-in (%s)", sqlite3_errmsg(d));
+	rc = sqlite3_exec(d, "UPDATE reservations SET status = 'no_show', "
+	    "leaving_ts = parking_ts, cost_cents = 300 WHERE start_time = "
+	    "23600", NULL, NULL, NULL);
+	is_int(rc, SQLITE_OK, "a no-show (%s)", sqlite3_errmsg(d));
+	rc = sqlite3_exec(d, "UPDATE reservations SET status = 'cancelled', "
+	    "leaving_ts = parking_ts, cost_cents = 0 WHERE start_time = 20000",
+	    NULL, NULL, NULL);
+	is_int(rc, SQLITE_OK, "a cancellation (%s)", sqlite3_errmsg(d));
+	rc = sqlite3_exec(d, "UPDATE reservations SET status = 'completed', "
+	    "leaving_ts = 30000, cost_cents = 900 WHERE start_time = 16400",
+	    NULL, NULL, NULL);
+	is_int(rc, SQLITE_OK, "a release (%s)", sqlite3_errmsg(d));
+	is_str(rows_of(d, "SELECT count(*) FROM reservations WHERE "
+	    "hold_start IS NOT NULL AND status <> 'active' AND status <> "
+	    "'reserved'"), "0\n", "finished rows hold nothing (the trigger "
+	    "ended their holds)");
+	is_str(rows_of(d, COUNTS11_WRONG), "", "every counter followed");
+	rc = sqlite3_exec(d, "UPDATE reservations SET status = 'reserved' "
+	    "WHERE status = 'cancelled'", NULL, NULL, NULL);
+	is_int(rc, SQLITE_CONSTRAINT, "nothing becomes reserved again");
+	rc = sqlite3_exec(d, "UPDATE reservations SET status = 'active' "
+	    "WHERE status = 'no_show'", NULL, NULL, NULL);
+	is_int(rc, SQLITE_CONSTRAINT, "a no-show never becomes active");
+	rc = sqlite3_exec(d, "DELETE FROM reservations WHERE status = "
+	    "'no_show' OR status = 'cancelled'", NULL, NULL, NULL);
+	is_int(rc, SQLITE_OK, "deleting finished rows");
+	is_str(rows_of(d, COUNTS11_WRONG), "", "the counters follow deletes");
+	sqlite3_close(d);
+	is_int(db_open(path, 1), DB_OK, "back to the main file");
+}
+
 /* The schema refuses what the API could never store. */
 static void
 test_constraints(void)
@@ -1309,6 +1496,7 @@ main(void)
 	test_constraints();
 	test_status_check(path);
 	test_export_recipient(path);
+	test_windows(path);
 	test_triggers();
 	test_sample();
 	test_stats();

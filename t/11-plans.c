@@ -68,7 +68,8 @@ struct hot {
 
 /* Filled in main(): some parameters are times. */
 static struct hot hot[] = {
-	{ STMT_SPOT_FIRST_FREE, "STMT_SPOT_FIRST_FREE", { I(PROBE_LOT) } },
+	{ STMT_SPOT_FIRST_FREE, "STMT_SPOT_FIRST_FREE",
+	    { I(PROBE_LOT), I(0), I(14400) } },
 	{ STMT_LOTS_LIST, "STMT_LOTS_LIST", { I(0) } },
 	{ STMT_LOT_GET, "STMT_LOT_GET", { I(PROBE_LOT) } },
 	{ STMT_LOT_FOR_BOOKING, "STMT_LOT_FOR_BOOKING", { I(PROBE_LOT) } },
@@ -103,6 +104,24 @@ static struct hot hot[] = {
 	/* the admin's count of all reservations, or a lot's (007) */
 	{ STMT_RESV_COUNT_ADMIN_LOTS, "STMT_RESV_COUNT_ADMIN_LOTS",
 	    { N, N, N } },
+	/* advance reservations (011): what a reserve, check-in, cancel and
+	 * a walk-in read on their way, and the caller's upcoming list */
+	{ STMT_RESV_STALE_LOT, "STMT_RESV_STALE_LOT",
+	    { I(PROBE_LOT), I(0), I(1800) } },
+	{ STMT_RESV_EXPIRE_LOT, "STMT_RESV_EXPIRE_LOT",
+	    { I(PROBE_LOT), I(0), I(1800), I(60) } },
+	{ STMT_RESV_LOT, "STMT_RESV_LOT", { I(PROBE_LOT), I(PROBE_USER) } },
+	{ STMT_RESV_USER_OVERLAP, "STMT_RESV_USER_OVERLAP",
+	    { I(PROBE_USER), I(0), I(3600), TX("KA01"), I(0) } },
+	{ STMT_RESV_OWNED, "STMT_RESV_OWNED", { I(1), I(PROBE_USER) } },
+	{ STMT_RESV_SPOT_CAN_HOLD, "STMT_RESV_SPOT_CAN_HOLD",
+	    { I(1), I(0), I(3600), I(1) } },
+	{ STMT_RESV_LIST_UPCOMING, "STMT_RESV_LIST_UPCOMING",
+	    { I(PROBE_USER), I(0), I(1800), I(50), I(0) } },
+	{ STMT_RESV_COUNT_UPCOMING, "STMT_RESV_COUNT_UPCOMING",
+	    { I(PROBE_USER), I(0), I(1800) } },
+	{ STMT_RESV_EXPIRE_ALL, "STMT_RESV_EXPIRE_ALL",
+	    { N, I(0), I(1800), I(60) } },
 };
 #define NHOT (sizeof(hot) / sizeof(hot[0]))
 
@@ -127,6 +146,12 @@ static const struct {
 	const char *name;
 } indexed[] = {
 	{ STMT_RESV_COUNT_ADMIN_LOT, "STMT_RESV_COUNT_ADMIN_LOT" },
+	/* a lot's spots, each with a seek or two of reservations_hold */
+	{ STMT_RESV_BEST_SPOT, "STMT_RESV_BEST_SPOT" },
+	{ STMT_RESV_HOLDS, "STMT_RESV_HOLDS" },
+	{ STMT_RESV_HOLDS_BARE, "STMT_RESV_HOLDS_BARE" },
+	{ STMT_RESV_LOT_UPCOMING, "STMT_RESV_LOT_UPCOMING" },
+	{ STMT_RESV_REMIND_DUE, "STMT_RESV_REMIND_DUE" },
 };
 
 /* Statements whose plan is only shown (known to scan; see the report). */

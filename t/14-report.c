@@ -267,6 +267,45 @@ test_report(void)
 	pool_free(&p);
 }
 
+/* A no-show counts as a booking with its charge, and the report says how
+ * many there were and what they cost (sql/013). */
+static void
+test_report_no_show(void)
+{
+	struct resv rows[2];
+	struct report r;
+	struct pool p = { 0 };
+	struct buf html = { 0 }, text = { 0 };
+
+	rows[0] = row(7, "Downtown", 4, "KA01", "2026-11-02T08:00:00Z",
+	    "2026-11-02T10:00:00Z", 4000);
+	rows[1] = row(7, "Downtown", 5, "KA01", "2026-11-05T08:00:00Z",
+	    "2026-11-05T08:00:00Z", 2000);
+	rows[1].status = "no_show";
+	memset(&r, 0, sizeof r);
+	r.username = "jane";
+	r.year = 2026;
+	r.month = 11;
+	r.rows = rows;
+	r.nrows = 2;
+	r.now = at("2026-12-01T00:00:00Z");
+	batch_report_compute(&r, &p);
+	is_int(r.bookings, 2, "no-show: 2 bookings");
+	is_int(r.cents, 6000, "no-show: its charge is money spent");
+	ok(r.no_shows == 1 && r.no_show_cents == 2000, "one no-show, "
+	    "charged 20.00");
+	batch_report_text(&r, &text);
+	batch_report_html(&r, &html);
+	ok(text.p != NULL && strstr(text.p, "No-shows:          1, charged") !=
+	    NULL && strstr(text.p, "(no-show)") != NULL, "the text says so "
+	    "and marks the row");
+	ok(html.p != NULL && strstr(html.p, "No-shows") != NULL &&
+	    strstr(html.p, "(no-show)") != NULL, "the HTML too");
+	buf_free(&html);
+	buf_free(&text);
+	pool_free(&p);
+}
+
 int
 main(void)
 {
@@ -276,5 +315,6 @@ main(void)
 	test_weekday();
 	test_escape();
 	test_report();
+	test_report_no_show();
 	return done_testing();
 }

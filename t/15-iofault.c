@@ -508,6 +508,9 @@ main(void)
 	log_init("15-iofault");
 	conf.db_busy_timeout_ms = 5000;
 	conf.max_active_bookings = 1000;
+	/* a walk-in holds its spot for this long (sql/013): the defaults */
+	conf.walkin_hold_min = 240;
+	conf.checkin_grace_min = 30;
 	if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
 		tmp = "/tmp";
 	snprintf(dir, sizeof dir, "%s/parkd-15-iofault.XXXXXX", tmp);

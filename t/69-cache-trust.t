@@ -5,10 +5,11 @@ Through the real stack, with Redis on a unix socket of mode 0700 (as
 dev/run runs it) and again over TCP with requirepass (database 1):
 
 (a) parkd stores each value under the key it computes
-    (parkd:v3:lots:<generation>:grid:<lot>:<version>, ...:summary:...) as a
-    32-byte tag and the text; a value planted under that exact key (an
-    untagged text, a wrong tag, a short value, a list, the valid value of
-    another lot's grid or of the summary) is never served: the answer is
+    (parkd:v3:lots:<generation>:grid:<lot>:<slot>:<version>,
+    ...:summary:...) as a 32-byte tag and the text; a value planted under
+    that exact key (an untagged text, a wrong tag, a short value, a list,
+    the valid value of another lot's grid or of the summary) is never
+    served: the answer is
     the real one, the value is replaced, and a security: line is logged
     (without the value).
 (b) TCP: AUTH and SELECT on every new connection (also after Redis
@@ -67,10 +68,13 @@ def one(s, sql, *args):
 
 def grid_key(s, lot):
     """The key parkd caches a lot's grid under, computed as parkd does
-    (cache_fetch() in cache.c, lots_admin_get() in lots.c)."""
+    (cache_fetch() in cache.c, lots_admin_get() in lots.c): the grid's R
+    state moves with the clock, so the key holds the 15-minute slot
+    (PARKD_RESERVATION_GRID_MINUTES) too (#16)."""
     gen = one(s, "SELECT gen FROM cache_gen WHERE family = 'lots'")
     ver = one(s, "SELECT version FROM lots WHERE id = ?", lot)
-    return KEY_PREFIX + "lots:%d:grid:%d:%d" % (gen, lot, ver)
+    return KEY_PREFIX + "lots:%d:grid:%d:%d:%d" % (gen, lot,
+                                              int(time.time()) // 900, ver)
 
 
 def summary_key(s):

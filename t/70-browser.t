@@ -6,6 +6,8 @@ root into it (web/build.mjs: the app and /api/docs), and runs
 t/browser/e2e.mjs with Node.js, which drives Debian's chromium through the
 npm package playwright-core: a driver registers, logs in, searches, books,
 sees the spot and the running cost, releases and sees the final cost,
+reserves ahead (a window, the lot's free places and day slots, the
+upcoming list with its countdown, the admin's day timeline, cancel),
 pages the history, exports to CSV (progress, download, e-mailed link; the
 test runs "parkctl exports" and "parkctl mail" and reads the .eml), changes
 profile and password; a driver who forgot the password asks for a

@@ -520,6 +520,72 @@ async function run() {
 		    "Back returns to the first page");
 	}
 
+	// ---- 5b. reserve ahead: a window, the lots' free places, reserve,
+	// the admin's timeline, cancel (issue #16) ---------------------------
+
+	{
+		await drv.getByRole("navigation", { name: "Main" })
+		    .getByRole("link", { name: "Reserve ahead" }).click();
+		await view(drv, "reserve");
+		await labelsOk(drv, "reserve");
+		const tomorrow = await drv.evaluate(() => {
+			const d = new Date(Date.now() + 86400000);
+			return d.getFullYear() + "-" +
+			    String(d.getMonth() + 1).padStart(2, "0") + "-" +
+			    String(d.getDate()).padStart(2, "0");
+		});
+		const wf = drv.locator("form.window");
+		await wf.getByLabel("Day").fill(tomorrow);
+		await wf.getByLabel("From").selectOption("10:00");
+		await wf.getByLabel("Until").selectOption("12:15");
+		ok((await wf.getByLabel("From").locator("option").count()) === 96,
+		    "the window is chosen in 15-minute steps (96 a day)");
+		await wf.getByRole("button", { name: "Show free places" }).click();
+		const card = drv.locator("article.lot", { hasText: lotName });
+		await card.waitFor();
+		const fw = (await card.textContent()).match(
+		    /Free for your window\s*(\d+) of (\d+)/);
+		ok(fw && fw[1] === fw[2] && Number(fw[1]) > 0,
+		    "each lot shows its free places for the window (all of them)",
+		    "  " + (fw ? fw[0] : "none"));
+		await card.locator(".slots span").first().waitFor();
+		is(await card.locator(".slots span").count(), 96,
+		    "the day's slots are drawn as a bar chart (96 bars)");
+		is(await card.locator(".slots span.pick").count(), 9,
+		    "the window's 9 slots are marked in it");
+		await card.getByRole("button", { name: "Reserve" }).click();
+		await drv.waitForFunction(() => /Reserved: spot/.test(
+		    document.getElementById("status").textContent));
+		const up = drv.locator("article.upcoming");
+		await up.first().waitFor();
+		is(await up.count(), 1, "the reservation is listed as upcoming");
+		like(await up.first().locator(".countdown").textContent(),
+		    /^(1d )?\d+:\d\d:\d\d$/, "with a countdown to its start");
+		ok(await up.first().getByRole("button", { name: "Check in" })
+		    .isDisabled(), "check-in waits for 15 minutes before the start");
+		await shot(drv, "05b-reserve");
+
+		// the admin's timeline of that day shows it on its spot
+		await admin.goto(BASE + "/admin/lots/" + lotId);
+		await view(admin, "lot");
+		await admin.locator("#tl-date").fill(tomorrow);
+		await admin.locator("#tl-date").dispatchEvent("change");
+		const iv = admin.locator(".tl .iv.reserved");
+		await iv.first().waitFor();
+		like(await iv.first().textContent(), new RegExp(driver.username +
+		    " reserved"), "the admin's day timeline shows who reserved");
+		await shot(admin, "12-admin-timeline");
+
+		await up.first().getByRole("button", { name: "Cancel" }).click();
+		await drv.waitForFunction(() => /Reservation cancelled/.test(
+		    document.getElementById("status").textContent));
+		await drv.locator("li.empty", { hasText: "No upcoming" }).waitFor();
+		ok(true, "cancelling it empties the upcoming list");
+		await drv.getByRole("navigation", { name: "Main" })
+		    .getByRole("link", { name: "History" }).click();
+		await view(drv, "bookings");
+	}
+
 	// ---- 6. export: progress, download, e-mailed link ---------------------------------------
 
 	{
@@ -683,8 +749,9 @@ async function run() {
 		await admin.getByRole("button", { name: "Filter" }).click();
 		await admin.waitForURL(/lot_id=/);
 		await view(admin, "reservations");
-		like(await admin.locator(".pager .count").textContent(), /of 13$/,
-		    "filtering by lot counts its 13 reservations");
+		// 13 bookings and the reservation made ahead and cancelled (5b)
+		like(await admin.locator(".pager .count").textContent(), /of 14$/,
+		    "filtering by lot counts its 14 reservations");
 	}
 
 	// ---- 9. the admin deactivates the driver ------------------------------------------------------

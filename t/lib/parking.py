@@ -309,28 +309,55 @@ def invariants(stack):
                 " AND (cost_cents IS NULL OR leaving_ts IS NULL"
                 " OR cost_cents < hourly_cents)"):
             bad.append("reservation %d: completed without a cost" % row)
-        # The counts and totals kept on the rows (migration 007).
+        # The counts and totals kept on the rows (migrations 007, 011).
         for row in c.execute(
                 "SELECT 'lot', l.id FROM lots l WHERE l.resv_count <>"
                 " (SELECT count(*) FROM reservations r WHERE r.lot_id = l.id)"
                 " OR l.resv_cancelled <> (SELECT count(*) FROM reservations r"
                 " WHERE r.lot_id = l.id AND r.status = 'cancelled')"
+                " OR l.resv_reserved <> (SELECT count(*) FROM reservations r"
+                " WHERE r.lot_id = l.id AND r.status = 'reserved')"
+                " OR l.resv_no_show <> (SELECT count(*) FROM reservations r"
+                " WHERE r.lot_id = l.id AND r.status = 'no_show')"
                 " UNION ALL SELECT 'user', u.id FROM users u"
                 " WHERE u.resv_finished <> (SELECT count(*) FROM reservations"
-                " r WHERE r.user_id = u.id AND r.status <> 'active')"
+                " r WHERE r.user_id = u.id AND r.status <> 'active'"
+                " AND r.status <> 'reserved')"
                 " OR u.resv_cancelled <> (SELECT"
                 " count(*) FROM reservations r WHERE r.user_id = u.id AND"
-                " r.status = 'cancelled') OR u.parked_secs <> (SELECT"
+                " r.status = 'cancelled') OR u.resv_no_show <> (SELECT"
+                " count(*) FROM reservations r WHERE r.user_id = u.id AND"
+                " r.status = 'no_show') OR u.parked_secs <> (SELECT"
                 " coalesce(sum(leaving_ts - parking_ts), 0) FROM reservations"
                 " r WHERE r.user_id = u.id AND r.status = 'completed') OR"
                 " u.spent_cents <> (SELECT coalesce(sum(cost_cents), 0) FROM"
-                " reservations r WHERE r.user_id = u.id AND r.status ="
-                " 'completed')"):
+                " reservations r WHERE r.user_id = u.id AND (r.status ="
+                " 'completed' OR r.status = 'no_show'))"):
             bad.append("%s %d: kept counts or totals disagree with its"
                        " reservations" % row)
+        # The held intervals of one spot never overlap (011), and only
+        # active and reserved rows hold.
+        for row in overlapping_holds(c):
+            bad.append("reservations %d and %d hold overlapping intervals"
+                       " on one spot" % row)
+        for row in c.execute(
+                "SELECT id FROM reservations WHERE hold_start IS NOT NULL"
+                " AND status <> 'active' AND status <> 'reserved'"):
+            bad.append("reservation %d is finished but holds" % row)
     finally:
         c.close()
     return bad
+
+
+def overlapping_holds(c):
+    """Pairs of reservation ids whose held intervals on one spot overlap
+    (sql/013's invariant; none when it holds), read on connection c."""
+    return c.execute(
+        "SELECT a.id, b.id FROM reservations a JOIN reservations b"
+        " ON a.spot_id = b.spot_id AND a.id < b.id"
+        " WHERE a.hold_start IS NOT NULL AND b.hold_start IS NOT NULL"
+        " AND a.hold_start < b.hold_end AND b.hold_start < a.hold_end"
+        ).fetchall()
 
 
 # ---- Redis, spoken directly ------------------------------------------------

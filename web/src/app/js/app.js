@@ -22,6 +22,7 @@ const ROUTES = [
 	["/verify-email", "auth", "verifyEmail", "any", "Verify e-mail address"],
 	["/lots", "driver", "lots", "user", "Find parking"],
 	["/parking", "driver", "parking", "user", "My parking"],
+	["/reserve", "driver", "reserve", "user", "Reserve ahead"],
 	["/history", "driver", "bookings", "user", "History"],
 	["/profile", "driver", "profile", "user", "Profile"],
 	["/admin", "admin", "dashboard", "admin", "Dashboard"],
@@ -33,7 +34,8 @@ const ROUTES = [
 
 const NAV = {
 	guest: [["/login", "Log in"], ["/register", "Create an account"]],
-	user: [["/lots", "Find parking"], ["/parking", "My parking"],
+	user: [["/lots", "Find parking"], ["/reserve", "Reserve ahead"],
+	    ["/parking", "My parking"],
 	    ["/history", "History"], ["/profile", "Profile"]],
 	admin: [["/admin", "Dashboard"], ["/admin/lots", "Lots"],
 	    ["/admin/users", "Users"], ["/admin/reservations", "Reservations"]],

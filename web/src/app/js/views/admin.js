@@ -66,6 +66,10 @@ export async function dashboard(view) {
 		kpi("Occupancy", d.occupancy_percent + "%",
 		    d.occupied_spots + " of " + d.total_spots + " spots"),
 		kpi("Parked now", String(d.active_reservations)),
+		kpi("Reserved ahead", String(d.upcoming_reservations),
+		    "waiting for their start"),
+		kpi("No-shows", d.no_show_percent + "%",
+		    d.no_shows_30d + " in the last 30 days"),
 		kpi("Revenue today", money(d.revenue_today)),
 		kpi("Revenue this month", money(d.revenue_month)),
 		kpi("Users", String(d.total_users), d.active_users + " active"),
@@ -207,16 +211,60 @@ function spotGrid(lot) {
 	return h("ul", { class: "spots", "aria-label": "Spots of " +
 	    lot.prime_location_name }, lot.spots.map((sp) => {
 		const o = sp.status === "O" && sp.reservation;
-		return h("li", { class: o ? "spot occ" : "spot free",
-		    "data-spot": sp.spot_number },
+		const res = sp.status === "R";
+		return h("li", { class: o ? "spot occ" : res ? "spot res" :
+		    "spot free", "data-spot": sp.spot_number },
 		    h("span", { class: "no" }, String(sp.spot_number)),
-		    h("span", { class: "st" }, o ? "Occupied" : "Free"),
+		    h("span", { class: "st" }, o ? "Occupied" : res ?
+			"Reserved soon" : "Free"),
 		    o ? h("span", { class: "who" }, sp.reservation.username) : null,
 		    o ? h("span", { class: "veh" },
 			sp.reservation.vehicle_number || "no vehicle no.") : null,
 		    o ? h("span", { class: "since" }, "since ",
 			when(sp.reservation.parking_timestamp)) : null);
 	}));
+}
+
+// A lot's day as a timeline per spot: who, when, status (the day is the
+// site's, TIMEZONE; times are shown in the browser's zone).
+function timeline(l) {
+	const today = new Date(Date.now() - new Date().getTimezoneOffset() *
+	    60000).toISOString().slice(0, 10);
+	const date = h("input", { type: "date", id: "tl-date", name: "date",
+	    value: today });
+	const body = h("div", { class: "timeline" });
+	const show = async () => {
+		const r = await api("GET", "/api/admin/pkl/" + l.id + "/timeline",
+		    { query: { date: date.value } });
+		const d0 = Date.parse(date.value + "T00:00:00");
+		const span = 86400000;
+		body.replaceChildren(h("ul", { class: "tl", "aria-label":
+		    "Reservations per spot on " + date.value },
+		    r.data.spots.map((sp) => h("li", { "data-spot": sp.spot_number },
+			h("span", { class: "no" }, "Spot " + sp.spot_number),
+			h("span", { class: "lane" }, sp.intervals.map((iv) => {
+				const a = Math.max(0, Date.parse(iv.start) - d0);
+				const b = Math.min(span, Date.parse(iv.end) - d0);
+				const el = h("span", { class: "iv " + iv.status,
+				    title: iv.username + ", " + when(iv.start) +
+				    " – " + when(iv.end) + ", " + iv.status },
+				    iv.username + " " + iv.status);
+				el.style.left = (100 * a / span) + "%";
+				el.style.width = Math.max(1, 100 * (b - a) / span) + "%";
+				return el;
+			})),
+			h("span", { class: "sr-only" }, sp.intervals.length ?
+			    sp.intervals.map((iv) => iv.username + " " +
+				when(iv.start) + " – " + when(iv.end) + " " +
+				iv.status).join("; ") : "nothing")))));
+	};
+	date.addEventListener("change", () => show().catch((e) =>
+	    status(e.message, "error")));
+	show().catch((e) => status(e.message, "error"));
+	return h("section", { class: "card", "aria-labelledby": "tl-h" },
+	    h("h2", { id: "tl-h" }, "Day timeline"),
+	    h("div", { class: "field" }, h("label", { for: "tl-date" }, "Day"),
+		date), body);
 }
 
 export async function lot(view, ctx) {
@@ -256,6 +304,7 @@ export async function lot(view, ctx) {
 		    h("span", { class: "spot occ mini" }, "Occupied"), " ",
 		    l.occupied_spots, " of ", l.number_of_spots),
 		spotGrid(l)),
+	    timeline(l),
 	    h("section", { class: "card", "aria-labelledby": "edit-h" },
 		h("h2", { id: "edit-h" }, "Settings"), form),
 	    h("div", { class: "actions" }, del,

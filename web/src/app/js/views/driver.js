@@ -101,6 +101,207 @@ export async function lots(view, ctx) {
 	await fetchAll();
 }
 
+// ---- reservations ahead ------------------------------------------------------------
+//
+// A day and a window in 15-minute steps (the browser's time zone, taken to
+// be the site's: the day's slots are the site's day), each lot's free
+// places for the window with the day's slots as a small bar chart, then
+// reserve; the upcoming reservations with a countdown, check-in and cancel.
+
+const STEP = 15;
+
+function pad(n) {
+	return String(n).padStart(2, "0");
+}
+
+function localDay(t) {
+	const d = new Date(t);
+	return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" +
+	    pad(d.getDate());
+}
+
+// The instant of "HH:MM" on day (YYYY-MM-DD) in the browser's zone, as
+// RFC 3339 UTC; "24:00" is the next midnight.
+function instant(day, hm) {
+	const [y, m, d] = day.split("-").map(Number);
+	const [hh, mm] = hm.split(":").map(Number);
+	return new Date(y, m - 1, d, hh, mm).toISOString().replace(/\.\d+Z$/, "Z");
+}
+
+function times(last) {
+	const out = [];
+	for (let m = 0; m <= 24 * 60; m += STEP) {
+		if (m === 24 * 60 && !last) break;
+		const hm = pad(Math.floor(m / 60)) + ":" + pad(m % 60);
+		out.push([hm, hm]);
+	}
+	return out;
+}
+
+function countdown(to) {
+	const sec = Math.round((Date.parse(to) - now()) / 1000);
+	if (sec <= 0) return "started";
+	const d = Math.floor(sec / 86400);
+	return (d ? d + "d " : "") + clock(sec % 86400);
+}
+
+function slotBars(slots, total, start, end) {
+	const wrap = h("div", { class: "slots", role: "img", "aria-label":
+	    "Free places through the day" });
+	const a = Date.parse(start), b = Date.parse(end);
+	for (const x of slots) {
+		const t = Date.parse(x.start);
+		const el = h("span", { class: x.available_spots === 0 ? "none" :
+		    t >= a && t < b ? "pick" : "",
+		    title: when(x.start) + ": " + x.available_spots + " free" });
+		el.style.height = Math.max(4, total ?
+		    100 * x.available_spots / total : 0) + "%";
+		wrap.append(el);
+	}
+	return wrap;
+}
+
+function windowLot(lot, win, ctx, reload) {
+	const headId = "wl-" + lot.id;
+	const free = lot.window_available_spots;
+	const bars = h("div", { class: "slot-chart" });
+	api("GET", "/api/user/pkl/slots/" + lot.id, { query: { date: win.day } })
+	    .then((r) => bars.replaceChildren(slotBars(r.data,
+		lot.number_of_spots, win.start, win.end)), () => {});
+	const form = h("form", { class: "book" }, errorBox(),
+	    field("Vehicle number (optional)", "vehicle_number", {
+		maxlength: 20, autocomplete: "off", autocapitalize: "characters",
+		pattern: "[A-Za-z0-9 \\-]{1,20}", placeholder: "KA 01 AB 1234" }),
+	    h("button", { type: "submit", disabled: free <= 0,
+		"aria-describedby": headId }, free <= 0 ? "Full" : "Reserve"));
+	onSubmit(form, async (v) => {
+		const body = { start: win.start, end: win.end };
+		if (v.vehicle_number) body.vehicle_number = v.vehicle_number;
+		const r = await api("POST", "/api/user/pkl/reserve/" + lot.id,
+		    { body });
+		status("Reserved: spot " + r.data.spot_number + " at " +
+		    r.data.lot_name + ", " + when(r.data.start_time) + " – " +
+		    when(r.data.end_time) + ".");
+		await reload();
+	});
+	return h("li", null, h("article", { class: "card lot",
+	    "aria-labelledby": headId },
+	    h("h2", { id: headId }, lot.prime_location_name),
+	    h("p", { class: "addr" }, lot.address),
+	    h("dl", { class: "facts" },
+		h("div", null, h("dt", null, "Price"),
+		    h("dd", null, money(lot.price), " / hour")),
+		h("div", null, h("dt", null, "Hours"), h("dd", null, hours(lot))),
+		h("div", null, h("dt", null, "Free for your window"),
+		    h("dd", { class: free > 0 ? "good" : "bad" },
+			free + " of " + lot.number_of_spots))),
+	    bars, form));
+}
+
+function upcomingCard(r, sub, reload) {
+	const head = "up-" + r.id;
+	const left = h("span", { class: "countdown" });
+	const err = errorBox();
+	const checkin = h("button", { type: "button",
+	    "aria-describedby": head }, "Check in");
+	const cancel = h("button", { type: "button", class: "secondary",
+	    "aria-describedby": head }, "Cancel");
+	const tick = () => {
+		left.textContent = countdown(r.start_time);
+		const t = now(), s0 = Date.parse(r.start_time);
+		checkin.disabled = t < s0 - 15 * 60000;
+		cancel.disabled = t >= s0;
+	};
+	tick();
+	const timer = setInterval(tick, 1000);
+	sub.onLeave(() => clearInterval(timer));
+	const act = (path, done) => async () => {
+		err.hidden = true;
+		checkin.disabled = cancel.disabled = true;
+		try {
+			const x = await api("POST", path,
+			    { body: { reservation_id: r.id } });
+			clearInterval(timer);
+			status(done(x));
+			await reload();
+		} catch (e) {
+			err.textContent = e.message;
+			err.hidden = false;
+			tick();
+		}
+	};
+	checkin.addEventListener("click", act("/api/user/pkl/checkin",
+	    (x) => x.message + "."));
+	cancel.addEventListener("click", act("/api/user/pkl/cancel",
+	    () => "Reservation cancelled."));
+	return h("li", null, h("article", { class: "card upcoming",
+	    "aria-labelledby": head, "data-resv": r.id },
+	    h("h3", { id: head }, r.lot_name, " · spot ",
+		String(r.spot_number)),
+	    h("p", null, when(r.start_time), " – ", when(r.end_time),
+		r.vehicle_number ? " · " + r.vehicle_number : ""),
+	    h("p", null, "Starts in ", left),
+	    err, h("div", { class: "actions" }, checkin, cancel)));
+}
+
+export async function reserve(view, ctx) {
+	const t0 = now() + STEP * 60000;
+	const start0 = new Date(Math.ceil(t0 / (STEP * 60000)) * STEP * 60000);
+	const d0 = localDay(start0);
+	const hm0 = pad(start0.getHours()) + ":" + pad(start0.getMinutes());
+	const end0 = new Date(start0.getTime() + 2 * 3600000);
+	const hm1 = localDay(end0) === d0 ?
+	    pad(end0.getHours()) + ":" + pad(end0.getMinutes()) : "24:00";
+	const form = h("form", { class: "card window" }, errorBox(),
+	    h("div", { class: "row" },
+		field("Day", "day", { type: "date", required: true, value: d0,
+		    min: localDay(now()) }),
+		field("From", "from", { type: "select", options: times(false),
+		    value: hm0 }),
+		field("Until", "until", { type: "select", options: times(true),
+		    value: hm1 })),
+	    h("div", { class: "actions" },
+		h("button", { type: "submit" }, "Show free places"),
+		h("a", { href: "/lots" }, "Park now instead")));
+	const list = h("ul", { class: "cards", "aria-label":
+	    "Lots for your window" });
+	const upcoming = h("ul", { class: "cards", "aria-label":
+	    "Your upcoming reservations" });
+	view.append(h("h1", null, "Reserve ahead"),
+	    h("p", { class: "muted" }, "Choose a day and a window in " + STEP +
+		"-minute steps (30 minutes to 24 hours, up to 30 days ahead)."),
+	    form, list, h("h2", null, "Your upcoming reservations"), upcoming);
+	let win = null;
+	let stop = [];
+	const sub = { ...ctx, onLeave: (fn) => { stop.push(fn); ctx.onLeave(fn); } };
+	const reload = async () => {
+		for (const fn of stop) fn();
+		stop = [];
+		const up = await api("GET", "/api/user/pkl/book/list",
+		    { query: { upcoming: "true", limit: 20 } });
+		upcoming.replaceChildren(...(up.data.length ? up.data.map((r) =>
+		    upcomingCard(r, sub, reload)) : [h("li", { class: "card empty" },
+		    "No upcoming reservations.")]));
+		if (!win) return;
+		const r = await api("GET", "/api/user/pkl/list",
+		    { query: { start: win.start, end: win.end } });
+		list.replaceChildren(...r.data.map((l) => windowLot(l, win, ctx,
+		    reload)));
+	};
+	onSubmit(form, async (v) => {
+		const end = v.until === "24:00" ? instant(v.day, "23:45")
+		    .replace(/Z$/, "Z") : instant(v.day, v.until);
+		win = { day: v.day, start: instant(v.day, v.from),
+		    end: v.until === "24:00" ?
+			new Date(Date.parse(end) + STEP * 60000).toISOString()
+			    .replace(/\.\d+Z$/, "Z") : end };
+		await reload();
+		status(plural(list.children.length, "lot") + " for " +
+		    when(win.start) + " – " + when(win.end) + ".");
+	});
+	await reload();
+}
+
 // ---- the active booking -------------------------------------------------------------
 
 function elapsedOf(r) {
