@@ -43,6 +43,18 @@ setup(void)
 	conf.login_max_failures = 10;
 	conf.login_window_s = 900;
 	conf.max_active_bookings = 5;
+	/* advance reservations: conf.c's defaults (the grid divides) */
+	conf.resv_grid_min = 15;
+	conf.resv_min_min = 30;
+	conf.resv_max_min = 1440;
+	conf.resv_days_ahead = 30;
+	conf.resv_limit = 5;
+	conf.walkin_hold_min = 240;
+	conf.checkin_early_min = 15;
+	conf.checkin_grace_min = 30;
+	conf.no_show_charge_min = 60;
+	conf.resv_reminder_min = 60;
+	conf.overstay_guard_min = 30;
 	/* Hashing is the slow part of a login: keep it cheap here. */
 	conf.scrypt_n = 16;
 	conf.scrypt_r = 1;
