@@ -462,8 +462,8 @@ time_parse_rfc3339(const char *s, int *frac)
 	}
 	if ((s[i] == 'Z' || s[i] == 'z') && s[i + 1] == '\0')
 		oh = om = sign = 0;
-	else if ((s[i] == '+' || s[i] == '-') && s[i + 3] == ':' &&
-	    s[i + 6] == '\0' && (oh = digits(s + i + 1, 2)) >= 0 && oh <= 23 &&
+	else if ((s[i] == '+' || s[i] == '-') && strlen(s + i) == 6 &&
+	    s[i + 3] == ':' && (oh = digits(s + i + 1, 2)) >= 0 && oh <= 23 &&
 	    (om = digits(s + i + 4, 2)) >= 0 && om <= 59)
 		sign = s[i] == '+' ? 1 : -1;
 	else

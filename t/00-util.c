@@ -81,6 +81,24 @@ main(void)
 		    "rfc3339 without zone refused");
 		is_int(time_parse_rfc3339("2026-11-26T12:45:04+0100", &fr), -1,
 		    "an offset without colon refused");
+		{
+			/* Truncated offsets, each in a buffer of its own exact
+			 * size: the parser reads no byte past the NUL (the
+			 * ASan build of dev/check sees any). */
+			static const char *const cut[] = {
+			    "2026-11-26T12:45:04+", "2026-11-26T12:45:04+0",
+			    "2026-11-26T12:45:04+01:0", "2026-11-26T12:45:04-01:" };
+			size_t k;
+
+			for (k = 0; k < sizeof cut / sizeof cut[0]; k++) {
+				char *c = strdup(cut[k]);
+
+				is_int(time_parse_rfc3339(c, &fr), -1,
+				    "rfc3339 refuses the truncated offset %s",
+				    cut[k] + 19);
+				free(c);
+			}
+		}
 		is_int(time_parse_rfc3339("2026-11-26T12:45:04+24:00", &fr), -1,
 		    "offset hour 24 refused");
 		is_int(time_parse_rfc3339("2026-11-26T12:45:60Z", &fr), -1,
