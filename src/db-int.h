@@ -144,6 +144,7 @@ enum stmt {
 	STMT_JOB_FINISH,
 
 	/* db-jobs.c: delivery */
+	STMT_OUTBOX_DROP_STALE,
 	STMT_OUTBOX_DUE,
 	STMT_OUTBOX_CLAIM,
 	STMT_OUTBOX_SENT,

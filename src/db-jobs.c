@@ -108,6 +108,13 @@ db_outbox_claim(struct pool *pool, int64_t now, int64_t lease_end, int max,
 	v = pool_alloc(pool, (size_t)max * sizeof(*v));
 	if ((rc = db_begin()) != DB_OK)
 		return rc;
+	if ((st = db_stmt(STMT_OUTBOX_DROP_STALE)) == NULL) {
+		rc = db_lasterr();
+		goto fail;
+	}
+	db_bind_int(st, 1, now);
+	if ((rc = db_run(st)) != DB_OK)
+		goto fail;
 	/* Read the whole batch first, then change it: updating rows under a
 	 * running SELECT of the same index could meet a row twice. */
 	if ((st = db_stmt(STMT_OUTBOX_DUE)) == NULL) {

@@ -493,6 +493,17 @@ static const char *const stmt_sql[] = {
 	 * next_attempt_at = the end of its lease, which is also the claim's
 	 * stamp: each later change names it, so a run whose claim was taken
 	 * over (after the lease ran out) changes nothing. */
+	/* ?1 now.  A reservation's reminder ("resv-remind:<id>", parkctl
+	 * tick) still queued when the reservation is no longer 'reserved'
+	 * (cancelled, by its user or with its lot; checked in; a no-show)
+	 * is not sent: failed with the reason, in the claim's transaction. */
+	[STMT_OUTBOX_DROP_STALE] =
+	    "UPDATE outbox SET state = 'failed', next_attempt_at = ?1,"
+	    " last_error = 'not sent: the reservation is no longer reserved'"
+	    " WHERE state = 'queued' AND idem_key GLOB 'resv-remind:*'"
+	    " AND NOT EXISTS (SELECT 1 FROM reservations r"
+	    " WHERE r.id = CAST(substr(outbox.idem_key, 13) AS INTEGER)"
+	    " AND r.status = 'reserved')",
 	/* ?1 now, ?2 at most: queued and due, or left sending by a run that
 	 * died (lease over) */
 	[STMT_OUTBOX_DUE] =

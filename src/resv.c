@@ -381,9 +381,13 @@ resv_window(struct req *r, struct resp *w, int is, int ie, int64_t *s,
 	else if (len > conf.resv_max_min * 60LL)
 		pe = pool_printf(&r->pool, "the window must be at most %d "
 		    "minutes long", conf.resv_max_min);
-	/* a window whose grid slot has begun may still be taken */
+	/* a window whose grid slot has begun may still be taken, while it
+	 * can be checked in: one past start + grace would be a no-show, and
+	 * charged as one, the moment it was made */
 	if (*s + grid <= now)
 		ps = "must not be in the past";
+	else if (*s + conf.checkin_grace_min * 60LL <= now)
+		ps = "must not be in the past: its check-in time has ended";
 	else if (*s > now + conf.resv_days_ahead * 86400LL)
 		ps = pool_printf(&r->pool, "must be at most %d days ahead",
 		    conf.resv_days_ahead);

@@ -735,6 +735,18 @@ def test_tick(s, u, v):
                                           "resv-remind:%d" % r3],
         "and queued once")
     is_(row(s, r1)[0], "no_show", "as of then, the first is a no-show")
+    # a reminder whose reservation is no longer reserved is not sent (the
+    # #16 review: a cancelled reservation's reminder went out)
+    p = s.parkctl("mail")
+    c = P.dbconn(s)
+    st = dict(c.execute("SELECT idem_key, state FROM outbox WHERE idem_key"
+                        " IN (?, ?)", ("resv-remind:%d" % r1,
+                                       "resv-remind:%d" % r3)).fetchall())
+    c.close()
+    ok(p.returncode == 0 and st.get("resv-remind:%d" % r1) == "failed" and
+       st.get("resv-remind:%d" % r3) == "sent", "parkctl mail: the "
+       "no-show's reminder is not sent, the reserved one's is",
+       "  %r %s" % (st, p.stdout + p.stderr))
     p = s.parkctl("tick", "--now", "yesterday")
     is_(p.returncode, 2, "tick --now yesterday: usage error (2)")
 
@@ -833,6 +845,27 @@ def test_dst_window():
         is_(P.invariants(s), [], "invariants (DST stack)")
 
 
+def test_grace_ended():
+    """A window whose grid slot has begun but whose check-in time has
+    ended (a grace shorter than the grid) is refused: it would be a
+    no-show, and charged, the moment it was made (the #16 review)."""
+    with T.Stack(settings={"PARKD_RESERVATION_GRID_MINUTES": "60",
+                           "PARKD_RESERVATION_MIN_MINUTES": "60",
+                           "PARKD_CHECKIN_GRACE_MINUTES": "0"}) as s:
+        u = P.make_user(s, "graceuser", 1)
+        lot = P.create_lot(s, number_of_spots=1)["id"]
+        hour = int(time.time()) // H * H
+        err(reserve(u, lot, iso(hour), iso(hour + H)), 400, "VALIDATION",
+            "grace 0, grid 60: the hour that has begun is refused with "
+            "details.start", "start")
+        r = reserve(u, lot, iso(hour + H), iso(hour + 2 * H))
+        is_(r.status, 200, "the next hour is taken")
+        r = u.req("GET", "/api/user/summary")
+        ok(r.status == 200 and (data(r) or {}).get("total_spent") in
+           (0, 0.0, None), "and nothing was charged",
+           "  %d %r" % (r.status, r.body[:200]))
+
+
 def main():
     with T.Stack(settings={"TIMEZONE": "Europe/Berlin"}) as s:
         us = P.make_users(s, 8, prefix="win")
@@ -855,6 +888,7 @@ def main():
         bad = P.invariants(s)
         is_(bad, [], "every invariant of the database holds")
     test_dst_window()
+    test_grace_ended()
 
 
 T.run(main)
