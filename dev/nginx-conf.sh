@@ -6,13 +6,17 @@
 #
 # Usage: dev/nginx-conf.sh --prefix DIR --listen ADDR --socket PATH
 #                          --webroot DIR --exportdir DIR [--workers N]
-#                          [--trust ADDR]...
+#                          [--trust ADDR]... [--metrics-allow ADDR]...
 #
 # --trust adds an address (or CIDR) to the trusted addresses that the login
 # and registration rate limit exempts (the geo block of parkd-common.conf).
 # Without --trust, 127.0.0.1 is trusted, so that test suites hammering the
 # API from loopback are not throttled; the tests prove the limit from
 # 127.0.0.2.  "--trust none" trusts nothing.
+#
+# --metrics-allow replaces the addresses that may read GET /metrics (the geo
+# block $parkd_metrics_allowed of parkd-common.conf: loopback, 127.0.0.1
+# and ::1, when not given); "--metrics-allow none" allows nobody.
 #
 # Writes DIR/nginx.conf, DIR/parkd-common.conf (nginx/parkd-common.conf with
 # the trusted addresses) and DIR/parkd-site.conf, and creates DIR/logs and
@@ -24,7 +28,7 @@
 set -euo pipefail
 
 usage() {
-	echo "usage: $0 --prefix DIR --listen ADDR --socket PATH --webroot DIR --exportdir DIR [--workers N] [--trust ADDR]..." >&2
+	echo "usage: $0 --prefix DIR --listen ADDR --socket PATH --webroot DIR --exportdir DIR [--workers N] [--trust ADDR]... [--metrics-allow ADDR]..." >&2
 	exit 2
 }
 
@@ -50,6 +54,7 @@ sed_escape() {
 
 prefix='' listen='' socket='' webroot='' exportdir='' workers=1
 trusted=() trust_given=0
+metrics=() metrics_given=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--prefix) prefix=${2:?}; shift 2 ;;
@@ -61,6 +66,11 @@ while [ $# -gt 0 ]; do
 	--trust)
 		trust_given=1
 		[ "${2:?}" = none ] || trusted+=("$2")
+		shift 2
+		;;
+	--metrics-allow)
+		metrics_given=1
+		[ "${2:?}" = none ] || metrics+=("$2")
 		shift 2
 		;;
 	*) usage ;;
@@ -88,6 +98,11 @@ for a in ${trusted[@]+"${trusted[@]}"}; do
 	'' | *[!0-9a-fA-F.:/]*) echo "$0: bad --trust: $a" >&2; exit 2 ;;
 	esac
 done
+for a in ${metrics[@]+"${metrics[@]}"}; do
+	case $a in
+	'' | *[!0-9a-fA-F.:/]*) echo "$0: bad --metrics-allow: $a" >&2; exit 2 ;;
+	esac
+done
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 check_path "the source directory" "$srcdir"
@@ -103,9 +118,20 @@ sed -e "s|@LISTEN@|$(sed_escape "$listen")|g" \
 mv "$prefix/parkd-site.conf.tmp" "$prefix/parkd-site.conf"
 
 # The http-level part, with the trusted addresses added to its geo block
-# (the one place a server's administrator edits too).
-awk -v list="${trusted[*]-}" '
+# (the one place a server's administrator edits too), and, when given, the
+# addresses allowed to scrape GET /metrics in place of the file's.
+awk -v list="${trusted[*]-}" -v mlist="${metrics[*]-}" \
+	-v mgiven="$metrics_given" '
+	/^geo \$parkd_metrics_allowed \{/ { in_m = 1 }
+	in_m && mgiven && /^[ \t]*[0-9a-fA-F.:\/]+ 1;/ { next }
+	in_m && /^\}/ { in_m = 0 }
 	{ print }
+	in_m && mgiven && /^[ \t]*default 0;/ {
+		n = split(mlist, a, " ")
+		for (i = 1; i <= n; i++)
+			printf "    %s 1;\n", a[i]
+		mdone = 1
+	}
 	/^geo \$parkd_trusted \{/ { in_geo = 1 }
 	in_geo && /^[ \t]*default 0;/ {
 		n = split(list, a, " ")
@@ -114,7 +140,7 @@ awk -v list="${trusted[*]-}" '
 		in_geo = 0
 		done = 1
 	}
-	END { if (!done) exit 1 }
+	END { if (!done || (mgiven && !mdone)) exit 1 }
 ' "$srcdir/nginx/parkd-common.conf" >"$prefix/parkd-common.conf.tmp" || {
 	echo "$0: no geo \$parkd_trusted block with \"default 0;\" in" \
 		"nginx/parkd-common.conf" >&2

@@ -385,6 +385,7 @@ auth_hash_gate(struct resp *w)
 	if (pw_gate_enter() == 0)
 		return 0;
 	log_msg(LOG_WARN, "every hash slot is taken: 503");
+	metrics_inc(MX_HASH_REFUSED);
 	/* The one mapping of "busy, retry": 503 with Retry-After: 1. */
 	db_to_http(DB_BUSY, w);
 	return -1;

@@ -314,6 +314,8 @@ cache_fail(const char *what, const char *detail)
 		cache.c = NULL;
 	}
 	cache.skip_until_ms = park_ms() + (int64_t)cache.breaker_s * 1000;
+	metrics_inc(MX_CACHE_ERRORS);
+	metrics_breaker(cache.skip_until_ms);
 }
 
 /*
@@ -371,6 +373,8 @@ cache_conn(void)
 	if (cache.c == NULL) {
 		cache.skip_until_ms = park_ms() +
 		    (int64_t)cache.breaker_s * 1000;
+		metrics_inc(MX_CACHE_ERRORS);
+		metrics_breaker(cache.skip_until_ms);
 		return NULL;
 	}
 	if (cache.c->err != 0 || redisSetTimeout(cache.c, tv) != REDIS_OK) {
@@ -492,6 +496,7 @@ cache_get(const char *key, struct buf *out)
 		cache_bad_tag(key, klen);
 	}
 	freeReplyObject(rep);
+	metrics_inc(rc == 0 ? MX_CACHE_HITS : MX_CACHE_MISSES);
 	return rc;
 }
 

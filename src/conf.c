@@ -23,6 +23,8 @@
 #include <strings.h>
 #include <sys/un.h>
 
+#include <arpa/inet.h>
+
 #include "park.h"
 
 struct conf conf;
@@ -109,6 +111,11 @@ const struct conf_def conf_defs[] = {
 	{ "PARKD_CORS_ORIGINS", CONF_STR, OFF(cors_origins), 0, STRMAX, "*",
 	    "Origins allowed by CORS: * for any, or a list of http(s) "
 	    "origins separated by commas or spaces; empty: none" },
+	{ "PARKD_METRICS_ALLOW", CONF_STR, OFF(metrics_allow), 0, 1024,
+	    "127.0.0.1 ::1",
+	    "Addresses and CIDR prefixes that may read GET /metrics, "
+	    "separated by commas or spaces (keep nginx's list equal); "
+	    "empty: no metrics (404)" },
 	{ "BACKEND_URL", CONF_STR, OFF(backend_url), 1, 1024,
 	    "http://localhost",
 	    "Public base URL of the service, used in the links of e-mails" },
@@ -612,6 +619,41 @@ wipe_mem(void *p, size_t n)
 }
 
 /* 1 when s starts with http:// or https:// and has a host part. */
+/* 1 when every item of a PARKD_METRICS_ALLOW list is an IPv4 or IPv6
+ * address, with an optional /prefix length in range. */
+static int
+metrics_list_ok(const char *list)
+{
+	unsigned char a[16];
+	char one[64], *slash, *end;
+	const char *p;
+	size_t n;
+	long bits;
+	int fam;
+
+	for (p = list; *p != '\0'; p += n) {
+		p += strspn(p, ", ");
+		if ((n = strcspn(p, ", ")) == 0)
+			continue;
+		if (n >= sizeof one)
+			return 0;
+		memcpy(one, p, n);
+		one[n] = '\0';
+		fam = strchr(one, ':') != NULL ? AF_INET6 : AF_INET;
+		if ((slash = strchr(one, '/')) != NULL) {
+			*slash = '\0';
+			if (slash[1] < '0' || slash[1] > '9')
+				return 0;
+			bits = strtol(slash + 1, &end, 10);
+			if (*end != '\0' || bits > (fam == AF_INET6 ? 128 : 32))
+				return 0;
+		}
+		if (inet_pton(fam, one, a) != 1)
+			return 0;
+	}
+	return 1;
+}
+
 static int
 is_http_url(const char *s, size_t n)
 {
@@ -694,6 +736,13 @@ conf_cross(struct conf *c, const struct slot *slots, struct buf *err,
 				break;
 			}
 		}
+	}
+	if (!metrics_list_ok(c->metrics_allow)) {
+		err_about(err, start, slots, "PARKD_METRICS_ALLOW");
+		buf_puts(err, "must be IPv4 or IPv6 addresses or CIDR prefixes "
+		    "(127.0.0.1, ::1, 10.0.0.0/8) separated by commas or "
+		    "spaces, or empty");
+		rc = -1;
 	}
 	n = strlen(c->backend_url);
 	if (!is_http_url(c->backend_url, n) || strchr(c->backend_url, ' ')) {

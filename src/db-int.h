@@ -171,6 +171,11 @@ enum stmt {
 	STMT_BATCH_INTEGRITY,
 	STMT_STATS_JOBS,
 
+	/* db-sys.c: what GET /metrics reads at each scrape */
+	STMT_METRICS_LOTS,
+	STMT_METRICS_QUEUES,
+	STMT_METRICS_JOB_OK,
+
 	/* db-import.c: parkctl import-flask (the old file's own statements run
 	 * on a second, read-only connection: see old_sql[] in db-import.c) */
 	STMT_IMPORT_MAP_GET,
@@ -303,6 +308,9 @@ enum dbrc db_lot_cancel_upcoming(struct pool *, int64_t lot, int above);
 
 /* Rows changed by the last INSERT, UPDATE or DELETE. */
 long long db_changes(void);
+/* Notes n reservations marked no-show in the open write transaction: GET
+ * /metrics counts them when it commits (none when it rolls back). */
+void db_note_no_shows(int n);
 /* The rowid of the last INSERT. */
 long long db_last_id(void);
 

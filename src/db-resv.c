@@ -59,7 +59,9 @@ db_resv_expire_lot(int64_t lot, int64_t now)
 	db_bind_int(st, 2, now);
 	db_bind_int(st, 3, conf.checkin_grace_min * MIN);
 	db_bind_int(st, 4, conf.no_show_charge_min);
-	return db_run(st);
+	if ((rc = db_run(st)) == DB_OK)
+		db_note_no_shows((int)db_changes());
+	return rc;
 }
 
 enum dbrc

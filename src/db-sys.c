@@ -152,3 +152,78 @@ out:
 	db_rollback();
 	return r;
 }
+
+/*
+ * Reads what a scrape of GET /metrics shows of the database: per lot one
+ * row (the counts the triggers keep on it), the queues from their state
+ * indexes, and each job's last good run from job_runs_job.  A few
+ * hundred row reads with 100 lots (bench/RESULTS.md).
+ */
+enum dbrc
+db_metrics_get(struct pool *p, const char *const *jobs, size_t njobs,
+    struct db_metrics *m)
+{
+	sqlite3_stmt *st;
+	struct db_metrics_lot *l;
+	size_t cap = 16, i;
+	enum dbrc r;
+
+	memset(m, 0, sizeof *m);
+	if (njobs > DB_METRICS_JOBS)
+		njobs = DB_METRICS_JOBS;
+	if ((r = db_begin_read()) != DB_OK)
+		return r;
+	if ((st = db_stmt(STMT_METRICS_LOTS)) == NULL) {
+		r = db_lasterr();
+		goto out;
+	}
+	m->lots = pool_alloc(p, cap * sizeof *m->lots);
+	while (db_next(st, &r)) {
+		if (m->nlots == cap) {
+			l = pool_alloc(p, 2 * cap * sizeof *l);
+			memcpy(l, m->lots, cap * sizeof *l);
+			m->lots = l;
+			cap *= 2;
+		}
+		l = &m->lots[m->nlots++];
+		l->id = sqlite3_column_int64(st, 0);
+		l->free = sqlite3_column_int64(st, 1);
+		l->active = sqlite3_column_int64(st, 2);
+		l->upcoming = sqlite3_column_int64(st, 3);
+	}
+	if (r != DB_OK)
+		goto out;
+	if ((st = db_stmt(STMT_METRICS_QUEUES)) == NULL) {
+		r = db_lasterr();
+		goto out;
+	}
+	if ((r = db_row(st)) != DB_OK)
+		goto out;
+	m->outbox_queued = sqlite3_column_int64(st, 0);
+	m->outbox_sending = sqlite3_column_int64(st, 1);
+	m->outbox_failed = sqlite3_column_int64(st, 2);
+	m->exports_pending = sqlite3_column_int64(st, 3);
+	m->exports_progress = sqlite3_column_int64(st, 4);
+	m->exports_success = sqlite3_column_int64(st, 5);
+	m->exports_failure = sqlite3_column_int64(st, 6);
+	db_done(st);
+	for (i = 0; i < njobs; i++) {
+		if ((st = db_stmt(STMT_METRICS_JOB_OK)) == NULL) {
+			r = db_lasterr();
+			goto out;
+		}
+		db_bind_text(st, 1, jobs[i]);
+		if ((r = db_row(st)) == DB_NOTFOUND) {
+			r = DB_OK;
+			continue;
+		}
+		if (r != DB_OK)
+			goto out;
+		m->job_ok[i] = sqlite3_column_int64(st, 0);
+		db_done(st);
+	}
+out:
+	/* A read transaction: ending it either way changes nothing. */
+	db_end_read();
+	return r;
+}

@@ -635,6 +635,30 @@ static const char *const stmt_sql[] = {
 	    " message FROM job_runs WHERE id IN (SELECT max(id) FROM job_runs"
 	    " GROUP BY job) ORDER BY job LIMIT ?1",
 
+	/* db-sys.c: GET /metrics.  Each lot not deleted with its spots not
+	 * occupied now, its active and its upcoming reservations (the counts
+	 * the triggers keep on the row: one row read per lot). */
+	[STMT_METRICS_LOTS] =
+	    "SELECT id, number_of_spots - occupied, occupied, resv_reserved"
+	    " FROM lots WHERE deleted_at IS NULL ORDER BY id",
+	/* the outbox by state (queued, sending, failed) and the exports by
+	 * state (PENDING, PROGRESS, SUCCESS, FAILURE): each a count of one
+	 * range of outbox_due or export_jobs_state; sent mail is not
+	 * counted (it is history, not depth) */
+	[STMT_METRICS_QUEUES] =
+	    "SELECT (SELECT count(*) FROM outbox WHERE state = 'queued'),"
+	    " (SELECT count(*) FROM outbox WHERE state = 'sending'),"
+	    " (SELECT count(*) FROM outbox WHERE state = 'failed'),"
+	    " (SELECT count(*) FROM export_jobs WHERE state = 'PENDING'),"
+	    " (SELECT count(*) FROM export_jobs WHERE state = 'PROGRESS'),"
+	    " (SELECT count(*) FROM export_jobs WHERE state = 'SUCCESS'),"
+	    " (SELECT count(*) FROM export_jobs WHERE state = 'FAILURE')",
+	/* when job ?1 last finished well: job_runs_job backwards from its
+	 * newest run, stopping at the first that succeeded */
+	[STMT_METRICS_JOB_OK] =
+	    "SELECT finished_at FROM job_runs WHERE job = ?1 AND status = 'ok'"
+	    " ORDER BY id DESC LIMIT 1",
+
 	/* db-import.c */
 	/* ?1 source, ?2 kind, ?3 old id */
 	[STMT_IMPORT_MAP_GET] =
@@ -1043,6 +1067,9 @@ static struct timespec busy_start;
 
 /* When the open write transaction took the lock (0: none open). */
 static int64_t write_since_ms;
+static int64_t write_since_us; /* the same, for GET /metrics */
+/* No-shows the open transaction marked: counted when it commits. */
+static int tx_no_shows;
 /* The writers' queue of db_queue_writers(), and whether this process holds
  * it; busy_origin: when db_begin() started waiting (the busy handler's
  * budget counts from there). */
@@ -1084,12 +1111,16 @@ db_busy(void *arg, int count)
 	limit_us = (long long)limit_ms * 1000;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (count == 0)
+	if (count == 0) {
 		busy_start = busy_origin.tv_sec != 0 ? busy_origin : now;
+		metrics_inc(MX_DB_BUSY_WAITS);
+	}
 	waited_us = (long long)(now.tv_sec - busy_start.tv_sec) * 1000000 +
 	    (now.tv_nsec - busy_start.tv_nsec) / 1000;
-	if (waited_us >= limit_us)
+	if (waited_us >= limit_us) {
+		metrics_inc(MX_DB_BUSY_TIMEOUTS);
 		return 0;
+	}
 
 	delay_us = DB_BUSY_MAX_US;
 	if (count < 8 && (DB_BUSY_FIRST_US << count) < DB_BUSY_MAX_US)
@@ -1698,9 +1729,10 @@ db_begin(void)
 	db_reset_busy();
 	clock_gettime(CLOCK_MONOTONIC, &busy_origin);
 	if ((r = writer_lock()) == DB_OK &&
-	    (r = db_run(db_stmt(STMT_BEGIN))) == DB_OK)
+	    (r = db_run(db_stmt(STMT_BEGIN))) == DB_OK) {
 		write_since_ms = park_ms();
-	else
+		write_since_us = metrics_now_us();
+	} else
 		writer_unlock();
 	busy_origin.tv_sec = 0;
 	return r;
@@ -1719,11 +1751,18 @@ write_done(void)
 	writer_unlock();
 	if (write_since_ms == 0)
 		return;
+	metrics_tx(metrics_now_us() - write_since_us);
 	ms = park_ms() - write_since_ms;
 	write_since_ms = 0;
 	if (ms > DB_WRITE_WARN_MS)
 		log_msg(LOG_WARN, "db: a write transaction held the lock for "
 		    "%lld ms (over %d)", (long long)ms, DB_WRITE_WARN_MS);
+}
+
+void
+db_note_no_shows(int n)
+{
+	tx_no_shows += n;
 }
 
 uint64_t
@@ -1790,7 +1829,12 @@ writer_lock(void)
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000;
 	}
-	rc = pthread_mutex_clocklock(writer_mx, CLOCK_MONOTONIC, &until);
+	/* A turn taken at once is no wait; only the others are counted. */
+	if ((rc = pthread_mutex_trylock(writer_mx)) == EBUSY) {
+		metrics_inc(MX_DB_QUEUE_WAITS);
+		rc = pthread_mutex_clocklock(writer_mx, CLOCK_MONOTONIC,
+		    &until);
+	}
 	if (rc == EOWNERDEAD) {
 		log_msg(LOG_WARN, "db: a writer died in its transaction; "
 		    "the queue goes on");
@@ -1798,6 +1842,7 @@ writer_lock(void)
 		rc = 0;
 	}
 	if (rc != 0) {
+		metrics_inc(MX_DB_QUEUE_TIMEOUTS);
 		log_msg(LOG_WARN, "db: waited %d ms for the writers' queue: %s",
 		    conf.db_busy_timeout_ms, strerror(rc));
 		return DB_BUSY;
@@ -1850,6 +1895,9 @@ db_commit(void)
 	}
 	if ((r = db_run(db_stmt(STMT_COMMIT))) != DB_OK)
 		db_rollback();
+	else if (tx_no_shows > 0)
+		metrics_add(MX_RESV_NO_SHOW, (uint64_t)tx_no_shows);
+	tx_no_shows = 0;
 	write_done();
 	return r;
 }
@@ -1868,6 +1916,7 @@ db_rollback(void)
 			log_msg(LOG_ERR, "db: rollback failed: %s",
 			    sqlite3_errmsg(db));
 	}
+	tx_no_shows = 0;
 	write_done();
 }
 

@@ -139,6 +139,7 @@ fcgi_read(FCGX_Request *fr, struct req *r, struct resp *w)
 	len = content_length(p[P_CLEN]);
 	r->content_length = len;
 	if (len == -2) {
+		metrics_inc(MX_BODY_INVALID);
 		resp_error(w, 400, "VALIDATION", "Malformed Content-Length");
 		return -1;
 	}
@@ -158,6 +159,7 @@ fcgi_read(FCGX_Request *fr, struct req *r, struct resp *w)
 		got += (size_t)n;
 	}
 	if (got != want) {
+		metrics_inc(MX_BODY_INVALID);
 		resp_error(w, 400, "VALIDATION",
 		    "Request body shorter than its Content-Length");
 		return -1;
@@ -199,6 +201,7 @@ fcgi_serve(int listen_fd, long max_requests)
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
 	long served = 0;
+	int64_t t0;
 	int unix_socket;
 
 	if (FCGX_Init() != 0) {
@@ -222,6 +225,7 @@ fcgi_serve(int listen_fd, long max_requests)
 			 * went away during accept: go on. */
 			continue;
 		}
+		t0 = metrics_begin();
 		if (fcgi_read(&fr, &r, &w) == 0)
 			front_handle(&r, &w);
 		buf_reset(&out);
@@ -233,6 +237,7 @@ fcgi_serve(int listen_fd, long max_requests)
 		if (fcgi_can_close(unix_socket, &r, fr.ipcFd))
 			FCGX_Detach(&fr);
 		FCGX_Finish_r(&fr);
+		metrics_end(&r, &w, t0);
 		if (conf.log_requests)
 			front_log(&r, &w);
 		req_reset(&r);

@@ -217,8 +217,12 @@ front_input(struct req *r, struct resp *w)
 	 * JSON object (a client bug worth reporting); its members are
 	 * ignored and their names logged. */
 	if (body_fields || (r->body != NULL && r->bodylen > 0 &&
-	    (r->method & (M_POST | M_PUT | M_PATCH | M_DELETE))))
-		return json_parse_body(r, rt->fields, rt->nfields, w);
+	    (r->method & (M_POST | M_PUT | M_PATCH | M_DELETE)))) {
+		if (json_parse_body(r, rt->fields, rt->nfields, w) != 0) {
+			metrics_inc(MX_BODY_INVALID);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -275,11 +279,13 @@ front_handle(struct req *r, struct resp *w)
 	if ((r->bodylen > 0 || r->body_too_large) &&
 	    (r->method & (M_POST | M_PUT | M_PATCH | M_DELETE)) &&
 	    !is_json_type(r->content_type)) {
+		metrics_inc(MX_BODY_MEDIA_TYPE);
 		resp_error(w, 415, "UNSUPPORTED_MEDIA_TYPE",
 		    "Content-Type must be application/json");
 		return;
 	}
 	if (r->body_too_large) {
+		metrics_inc(MX_BODY_TOO_LARGE);
 		resp_error(w, 413, "PAYLOAD_TOO_LARGE",
 		    "Request body too large");
 		return;

@@ -190,6 +190,7 @@ void pw_dummy(const char *pw, size_t len);
  * looking from slot from on, *next where to look on; 0 when none.
  */
 int pw_gate_init(void);
+int pw_gate_held(void); /* the slots held now (GET /metrics) */
 int pw_gate_enter(void);
 void pw_gate_leave(void);
 int pw_gate_reap(pid_t);
@@ -264,6 +265,7 @@ struct conf {
 	int worker_max_requests;
 	int max_body;
 	char *cors_origins;
+	char *metrics_allow; /* GET /metrics: addresses, CIDRs; "": off */
 	char *backend_url;
 	/* tokens and passwords */
 	char *jwt_issuer;
@@ -746,6 +748,27 @@ struct db_stats {
 	size_t njobs;
 };
 enum dbrc db_stats_get(struct db_stats *);
+
+/* What GET /metrics reads from the database (db_metrics_get()): each lot
+ * not deleted, the queues by state, and when each job named in jobs[]
+ * last succeeded (0: never).  lots[] lives in the pool given. */
+struct db_metrics_lot {
+	int64_t id;
+	long long free, active, upcoming;
+};
+#define DB_METRICS_JOBS 8
+struct db_metrics {
+	struct db_metrics_lot *lots;
+	size_t nlots;
+	long long outbox_queued, outbox_sending, outbox_failed;
+	long long exports_pending, exports_progress, exports_success,
+	    exports_failure;
+	int64_t job_ok[DB_METRICS_JOBS];
+};
+/* In one read transaction; at most DB_METRICS_JOBS jobs.  Returns DB_OK
+ * or the failure. */
+enum dbrc db_metrics_get(struct pool *, const char *const *jobs,
+    size_t njobs, struct db_metrics *);
 
 /* ---- db-auth.c: users, sessions, login failures ---- */
 
@@ -1717,6 +1740,40 @@ int exports_cleanup(int64_t older_than, long long *files, long long *rows);
 
 void sys_index(struct req *, struct resp *);
 void sys_health(struct req *, struct resp *);
+
+/* ---- metrics.c: GET /metrics, counters shared by all workers ---- */
+
+/* The counters without labels of their own (metrics.c names them). */
+enum mx_counter {
+	MX_WORKER_STARTS, MX_WORKER_EXITS, MX_WORKER_CRASHES,
+	MX_HTTP_5XX, MX_BODY_TOO_LARGE, MX_BODY_MEDIA_TYPE, MX_BODY_INVALID,
+	MX_HASH_REFUSED,
+	MX_DB_BUSY_WAITS, MX_DB_BUSY_TIMEOUTS, MX_DB_QUEUE_WAITS,
+	MX_DB_QUEUE_TIMEOUTS,
+	MX_CACHE_HITS, MX_CACHE_MISSES, MX_CACHE_ERRORS,
+	MX_BOOKINGS, MX_RELEASES, MX_RESV_MADE, MX_RESV_CHECKED_IN,
+	MX_RESV_CANCELLED, MX_RESV_NO_SHOW, MX_REVENUE_CENTS,
+	MX__COUNT
+};
+/* The supervisor, before its first fork: maps the shared counters.
+ * Returns 0 or -1 (errno).  Until then (parkctl, unit tests) every update
+ * below is a no-op. */
+int metrics_init(void);
+void metrics_add(enum mx_counter, uint64_t);
+#define metrics_inc(c) metrics_add((c), 1)
+int64_t metrics_now_us(void); /* CLOCK_MONOTONIC, microseconds */
+/* A worker at its start takes a slot; the supervisor frees it when it
+ * reaps the worker (and counts the exit: crashed or not). */
+void metrics_worker_start(void);
+void metrics_worker_gone(pid_t, int crashed);
+/* Around each request of fcgi.c: begin returns its start time. */
+int64_t metrics_begin(void);
+void metrics_end(const struct req *, const struct resp *, int64_t started_us);
+void metrics_tx(int64_t us);           /* a write transaction's hold */
+void metrics_breaker(int64_t until_ms); /* a worker skips Redis until */
+/* 1 when addr is in list (PARKD_METRICS_ALLOW's form), else 0. */
+int metrics_allowed(const char *list, const char *addr);
+void metrics_scrape(struct req *, struct resp *);
 
 /* ---- fcgi.c: the libfcgi adapter ---- */
 

@@ -218,6 +218,7 @@ worker_main(int fd)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
+	metrics_worker_start();
 	front_worker_init();
 	served = fcgi_serve(fd, conf.worker_max_requests);
 	front_worker_done();
@@ -367,9 +368,11 @@ reap(int stopping)
 		if (pw_gate_reap(pid) > 0)
 			log_msg(LOG_WARN, "worker %ld died holding a hash slot; "
 			    "freed", (long)pid);
+		crashed = !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		/* Nor stay counted as a worker, busy or not. */
+		metrics_worker_gone(pid, crashed);
 		if (stopping || workers[i].gen != generation)
 			continue;
-		crashed = !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 		if (crashed) {
 			if (WIFSIGNALED(st))
 				log_msg(LOG_WARN, "worker %ld killed by signal "
@@ -579,6 +582,10 @@ main(int argc, char **argv)
 	/* The hash gate too; without it hashes are not bounded. */
 	if (pw_gate_init() != 0)
 		log_msg(LOG_WARN, "no hash gate: %s", strerror(errno));
+	/* The counters every worker adds to and any of them shows (GET
+	 * /metrics); without them a scrape is 503. */
+	if (metrics_init() != 0)
+		log_msg(LOG_WARN, "no shared metrics: %s", strerror(errno));
 
 	fd = listen_socket(&owned);
 	spawn_missing(fd);

@@ -356,6 +356,16 @@ pw_gate_init(void)
 	return 0;
 }
 
+int
+pw_gate_held(void)
+{
+	int i, n = 0;
+
+	for (i = 0; gate != NULL && i < GATE_SLOTS; i++)
+		n += atomic_load(&gate[i].pid) != 0;
+	return n;
+}
+
 /* The slots in use: the setting, or half the workers (at least one). */
 static int
 gate_width(void)

@@ -98,6 +98,7 @@ resv_book(struct req *r, struct resp *w)
 	}
 	switch (how) {
 	case BOOK_OK:
+		metrics_inc(MX_BOOKINGS);
 		resp_ok(w, "Spot booked successfully", &jw);
 		resv_json(&jw, NULL, &v);
 		return;
@@ -152,6 +153,9 @@ resv_release(struct req *r, struct resp *w)
 		    "No active reservation to release");
 		return;
 	}
+	metrics_inc(MX_RELEASES);
+	if (v.has_cost && v.cost_cents > 0)
+		metrics_add(MX_REVENUE_CENTS, (uint64_t)v.cost_cents);
 	resp_ok(w, "Spot released successfully", &jw);
 	resv_json(&jw, NULL, &v);
 }
@@ -581,6 +585,7 @@ resv_reserve(struct req *r, struct resp *w)
 	}
 	switch (how) {
 	case RESV_OK:
+		metrics_inc(MX_RESV_MADE);
 		resp_ok(w, "Spot reserved successfully", &jw);
 		resv_json(&jw, NULL, &v);
 		return;
@@ -677,6 +682,7 @@ resv_checkin(struct req *r, struct resp *w)
 		resv_refused(w, how);
 		return;
 	}
+	metrics_inc(MX_RESV_CHECKED_IN);
 	resp_ok(w, moved ? pool_printf(&r->pool, "Checked in: your spot was "
 	    "still occupied, you park on spot %d", v.spot_number) :
 	    "Checked in successfully", &jw);
@@ -706,6 +712,7 @@ resv_cancel(struct req *r, struct resp *w)
 		resv_refused(w, how);
 		return;
 	}
+	metrics_inc(MX_RESV_CANCELLED);
 	resp_ok(w, "Reservation cancelled", &jw);
 	resv_json(&jw, NULL, &v);
 }

@@ -141,6 +141,10 @@ const struct route routes[] = {
 	    "Service name, version and a map of the main routes"),
 	ROUTE0(M_GET, "/api/health", AC_ANON, sys_health,
 	    "Health of the service and its database and cache"),
+	/* not under /api/: nginx passes it from its allowed addresses only
+	 * (and metrics.c checks PARKD_METRICS_ALLOW) */
+	ROUTE0(M_GET, "/metrics", AC_ANON, metrics_scrape,
+	    "Prometheus metrics of every worker (allowed addresses only)"),
 
 	/* accounts */
 	ROUTE(M_POST, "/api/auth/register", AC_ANON, auth_register,

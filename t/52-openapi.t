@@ -763,11 +763,12 @@ def error_schema_ok(doc, resp):
 
 def success_schema_ok(doc, resp):
     """The 200 is the success envelope (itself, or allOf with it), or a
-    file: a CSV and nothing else (the export download)."""
+    file: a CSV and nothing else (the export download), or text and
+    nothing else (GET /metrics)."""
     try:
         r = deref(doc, resp)
         content = r.get("content") or {}
-        if list(content) == ["text/csv"]:
+        if list(content) in (["text/csv"], ["text/plain"]):
             return True
         s = (content.get("application/json") or {}).get("schema") or {}
     except KeyError:
