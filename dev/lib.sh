@@ -12,6 +12,7 @@ PARKD_PACKAGES=(
 	libhiredis-dev libcurl4-openssl-dev libssl-dev
 	nginx-light redis-server python3 curl
 	wrk valgrind clang libclang-rt-14-dev slowhttptest
+	prometheus  # promtool, for t/75-metrics.t
 	chromium
 )
 

@@ -230,6 +230,9 @@ fcgi_serve(int listen_fd, long max_requests)
 			front_handle(&r, &w);
 		buf_reset(&out);
 		http_render(&r, &w, &out);
+		/* Counted before it is sent: once a client has an answer,
+		 * any scrape that follows counts it. */
+		metrics_end(&r, &w, t0);
 		if (FCGX_PutStr(out.p, (int)out.len, fr.out) != (int)out.len)
 			log_msg(LOG_INFO, "client went away before the "
 			    "answer (request %s)", r.reqid);
@@ -237,7 +240,6 @@ fcgi_serve(int listen_fd, long max_requests)
 		if (fcgi_can_close(unix_socket, &r, fr.ipcFd))
 			FCGX_Detach(&fr);
 		FCGX_Finish_r(&fr);
-		metrics_end(&r, &w, t0);
 		if (conf.log_requests)
 			front_log(&r, &w);
 		req_reset(&r);

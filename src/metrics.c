@@ -429,7 +429,7 @@ put_http(struct buf *b, struct pool *p)
 				buf_putc(b, '\n');
 			}
 	head(b, "parkd_http_request_duration_seconds", "histogram",
-	    "Time from a request's arrival to its answer sent, by route "
+	    "Time from a request's arrival to its answer written, by route "
 	    "pattern (routes not yet asked for are left out).");
 	for (i = 0; i <= nroutes; i++) {
 		if ((count = hist_read(&mx->lat[i], NLAT, bk)) == 0)
