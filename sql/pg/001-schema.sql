@@ -68,6 +68,7 @@ CREATE TABLE users (
 	last_login timestamptz,
 	resv_finished bigint NOT NULL DEFAULT 0 CHECK (resv_finished >= 0),
 	resv_cancelled bigint NOT NULL DEFAULT 0
+	    CONSTRAINT users_resv_cancelled_check
 	    CHECK (resv_cancelled BETWEEN 0 AND resv_finished),
 	parked_secs bigint NOT NULL DEFAULT 0 CHECK (parked_secs >= 0),
 	spent_cents bigint NOT NULL DEFAULT 0 CHECK (spent_cents >= 0),
@@ -96,8 +97,10 @@ CREATE TABLE sessions (
 	refresh_exp timestamptz,
 	admin_fp text COLLATE "C",
 	prev_access_jti text COLLATE "C",
-	CHECK ((is_admin = 1) = (user_id IS NULL)),
-	CHECK ((revoked_at IS NULL) OR (revoked_reason IS NOT NULL))
+	CONSTRAINT sessions_admin_check
+	    CHECK ((is_admin = 1) = (user_id IS NULL)),
+	CONSTRAINT sessions_revoked_check
+	    CHECK ((revoked_at IS NULL) OR (revoked_reason IS NOT NULL))
 );
 CREATE INDEX sessions_user ON sessions (user_id);
 CREATE INDEX sessions_expires ON sessions (expires_at);
@@ -147,7 +150,7 @@ CREATE TABLE lots (
 	price_cents bigint NOT NULL CHECK (price_cents BETWEEN 0 AND 1000000),
 	number_of_spots bigint NOT NULL
 	    CHECK (number_of_spots BETWEEN 0 AND 1000),
-	occupied bigint NOT NULL DEFAULT 0
+	occupied bigint NOT NULL DEFAULT 0 CONSTRAINT lots_occupied_check
 	    CHECK (occupied BETWEEN 0 AND number_of_spots),
 	is_active smallint NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1)),
 	description text COLLATE "C",
@@ -162,10 +165,12 @@ CREATE TABLE lots (
 	version bigint NOT NULL DEFAULT 0,
 	resv_count bigint NOT NULL DEFAULT 0 CHECK (resv_count >= 0),
 	resv_cancelled bigint NOT NULL DEFAULT 0
+	    CONSTRAINT lots_resv_cancelled_check
 	    CHECK (resv_cancelled BETWEEN 0 AND resv_count),
 	resv_reserved bigint NOT NULL DEFAULT 0 CHECK (resv_reserved >= 0),
 	resv_no_show bigint NOT NULL DEFAULT 0 CHECK (resv_no_show >= 0),
-	CHECK ((hours_start IS NULL) = (hours_end IS NULL))
+	CONSTRAINT lots_hours_check
+	    CHECK ((hours_start IS NULL) = (hours_end IS NULL))
 );
 
 -- Spots 1..number_of_spots of a lot (001).  status is kept by the
@@ -180,7 +185,8 @@ CREATE TABLE spots (
 	removed_at timestamptz,
 	UNIQUE (lot_id, spot_number),
 	UNIQUE (id, lot_id),
-	CHECK (removed_at IS NULL OR status = 'A')
+	CONSTRAINT spots_removed_check
+	    CHECK (removed_at IS NULL OR status = 'A')
 );
 CREATE INDEX spots_lot_status ON spots (lot_id, status, spot_number);
 
@@ -222,21 +228,30 @@ CREATE TABLE reservations (
 	expected_leaving_ts timestamptz CHECK (expected_leaving_ts IS NULL OR
 	    expected_leaving_ts >= 'epoch'::timestamptz),
 	start_time timestamptz,
-	end_time timestamptz CHECK (end_time IS NULL OR end_time > start_time),
+	end_time timestamptz CONSTRAINT reservations_end_time_check
+	    CHECK (end_time IS NULL OR end_time > start_time),
 	hold_start timestamptz,
 	hold_end timestamptz,
-	CHECK ((status = 'active' OR status = 'reserved') =
+	CONSTRAINT reservations_leaving_check
+	    CHECK ((status = 'active' OR status = 'reserved') =
 	    (leaving_ts IS NULL)),
-	CHECK ((status <> 'completed' AND status <> 'no_show') OR
+	CONSTRAINT reservations_charged_check
+	    CHECK ((status <> 'completed' AND status <> 'no_show') OR
 	    cost_cents IS NOT NULL),
-	CHECK (leaving_ts IS NULL OR leaving_ts >= parking_ts),
+	CONSTRAINT reservations_leaving_order_check
+	    CHECK (leaving_ts IS NULL OR leaving_ts >= parking_ts),
 	-- what holds and what does not
-	CHECK (status <> 'reserved' OR hold_start IS NOT NULL),
-	CHECK ((hold_start IS NULL) = (hold_end IS NULL)),
-	CHECK (hold_end IS NULL OR hold_end > hold_start),
+	CONSTRAINT reservations_reserved_holds_check
+	    CHECK (status <> 'reserved' OR hold_start IS NOT NULL),
+	CONSTRAINT reservations_hold_check
+	    CHECK ((hold_start IS NULL) = (hold_end IS NULL)),
+	CONSTRAINT reservations_hold_order_check
+	    CHECK (hold_end IS NULL OR hold_end > hold_start),
 	-- a window has both ends; one made ahead and a no-show have one
-	CHECK ((start_time IS NULL) = (end_time IS NULL)),
-	CHECK ((status <> 'reserved' AND status <> 'no_show') OR
+	CONSTRAINT reservations_window_check
+	    CHECK ((start_time IS NULL) = (end_time IS NULL)),
+	CONSTRAINT reservations_window_needed_check
+	    CHECK ((status <> 'reserved' AND status <> 'no_show') OR
 	    start_time IS NOT NULL),
 	CONSTRAINT reservations_spot_lot_fkey FOREIGN KEY (spot_id, lot_id)
 	    REFERENCES spots (id, lot_id),
@@ -359,6 +374,28 @@ CREATE TABLE import_map (
 	PRIMARY KEY (source, kind, old_id)
 );
 CREATE INDEX import_map_new ON import_map (kind, new_id);
+
+-- parkd_sync_ids(): moves every identity column's sequence past the
+-- largest id of its table, so that the next row without an id gets
+-- max(id) + 1 (what SQLite does by itself).  Whoever writes rows with their
+-- ids (the sample data, "parkctl db copy", a test's fixture) calls it
+-- before the transaction ends.  Needs UPDATE on the sequences (the DML
+-- role has it).  Returns nothing.
+CREATE FUNCTION parkd_sync_ids() RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+	c record;
+BEGIN
+	FOR c IN SELECT table_name, column_name
+	    FROM information_schema.columns
+	    WHERE table_schema = current_schema() AND is_identity = 'YES'
+	LOOP
+		EXECUTE format('SELECT setval(pg_get_serial_sequence(%L, %L),'
+		    ' coalesce(max(%I), 0) + 1, false) FROM %I',
+		    c.table_name, c.column_name, c.column_name, c.table_name);
+	END LOOP;
+END
+$$;
 
 -- ---- triggers ----
 --
