@@ -477,7 +477,7 @@ pg_migrate() {
 			\endif
 			SELECT :v >= :n AS done, :v + 1 < :n AS gap \gset
 			\if :gap
-			\warn 'migration :name: the database is at version :v'
+			\warn 'pg_migrate: a migration before' :name 'is missing: the database is at version' :v
 			SELECT 1 / 0 AS "a migration is missing";
 			\endif
 			\if :done

@@ -21,6 +21,8 @@
   message for a trigger's refusal), and every row of lots, spots, users,
   reservations and import_map is the same at the end (counters, versions,
   statuses, holds; times compared as unix seconds).
+* sql/pg/sample.sql yields SQLite's sample rows, with the same ids, and
+  the sequences move on past them.
 * pg_stop leaves no process of the cluster.
 
 Skipped only when the PostgreSQL server binaries are missing.
@@ -784,6 +786,37 @@ def test_triggers(sock, lite):
         [["101"]], "only the finished row given a hold by name keeps one")
 
 
+def test_sample(sock, lite):
+    """sql/pg/sample.sql makes the rows sql/sample.sql makes, ids too."""
+    pg = Pg(sock, "sample")
+    p = subprocess.run(pg.argv() + ["-f", os.path.join(
+        T.SRCDIR, "sql", "pg", "sample.sql")], capture_output=True,
+        text=True)
+    ok(p.returncode == 0, "the DML role loads sql/pg/sample.sql", p.stderr)
+    with open(os.path.join(T.SRCDIR, "sql", "sample.sql")) as f:
+        lite.conn.executescript(f.read())
+    for table, cols in [
+        ("lots", "id, name, address, pin_code, price_cents, number_of_spots,"
+         " occupied, is_active, description, hours_start, hours_end"),
+        ("spots", "id, lot_id, spot_number, status, removed_at"),
+        ("users", "id, username, email, password_hash, phone, is_active,"
+         " last_login"),
+    ]:
+        sql = "SELECT %s FROM %s ORDER BY id" % (cols, table)
+        a, b = pg.rows(sql), lite.rows(sql)
+        ok(a == b and len(a) > 0, "the sample's %s are SQLite's (%d rows)"
+           % (table, len(a)))
+    r = pg.run("INSERT INTO users (username, email, password_hash,"
+               " created_at, updated_at) VALUES ('newbie', 'new@x.org', 'h',"
+               " T(1), T(1))")
+    ok(r[0], "a user added after the sample gets a new id", repr(r))
+    is_(pg.rows("SELECT id FROM users WHERE username = 'newbie'"), [["4"]],
+        "id 4, as in SQLite")
+    is_(pg.rows("SELECT count(*) FROM users WHERE created_at ="
+                " date_trunc('second', created_at)"), [["4"]],
+        "the sample's times are whole seconds")
+
+
 def cluster_pids(d):
     """Pids of processes whose working directory is under d (every
     process of a PostgreSQL server runs in its data directory)."""
@@ -821,7 +854,7 @@ def main():
         r = lib(d, "pg_start", d)
         ok(r.returncode == 0, "pg_start again, on a running cluster",
            r.stderr)
-        for db in ("parkd", "checks", "conc"):
+        for db in ("parkd", "checks", "conc", "sample"):
             r = lib(d, "pg_start", d, db=db)
             r2 = lib(d, "pg_migrate", d, db=db)
             ok(r.returncode == 0 and r2.returncode == 0,
@@ -832,6 +865,7 @@ def main():
         test_concurrency(d, d)
         test_checks(d, Lite(os.path.join(d, "checks.db")))
         test_triggers(d, Lite(os.path.join(d, "parkd.db")))
+        test_sample(d, Lite(os.path.join(d, "sample.db")))
     finally:
         if started:
             pid = None
