@@ -14,6 +14,10 @@ PARKD_PACKAGES=(
 	wrk valgrind clang libclang-rt-14-dev slowhttptest
 	prometheus  # promtool, for t/75-metrics.t
 	chromium
+	# the PostgreSQL back end (#17): the server binaries for the private
+	# cluster of pg_start (Debian's package also makes a "main" cluster
+	# as a system service, which nothing here uses) and libpq
+	postgresql libpq-dev
 )
 
 # The batch jobs dev/run runs in place of the systemd timers: one parkctl
@@ -264,4 +268,231 @@ env_set() {
 		END { if (!done) print line }' "$file" >"$file.tmp"
 	cat "$file.tmp" >"$file" # keeps the file's mode and owner
 	rm -f "$file.tmp"
+}
+
+# ---- a private PostgreSQL cluster (the PostgreSQL back end, #17) ----
+#
+# pg_start DIR makes (once) and starts a cluster of its own under DIR, for
+# "PARKD_DB=postgresql dev/run", dev/check and the tests:
+#   DIR/data            the data directory (initdb), checksums on, fsync on
+#   DIR/.s.PGSQL.5432   its only way in: a unix socket (listen_addresses is
+#                       empty: no TCP); DIR is 0700, so only the cluster's
+#                       user and root reach the socket, and pg_hba.conf
+#                       trusts exactly those ("local all all trust")
+#   DIR/postgresql.log  the server's log
+# The system's PostgreSQL service is never touched.  initdb refuses root:
+# as root the cluster runs as PARKD_PG_USER (default "postgres", the
+# account Debian's server package made for running PostgreSQL, with its
+# own files only under DIR), otherwise as the calling user.
+#
+# Roles (docs/postgresql.md): PARKD_PG_OWNER owns the database and runs the
+# migrations (pg_migrate); PARKD_PG_ROLE, the one parkd runs as, may only
+# read and write rows (default privileges of the owner's tables and
+# sequences); the superuser is "postgres".
+
+# The server binaries of the major version the schema targets.
+PARKD_PG_BIN=${PARKD_PG_BIN:-/usr/lib/postgresql/15/bin}
+PARKD_PG_DB=${PARKD_PG_DB:-parkd}
+PARKD_PG_OWNER=${PARKD_PG_OWNER:-parkd_owner}
+PARKD_PG_ROLE=${PARKD_PG_ROLE:-parkd}
+# The advisory lock (two int4 keys: "park" and 1) a migration holds, so
+# that hosts migrating at once apply each file once (sql/pg/README).
+PARKD_PG_MIGRATE_LOCK='1885434475, 1'
+
+# pg_have: true when the server binaries are installed.
+pg_have() {
+	[ -x "$PARKD_PG_BIN/initdb" ] && [ -x "$PARKD_PG_BIN/pg_ctl" ] &&
+		[ -x "$PARKD_PG_BIN/postgres" ] && [ -x "$PARKD_PG_BIN/psql" ]
+}
+
+# pg_user: prints the system user the cluster runs as (see above).
+pg_user() {
+	if [ -n "${PARKD_PG_USER:-}" ]; then
+		echo "$PARKD_PG_USER"
+	elif [ "$(id -u)" != 0 ]; then
+		id -un
+	elif getent passwd postgres >/dev/null; then
+		echo postgres
+	else
+		die "running as root and there is no user postgres: set" \
+			"PARKD_PG_USER to an unprivileged user to run PostgreSQL"
+	fi
+}
+
+# pg_as USER COMMAND...: runs the command as USER (directly when that is
+# who we are; as root with setpriv: no PAM, no login, the environment
+# kept).
+pg_as() {
+	local u=$1
+	shift
+	if [ "$u" = "$(id -un)" ]; then
+		"$@"
+	else
+		[ "$(id -u)" = 0 ] || die "cannot run as $u without being root"
+		setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups \
+			-- "$@"
+	fi
+}
+
+# pg_psql DIR [ROLE [DB]] [PSQL-ARGS...]: psql on the cluster's socket as
+# ROLE (default the superuser) in DB (default postgres), stopping at the
+# first error, without ~/.psqlrc.
+pg_psql() {
+	local dir=$1 role=${2:-postgres} db=${3:-postgres}
+	shift $(($# < 3 ? $# : 3))
+	"$PARKD_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p 5432 \
+		-U "$role" -d "$db" "$@"
+}
+
+# pg_url DIR [ROLE]: prints the DATABASE_URL of the cluster's database for
+# ROLE (default PARKD_PG_ROLE): libpq's URI with the socket directory as
+# the host parameter.
+pg_url() {
+	python3 - "$1" "${2:-$PARKD_PG_ROLE}" "$PARKD_PG_DB" <<-'EOF'
+		import sys, urllib.parse as u
+		d, role, db = sys.argv[1:4]
+		print("postgresql:///%s?host=%s&user=%s" % (u.quote(db, safe=""),
+		    u.quote(d, safe=""), u.quote(role, safe="")))
+	EOF
+}
+
+# pg_start DIR: makes the cluster under DIR if there is none, starts it
+# unless it runs, waits until it takes connections, and makes the roles and
+# the database (each only if missing).  Dies on any failure, saying where
+# the server's log is.
+pg_start() {
+	local dir user conf
+	pg_have || die "no PostgreSQL server binaries in $PARKD_PG_BIN" \
+		"(apt-get install postgresql)"
+	mkdir -p "$1"
+	dir=$(cd "$1" && pwd -P)
+	case $dir in
+	*[!A-Za-z0-9_./-]*) die "pg_start: $dir: use a directory whose" \
+		"name has only letters, digits and _ . / -" ;;
+	esac
+	# sun_path holds 107 bytes and a NUL
+	[ ${#dir} -le 90 ] || die "pg_start: $dir is too long for a socket path"
+	user=$(pg_user)
+	chmod 0700 "$dir"
+	[ "$(id -u)" != 0 ] || chown "$user:$(id -g "$user")" "$dir"
+	pg_as "$user" test -w "$dir" -a -x "$dir" ||
+		die "pg_start: user $user cannot reach $dir (a parent" \
+			"directory is closed to it): use one under /tmp"
+	if [ ! -f "$dir/data/PG_VERSION" ]; then
+		say "initdb $dir/data (as $user)"
+		pg_as "$user" "$PARKD_PG_BIN/initdb" -D "$dir/data" \
+			--username=postgres --auth-local=trust --auth-host=reject \
+			--encoding=UTF8 --locale=C --data-checksums \
+			--no-instructions >"$dir/initdb.log" 2>&1 ||
+			die "initdb failed: see $dir/initdb.log"
+		conf=$dir/data/postgresql.conf
+		# Appended settings win over initdb's (the last one counts).
+		pg_as "$user" tee -a "$conf" >/dev/null <<-EOF
+
+			# pg_start (dev/lib.sh): private, socket only, durable
+			listen_addresses = ''
+			port = 5432
+			unix_socket_directories = '$dir'
+			unix_socket_permissions = 0700
+			fsync = on
+			synchronous_commit = on
+			full_page_writes = on
+			max_connections = 200
+			timezone = 'UTC'
+			log_timezone = 'UTC'
+		EOF
+		# The socket only, and DIR's mode decides who reaches it.
+		printf '%s\n' '# pg_start (dev/lib.sh): the socket only' \
+			'local all all trust' |
+			pg_as "$user" tee "$dir/data/pg_hba.conf" >/dev/null
+	fi
+	if ! pg_as "$user" "$PARKD_PG_BIN/pg_ctl" -D "$dir/data" status \
+		>/dev/null 2>&1; then
+		say "starting PostgreSQL in $dir"
+		pg_as "$user" "$PARKD_PG_BIN/pg_ctl" -D "$dir/data" \
+			-l "$dir/postgresql.log" -w -t 120 start >/dev/null ||
+			die "PostgreSQL did not start: see $dir/postgresql.log"
+	fi
+	pg_psql "$dir" postgres postgres <<-EOF ||
+		SELECT format('CREATE ROLE %I LOGIN', r)
+		FROM unnest(ARRAY['$PARKD_PG_OWNER', '$PARKD_PG_ROLE']) AS r
+		WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r)
+		\gexec
+		SELECT format('CREATE DATABASE %I OWNER %I ENCODING ''UTF8''
+		    LOCALE ''C'' TEMPLATE template0', '$PARKD_PG_DB',
+		    '$PARKD_PG_OWNER')
+		WHERE NOT EXISTS (SELECT 1 FROM pg_database
+		    WHERE datname = '$PARKD_PG_DB')
+		\gexec
+		REVOKE ALL ON DATABASE "$PARKD_PG_DB" FROM PUBLIC;
+		GRANT CONNECT, TEMPORARY ON DATABASE "$PARKD_PG_DB"
+		    TO "$PARKD_PG_OWNER", "$PARKD_PG_ROLE";
+		\connect "$PARKD_PG_DB"
+		ALTER DEFAULT PRIVILEGES FOR ROLE "$PARKD_PG_OWNER"
+		    GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES
+		    TO "$PARKD_PG_ROLE";
+		ALTER DEFAULT PRIVILEGES FOR ROLE "$PARKD_PG_OWNER"
+		    GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO "$PARKD_PG_ROLE";
+	EOF
+		die "could not make the roles and database: see $dir/postgresql.log"
+}
+
+# pg_stop DIR: stops the cluster under DIR (fast: open transactions roll
+# back, every commit stays) and waits until its processes are gone.  Does
+# nothing when it does not run.
+pg_stop() {
+	local dir=$1 user
+	[ -f "$dir/data/postmaster.pid" ] || return 0
+	user=$(pg_user)
+	pg_as "$user" "$PARKD_PG_BIN/pg_ctl" -D "$dir/data" -m fast -w -t 120 \
+		stop >/dev/null || die "PostgreSQL in $dir did not stop"
+}
+
+# pg_migrate DIR [FILE...]: applies the migrations (default every
+# sql/pg/NNN-*.sql, in order) to the cluster's database as its owner.
+# Each file runs in one transaction with the row that records it in
+# parkd_schema, under the migrations' advisory lock, and only if its
+# number is above the recorded version: running it twice, or on two hosts
+# at once, applies each file once.  Dies on a failure (the file's
+# transaction rolls back) and on a database newer than the files.
+pg_migrate() {
+	local dir=$1 f base n v files=()
+	shift
+	if [ $# -gt 0 ]; then
+		files=("$@")
+	else
+		files=("$PARKD_TOP"/sql/pg/[0-9][0-9][0-9]-*.sql)
+	fi
+	for f in "${files[@]}"; do
+		base=${f##*/}
+		n=$((10#${base%%-*}))
+		pg_psql "$dir" "$PARKD_PG_OWNER" "$PARKD_PG_DB" \
+			-v n="$n" -v name="$base" -v file="$f" <<-EOF ||
+			BEGIN;
+			SELECT pg_advisory_xact_lock($PARKD_PG_MIGRATE_LOCK) AS locked \gset
+			SELECT to_regclass('parkd_schema') IS NOT NULL AS have \gset
+			\if :have
+			SELECT coalesce(max(version), 0) AS v FROM parkd_schema \gset
+			\else
+			\set v 0
+			\endif
+			SELECT :v >= :n AS done, :v + 1 < :n AS gap \gset
+			\if :gap
+			\warn 'pg_migrate: a migration before' :name 'is missing: the database is at version' :v
+			SELECT 1 / 0 AS "a migration is missing";
+			\endif
+			\if :done
+			ROLLBACK;
+			\else
+			\i :file
+			INSERT INTO parkd_schema (version, name) VALUES (:n, :'name');
+			COMMIT;
+			\endif
+		EOF
+			die "migration $base failed"
+	done
+	v=$(pg_psql "$dir" "$PARKD_PG_OWNER" "$PARKD_PG_DB" -At \
+		-c 'SELECT max(version) FROM parkd_schema')
+	[ "${v:-0}" -le "$n" ] ||
+		die "the database has schema version $v, newer than sql/pg's $n"
 }
