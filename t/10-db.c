@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "db-int.h"
 #include "tap.h"
 
@@ -1323,7 +1325,7 @@ test_busy(const char *path)
 
 	/* A statement left mid-way is reset by db_begin. */
 	{
-		sqlite3_stmt *st = db_stmt(STMT_STATS_RESERVATIONS);
+		struct dbstmt *st = db_stmt(STMT_STATS_RESERVATIONS);
 
 		ok(st != NULL, "db_stmt");
 		(void)db_row(st);
