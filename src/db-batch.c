@@ -8,8 +8,8 @@
  * run killed at any point, or two runs at once, can never queue one
  * message twice: either both rows exist or neither does.
  *
- * The backup's check uses a second connection, read-only, to the copy;
- * its SQL still comes from the statement table (db_sql()).
+ * The backup's check uses a second connection, read-only, to the copy (a
+ * struct dbfile); its SQL still comes from the statement table (db_sql()).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

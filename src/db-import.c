@@ -5,9 +5,10 @@
  *
  * This file is part of the data layer: it includes db-int.h and runs the
  * statements of stmt_sql[] (the STMT_IMPORT_* block) on parkd's connection.
- * The old file is opened on a second connection of its own, read-only; its
- * statements are the constant texts of old_sql[] below rather than rows of
- * stmt_sql[], because they name the old schema's tables and columns
+ * The old file is opened on a second connection of its own, read-only (a
+ * struct dbfile of db-sqlite.c: the file is SQLite whatever parkd's back
+ * end, and only that file sees SQLite); its statements are the constant
+ * texts of old_sql[] below rather than rows of stmt_sql[], because they name the old schema's tables and columns
  * (parking_lots, users.role, ...), which parkd's connection does not have:
  * db_prepare_all() would fail on them, and an ATTACH cannot be done inside
  * the write transaction.  Nothing is ever written to the old file.
