@@ -345,7 +345,13 @@ enum dbrc db_lot_cancel_upcoming(struct pool *, int64_t lot, int above);
 
 /* Rows changed by the last INSERT, UPDATE or DELETE. */
 long long db_changes(void);
-/* The id (rowid) of the row the last INSERT made. */
+/*
+ * The id (rowid) of the row the last INSERT made.  Kept rather than
+ * "INSERT ... RETURNING id": SQLite 3.40 runs RETURNING through an
+ * ephemeral table per statement, a cost on the booking's INSERT (see
+ * STMT_RESV_CLOSED); PostgreSQL's driver can answer it with lastval()
+ * after an INSERT into an identity column.
+ */
 long long db_last_id(void);
 
 /*
