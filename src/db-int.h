@@ -437,8 +437,10 @@ struct db_driver {
 	/* closes; inherited != 0: the connection came through fork and is
 	 * abandoned, never used nor closed */
 	void (*close)(int inherited);
-	/* NULL with *rc set (logged) when sql does not prepare */
-	struct dbstmt *(*prepare)(const char *sql, enum dbrc *rc);
+	/* statement id of the table, sql its text in the driver's dialect;
+	 * NULL with *rc set (logged) when it does not prepare */
+	struct dbstmt *(*prepare)(enum stmt id, const char *sql,
+	    enum dbrc *rc);
 	void (*finalize)(struct dbstmt *);
 	/* drops a statement of an inherited connection without touching
 	 * the engine's (the parent still uses its own copy) */

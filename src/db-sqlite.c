@@ -41,10 +41,12 @@
 /* The longest a commit waits for readers to let the WAL restart. */
 #define DB_CHECKPOINT_WAIT_MS 20
 
-/* A statement of this driver: the seam's head, then SQLite's. */
+/* A statement of this driver: the seam's head, then SQLite's; heap: made
+ * by dbfile_prepare() (those of the table live in slots[]). */
 struct sq_stmt {
 	struct dbstmt h;
 	sqlite3_stmt *st;
+	int heap;
 };
 
 /* A read-only file of its own (db-int.h). */
@@ -53,6 +55,9 @@ struct dbfile {
 };
 
 static sqlite3 *db;
+/* The statements of the table, by id: no allocation per statement (the
+ * heap of a worker stays as it was before the seam). */
+static struct sq_stmt slots[STMT__COUNT];
 /* A connection inherited through fork: never used nor closed; kept here
  * so that it stays reachable (and leak checkers quiet). */
 static sqlite3 *volatile db_inherited;
@@ -377,9 +382,10 @@ sq_close(int inherited)
 	db = NULL;
 }
 
-/* Returns sql prepared (persistent: it is cached), or NULL with *rc. */
+/* Returns statement id of the table, sql prepared (persistent: it is
+ * cached), or NULL with *rc. */
 static struct dbstmt *
-sq_prepare(const char *sql, enum dbrc *rc)
+sq_prepare(enum stmt id, const char *sql, enum dbrc *rc)
 {
 	struct sq_stmt *s;
 	sqlite3_stmt *st = NULL;
@@ -396,9 +402,10 @@ sq_prepare(const char *sql, enum dbrc *rc)
 		sqlite3_finalize(st);
 		return NULL;
 	}
-	s = xmalloc(sizeof *s);
+	s = &slots[id];
 	s->h.drv = &db_sqlite;
 	s->st = st;
+	s->heap = 0;
 	return &s->h;
 }
 
@@ -407,7 +414,12 @@ sq_prepare(const char *sql, enum dbrc *rc)
 static void
 sq_forget(struct dbstmt *st)
 {
-	free(st);
+	struct sq_stmt *s = (struct sq_stmt *)(void *)st;
+
+	if (s->heap)
+		free(s);
+	else
+		s->st = NULL;
 }
 
 static void
@@ -416,7 +428,7 @@ sq_finalize(struct dbstmt *st)
 	if (st == NULL)
 		return;
 	sqlite3_finalize(sq(st));
-	free(st);
+	sq_forget(st);
 }
 
 /* Logs a failed bind; returns its mapped code. */
@@ -779,6 +791,7 @@ dbfile_prepare(struct dbfile *f, const char *sql)
 	s = xmalloc(sizeof *s);
 	s->h.drv = &db_sqlite;
 	s->st = st;
+	s->heap = 1;
 	return &s->h;
 }
 

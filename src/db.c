@@ -1182,7 +1182,7 @@ db_stmt(enum stmt id)
 			bind_bad = NULL;
 		return st;
 	}
-	if ((st = drv->prepare(sql, &lasterr)) == NULL) {
+	if ((st = drv->prepare(id, sql, &lasterr)) == NULL) {
 		if (lasterr == DB_CONFLICT || lasterr == DB_OK)
 			lasterr = DB_ERROR;
 		return NULL;
