@@ -463,9 +463,10 @@ struct db_driver {
 	long long (*changes)(void);
 	long long (*last_id)(void);
 	enum dbrc (*exec_script)(const char *sql, const char *what);
-	/* a number that moves with every commit any connection makes to
-	 * the database (memo.c keys on it); 0 when it cannot tell */
-	uint32_t (*data_version)(void);
+	/* into *v a number that moves with every commit any connection
+	 * makes to the database (memo.c keys on it); 0, or -1 when it
+	 * cannot tell */
+	int (*data_version)(uint32_t *v);
 	/* 1 inside a transaction */
 	int (*in_txn)(void);
 	/* resets statements left mid-way (before a write transaction) */

@@ -559,15 +559,16 @@ sq_exec_script(const char *sql, const char *what)
 
 /* SQLite's data version: moves with every commit of another connection
  * (this one's own are told apart by db.c). */
-static uint32_t
-sq_data_version(void)
+static int
+sq_data_version(uint32_t *out)
 {
 	unsigned int v = 0;
 
 	if (db == NULL || sqlite3_file_control(db, "main",
 	    SQLITE_FCNTL_DATA_VERSION, &v) != SQLITE_OK)
-		return 0;
-	return v;
+		return -1;
+	*out = v;
+	return 0;
 }
 
 static int

@@ -1454,7 +1454,7 @@ db_data_version(void)
 {
 	uint32_t v;
 
-	if (drv == NULL || (v = drv->data_version()) == 0)
+	if (drv == NULL || drv->data_version(&v) != 0)
 		return 0;
 	return (uint64_t)db_opens << 32 | v;
 }
