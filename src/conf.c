@@ -585,7 +585,13 @@ conf_db_path(struct conf *c, const struct slot *slots, struct buf *err,
 		}
 		buf_puts(err, "scheme \"");
 		text_escape_log(err, u, n);
-		buf_puts(err, "\" is not supported: parkd uses SQLite; write "
+		/* db_open() refuses such a URL too (issue #17). */
+		if ((n == 10 && strncmp(u, "postgresql", 10) == 0) ||
+		    (n == 8 && strncmp(u, "postgres", 8) == 0))
+			buf_puts(err, "\": PostgreSQL back end not built yet");
+		else
+			buf_puts(err, "\" is not supported");
+		buf_puts(err, ": parkd uses SQLite; write "
 		    "sqlite:////absolute/path.db (or sqlite:///relative.db)");
 		return -1;
 	}

@@ -14,23 +14,23 @@
 
 /* Reads a row of USER_COLS into u. */
 static void
-user_row(struct pool *p, sqlite3_stmt *st, struct user *u)
+user_row(struct pool *p, struct dbstmt *st, struct user *u)
 {
-	u->id = sqlite3_column_int64(st, 0);
+	u->id = db_col_int(st, 0);
 	u->username = db_col_text(p, st, 1);
 	u->email = db_col_text(p, st, 2);
 	u->password_hash = db_col_text(p, st, 3);
 	u->phone = db_col_text(p, st, 4);
-	u->is_active = sqlite3_column_int(st, 5);
-	u->created_at = sqlite3_column_int64(st, 6);
-	u->updated_at = sqlite3_column_int64(st, 7);
-	u->last_login = sqlite3_column_int64(st, 8);
-	u->email_verified = sqlite3_column_int(st, 9);
+	u->is_active = db_col_int(st, 5);
+	u->created_at = db_col_int(st, 6);
+	u->updated_at = db_col_int(st, 7);
+	u->last_login = db_col_int(st, 8);
+	u->email_verified = db_col_int(st, 9);
 }
 
 /* Runs a one-row lookup of a user; DB_OK, DB_NOTFOUND or a failure. */
 static enum dbrc
-user_lookup(sqlite3_stmt *st, struct pool *p, struct user *u)
+user_lookup(struct dbstmt *st, struct pool *p, struct user *u)
 {
 	enum dbrc rc;
 
@@ -44,7 +44,7 @@ user_lookup(sqlite3_stmt *st, struct pool *p, struct user *u)
 enum dbrc
 db_user_get(struct pool *p, int64_t id, struct user *u)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 
 	if ((st = db_stmt(STMT_USER_GET)) == NULL)
 		return db_lasterr();
@@ -56,7 +56,7 @@ enum dbrc
 db_user_by_login(struct pool *p, const char *email_lc, const char *username,
     struct user *u)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 
 	if ((st = db_stmt(STMT_USER_BY_LOGIN)) == NULL)
 		return db_lasterr();
@@ -69,7 +69,7 @@ db_user_by_login(struct pool *p, const char *email_lc, const char *username,
 static enum dbrc
 taken(enum stmt id, const char *value, int64_t self, int *is_taken)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	*is_taken = 0;
@@ -91,7 +91,7 @@ enum dbrc
 db_user_insert(const struct user *u, int64_t *id, int *dup_name,
     int *dup_email, const struct acct_token *vt)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	int64_t now = park_now();
 
@@ -136,7 +136,7 @@ db_user_update(int64_t id, const char *username, const char *email,
     int set_phone, const char *phone, int *dup_name, int *dup_email,
     const struct acct_token *vt, struct mail *notice, int *moved_out)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	struct pool p = { 0 };
 	const char *old_email = NULL;
@@ -234,7 +234,7 @@ fail:
 static enum dbrc
 revoke(int64_t user_id, const char *sid, const char *reason)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 
 	if ((st = db_stmt(user_id > 0 ? STMT_SESSION_REVOKE_USER :
 	    STMT_SESSION_REVOKE)) == NULL)
@@ -254,7 +254,7 @@ revoke(int64_t user_id, const char *sid, const char *reason)
 static enum dbrc
 attempts_clear(const char *ident, const char *account, const char *addr)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 
 	if ((st = db_stmt(STMT_LOGIN_FAIL_CLEAR)) == NULL)
 		return db_lasterr();
@@ -268,7 +268,7 @@ enum dbrc
 db_user_set_password(int64_t id, const char *hash, const char *old_hash,
     const char *keep_sid, const char *account, const char *addr)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	if ((rc = db_begin()) != DB_OK)
@@ -303,7 +303,7 @@ fail:
 enum dbrc
 db_user_set_active(int64_t id, int active)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	if ((rc = db_begin()) != DB_OK)
@@ -348,7 +348,7 @@ enum dbrc
 db_users_list(struct pool *p, const char *like, int limit, int offset,
     struct user **out, size_t *n, long long *total)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	size_t cap = (size_t)limit;
 
@@ -359,7 +359,7 @@ db_users_list(struct pool *p, const char *like, int limit, int offset,
 	db_bind_text(st, 1, like);
 	if ((rc = db_row(st)) != DB_OK)
 		return rc;
-	*total = sqlite3_column_int64(st, 0);
+	*total = db_col_int(st, 0);
 	db_done(st);
 	if ((st = db_stmt(STMT_USERS_LIST)) == NULL)
 		return db_lasterr();
@@ -375,7 +375,7 @@ db_users_list(struct pool *p, const char *like, int limit, int offset,
 static enum dbrc
 attempt_add(const char *key, const char *addr, int64_t now)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 
 	if ((st = db_stmt(STMT_LOGIN_FAIL_ADD)) == NULL)
 		return db_lasterr();
@@ -390,7 +390,7 @@ db_login_attempt(const char *ident, const char *account, const char *addr,
     const char *addr_key, enum attempt *verdict, int *failures,
     int64_t *retry_after)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	int64_t now = park_now(), oldest_here, latest_here, oldest_addr;
 	int all, here, from_addr;
@@ -413,12 +413,12 @@ db_login_attempt(const char *ident, const char *account, const char *addr,
 	db_bind_text(st, 5, addr_key);
 	if ((rc = db_row(st)) != DB_OK)
 		goto fail;
-	here = sqlite3_column_int(st, 0);
-	oldest_here = sqlite3_column_int64(st, 1);
-	latest_here = sqlite3_column_int64(st, 2);
-	all = sqlite3_column_int(st, 3);
-	from_addr = sqlite3_column_int(st, 4);
-	oldest_addr = sqlite3_column_int64(st, 5);
+	here = db_col_int(st, 0);
+	oldest_here = db_col_int(st, 1);
+	latest_here = db_col_int(st, 2);
+	all = db_col_int(st, 3);
+	from_addr = db_col_int(st, 4);
+	oldest_addr = db_col_int(st, 5);
 	db_done(st);
 	if (addr_key != NULL && from_addr >= conf.login_addr_max_failures) {
 		/* One address cycling through names (each with its own
@@ -464,7 +464,7 @@ enum dbrc
 db_login_success(const char *ident, const char *account, const char *addr,
     const char *addr_key, const struct session *s, const char *new_hash)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	int64_t now = park_now();
 
@@ -545,7 +545,7 @@ enum dbrc
 db_session_check(struct pool *p, const char *sid, const char *admin_fp,
     struct session_state *ss)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	memset(ss, 0, sizeof(*ss));
@@ -556,28 +556,28 @@ db_session_check(struct pool *p, const char *sid, const char *admin_fp,
 	db_bind_text(st, 3, admin_fp);
 	if ((rc = db_row(st)) != DB_OK)
 		return rc;
-	ss->is_admin = sqlite3_column_int(st, 0);
-	ss->user_id = sqlite3_column_int64(st, 1);
-	ss->valid = sqlite3_column_int(st, 2);
-	ss->user_active = sqlite3_column_int(st, 3);
+	ss->is_admin = db_col_int(st, 0);
+	ss->user_id = db_col_int(st, 1);
+	ss->valid = db_col_int(st, 2);
+	ss->user_active = db_col_int(st, 3);
 	ss->username = db_col_text(p, st, 4);
 	ss->email = db_col_text(p, st, 5);
-	ss->remember = sqlite3_column_int(st, 6);
+	ss->remember = db_col_int(st, 6);
 	ss->access_jti = db_col_text(p, st, 7);
 	ss->prev_access_jti = db_col_text(p, st, 8);
-	ss->rotated_at = sqlite3_column_int64(st, 9);
-	ss->email_verified = sqlite3_column_int(st, 10);
+	ss->rotated_at = db_col_int(st, 9);
+	ss->email_verified = db_col_int(st, 10);
 	db_done(st);
 	return DB_OK;
 }
 
 /* Copies a column of 32 hex digits into out; 0, or -1 when it is not. */
 static int
-col_jti(sqlite3_stmt *st, int col, char out[33])
+col_jti(struct dbstmt *st, int col, char out[33])
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
+	const char *t = db_col_str(st, col);
 
-	if (t == NULL || sqlite3_column_bytes(st, col) != 32)
+	if (t == NULL || db_col_bytes(st, col) != 32)
 		return -1;
 	memcpy(out, t, 33);
 	return 0;
@@ -587,10 +587,10 @@ enum dbrc
 db_session_rotate(const char *sid, const char *jti, const char *admin_fp,
     struct token_pair *tp, struct session_state *ss, enum rotate *out)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	struct token_pair prev;
-	const unsigned char *prev_jti;
+	const char *prev_jti;
 	int current, repeat, revoked;
 	int64_t expires, now = park_now();
 
@@ -608,22 +608,22 @@ db_session_rotate(const char *sid, const char *jti, const char *admin_fp,
 	db_bind_text(st, 2, admin_fp);
 	if ((rc = db_row(st)) != DB_OK)
 		goto fail;
-	ss->is_admin = sqlite3_column_int(st, 0);
-	ss->user_id = sqlite3_column_int64(st, 1);
-	current = strcmp((const char *)sqlite3_column_text(st, 2), jti) == 0;
-	ss->remember = sqlite3_column_int(st, 3);
-	expires = sqlite3_column_int64(st, 4);
-	revoked = sqlite3_column_int(st, 5);
-	prev_jti = sqlite3_column_text(st, 6);
+	ss->is_admin = db_col_int(st, 0);
+	ss->user_id = db_col_int(st, 1);
+	current = strcmp(db_col_str(st, 2), jti) == 0;
+	ss->remember = db_col_int(st, 3);
+	expires = db_col_int(st, 4);
+	revoked = db_col_int(st, 5);
+	prev_jti = db_col_str(st, 6);
 	/* The successor of jti, rotated less than the leeway ago. */
 	repeat = !current && prev_jti != NULL &&
 	    strcmp((const char *)prev_jti, jti) == 0 &&
-	    sqlite3_column_type(st, 8) == SQLITE_INTEGER &&
-	    now - sqlite3_column_int64(st, 8) < conf.refresh_leeway_s &&
+	    db_col_type(st, 8) == DBT_INT &&
+	    now - db_col_int(st, 8) < conf.refresh_leeway_s &&
 	    col_jti(st, 2, prev.refresh_jti) == 0 &&
 	    col_jti(st, 7, prev.access_jti) == 0;
-	prev.iat = sqlite3_column_int64(st, 8);
-	prev.refresh_exp = sqlite3_column_int64(st, 9);
+	prev.iat = db_col_int(st, 8);
+	prev.refresh_exp = db_col_int(st, 9);
 	ss->expires_at = expires;
 	db_done(st);
 	if (revoked || expires <= now) {
@@ -684,7 +684,7 @@ db_session_revoke(const char *sid, const char *reason)
 enum dbrc
 db_admin_sessions_end(const char *admin_fp, int *n)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	*n = 0;

@@ -8,8 +8,8 @@
  * run killed at any point, or two runs at once, can never queue one
  * message twice: either both rows exist or neither does.
  *
- * The backup's check uses a second connection, read-only, to the copy;
- * its SQL still comes from the statement table (db_sql()).
+ * The backup's check uses a second connection, read-only, to the copy (a
+ * struct dbfile); its SQL still comes from the statement table (db_sql()).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -26,7 +26,7 @@ enum dbrc
 db_batch_new_lots(struct pool *p, int64_t since, int64_t until, size_t cap,
     struct lot **out, size_t *n)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	struct lot *l;
 	enum dbrc rc;
 
@@ -43,12 +43,12 @@ db_batch_new_lots(struct pool *p, int64_t since, int64_t until, size_t cap,
 			break;
 		}
 		l = &(*out)[(*n)++];
-		l->id = sqlite3_column_int64(st, 0);
+		l->id = db_col_int(st, 0);
 		l->name = db_col_text(p, st, 1);
 		l->address = db_col_text(p, st, 2);
-		l->number_of_spots = sqlite3_column_int(st, 3);
-		l->occupied = sqlite3_column_int(st, 4);
-		l->price_cents = sqlite3_column_int64(st, 5);
+		l->number_of_spots = db_col_int(st, 3);
+		l->occupied = db_col_int(st, 4);
+		l->price_cents = db_col_int(st, 5);
 		l->is_active = 1;
 	}
 	return rc;
@@ -57,15 +57,15 @@ db_batch_new_lots(struct pool *p, int64_t since, int64_t until, size_t cap,
 enum dbrc
 db_batch_free_spots(long long *spots, long long *lots)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	if ((st = db_stmt(STMT_BATCH_FREE_SPOTS)) == NULL)
 		return db_lasterr();
 	if ((rc = db_row(st)) != DB_OK)
 		return rc == DB_NOTFOUND ? DB_ERROR : rc;
-	*spots = sqlite3_column_int64(st, 0);
-	*lots = sqlite3_column_int64(st, 1);
+	*spots = db_col_int(st, 0);
+	*lots = db_col_int(st, 1);
 	db_done(st);
 	return DB_OK;
 }
@@ -73,7 +73,7 @@ db_batch_free_spots(long long *spots, long long *lots)
 /* Reads the rows of a _DUE statement (id, username, email[, last booking,
  * created]) into *out (cap of them at most). */
 static enum dbrc
-read_users(struct pool *p, sqlite3_stmt *st, int with_times, size_t cap,
+read_users(struct pool *p, struct dbstmt *st, int with_times, size_t cap,
     struct batch_user **out, size_t *n)
 {
 	struct batch_user *u;
@@ -87,12 +87,12 @@ read_users(struct pool *p, sqlite3_stmt *st, int with_times, size_t cap,
 			break;
 		}
 		u = &(*out)[(*n)++];
-		u->id = sqlite3_column_int64(st, 0);
+		u->id = db_col_int(st, 0);
 		u->username = db_col_text(p, st, 1);
 		u->email = db_col_text(p, st, 2);
 		if (with_times) {
-			u->last_booking = sqlite3_column_int64(st, 3);
-			u->created_at = sqlite3_column_int64(st, 4);
+			u->last_booking = db_col_int(st, 3);
+			u->created_at = db_col_int(st, 4);
 		}
 	}
 	return rc;
@@ -103,7 +103,7 @@ db_batch_remind_due(struct pool *p, int64_t after, const char *day,
     int64_t idle_before, int everyone, size_t cap, struct batch_user **out,
     size_t *n)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 
 	*n = 0;
 	if ((st = db_stmt(STMT_BATCH_REMIND_DUE)) == NULL)
@@ -122,7 +122,7 @@ enum dbrc
 db_batch_remind_mark(int64_t user, const char *day, int64_t idle_before,
     int everyone, int *fresh)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	*fresh = 0;
@@ -142,7 +142,7 @@ enum dbrc
 db_batch_report_due(struct pool *p, int64_t after, const char *month,
     int64_t from, int64_t to, size_t cap, struct batch_user **out, size_t *n)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 
 	*n = 0;
 	if ((st = db_stmt(STMT_BATCH_REPORT_DUE)) == NULL)
@@ -160,7 +160,7 @@ enum dbrc
 db_batch_report_resv(struct pool *p, int64_t user, int64_t from, int64_t to,
     struct resv **out, size_t *n)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	struct resv *grown;
 	size_t cap = 16;
 	enum dbrc rc;
@@ -189,7 +189,7 @@ db_batch_report_resv(struct pool *p, int64_t user, int64_t from, int64_t to,
 enum dbrc
 db_batch_report_mark(int64_t user, const char *month, int *fresh)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	*fresh = 0;
@@ -217,7 +217,7 @@ db_batch_clean(enum batch_clean what, int64_t before, const char *day_before,
 		[CLEAN_TOKENS] = STMT_BATCH_CLEAN_TOKENS,
 		[CLEAN_RECOVERY] = STMT_BATCH_CLEAN_RECOVERY,
 	};
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	*n = 0;
@@ -252,7 +252,7 @@ fail:
 enum dbrc
 db_batch_checkpoint(int *busy, long long *frames)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	*busy = 0;
@@ -263,8 +263,8 @@ db_batch_checkpoint(int *busy, long long *frames)
 		return rc == DB_NOTFOUND ? DB_ERROR : rc;
 	/* (busy, frames in the WAL, frames checkpointed); -1 when the
 	 * database is not in WAL mode */
-	*busy = sqlite3_column_int(st, 0) != 0;
-	*frames = sqlite3_column_int64(st, 1);
+	*busy = db_col_int(st, 0) != 0;
+	*frames = db_col_int(st, 1);
 	db_done(st);
 	return DB_OK;
 }
@@ -272,7 +272,7 @@ db_batch_checkpoint(int *busy, long long *frames)
 enum dbrc
 db_batch_vacuum_into(const char *path)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 
 	if ((st = db_stmt(STMT_BATCH_VACUUM_INTO)) == NULL)
 		return db_lasterr();
@@ -283,34 +283,29 @@ db_batch_vacuum_into(const char *path)
 enum dbrc
 db_batch_check_copy(const char *path, struct buf *problem, int *version)
 {
-	sqlite3 *c = NULL;
-	sqlite3_stmt *st = NULL;
-	const unsigned char *t;
+	struct dbfile *c = NULL;
+	struct dbstmt *st = NULL;
+	struct buf why = { 0 };
+	const char *t;
 	enum dbrc r;
 	int rc, rows = 0;
 
 	*version = -1;
 	/* A separate read-only connection: the copy is never written, and
 	 * this process's connection stays on the live database. */
-	rc = sqlite3_open_v2(path, &c, SQLITE_OPEN_READONLY |
-	    SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
+	if ((c = dbfile_open(path, 0, &why)) == NULL) {
 		log_msg(LOG_ERR, "db: cannot open the copy %s: %s", path,
-		    c != NULL ? sqlite3_errmsg(c) : sqlite3_errstr(rc));
+		    why.p != NULL ? why.p : "?");
+		buf_free(&why);
 		r = DB_UNAVAILABLE;
 		goto out;
 	}
-	sqlite3_extended_result_codes(c, 1);
-	(void)sqlite3_db_config(c, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
-	(void)sqlite3_db_config(c, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0,
-	    (int *)NULL);
 
-	if ((rc = sqlite3_prepare_v2(c, db_sql(STMT_BATCH_INTEGRITY), -1, &st,
-	    NULL)) != SQLITE_OK)
+	if ((st = dbfile_prepare(c, db_sql(STMT_BATCH_INTEGRITY))) == NULL)
 		goto sqlfail;
 	r = DB_OK;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		t = sqlite3_column_text(st, 0);
+	while ((rc = dbfile_step(st)) == 1) {
+		t = db_col_str(st, 0);
 		if (rows == 0 && t != NULL &&
 		    strcmp((const char *)t, "ok") == 0)
 			continue;
@@ -321,28 +316,26 @@ db_batch_check_copy(const char *path, struct buf *problem, int *version)
 			buf_puts(problem, t != NULL ? (const char *)t : "?");
 		}
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != 0)
 		goto sqlfail;
-	sqlite3_finalize(st);
+	dbfile_finalize(st);
 	st = NULL;
 
-	if ((rc = sqlite3_prepare_v2(c, db_sql(STMT_VERSION_GET), -1, &st,
-	    NULL)) != SQLITE_OK)
+	if ((st = dbfile_prepare(c, db_sql(STMT_VERSION_GET))) == NULL)
 		goto sqlfail;
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+	if (dbfile_step(st) != 1)
 		goto sqlfail;
-	*version = sqlite3_column_int(st, 0);
+	*version = (int)db_col_int(st, 0);
 	goto out;
 
 sqlfail:
 	log_msg(LOG_ERR, "db: checking the copy %s: %s", path,
-	    sqlite3_errmsg(c));
+	    dbfile_errmsg(c));
 	if (problem->len == 0)
-		buf_puts(problem, sqlite3_errmsg(c));
+		buf_puts(problem, dbfile_errmsg(c));
 	r = DB_UNAVAILABLE;
 out:
-	sqlite3_finalize(st);
-	if (c != NULL)
-		sqlite3_close(c);
+	dbfile_finalize(st);
+	dbfile_close(c);
 	return r;
 }

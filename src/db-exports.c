@@ -22,27 +22,27 @@
 
 /* Reads a row of EXPORT_COLS. */
 static void
-job_row(struct pool *p, sqlite3_stmt *st, struct export_job *j)
+job_row(struct pool *p, struct dbstmt *st, struct export_job *j)
 {
 	memset(j, 0, sizeof(*j));
 	j->id = db_col_text(p, st, 0);
-	j->user_id = sqlite3_column_int64(st, 1);
+	j->user_id = db_col_int(st, 1);
 	j->email = db_col_text(p, st, 2);
 	j->state = db_col_text(p, st, 3);
-	j->progress = sqlite3_column_int(st, 4);
+	j->progress = db_col_int(st, 4);
 	j->filename = db_col_text(p, st, 5);
 	j->error = db_col_text(p, st, 6);
-	j->attempts = sqlite3_column_int(st, 7);
-	j->created_at = sqlite3_column_int64(st, 8);
-	j->updated_at = sqlite3_column_int64(st, 9);
-	j->finished_at = sqlite3_column_int64(st, 10);
+	j->attempts = db_col_int(st, 7);
+	j->created_at = db_col_int(st, 8);
+	j->updated_at = db_col_int(st, 9);
+	j->finished_at = db_col_int(st, 10);
 }
 
 enum dbrc
 db_export_add(const char *id, int64_t user, const char *email,
     int max_pending, int max_day, enum export_add *out)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	int64_t now = park_now();
 	long long pending, today;
@@ -58,8 +58,8 @@ db_export_add(const char *id, int64_t user, const char *email,
 	db_bind_int(st, 2, now - 86400);
 	if ((rc = db_row(st)) != DB_OK)
 		goto fail;
-	pending = sqlite3_column_int64(st, 0);
-	today = sqlite3_column_int64(st, 1);
+	pending = db_col_int(st, 0);
+	today = db_col_int(st, 1);
 	db_done(st);
 	if (pending >= max_pending || today >= max_day) {
 		*out = pending >= max_pending ? EXPORT_ADD_PENDING :
@@ -90,7 +90,7 @@ static enum dbrc
 export_one(struct pool *p, enum stmt id, const char *key, int64_t user,
     struct export_job *j)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	if ((st = db_stmt(id)) == NULL)
@@ -122,7 +122,7 @@ enum dbrc
 db_export_link_owner(const char *id, const char *filename, int64_t *user,
     int *active)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	if ((st = db_stmt(STMT_EXPORT_LINK_OWNER)) == NULL)
@@ -131,8 +131,8 @@ db_export_link_owner(const char *id, const char *filename, int64_t *user,
 	db_bind_text(st, 2, filename);
 	if ((rc = db_row(st)) != DB_OK)
 		return rc;
-	*user = sqlite3_column_int64(st, 0);
-	*active = sqlite3_column_int(st, 1);
+	*user = db_col_int(st, 0);
+	*active = db_col_int(st, 1);
 	db_done(st);
 	return DB_OK;
 }
@@ -142,7 +142,7 @@ db_export_link_owner(const char *id, const char *filename, int64_t *user,
 static enum dbrc
 run_job(enum stmt s, const char *id, const char *runner, int64_t now)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 
 	if ((st = db_stmt(s)) == NULL)
 		return db_lasterr();
@@ -159,7 +159,7 @@ enum dbrc
 db_export_claim(struct pool *p, const char *runner, int64_t stale_before,
     int max_attempts, struct export_job *j, int *found, int *gave_up)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	int64_t now = park_now();
 
@@ -179,12 +179,12 @@ db_export_claim(struct pool *p, const char *runner, int64_t stale_before,
 	if (rc != DB_OK)
 		goto fail;
 	j->id = db_col_text(p, st, 0);
-	j->user_id = sqlite3_column_int64(st, 1);
+	j->user_id = db_col_int(st, 1);
 	j->username = db_col_text(p, st, 2);
 	j->email = db_col_text(p, st, 3);
-	j->attempts = sqlite3_column_int(st, 4);
-	j->user_active = sqlite3_column_int(st, 5);
-	j->email_verified = sqlite3_column_int(st, 6);
+	j->attempts = db_col_int(st, 4);
+	j->user_active = db_col_int(st, 5);
+	j->email_verified = db_col_int(st, 6);
 	db_done(st);
 	*found = 1;
 	if (j->attempts >= max_attempts) {
@@ -206,7 +206,7 @@ fail:
 enum dbrc
 db_export_progress(const char *id, const char *runner, int progress)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	if ((st = db_stmt(STMT_EXPORT_PROGRESS)) == NULL)
@@ -223,7 +223,7 @@ db_export_progress(const char *id, const char *runner, int progress)
 enum dbrc
 db_export_count(int64_t user, long long *n, int64_t *max_id)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	if ((st = db_stmt(STMT_EXPORT_COUNT)) == NULL)
@@ -231,8 +231,8 @@ db_export_count(int64_t user, long long *n, int64_t *max_id)
 	db_bind_int(st, 1, user);
 	if ((rc = db_row(st)) != DB_OK)
 		return rc == DB_NOTFOUND ? DB_ERROR : rc;
-	*n = sqlite3_column_int64(st, 0);
-	*max_id = sqlite3_column_int64(st, 1);
+	*n = db_col_int(st, 0);
+	*max_id = db_col_int(st, 1);
 	db_done(st);
 	return DB_OK;
 }
@@ -241,7 +241,7 @@ enum dbrc
 db_export_rows(struct pool *p, int64_t user, int64_t before, int limit,
     struct export_row **out, size_t *n)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	struct export_row *v;
 	enum dbrc rc;
 
@@ -259,18 +259,18 @@ db_export_rows(struct pool *p, int64_t user, int64_t before, int limit,
 		if (*n >= (size_t)limit)
 			continue;
 		v = &(*out)[(*n)++];
-		v->id = sqlite3_column_int64(st, 0);
-		v->spot_id = sqlite3_column_int64(st, 1);
-		v->spot_number = sqlite3_column_int(st, 2);
+		v->id = db_col_int(st, 0);
+		v->spot_id = db_col_int(st, 1);
+		v->spot_number = db_col_int(st, 2);
 		v->lot_name = db_col_text(p, st, 3);
 		v->lot_address = db_col_text(p, st, 4);
-		v->parking_ts = sqlite3_column_int64(st, 5);
-		v->leaving_ts = sqlite3_column_int64(st, 6);
-		v->has_cost = sqlite3_column_type(st, 7) != SQLITE_NULL;
-		v->cost_cents = sqlite3_column_int64(st, 7);
+		v->parking_ts = db_col_int(st, 5);
+		v->leaving_ts = db_col_int(st, 6);
+		v->has_cost = !db_col_isnull(st, 7);
+		v->cost_cents = db_col_int(st, 7);
 		v->status = db_col_text(p, st, 8);
 		v->remarks = db_col_text(p, st, 9);
-		v->created_at = sqlite3_column_int64(st, 10);
+		v->created_at = db_col_int(st, 10);
 	}
 	return rc;
 }
@@ -279,7 +279,7 @@ enum dbrc
 db_export_finish(const char *id, const char *runner, const char *filename,
     const struct mail *m)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	if ((rc = db_begin()) != DB_OK)
@@ -311,7 +311,7 @@ enum dbrc
 db_export_fail(const char *id, const char *runner, const char *why,
     int retry)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	if ((st = db_stmt(retry ? STMT_EXPORT_RETRY : STMT_EXPORT_FAIL)) ==
@@ -330,7 +330,7 @@ enum dbrc
 db_export_old(struct pool *p, int64_t before, int cap,
     struct export_job **out, size_t *n)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	struct export_job *j;
 	enum dbrc rc;
 
@@ -353,7 +353,7 @@ db_export_old(struct pool *p, int64_t before, int cap,
 enum dbrc
 db_export_delete(const char *id)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 
 	if ((st = db_stmt(STMT_EXPORT_DELETE)) == NULL)
 		return db_lasterr();
@@ -364,7 +364,7 @@ db_export_delete(const char *id)
 enum dbrc
 db_export_checkpoint(void)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 
 	if ((st = db_stmt(STMT_EXPORT_CHECKPOINT)) == NULL)
 		return db_lasterr();

@@ -5,9 +5,10 @@
  *
  * This file is part of the data layer: it includes db-int.h and runs the
  * statements of stmt_sql[] (the STMT_IMPORT_* block) on parkd's connection.
- * The old file is opened on a second connection of its own, read-only; its
- * statements are the constant texts of old_sql[] below rather than rows of
- * stmt_sql[], because they name the old schema's tables and columns
+ * The old file is opened on a second connection of its own, read-only (a
+ * struct dbfile of db-sqlite.c: the file is SQLite whatever parkd's back
+ * end, and only that file sees SQLite); its statements are the constant
+ * texts of old_sql[] below rather than rows of stmt_sql[], because they name the old schema's tables and columns
  * (parking_lots, users.role, ...), which parkd's connection does not have:
  * db_prepare_all() would fail on them, and an ATTACH cannot be done inside
  * the write transaction.  Nothing is ever written to the old file.
@@ -242,8 +243,8 @@ struct imp {
 	const struct import_opts *o;
 	struct buf *out, *err;
 	struct pool pool;
-	sqlite3 *old;
-	sqlite3_stmt *ost[OLD__COUNT];
+	struct dbfile *old;
+	struct dbstmt *ost[OLD__COUNT];
 	char source[40];
 	const char *variant;
 	struct o_user *users;
@@ -419,12 +420,12 @@ clean(struct imp *imp, const char *s, int multiline, int trim, size_t max,
 /* Returns column i of the old row as text copied into the pool, NULL for
  * SQL NULL. */
 static const char *
-col_text(struct imp *imp, sqlite3_stmt *st, int i)
+col_text(struct imp *imp, struct dbstmt *st, int i)
 {
-	const unsigned char *s = sqlite3_column_text(st, i);
+	const char *s = db_col_str(st, i);
 
 	return s == NULL ? NULL : pool_strndup(&imp->pool, (const char *)s,
-	    (size_t)sqlite3_column_bytes(st, i));
+	    (size_t)db_col_bytes(st, i));
 }
 
 /* Reads exactly n digits at s into *v; 0, or -1 when they are not. */
@@ -607,23 +608,23 @@ money_text(const char *s, long long *cents)
 /* Reads an old NUMERIC column (integer, real or text) as cents into *c.
  * Returns 0, or -1 when it is NULL or not a number. */
 static int
-old_money(sqlite3_stmt *st, int i, long long *c)
+old_money(struct dbstmt *st, int i, long long *c)
 {
-	sqlite3_int64 v;
-	const unsigned char *s;
+	long long v;
+	const char *s;
 
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_NULL:
+	switch (db_col_type(st, i)) {
+	case DBT_NULL:
 		return -1;
-	case SQLITE_INTEGER:
-		v = sqlite3_column_int64(st, i);
+	case DBT_INT:
+		v = db_col_int(st, i);
 		if (v > LLONG_MAX / 100 || v < -(LLONG_MAX / 100))
 			return -1;
 		*c = v * 100;
 		return 0;
 	default:
 		/* a REAL reads as SQLite's "%!.15g" text: 25.5, 0.285 */
-		s = sqlite3_column_text(st, i);
+		s = db_col_str(st, i);
 		return s == NULL ? -1 : money_text((const char *)s, c);
 	}
 }
@@ -671,17 +672,17 @@ old_hhmm(const char *s, char out[6])
 
 /* Reads an integer column; 0, or -1 when it is not an integer. */
 static int
-old_int(sqlite3_stmt *st, int i, long long *v)
+old_int(struct dbstmt *st, int i, long long *v)
 {
-	const unsigned char *s;
+	const char *s;
 	char *end;
 
-	if (sqlite3_column_type(st, i) == SQLITE_INTEGER) {
-		*v = sqlite3_column_int64(st, i);
+	if (db_col_type(st, i) == DBT_INT) {
+		*v = db_col_int(st, i);
 		return 0;
 	}
-	if (sqlite3_column_type(st, i) != SQLITE_TEXT ||
-	    (s = sqlite3_column_text(st, i)) == NULL)
+	if (db_col_type(st, i) != DBT_TEXT ||
+	    (s = db_col_str(st, i)) == NULL)
 		return -1;
 	errno = 0;
 	*v = strtoll((const char *)s, &end, 10);
@@ -690,18 +691,18 @@ old_int(sqlite3_stmt *st, int i, long long *v)
 
 /* Reads a boolean column (0/1, or 'true'/'false' text); dflt for NULL. */
 static int
-old_bool(sqlite3_stmt *st, int i, int dflt)
+old_bool(struct dbstmt *st, int i, int dflt)
 {
-	const unsigned char *s;
+	const char *s;
 
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_NULL:
+	switch (db_col_type(st, i)) {
+	case DBT_NULL:
 		return dflt;
-	case SQLITE_INTEGER:
-	case SQLITE_FLOAT:
-		return sqlite3_column_int64(st, i) != 0;
+	case DBT_INT:
+	case DBT_REAL:
+		return db_col_int(st, i) != 0;
 	default:
-		s = sqlite3_column_text(st, i);
+		s = db_col_str(st, i);
 		return s != NULL && (strcasecmp((const char *)s, "true") == 0 ||
 		    strcmp((const char *)s, "1") == 0);
 	}
@@ -730,44 +731,42 @@ money_str(long long c, char *out)
 
 /* Returns the prepared old statement, reset; NULL when it cannot be
  * prepared (the message is put in err). */
-static sqlite3_stmt *
+static struct dbstmt *
 old_stmt(struct imp *imp, enum old_stmt id)
 {
-	sqlite3_stmt *st = imp->ost[id];
+	struct dbstmt *st = imp->ost[id];
 
 	if (st != NULL) {
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
+		dbfile_reset(st);
 		return st;
 	}
-	if (sqlite3_prepare_v2(imp->old, old_sql[id], -1, &st, NULL) !=
-	    SQLITE_OK) {
+	if ((st = dbfile_prepare(imp->old, old_sql[id])) == NULL) {
 		buf_printf(imp->err, "%s: cannot read it: %s", imp->o->path,
-		    sqlite3_errmsg(imp->old));
-		sqlite3_finalize(st);
+		    dbfile_errmsg(imp->old));
 		return NULL;
 	}
 	imp->ost[id] = st;
 	return st;
 }
 
-/* Puts the reason a read of the old file failed in err (rc the SQLite
- * code). */
+/* Puts the reason the last read of the old file failed in err. */
 static void
-old_fail(struct imp *imp, int rc)
+old_fail(struct imp *imp)
 {
-	switch (rc & 0xff) {
-	case SQLITE_NOTADB:
+	switch (dbfile_error(imp->old)) {
+	case DBF_NOTADB:
 		buf_printf(imp->err, "%s is not an SQLite database",
 		    imp->o->path);
 		break;
-	case SQLITE_CORRUPT:
+	case DBF_CORRUPT:
 		buf_printf(imp->err, "%s is damaged: %s", imp->o->path,
-		    sqlite3_errmsg(imp->old));
+		    dbfile_errmsg(imp->old));
 		break;
+	case DBF_OK:
+	case DBF_OTHER:
 	default:
 		buf_printf(imp->err, "%s: cannot read it: %s", imp->o->path,
-		    sqlite3_errmsg(imp->old));
+		    dbfile_errmsg(imp->old));
 		break;
 	}
 }
@@ -782,6 +781,7 @@ old_open(struct imp *imp)
 {
 	static const char magic[16] = "SQLite format 3";
 	const char *path = imp->o->path;
+	struct buf why = { 0 };
 	char head[16];
 	struct stat sb;
 	size_t n;
@@ -806,22 +806,16 @@ old_open(struct imp *imp)
 		    n == 0 ? " (the file is empty)" : "");
 		return IMPORT_REFUSED;
 	}
-	if (sqlite3_open_v2(path, &imp->old, SQLITE_OPEN_READONLY |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	/* Read-only and defensive (the file is not ours: its schema may not
+	 * run functions of ours or change anything behind the reads); the
+	 * old backend may be writing: wait for it a while. */
+	if ((imp->old = dbfile_open(path, conf.db_busy_timeout_ms > 0 ?
+	    conf.db_busy_timeout_ms : 5000, &why)) == NULL) {
 		buf_printf(imp->err, "%s: cannot open it: %s", path,
-		    imp->old != NULL ? sqlite3_errmsg(imp->old) :
-		    "out of memory");
+		    why.p != NULL ? why.p : "out of memory");
+		buf_free(&why);
 		return IMPORT_REFUSED;
 	}
-	sqlite3_extended_result_codes(imp->old, 1);
-	/* The file is not ours: its schema may not run functions of ours
-	 * or change anything behind the reads. */
-	sqlite3_db_config(imp->old, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
-	sqlite3_db_config(imp->old, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0,
-	    (int *)NULL);
-	/* the old backend may be writing: wait for it a while */
-	sqlite3_busy_timeout(imp->old, conf.db_busy_timeout_ms > 0 ?
-	    conf.db_busy_timeout_ms : 5000);
 	return IMPORT_OK;
 }
 
@@ -832,11 +826,10 @@ old_close(struct imp *imp)
 	size_t i;
 
 	for (i = 0; i < OLD__COUNT; i++) {
-		sqlite3_finalize(imp->ost[i]);
+		dbfile_finalize(imp->ost[i]);
 		imp->ost[i] = NULL;
 	}
-	if (imp->old != NULL)
-		sqlite3_close_v2(imp->old);
+	dbfile_close(imp->old);
 	imp->old = NULL;
 }
 
@@ -849,18 +842,18 @@ static enum import_rc
 old_check(struct imp *imp)
 {
 	const char *path = imp->o->path, *msg, *sql;
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	char *p;
 	size_t t, c, nmsg = 0;
 	int rc, found;
 
 	if ((st = old_stmt(imp, OLD_QUICK_CHECK)) == NULL) {
 		buf_reset(imp->err);
-		old_fail(imp, sqlite3_extended_errcode(imp->old));
+		old_fail(imp);
 		return IMPORT_REFUSED;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		msg = (const char *)sqlite3_column_text(st, 0);
+	while ((rc = dbfile_step(st)) == 1) {
+		msg = db_col_str(st, 0);
 		if (msg == NULL || strcmp(msg, "ok") == 0)
 			continue;
 		buf_printf(imp->err, "%s%.200s", nmsg++ == 0 ?
@@ -869,9 +862,9 @@ old_check(struct imp *imp)
 			if (*p == '\n' || *p == '\r')
 				*p = ' ';
 	}
-	if (rc != SQLITE_DONE) {
+	if (rc != 0) {
 		buf_reset(imp->err);
-		old_fail(imp, rc);
+		old_fail(imp);
 		return IMPORT_REFUSED;
 	}
 	if (nmsg > 0) {
@@ -885,11 +878,10 @@ old_check(struct imp *imp)
 	for (t = 0; t < sizeof old_tables / sizeof old_tables[0]; t++) {
 		if ((st = old_stmt(imp, OLD_TABLE_SQL)) == NULL)
 			return IMPORT_REFUSED;
-		sqlite3_bind_text(st, 1, old_tables[t].table, -1,
-		    SQLITE_STATIC);
-		if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-			if (rc != SQLITE_DONE) {
-				old_fail(imp, rc);
+		dbfile_bind_text(st, 1, old_tables[t].table);
+		if ((rc = dbfile_step(st)) != 1) {
+			if (rc != 0) {
+				old_fail(imp);
 				return IMPORT_REFUSED;
 			}
 			buf_printf(imp->err, "%s is not a database of the "
@@ -898,27 +890,26 @@ old_check(struct imp *imp)
 			return IMPORT_REFUSED;
 		}
 		if (t == 0) {
-			sql = (const char *)sqlite3_column_text(st, 0);
+			sql = db_col_str(st, 0);
 			imp->variant = sql != NULL &&
 			    strstr(sql, "'admin'") != NULL ?
 			    "newer schema (roles user and admin)" :
 			    "older schema (role user only)";
 		}
-		sqlite3_reset(st);
+		dbfile_reset(st);
 		for (c = 0; old_tables[t].columns[c] != NULL; c++) {
 			if ((st = old_stmt(imp, OLD_COLUMNS)) == NULL)
 				return IMPORT_REFUSED;
-			sqlite3_bind_text(st, 1, old_tables[t].table, -1,
-			    SQLITE_STATIC);
+			dbfile_bind_text(st, 1, old_tables[t].table);
 			found = 0;
-			while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-				msg = (const char *)sqlite3_column_text(st, 0);
+			while ((rc = dbfile_step(st)) == 1) {
+				msg = db_col_str(st, 0);
 				if (msg != NULL && strcasecmp(msg,
 				    old_tables[t].columns[c]) == 0)
 					found = 1;
 			}
-			if (rc != SQLITE_DONE) {
-				old_fail(imp, rc);
+			if (rc != 0) {
+				old_fail(imp);
 				return IMPORT_REFUSED;
 			}
 			if (!found) {
@@ -948,15 +939,15 @@ grow(void *a, size_t n, size_t *cap, size_t sz)
 /* Steps a statement of the old file to its next row: 1 with a row, 0 at
  * the end, -1 on failure (err says why). */
 static int
-old_next(struct imp *imp, sqlite3_stmt *st)
+old_next(struct imp *imp, struct dbstmt *st)
 {
-	int rc = sqlite3_step(st);
+	int rc = dbfile_step(st);
 
-	if (rc == SQLITE_ROW)
+	if (rc == 1)
 		return 1;
-	if (rc == SQLITE_DONE)
+	if (rc == 0)
 		return 0;
-	old_fail(imp, rc);
+	old_fail(imp);
 	return -1;
 }
 
@@ -964,7 +955,7 @@ old_next(struct imp *imp, sqlite3_stmt *st)
 static int
 read_users(struct imp *imp)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	struct o_user *u;
 	const char *role, *email;
 	char *e;
@@ -993,22 +984,21 @@ read_users(struct imp *imp)
 					*e = (char)(*e - 'A' + 'a');
 		}
 		u->hash = col_text(imp, st, 3);
-		role = (const char *)sqlite3_column_text(st, 4);
+		role = db_col_str(st, 4);
 		u->admin = role != NULL && strcmp(role, "admin") == 0;
 		u->is_active = old_bool(st, 5, 1);
 		u->phone = col_text(imp, st, 6);
-		if (old_time((const char *)sqlite3_column_text(st, 7), 1,
+		if (old_time(db_col_str(st, 7), 1,
 		    &u->created) == -1)
 			u->created = -1;
-		if (old_time((const char *)sqlite3_column_text(st, 8), 1,
+		if (old_time(db_col_str(st, 8), 1,
 		    &u->updated) == -1)
 			u->updated = -1;
-		if (old_time((const char *)sqlite3_column_text(st, 9), 1,
+		if (old_time(db_col_str(st, 9), 1,
 		    &u->last_login) == -1)
-			u->last_login = sqlite3_column_type(st, 9) ==
-			    SQLITE_NULL ? 0 : -1;
+			u->last_login = db_col_isnull(st, 9) ? 0 : -1;
 	}
-	sqlite3_reset(st);
+	dbfile_reset(st);
 	return rc;
 }
 
@@ -1016,7 +1006,7 @@ read_users(struct imp *imp)
 static int
 read_lots(struct imp *imp)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	struct o_lot *l;
 	size_t cap = 0;
 	long long v;
@@ -1031,12 +1021,12 @@ read_lots(struct imp *imp)
 		    sizeof(*imp->lots));
 		l = &imp->lots[imp->nlots++];
 		l->r.id = old_int(st, 0, &v) == 0 ? v : 0;
-		l->name = clean(imp, (const char *)sqlite3_column_text(st, 1),
+		l->name = clean(imp, db_col_str(st, 1),
 		    0, 1, 0, &f, NULL);
 		l->address = clean(imp,
-		    (const char *)sqlite3_column_text(st, 2), 0, 1, 0, &f,
+		    db_col_str(st, 2), 0, 1, 0, &f,
 		    NULL);
-		l->pin = clean(imp, (const char *)sqlite3_column_text(st, 3),
+		l->pin = clean(imp, db_col_str(st, 3),
 		    0, 1, 0, &f, NULL);
 		l->old_spots = old_int(st, 4, &v) == 0 && v >= 0 &&
 		    v <= INT_MAX ? (int)v : -1;
@@ -1044,24 +1034,24 @@ read_lots(struct imp *imp)
 			l->price = -1;
 		l->is_active = old_bool(st, 6, 1);
 		l->description = col_text(imp, st, 7);
-		has_s = old_hhmm((const char *)sqlite3_column_text(st, 8),
+		has_s = old_hhmm(db_col_str(st, 8),
 		    hs) == 0;
-		has_e = old_hhmm((const char *)sqlite3_column_text(st, 9),
+		has_e = old_hhmm(db_col_str(st, 9),
 		    he) == 0;
 		if (has_s && has_e) {
 			memcpy(l->hstart, hs, 6);
 			memcpy(l->hend, he, 6);
-		} else if (sqlite3_column_type(st, 8) != SQLITE_NULL ||
-		    sqlite3_column_type(st, 9) != SQLITE_NULL)
+		} else if (!db_col_isnull(st, 8) ||
+		    !db_col_isnull(st, 9))
 			memcpy(l->hstart, "bad", 4);
-		if (old_time((const char *)sqlite3_column_text(st, 10), 1,
+		if (old_time(db_col_str(st, 10), 1,
 		    &l->created) == -1)
 			l->created = -1;
-		if (old_time((const char *)sqlite3_column_text(st, 11), 1,
+		if (old_time(db_col_str(st, 11), 1,
 		    &l->updated) == -1)
 			l->updated = -1;
 	}
-	sqlite3_reset(st);
+	dbfile_reset(st);
 	return rc;
 }
 
@@ -1069,7 +1059,7 @@ read_lots(struct imp *imp)
 static int
 read_spots(struct imp *imp)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	struct o_spot *s;
 	const char *status;
 	size_t cap = 0;
@@ -1086,10 +1076,10 @@ read_spots(struct imp *imp)
 		s->lot_id = old_int(st, 1, &v) == 0 ? v : 0;
 		s->number = old_int(st, 2, &v) == 0 && v > 0 && v <= INT_MAX ?
 		    (int)v : 0;
-		status = (const char *)sqlite3_column_text(st, 3);
+		status = db_col_str(st, 3);
 		s->marked = status != NULL && strcmp(status, "O") == 0;
 	}
-	sqlite3_reset(st);
+	dbfile_reset(st);
 	return rc;
 }
 
@@ -1101,14 +1091,14 @@ read_spots(struct imp *imp)
  * nothing.
  */
 static const char *
-old_tag(struct imp *imp, sqlite3_stmt *st)
+old_tag(struct imp *imp, struct dbstmt *st)
 {
 	const char *model, *color;
 	int f = 0;
 
-	model = clean(imp, (const char *)sqlite3_column_text(st, 8), 0, 1, 0,
+	model = clean(imp, db_col_str(st, 8), 0, 1, 0,
 	    &f, NULL);
-	color = clean(imp, (const char *)sqlite3_column_text(st, 9), 0, 1, 0,
+	color = clean(imp, db_col_str(st, 9), 0, 1, 0,
 	    &f, NULL);
 	if (model != NULL && *model == '\0')
 		model = NULL;
@@ -1126,7 +1116,7 @@ old_tag(struct imp *imp, sqlite3_stmt *st)
 static int
 read_resv(struct imp *imp)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	struct o_resv *r;
 	size_t cap = 0;
 	long long v;
@@ -1141,16 +1131,16 @@ read_resv(struct imp *imp)
 		r->r.id = old_int(st, 0, &v) == 0 ? v : 0;
 		r->spot_id = old_int(st, 1, &v) == 0 ? v : 0;
 		r->user_id = old_int(st, 2, &v) == 0 ? v : 0;
-		if (old_time((const char *)sqlite3_column_text(st, 3), 1,
+		if (old_time(db_col_str(st, 3), 1,
 		    &r->park) == -1)
 			r->park = -1;
-		if (sqlite3_column_type(st, 4) == SQLITE_NULL)
+		if (db_col_isnull(st, 4))
 			r->leave = 0;
-		else if (old_time((const char *)sqlite3_column_text(st, 4), 1,
+		else if (old_time(db_col_str(st, 4), 1,
 		    &r->leave) == -1)
 			r->leave = -1;
 		r->has_cost = old_money(st, 5, &r->cost) == 0;
-		if (!r->has_cost && sqlite3_column_type(st, 5) != SQLITE_NULL)
+		if (!r->has_cost && !db_col_isnull(st, 5))
 			r->cost = -1;
 		if (old_money(st, 6, &r->hourly) == -1)
 			r->hourly = -1;
@@ -1159,9 +1149,9 @@ read_resv(struct imp *imp)
 		 * has them: kept in their own columns
 		 * (sql/010-old-keys.sql) */
 		r->model_flags = r->color_flags = 0;
-		r->model = clean(imp, (const char *)sqlite3_column_text(st, 8),
+		r->model = clean(imp, db_col_str(st, 8),
 		    0, 1, MAX_MODEL, &r->model_flags, NULL);
-		r->color = clean(imp, (const char *)sqlite3_column_text(st, 9),
+		r->color = clean(imp, db_col_str(st, 9),
 		    0, 1, MAX_COLOR, &r->color_flags, NULL);
 		if (r->model != NULL && *r->model == '\0')
 			r->model = NULL;
@@ -1170,22 +1160,22 @@ read_resv(struct imp *imp)
 		r->old_tag = old_tag(imp, st);
 		r->status = col_text(imp, st, 10);
 		r->remarks = clean(imp,
-		    (const char *)sqlite3_column_text(st, 11), 1, 0, 0, &f,
+		    db_col_str(st, 11), 1, 0, 0, &f,
 		    NULL);
-		if (old_time((const char *)sqlite3_column_text(st, 12), 0,
+		if (old_time(db_col_str(st, 12), 0,
 		    &r->created) == -1)
 			r->created = -1;
-		if (old_time((const char *)sqlite3_column_text(st, 13), 0,
+		if (old_time(db_col_str(st, 13), 0,
 		    &r->updated) == -1)
 			r->updated = -1;
 		/* set, if ever, like parking_timestamp: local time */
-		if (sqlite3_column_type(st, 14) == SQLITE_NULL)
+		if (db_col_isnull(st, 14))
 			r->expected = 0;
-		else if (old_time((const char *)sqlite3_column_text(st, 14),
+		else if (old_time(db_col_str(st, 14),
 		    1, &r->expected) == -1 || r->expected <= 0)
 			r->expected = -1;
 	}
-	sqlite3_reset(st);
+	dbfile_reset(st);
 	return rc;
 }
 
@@ -1196,7 +1186,7 @@ read_resv(struct imp *imp)
 static enum import_rc
 old_read(struct imp *imp)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	struct buf fp = { 0 };
 	unsigned char h[32];
 	const char *a, *b;
@@ -1205,18 +1195,18 @@ old_read(struct imp *imp)
 
 	if ((st = old_stmt(imp, OLD_BEGIN)) == NULL)
 		return IMPORT_REFUSED;
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		old_fail(imp, sqlite3_extended_errcode(imp->old));
+	if (dbfile_step(st) != 0) {
+		old_fail(imp);
 		return IMPORT_REFUSED;
 	}
 	if ((st = old_stmt(imp, OLD_FIRST_ROWS)) == NULL ||
 	    old_next(imp, st) != 1)
 		goto out;
-	a = (const char *)sqlite3_column_text(st, 0);
-	b = (const char *)sqlite3_column_text(st, 1);
+	a = db_col_str(st, 0);
+	b = db_col_str(st, 1);
 	buf_printf(&fp, "parkd import-flask\nusers:%s\nlots:%s\n",
 	    a != NULL ? a : "-", b != NULL ? b : "-");
-	sqlite3_reset(st);
+	dbfile_reset(st);
 	sha256(fp.p, fp.len, h);
 	memcpy(imp->source, "flask-", 6);
 	for (i = 0; i < 16; i++)
@@ -1229,7 +1219,7 @@ old_read(struct imp *imp)
 out:
 	buf_free(&fp);
 	if ((st = old_stmt(imp, OLD_END)) != NULL)
-		(void)sqlite3_step(st);
+		(void)dbfile_step(st);
 	return rc;
 }
 
@@ -1263,7 +1253,7 @@ FIND(find_spot, struct o_spot, spots, nspots)
 static enum dbrc
 row_exists(enum kind k, int64_t id, int *yes)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	if ((st = db_stmt(STMT_IMPORT_ROW_EXISTS)) == NULL)
@@ -1272,7 +1262,7 @@ row_exists(enum kind k, int64_t id, int *yes)
 	db_bind_int(st, 2, id);
 	if ((rc = db_row(st)) != DB_OK)
 		return rc == DB_NOTFOUND ? DB_ERROR : rc;
-	*yes = sqlite3_column_int(st, 0);
+	*yes = db_col_int(st, 0);
 	db_done(st);
 	return DB_OK;
 }
@@ -1286,7 +1276,7 @@ row_exists(enum kind k, int64_t id, int *yes)
 static enum dbrc
 seen_before(struct imp *imp, enum kind k, struct row *r)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	int64_t id;
 	int yes;
@@ -1300,7 +1290,7 @@ seen_before(struct imp *imp, enum kind k, struct row *r)
 		return DB_OK;
 	if (rc != DB_OK)
 		return rc;
-	id = sqlite3_column_int64(st, 0);
+	id = db_col_int(st, 0);
 	db_done(st);
 	if ((rc = row_exists(k, id, &yes)) != DB_OK)
 		return rc;
@@ -1316,7 +1306,7 @@ seen_before(struct imp *imp, enum kind k, struct row *r)
 static enum dbrc
 map_put(struct imp *imp, enum kind k, const struct row *r)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 
 	if ((st = db_stmt(STMT_IMPORT_MAP_PUT)) == NULL)
 		return db_lasterr();
@@ -1329,7 +1319,7 @@ map_put(struct imp *imp, enum kind k, const struct row *r)
 
 /* Binds the old id to keep (pass 1) or NULL for a new one (pass 2). */
 static void
-bind_id(sqlite3_stmt *st, const struct row *r, int keep)
+bind_id(struct dbstmt *st, const struct row *r, int keep)
 {
 	if (keep)
 		db_bind_int(st, 1, r->id);
@@ -1412,7 +1402,7 @@ static enum dbrc
 plan_users(struct imp *imp)
 {
 	struct o_user *u, **by;
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc = DB_OK;
 	size_t i, j, k, n, nch;
 	int f;
@@ -1471,7 +1461,7 @@ plan_users(struct imp *imp)
 		}
 		db_bind_text(st, 1, u->email);
 		if ((rc = db_row(st)) == DB_OK) {
-			u->r.new_id = sqlite3_column_int64(st, 0);
+			u->r.new_id = db_col_int(st, 0);
 			db_done(st);
 			merged(imp, K_USER, &u->r, u->shown, "e-mail already "
 			    "registered in parkd (user %lld): its reservations "
@@ -1563,7 +1553,7 @@ username_try(struct imp *imp, const struct o_user *u, int try)
 static enum dbrc
 insert_user(struct imp *imp, struct o_user *u, int keep)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	const char *name = NULL, *was;
 	enum dbrc rc;
 	int try, f = 0;
@@ -1748,7 +1738,7 @@ plan_lots(struct imp *imp)
 {
 	struct o_lot *l;
 	struct o_spot *s;
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	size_t i;
 
@@ -1801,7 +1791,7 @@ plan_lots(struct imp *imp)
 		}
 		if (rc != DB_OK)
 			return rc;
-		s->r.new_id = sqlite3_column_int64(st, 0);
+		s->r.new_id = db_col_int(st, 0);
 		db_done(st);
 		merged(imp, K_SPOT, &s->r, spot_label(imp, s), "new in the old "
 		    "file, its lot imported before: matched to that lot's "
@@ -1844,7 +1834,7 @@ plan_lots(struct imp *imp)
 static enum dbrc
 insert_lot(struct imp *imp, struct o_lot *l, int keep)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	if ((st = db_stmt(STMT_IMPORT_LOT_INSERT)) == NULL)
@@ -1871,7 +1861,7 @@ insert_lot(struct imp *imp, struct o_lot *l, int keep)
 static enum dbrc
 insert_spot(struct imp *imp, struct o_spot *s, int keep)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	if ((st = db_stmt(STMT_IMPORT_SPOT_INSERT)) == NULL)
@@ -1891,7 +1881,7 @@ write_lots(struct imp *imp)
 {
 	struct o_lot *l;
 	struct o_spot *s;
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	size_t i;
 	int pass, go;
@@ -2149,7 +2139,7 @@ out:
 static enum dbrc
 insert_resv(struct imp *imp, struct o_resv *r, int keep)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	char t1[24], t2[24];
 	int64_t since = 0;
@@ -2161,9 +2151,9 @@ insert_resv(struct imp *imp, struct o_resv *r, int keep)
 		db_bind_int(st, 1, r->spot->r.new_id);
 		if ((rc = db_row(st)) != DB_OK)
 			return rc == DB_NOTFOUND ? DB_ERROR : rc;
-		usable = sqlite3_column_int(st, 0);
-		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
-			since = sqlite3_column_int64(st, 1);
+		usable = db_col_int(st, 0);
+		if (!db_col_isnull(st, 1))
+			since = db_col_int(st, 1);
 		db_done(st);
 		if (!usable || since != 0) {
 			complete_at(r, usable ? since : r->park);
@@ -2272,7 +2262,7 @@ untagged(struct imp *imp, const struct o_resv *r, const char *cur,
 static enum dbrc
 backfill_resv(struct imp *imp)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	struct o_resv *r;
 	enum dbrc rc;
 	const char *cur, *rem;
@@ -2293,9 +2283,9 @@ backfill_resv(struct imp *imp)
 			rc = rc == DB_NOTFOUND ? DB_ERROR : rc;
 			goto out;
 		}
-		fm = sqlite3_column_int(st, 0) && r->model != NULL;
-		fc = sqlite3_column_int(st, 1) && r->color != NULL;
-		fe = sqlite3_column_int(st, 2) && r->expected > 0;
+		fm = db_col_int(st, 0) && r->model != NULL;
+		fc = db_col_int(st, 1) && r->color != NULL;
+		fe = db_col_int(st, 2) && r->expected > 0;
 		cur = db_col_text(&imp->pool, st, 3);
 		db_done(st);
 		if (!fm && !fc && !fe)
@@ -2454,7 +2444,7 @@ summary(struct imp *imp)
 static enum dbrc
 import_rows(struct imp *imp)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	long long others;
 
@@ -2463,7 +2453,7 @@ import_rows(struct imp *imp)
 	db_bind_text(st, 1, imp->source);
 	if ((rc = db_row(st)) != DB_OK)
 		return rc == DB_NOTFOUND ? DB_ERROR : rc;
-	others = sqlite3_column_int64(st, 0);
+	others = db_col_int(st, 0);
 	db_done(st);
 	if (others > 0)
 		buf_printf(imp->out, "note: this database already holds an "

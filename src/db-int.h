@@ -1,15 +1,16 @@
 /*
  * db-int.h: the inside of the data layer, shared by the db*.c files only.
  * Nothing else includes it: the rest of parkd sees park.h's db_* functions
- * and enum dbrc, never SQLite.
+ * and enum dbrc, never the engine.
  *
  * Every SQL statement of the project is one row of stmt_sql[] in db.c,
- * named by enum stmt below (keep the two in the same order).  Statements are
- * prepared on first use and cached for the life of the connection.
+ * named by enum stmt below (keep the two in the same order); the row holds
+ * each dialect's text side by side.  Statements are prepared on first use
+ * and cached for the life of the connection.
  *
  * How a db-*.c function runs a statement:
  *
- *	sqlite3_stmt *st;
+ *	struct dbstmt *st;
  *	enum dbrc rc;
  *
  *	if ((st = db_stmt(STMT_LOT_GET)) == NULL)
@@ -17,7 +18,7 @@
  *	db_bind_int(st, 1, id);
  *	if ((rc = db_row(st)) != DB_OK)
  *		return rc;		(DB_NOTFOUND: no row)
- *	... sqlite3_column_*(st, i) ...
+ *	... db_col_int(st, i), db_col_text(pool, st, i) ...
  *	db_done(st);
  *
  * Bind failures are remembered and reported by the next db_row(), db_run()
@@ -25,11 +26,19 @@
  * must be given back with db_done() (which resets it) before the function
  * returns: a statement left mid-way keeps a read transaction open.
  * db_begin() resets any statement left busy, as a safety net.
+ *
+ * The seam: a statement is a struct dbstmt, opaque to the db-*.c files;
+ * they read columns with the db_col_*() accessors below and never name
+ * the engine.  Below them, struct db_driver (at the end of this file) is
+ * the back end: db.c holds what every engine shares (the statement cache,
+ * bind-error memory, transactions, migrations' order, db_to_http()) and
+ * calls through the driver that db_open() chose; db-sqlite.c is the
+ * SQLite driver and the one file that includes sqlite3.h (t/19-libs.t).
  */
 #ifndef DB_INT_H
 #define DB_INT_H
 
-#include <sqlite3.h>
+#include <stddef.h>
 
 #include "park.h"
 
@@ -250,23 +259,40 @@ enum stmt {
 	STMT__COUNT
 };
 
+/* A prepared statement.  Each driver's own begins with this head, so the
+ * accessors below reach the driver that made it in one call (a statement
+ * of a second connection, struct dbfile, works with them too). */
+struct db_driver;
+struct dbstmt {
+	const struct db_driver *drv;
+};
+
+/* The type of a column's value in the current row. */
+enum dbtype {
+	DBT_NULL,
+	DBT_INT,
+	DBT_REAL,
+	DBT_TEXT,
+	DBT_BLOB
+};
+
 /*
  * Returns the cached statement, prepared on first use, reset and with its
  * bindings cleared; NULL when it cannot be prepared (logged; db_lasterr()
  * then tells why).
  */
-sqlite3_stmt *db_stmt(enum stmt);
+struct dbstmt *db_stmt(enum stmt);
 /* The outcome of the last failed db_stmt() or db_exec_script(). */
 enum dbrc db_lasterr(void);
 
 /* Binding by position (1-based).  Text is copied.  NULL text binds NULL. */
-void db_bind_int(sqlite3_stmt *, int, long long);
-void db_bind_text(sqlite3_stmt *, int, const char *);
-void db_bind_textn(sqlite3_stmt *, int, const char *, size_t);
-void db_bind_null(sqlite3_stmt *, int);
+void db_bind_int(struct dbstmt *, int, long long);
+void db_bind_text(struct dbstmt *, int, const char *);
+void db_bind_textn(struct dbstmt *, int, const char *, size_t);
+void db_bind_null(struct dbstmt *, int);
 
 /*
- * Stepping.  On failure each logs the SQLite message (never shown to a
+ * Stepping.  On failure each logs the engine's message (never shown to a
  * client), resets the statement and returns the mapped code.
  * db_row():  DB_OK with a row to read (call db_done() after), or
  *            DB_NOTFOUND when there is none.
@@ -275,10 +301,10 @@ void db_bind_null(sqlite3_stmt *, int);
  * db_next(): for loops; 1 while there is a row, then 0 with *rc set to
  *            DB_OK at the end or the failure (the statement is then reset).
  */
-enum dbrc db_row(sqlite3_stmt *);
-enum dbrc db_run(sqlite3_stmt *);
-int db_next(sqlite3_stmt *, enum dbrc *);
-void db_done(sqlite3_stmt *);
+enum dbrc db_row(struct dbstmt *);
+enum dbrc db_run(struct dbstmt *);
+int db_next(struct dbstmt *, enum dbrc *);
+void db_done(struct dbstmt *);
 
 /* A read transaction: one snapshot for several SELECTs (dashboards). */
 enum dbrc db_begin_read(void);
@@ -287,16 +313,32 @@ void db_end_read(void);
 /* Runs an aggregate statement (prepared and bound; NULL: the failure of
  * db_stmt) and reads its first one to three integer columns (NULL: not
  * wanted).  Returns DB_OK or the failure. */
-enum dbrc db_row_ints(sqlite3_stmt *, long long *, long long *,
+enum dbrc db_row_ints(struct dbstmt *, long long *, long long *,
     long long *);
+
+/*
+ * Columns of the current row (0-based), between a db_row()/db_next() that
+ * gave a row and the db_done() or next step.
+ * db_col_int():    the value as an integer (NULL: 0; a text: its number).
+ * db_col_str():    the value as text, borrowed: valid until the statement
+ *                  steps or is reset; NULL for SQL NULL.
+ * db_col_bytes():  the length in bytes of db_col_str()'s text.
+ * db_col_type():   the type of the value (the old Flask file's columns
+ *                  may hold any); db_col_isnull() tells NULL alone.
+ */
+static inline long long db_col_int(struct dbstmt *, int);
+static inline const char *db_col_str(struct dbstmt *, int);
+static inline size_t db_col_bytes(struct dbstmt *, int);
+static inline enum dbtype db_col_type(struct dbstmt *, int);
+static inline int db_col_isnull(struct dbstmt *, int);
 
 /* Column i of the current row as text copied into the pool; NULL stays
  * NULL. */
-const char *db_col_text(struct pool *, sqlite3_stmt *, int i);
+const char *db_col_text(struct pool *, struct dbstmt *, int i);
 
 /* The current row of a statement selecting RESV_COLS, into v (strings in
  * the pool). */
-void db_resv_row(struct pool *, sqlite3_stmt *, struct resv *v);
+void db_resv_row(struct pool *, struct dbstmt *, struct resv *v);
 
 /* db-resv.c, inside the caller's write transaction: marks lot's
  * reservations past their grace as no-shows (their holds end). */
@@ -311,11 +353,14 @@ long long db_changes(void);
 /* Notes n reservations marked no-show in the open write transaction: GET
  * /metrics counts them when it commits (none when it rolls back). */
 void db_note_no_shows(int n);
-/* The rowid of the last INSERT. */
+/*
+ * The id (rowid) of the row the last INSERT made.  Kept rather than
+ * "INSERT ... RETURNING id": SQLite 3.40 runs RETURNING through an
+ * ephemeral table per statement, a cost on the booking's INSERT (see
+ * STMT_RESV_CLOSED); PostgreSQL's driver can answer it with lastval()
+ * after an INSERT into an identity column.
+ */
 long long db_last_id(void);
-
-/* Maps a SQLite result code to enum dbrc, logging what failed. */
-enum dbrc db_rc(int sqlite_rc, const char *what);
 
 /*
  * Runs a script of several statements (a migration, the sample data).
@@ -340,14 +385,145 @@ enum dbrc db_prepare_all(void);
 enum dbrc db_exec_for_test(const char *sql);
 
 /*
- * The SQL text of a statement of the table, for a statement run on a
+ * The SQLite text of a statement of the table, for a statement run on a
  * connection other than this process's own (db-batch.c checks a backup
- * copy through a second, read-only connection).  NULL for a bad id.
+ * copy through a second, read-only connection; t/11-plans explains the
+ * plans).  NULL for a bad id.
  */
 const char *db_sql(enum stmt);
 
 /* db-recovery.c, inside the caller's transaction: spends user's unused
  * tokens of t->purpose, stores t for user and queues its mail. */
 enum dbrc db_token_add(const struct acct_token *t, int64_t user);
+
+/*
+ * db-sqlite.c: an SQLite file read on a connection of its own, read-only,
+ * whatever the back end of parkd's connection: the Flask backend's file
+ * of "parkctl import-flask", a backup copy being checked.  Its statements
+ * are struct dbstmt: the db_col_*() accessors read them; the rest of the
+ * data layer's helpers (db_row, db_bind_*) are for parkd's connection only.
+ */
+struct dbfile;
+enum dbfile_err {
+	DBF_OK,
+	DBF_NOTADB,		/* not an SQLite file */
+	DBF_CORRUPT,		/* damaged */
+	DBF_OTHER
+};
+/* Opens path read-only, defensive (its schema runs nothing of ours),
+ * waiting up to busy_ms for a writer (0: not at all).  Returns the file,
+ * or NULL with the reason appended to err. */
+struct dbfile *dbfile_open(const char *path, int busy_ms, struct buf *err);
+/* Returns sql prepared on f, or NULL (dbfile_errmsg() says why). */
+struct dbstmt *dbfile_prepare(struct dbfile *f, const char *sql);
+/* Binds text (NULL: NULL) by position; it must outlive the statement's
+ * next reset. */
+void dbfile_bind_text(struct dbstmt *, int, const char *);
+/* Steps: 1 with a row, 0 at the end, -1 on failure (dbfile_errmsg(),
+ * dbfile_error()). */
+int dbfile_step(struct dbstmt *);
+/* Resets and clears the bindings. */
+void dbfile_reset(struct dbstmt *);
+void dbfile_finalize(struct dbstmt *);
+/* The kind and message of f's last failure. */
+enum dbfile_err dbfile_error(struct dbfile *f);
+const char *dbfile_errmsg(struct dbfile *f);
+void dbfile_close(struct dbfile *f);
+
+/*
+ * THE back-end interface: what db.c asks of an engine.  Only db.c and the
+ * drivers (db-sqlite.c) call it; db_open() chooses the driver from the
+ * database named by DATABASE_URL.  One connection per process, held by
+ * the driver.  Unless said otherwise a function returning enum dbrc has
+ * logged its failure (the engine's message goes to the log only).
+ */
+struct db_driver {
+	const char *name;
+	/* opens path and sets the connection's policy; DB_OK or the failure
+	 * (the connection is then closed) */
+	enum dbrc (*open)(const char *path);
+	/* closes; inherited != 0: the connection came through fork and is
+	 * abandoned, never used nor closed */
+	void (*close)(int inherited);
+	/* statement id of the table, sql its text in the driver's dialect;
+	 * NULL with *rc set (logged) when it does not prepare */
+	struct dbstmt *(*prepare)(enum stmt id, const char *sql,
+	    enum dbrc *rc);
+	void (*finalize)(struct dbstmt *);
+	/* drops a statement of an inherited connection without touching
+	 * the engine's (the parent still uses its own copy) */
+	void (*forget)(struct dbstmt *);
+	/* binds report their failure (logged) for the next step */
+	enum dbrc (*bind_int)(struct dbstmt *, int, long long);
+	enum dbrc (*bind_text)(struct dbstmt *, int, const char *, size_t);
+	enum dbrc (*bind_null)(struct dbstmt *, int);
+	/* DB_OK with *row 1 (a row) or 0 (the end), or the failure; it does
+	 * not reset */
+	enum dbrc (*step)(struct dbstmt *, int *row);
+	void (*reset)(struct dbstmt *);
+	void (*clear)(struct dbstmt *);
+	long long (*col_int)(struct dbstmt *, int);
+	const char *(*col_str)(struct dbstmt *, int);
+	size_t (*col_bytes)(struct dbstmt *, int);
+	enum dbtype (*col_type)(struct dbstmt *, int);
+	/* the statement's text, for messages */
+	const char *(*sql)(struct dbstmt *);
+	long long (*changes)(void);
+	long long (*last_id)(void);
+	enum dbrc (*exec_script)(const char *sql, const char *what);
+	/* into *v a number that moves with every commit any connection
+	 * makes to the database (memo.c keys on it); 0, or -1 when it
+	 * cannot tell */
+	int (*data_version)(uint32_t *v);
+	/* 1 inside a transaction */
+	int (*in_txn)(void);
+	/* resets statements left mid-way (before a write transaction) */
+	void (*reset_busy)(void);
+	/* takes the write lock and begins (STMT_BEGIN); DB_OK or DB_BUSY
+	 * past the timeout, or the failure */
+	enum dbrc (*begin)(void);
+	/* after the write transaction's COMMIT or ROLLBACK */
+	void (*end)(void);
+	/* the engine's last message */
+	const char *(*errmsg)(void);
+	/* stores the schema version (STMT_VERSION_GET reads it), inside the
+	 * migration's transaction */
+	enum dbrc (*version_set)(int);
+	/* sets how long a wait for a lock lasts at least (migrations wait
+	 * for one another); returns the value it replaces */
+	int (*wait_floor)(int ms);
+};
+
+extern const struct db_driver db_sqlite;
+
+static inline long long
+db_col_int(struct dbstmt *st, int i)
+{
+	return st->drv->col_int(st, i);
+}
+
+static inline const char *
+db_col_str(struct dbstmt *st, int i)
+{
+	return st->drv->col_str(st, i);
+}
+
+static inline size_t
+db_col_bytes(struct dbstmt *st, int i)
+{
+	return st->drv->col_bytes(st, i);
+}
+
+static inline enum dbtype
+db_col_type(struct dbstmt *st, int i)
+{
+	return st->drv->col_type(st, i);
+}
+
+static inline int
+db_col_isnull(struct dbstmt *st, int i)
+{
+	return st->drv->col_type(st, i) == DBT_NULL;
+}
 
 #endif /* DB_INT_H */

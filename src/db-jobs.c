@@ -24,7 +24,7 @@ header_safe(const char *s)
 enum dbrc
 db_outbox_add(const struct mail *m)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 
 	/* libcurl 7.88 passes CR/LF in recipients into the SMTP dialogue
 	 * (reliability.md F6): nothing of the kind is ever queued. */
@@ -46,7 +46,7 @@ db_outbox_add(const struct mail *m)
 enum dbrc
 db_job_start(const char *job, int64_t *id)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	if ((st = db_stmt(STMT_JOB_START)) == NULL)
@@ -62,7 +62,7 @@ enum dbrc
 db_job_finish(int64_t id, long long items, long long errors,
     const char *status, const char *message)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 
 	if ((st = db_stmt(STMT_JOB_FINISH)) == NULL)
 		return db_lasterr();
@@ -80,10 +80,10 @@ db_job_finish(int64_t id, long long items, long long errors,
 /* Copies text column i into the pool; sets *nul when it holds a NUL byte
  * (strings handed on are C strings: such a value would be cut short). */
 static const char *
-col_text(struct pool *pool, sqlite3_stmt *st, int i, int *nul)
+col_text(struct pool *pool, struct dbstmt *st, int i, int *nul)
 {
-	const unsigned char *s = sqlite3_column_text(st, i);
-	int len = sqlite3_column_bytes(st, i);
+	const char *s = db_col_str(st, i);
+	int len = db_col_bytes(st, i);
 
 	if (s == NULL)
 		return NULL;
@@ -97,7 +97,7 @@ db_outbox_claim(struct pool *pool, int64_t now, int64_t lease_end, int max,
     struct outbox_msg **out, size_t *n)
 {
 	struct outbox_msg *v;
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	size_t i, k = 0;
 
@@ -126,9 +126,9 @@ db_outbox_claim(struct pool *pool, int64_t now, int64_t lease_end, int max,
 	while (k < (size_t)max && db_next(st, &rc)) {
 		struct outbox_msg *o = &v[k++];
 
-		o->id = sqlite3_column_int64(st, 0);
-		o->reclaimed = sqlite3_column_int(st, 1);
-		o->attempts = sqlite3_column_int(st, 2) + 1;
+		o->id = db_col_int(st, 0);
+		o->reclaimed = db_col_int(st, 1);
+		o->attempts = db_col_int(st, 2) + 1;
 		o->m.idem_key = col_text(pool, st, 3, &o->has_nul);
 		o->m.to = col_text(pool, st, 4, &o->has_nul);
 		o->m.subject = col_text(pool, st, 5, &o->has_nul);
@@ -174,7 +174,7 @@ static enum dbrc
 outcome(enum stmt which, const struct outbox_msg *o, int64_t t,
     const char *why)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	if ((st = db_stmt(which)) == NULL)

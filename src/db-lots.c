@@ -22,7 +22,7 @@
 static enum dbrc
 run_id(enum stmt id, int64_t v)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 
 	if ((st = db_stmt(id)) == NULL)
 		return db_lasterr();
@@ -35,7 +35,7 @@ run_id(enum stmt id, int64_t v)
 enum dbrc
 db_gen_get(const char *family, long long *gen)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	if ((st = db_stmt(STMT_GEN_GET)) == NULL)
@@ -43,7 +43,7 @@ db_gen_get(const char *family, long long *gen)
 	db_bind_text(st, 1, family);
 	if ((rc = db_row(st)) != DB_OK)
 		return rc;
-	*gen = sqlite3_column_int64(st, 0);
+	*gen = db_col_int(st, 0);
 	db_done(st);
 	return DB_OK;
 }
@@ -51,7 +51,7 @@ db_gen_get(const char *family, long long *gen)
 enum dbrc
 db_gen_bump(const char *family)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 
 	if ((st = db_stmt(STMT_GEN_BUMP)) == NULL)
 		return db_lasterr();
@@ -62,7 +62,7 @@ db_gen_bump(const char *family)
 enum dbrc
 db_lot_version(int64_t id, long long *version)
 {
-	sqlite3_stmt *st = db_stmt(id > 0 ? STMT_LOT_VERSION :
+	struct dbstmt *st = db_stmt(id > 0 ? STMT_LOT_VERSION :
 	    STMT_LOTS_VERSION);
 
 	if (st != NULL && id > 0)
@@ -86,27 +86,27 @@ commit_lots(void)
 /* ---- lots ---- */
 
 static void
-lot_row(struct pool *p, sqlite3_stmt *st, struct lot *l)
+lot_row(struct pool *p, struct dbstmt *st, struct lot *l)
 {
-	l->id = sqlite3_column_int64(st, 0);
+	l->id = db_col_int(st, 0);
 	l->name = db_col_text(p, st, 1);
 	l->address = db_col_text(p, st, 2);
 	l->pin_code = db_col_text(p, st, 3);
-	l->price_cents = sqlite3_column_int64(st, 4);
-	l->number_of_spots = sqlite3_column_int(st, 5);
-	l->occupied = sqlite3_column_int(st, 6);
-	l->is_active = sqlite3_column_int(st, 7);
+	l->price_cents = db_col_int(st, 4);
+	l->number_of_spots = db_col_int(st, 5);
+	l->occupied = db_col_int(st, 6);
+	l->is_active = db_col_int(st, 7);
 	l->description = db_col_text(p, st, 8);
 	l->hours_start = db_col_text(p, st, 9);
 	l->hours_end = db_col_text(p, st, 10);
-	l->created_at = sqlite3_column_int64(st, 11);
-	l->updated_at = sqlite3_column_int64(st, 12);
+	l->created_at = db_col_int(st, 11);
+	l->updated_at = db_col_int(st, 12);
 }
 
 enum dbrc
 db_lot_get(struct pool *p, int64_t id, struct lot *l)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	if ((st = db_stmt(STMT_LOT_GET)) == NULL)
@@ -122,7 +122,7 @@ db_lot_get(struct pool *p, int64_t id, struct lot *l)
 enum dbrc
 db_lots_list(struct pool *p, int active_only, struct lot **out, size_t *n)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	size_t cap = 16;
 	struct lot *grown;
@@ -148,7 +148,7 @@ db_lots_list(struct pool *p, int active_only, struct lot **out, size_t *n)
 static enum dbrc
 spots_add(int64_t lot, int from, int to)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	if (from > to)
@@ -171,7 +171,7 @@ spots_add(int64_t lot, int from, int to)
 enum dbrc
 db_lot_create(const struct lot_change *c, int64_t *id)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	int64_t now = park_now();
 
@@ -209,7 +209,7 @@ fail:
 static enum dbrc
 resize(int64_t lot, int n, int m, int *busy)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	if (m > n)
@@ -221,7 +221,7 @@ resize(int64_t lot, int n, int m, int *busy)
 		db_bind_int(st, 2, m);
 		if ((rc = db_row(st)) != DB_OK)
 			return rc;
-		*busy = sqlite3_column_int(st, 0);
+		*busy = db_col_int(st, 0);
 		db_done(st);
 		if (*busy > 0)
 			return DB_CONFLICT;
@@ -273,7 +273,7 @@ enum dbrc
 db_lot_update(struct pool *p, int64_t id, const struct lot_change *c,
     int *busy, long long *upcoming)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	int n;
 
@@ -288,7 +288,7 @@ db_lot_update(struct pool *p, int64_t id, const struct lot_change *c,
 	db_bind_int(st, 1, id);
 	if ((rc = db_row(st)) != DB_OK)
 		goto fail;
-	n = sqlite3_column_int(st, 5);
+	n = db_col_int(st, 5);
 	db_done(st);
 	/* a lot made inactive takes no car: its upcoming reservations go;
 	 * a shrink takes those on the spots that go */
@@ -334,7 +334,7 @@ enum dbrc
 db_lot_delete(struct pool *p, int64_t id, int cancel_resv, int *soft,
     int *busy, long long *upcoming)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	*soft = *busy = 0;
@@ -348,7 +348,7 @@ db_lot_delete(struct pool *p, int64_t id, int cancel_resv, int *soft,
 	db_bind_int(st, 1, id);
 	if ((rc = db_row(st)) != DB_OK)
 		goto fail;
-	*busy = sqlite3_column_int(st, 6);
+	*busy = db_col_int(st, 6);
 	db_done(st);
 	if (*busy > 0) {
 		rc = DB_CONFLICT;
@@ -391,7 +391,7 @@ enum dbrc
 db_lot_grid(struct pool *p, int64_t id, struct lot *l, struct spot_cell **out,
     size_t *n, size_t cap)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	struct spot_cell *c;
 
@@ -412,16 +412,16 @@ db_lot_grid(struct pool *p, int64_t id, struct lot *l, struct spot_cell **out,
 		if (*n == cap)
 			continue; /* more than the schema allows */
 		c = &(*out)[(*n)++];
-		c->id = sqlite3_column_int64(st, 0);
-		c->number = sqlite3_column_int(st, 1);
-		c->occupied = sqlite3_column_text(st, 2) != NULL &&
-		    sqlite3_column_text(st, 2)[0] == 'O';
-		c->resv_id = sqlite3_column_int64(st, 3);
-		c->user_id = sqlite3_column_int64(st, 4);
+		c->id = db_col_int(st, 0);
+		c->number = db_col_int(st, 1);
+		c->occupied = db_col_str(st, 2) != NULL &&
+		    db_col_str(st, 2)[0] == 'O';
+		c->resv_id = db_col_int(st, 3);
+		c->user_id = db_col_int(st, 4);
 		c->username = db_col_text(p, st, 5);
 		c->vehicle = db_col_text(p, st, 6);
-		c->since = sqlite3_column_int64(st, 7);
-		c->reserved = sqlite3_column_int(st, 8);
+		c->since = db_col_int(st, 7);
+		c->reserved = db_col_int(st, 8);
 	}
 out:
 	db_end_read();
@@ -431,36 +431,36 @@ out:
 /* ---- reservations ---- */
 
 void
-db_resv_row(struct pool *p, sqlite3_stmt *st, struct resv *v)
+db_resv_row(struct pool *p, struct dbstmt *st, struct resv *v)
 {
-	v->id = sqlite3_column_int64(st, 0);
-	v->spot_id = sqlite3_column_int64(st, 1);
-	v->spot_number = sqlite3_column_int(st, 2);
-	v->lot_id = sqlite3_column_int64(st, 3);
+	v->id = db_col_int(st, 0);
+	v->spot_id = db_col_int(st, 1);
+	v->spot_number = db_col_int(st, 2);
+	v->lot_id = db_col_int(st, 3);
 	v->lot_name = db_col_text(p, st, 4);
-	v->user_id = sqlite3_column_int64(st, 5);
+	v->user_id = db_col_int(st, 5);
 	v->username = db_col_text(p, st, 6);
 	v->vehicle = db_col_text(p, st, 7);
-	v->parking_ts = sqlite3_column_int64(st, 8);
-	v->leaving_ts = sqlite3_column_int64(st, 9);
-	v->hourly_cents = sqlite3_column_int64(st, 10);
-	v->has_cost = sqlite3_column_type(st, 11) != SQLITE_NULL;
-	v->cost_cents = sqlite3_column_int64(st, 11);
+	v->parking_ts = db_col_int(st, 8);
+	v->leaving_ts = db_col_int(st, 9);
+	v->hourly_cents = db_col_int(st, 10);
+	v->has_cost = !db_col_isnull(st, 11);
+	v->cost_cents = db_col_int(st, 11);
 	v->status = db_col_text(p, st, 12);
 	v->remarks = db_col_text(p, st, 13);
-	v->created_at = sqlite3_column_int64(st, 14);
-	v->updated_at = sqlite3_column_int64(st, 15);
+	v->created_at = db_col_int(st, 14);
+	v->updated_at = db_col_int(st, 15);
 	v->vehicle_model = db_col_text(p, st, 16);
 	v->vehicle_color = db_col_text(p, st, 17);
-	v->expected_leaving_ts = sqlite3_column_int64(st, 18);
-	v->start_time = sqlite3_column_int64(st, 19);
-	v->end_time = sqlite3_column_int64(st, 20);
+	v->expected_leaving_ts = db_col_int(st, 18);
+	v->start_time = db_col_int(st, 19);
+	v->end_time = db_col_int(st, 20);
 }
 
 enum dbrc
 db_resv_get(struct pool *p, int64_t id, struct resv *v)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	if ((st = db_stmt(STMT_RESV_GET)) == NULL)
@@ -477,7 +477,7 @@ enum dbrc
 db_book(struct pool *p, int64_t lot, int64_t user, const char *vehicle,
     struct resv *v, enum book *out)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	int64_t now = park_now();
 	int active, held;
@@ -500,8 +500,8 @@ db_book(struct pool *p, int64_t lot, int64_t user, const char *vehicle,
 		goto none;
 	if (rc != DB_OK)
 		goto fail;
-	active = sqlite3_column_int(st, 0);
-	v->hourly_cents = sqlite3_column_int64(st, 1);
+	active = db_col_int(st, 0);
+	v->hourly_cents = db_col_int(st, 1);
 	v->lot_name = db_col_text(p, st, 2);
 	db_done(st);
 	if (!active) {
@@ -515,7 +515,7 @@ db_book(struct pool *p, int64_t lot, int64_t user, const char *vehicle,
 	db_bind_int(st, 1, user);
 	if ((rc = db_row(st)) != DB_OK)
 		goto fail;
-	held = sqlite3_column_int(st, 0);
+	held = db_col_int(st, 0);
 	v->username = db_col_text(p, st, 1);
 	db_done(st);
 	if (held >= conf.max_active_bookings) {
@@ -539,8 +539,8 @@ db_book(struct pool *p, int64_t lot, int64_t user, const char *vehicle,
 	}
 	if (rc != DB_OK)
 		goto fail;
-	v->spot_id = sqlite3_column_int64(st, 0);
-	v->spot_number = sqlite3_column_int(st, 1);
+	v->spot_id = db_col_int(st, 0);
+	v->spot_number = db_col_int(st, 1);
 	db_done(st);
 	if ((st = db_stmt(STMT_RESV_INSERT)) == NULL) {
 		rc = db_lasterr();
@@ -578,7 +578,7 @@ enum dbrc
 db_release(struct pool *p, int64_t user, int64_t resv, struct resv *v,
     enum release *out)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	int active;
 
@@ -630,10 +630,10 @@ db_release(struct pool *p, int64_t user, int64_t resv, struct resv *v,
 			rc = DB_ERROR; /* written a statement ago, in our lock */
 		goto fail;
 	}
-	v->leaving_ts = sqlite3_column_int64(st, 0);
-	v->cost_cents = sqlite3_column_int64(st, 1);
+	v->leaving_ts = db_col_int(st, 0);
+	v->cost_cents = db_col_int(st, 1);
 	v->has_cost = 1;
-	v->updated_at = sqlite3_column_int64(st, 2);
+	v->updated_at = db_col_int(st, 2);
 	v->status = "completed";
 	db_done(st);
 	*out = RELEASE_OK;
@@ -645,7 +645,7 @@ fail:
 
 /* Reads every row of a reservation list into a pool array. */
 static enum dbrc
-resv_rows(struct pool *p, sqlite3_stmt *st, size_t cap, struct resv **out,
+resv_rows(struct pool *p, struct dbstmt *st, size_t cap, struct resv **out,
     size_t *n)
 {
 	enum dbrc rc;
@@ -662,7 +662,7 @@ enum dbrc
 db_resv_list_user(struct pool *p, int64_t user, const char *status,
     int limit, int offset, struct resv **out, size_t *n, long long *total)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	if ((st = db_stmt(STMT_RESV_COUNT_USER)) == NULL)
@@ -682,7 +682,7 @@ db_resv_list_user(struct pool *p, int64_t user, const char *status,
 
 /* Binds the five filters of the admin's list (0 or NULL: any). */
 static void
-bind_filter(sqlite3_stmt *st, const struct resv_filter *f)
+bind_filter(struct dbstmt *st, const struct resv_filter *f)
 {
 	if (f->lot_id > 0)
 		db_bind_int(st, 1, f->lot_id);
@@ -707,7 +707,7 @@ enum dbrc
 db_resv_list_admin(struct pool *p, const struct resv_filter *f, int limit,
     int offset, struct resv **out, size_t *n, long long *total)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	/* The count: without a date range, from the counts kept on the
@@ -750,7 +750,7 @@ db_resv_list_admin(struct pool *p, const struct resv_filter *f, int limit,
 enum dbrc
 db_summary_admin(struct pool *p, struct admin_summary *s)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	int64_t now = park_now(), day = now - now % 86400, month;
 	struct tm tm;
@@ -769,12 +769,12 @@ db_summary_admin(struct pool *p, struct admin_summary *s)
 	}
 	if ((rc = db_row(st)) != DB_OK)
 		goto out;
-	s->users = sqlite3_column_int64(st, 0);
-	s->users_active = sqlite3_column_int64(st, 1);
-	s->lots = sqlite3_column_int64(st, 2);
-	s->spots = sqlite3_column_int64(st, 3);
-	s->occupied = sqlite3_column_int64(st, 4);
-	s->upcoming = sqlite3_column_int64(st, 5);
+	s->users = db_col_int(st, 0);
+	s->users_active = db_col_int(st, 1);
+	s->lots = db_col_int(st, 2);
+	s->spots = db_col_int(st, 3);
+	s->occupied = db_col_int(st, 4);
+	s->upcoming = db_col_int(st, 5);
 	db_done(st);
 	if ((st = db_stmt(STMT_SUM_AHEAD)) == NULL) {
 		rc = db_lasterr();
@@ -807,9 +807,9 @@ db_summary_admin(struct pool *p, struct admin_summary *s)
 	}
 	db_bind_int(st, 1, day - 29 * 86400);
 	while (db_next(st, &rc)) {
-		d = sqlite3_column_int64(st, 0) - (day - 29 * 86400) / 86400;
+		d = db_col_int(st, 0) - (day - 29 * 86400) / 86400;
 		if (d >= 0 && d < 30)
-			s->per_day[d] = sqlite3_column_int64(st, 1);
+			s->per_day[d] = db_col_int(st, 1);
 	}
 	if (rc != DB_OK)
 		goto out;
@@ -822,7 +822,7 @@ out:
 enum dbrc
 db_summary_user(struct pool *p, int64_t user, struct user_summary *s)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	memset(s, 0, sizeof(*s));
@@ -836,9 +836,9 @@ db_summary_user(struct pool *p, int64_t user, struct user_summary *s)
 	db_bind_int(st, 2, park_now());
 	if ((rc = db_row(st)) != DB_OK)
 		goto out;
-	s->bookings = sqlite3_column_int64(st, 0);
-	s->seconds = sqlite3_column_int64(st, 1);
-	s->spent_cents = sqlite3_column_int64(st, 2);
+	s->bookings = db_col_int(st, 0);
+	s->seconds = db_col_int(st, 1);
+	s->spent_cents = db_col_int(st, 2);
 	db_done(st);
 	if ((st = db_stmt(STMT_SUM_USER_ACTIVE)) == NULL) {
 		rc = db_lasterr();

@@ -21,7 +21,7 @@
 enum dbrc
 db_token_add(const struct acct_token *t, int64_t user)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	int64_t now = park_now();
 
@@ -50,7 +50,7 @@ enum dbrc
 db_recovery_request(const char *addr_hash, struct acct_token *t,
     enum recovery *out, int64_t *retry_after)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	int64_t now = park_now(), oldest, user = t->user_id;
 	int n;
@@ -69,8 +69,8 @@ db_recovery_request(const char *addr_hash, struct acct_token *t,
 	db_bind_int(st, 2, now - conf.recovery_window_s);
 	if ((rc = db_row(st)) != DB_OK)
 		goto fail;
-	n = sqlite3_column_int(st, 0);
-	oldest = sqlite3_column_int64(st, 1);
+	n = db_col_int(st, 0);
+	oldest = db_col_int(st, 1);
 	db_done(st);
 	if (n >= conf.recovery_max_requests) {
 		*out = RECOVERY_LIMITED;
@@ -96,7 +96,7 @@ db_recovery_request(const char *addr_hash, struct acct_token *t,
 		db_bind_text(st, 1, t->email);
 		rc = db_row(st);
 		if (rc == DB_OK) {
-			user = sqlite3_column_int64(st, 0);
+			user = db_col_int(st, 0);
 			db_done(st);
 		} else if (rc != DB_NOTFOUND)
 			goto fail;
@@ -134,7 +134,7 @@ static enum dbrc
 spend(struct pool *p, const char *hash, const char *purpose, int64_t *user,
     const char **email)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	if ((st = db_stmt(STMT_TOKEN_SPEND)) == NULL)
@@ -144,7 +144,7 @@ spend(struct pool *p, const char *hash, const char *purpose, int64_t *user,
 	db_bind_int(st, 3, park_now());
 	if ((rc = db_row(st)) != DB_OK)
 		return rc;
-	*user = sqlite3_column_int64(st, 0);
+	*user = db_col_int(st, 0);
 	*email = db_col_text(p, st, 1);
 	db_done(st);
 	return DB_OK;
@@ -153,7 +153,7 @@ spend(struct pool *p, const char *hash, const char *purpose, int64_t *user,
 enum dbrc
 db_recovery_token_live(const char *hash, const char *purpose)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	if ((st = db_stmt(STMT_TOKEN_LIVE)) == NULL)
@@ -170,7 +170,7 @@ db_recovery_token_live(const char *hash, const char *purpose)
 static enum dbrc
 set_verified(int64_t user, const char *email)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 
 	if ((st = db_stmt(STMT_USER_SET_VERIFIED)) == NULL)
 		return db_lasterr();
@@ -184,7 +184,7 @@ enum dbrc
 db_recovery_reset(struct pool *p, const char *hash, const char *pw_hash,
     struct mail *notice, int64_t *user_id)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	const char *email = NULL;
 	int64_t now = park_now();

@@ -40,7 +40,7 @@ hold_max(void)
 enum dbrc
 db_resv_expire_lot(int64_t lot, int64_t now)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	if ((st = db_stmt(STMT_RESV_STALE_LOT)) == NULL)
@@ -67,7 +67,7 @@ db_resv_expire_lot(int64_t lot, int64_t now)
 enum dbrc
 db_resv_expire_all(int64_t now, long long *marked)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	*marked = 0;
@@ -95,7 +95,7 @@ static enum dbrc
 best_spot(int64_t lot, int64_t s, int64_t e, int not_occupied, int64_t but,
     int64_t *spot, int *number)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	if ((st = db_stmt(STMT_RESV_BEST_SPOT)) == NULL)
@@ -107,8 +107,8 @@ best_spot(int64_t lot, int64_t s, int64_t e, int not_occupied, int64_t but,
 	db_bind_int(st, 5, but);
 	if ((rc = db_row(st)) != DB_OK)
 		return rc;
-	*spot = sqlite3_column_int64(st, 0);
-	*number = sqlite3_column_int(st, 1);
+	*spot = db_col_int(st, 0);
+	*number = db_col_int(st, 1);
 	db_done(st);
 	return DB_OK;
 }
@@ -117,7 +117,7 @@ enum dbrc
 db_reserve(struct pool *p, int64_t lot, int64_t user, const char *vehicle,
     int64_t s, int64_t e, struct resv *v, enum resv_out *out)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	int64_t now = park_now();
 	const char *hs, *he;
@@ -137,8 +137,8 @@ db_reserve(struct pool *p, int64_t lot, int64_t user, const char *vehicle,
 		goto none;
 	if (rc != DB_OK)
 		goto fail;
-	active = sqlite3_column_int(st, 0);
-	v->hourly_cents = sqlite3_column_int64(st, 1);
+	active = db_col_int(st, 0);
+	v->hourly_cents = db_col_int(st, 1);
 	v->lot_name = db_col_text(p, st, 2);
 	hs = db_col_text(p, st, 3);
 	he = db_col_text(p, st, 4);
@@ -165,7 +165,7 @@ db_reserve(struct pool *p, int64_t lot, int64_t user, const char *vehicle,
 	db_bind_int(st, 3, conf.checkin_grace_min * MIN);
 	if ((rc = db_row(st)) != DB_OK)
 		goto fail;
-	active = sqlite3_column_int(st, 0);
+	active = db_col_int(st, 0);
 	db_done(st);
 	if (active >= conf.resv_limit) {
 		*out = RESV_LIMIT;
@@ -235,9 +235,9 @@ static enum dbrc
 owned(struct pool *p, int64_t user, int64_t id, struct resv *v,
     int *occupied, enum resv_out *out)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
-	const unsigned char *t;
+	const char *t;
 
 	if ((st = db_stmt(STMT_RESV_OWNED)) == NULL)
 		return db_lasterr();
@@ -250,7 +250,7 @@ owned(struct pool *p, int64_t user, int64_t id, struct resv *v,
 	if (rc != DB_OK)
 		return rc;
 	db_resv_row(p, st, v);
-	t = sqlite3_column_text(st, 21);
+	t = db_col_str(st, 21);
 	*occupied = t != NULL && t[0] == 'O';
 	db_done(st);
 	*out = RESV_OK;
@@ -261,7 +261,7 @@ enum dbrc
 db_checkin(struct pool *p, int64_t user, int64_t id, struct resv *v,
     enum resv_out *out, int *moved)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	int64_t now = park_now(), from, spot;
 	int occupied, number, can;
@@ -308,7 +308,7 @@ db_checkin(struct pool *p, int64_t user, int64_t id, struct resv *v,
 		db_bind_int(st, 4, v->id);
 		if ((rc = db_row(st)) != DB_OK)
 			goto fail;
-		can = sqlite3_column_int(st, 0);
+		can = db_col_int(st, 0);
 		db_done(st);
 	}
 	spot = v->spot_id;
@@ -353,7 +353,7 @@ enum dbrc
 db_cancel(struct pool *p, int64_t user, int64_t id, struct resv *v,
     enum resv_out *out)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	int64_t now = park_now();
 	int occupied;
@@ -399,7 +399,7 @@ enum dbrc
 db_lot_holds(struct pool *p, int64_t lot, int64_t from, int64_t to,
     int names, struct lot *l, struct spot_holds **out, size_t *n)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	struct spot_holds *sp = NULL;
 	struct hold *h;
@@ -426,19 +426,19 @@ db_lot_holds(struct pool *p, int64_t lot, int64_t from, int64_t to,
 	db_bind_int(st, 5, conf.checkin_grace_min * MIN);
 	db_bind_int(st, 6, hold_max());
 	while (db_next(st, &rc)) {
-		sid = sqlite3_column_int64(st, 0);
+		sid = db_col_int(st, 0);
 		if (sp == NULL || sp->id != sid) {
 			if (*n == cap)
 				continue; /* more than the lot's spots */
 			sp = &(*out)[(*n)++];
 			memset(sp, 0, sizeof(*sp));
 			sp->id = sid;
-			sp->number = sqlite3_column_int(st, 1);
-			sp->occupied = sqlite3_column_text(st, 2) != NULL &&
-			    sqlite3_column_text(st, 2)[0] == 'O';
+			sp->number = db_col_int(st, 1);
+			sp->occupied = db_col_str(st, 2) != NULL &&
+			    db_col_str(st, 2)[0] == 'O';
 			sp->cap = 0;
 		}
-		if (sqlite3_column_type(st, names ? 3 : 4) == SQLITE_NULL)
+		if (db_col_isnull(st, names ? 3 : 4))
 			continue;
 		if (sp->n == sp->cap) {
 			h = pool_alloc(p, (sp->cap * 2 + 4) * sizeof(*h));
@@ -450,16 +450,16 @@ db_lot_holds(struct pool *p, int64_t lot, int64_t from, int64_t to,
 		h = &sp->h[sp->n++];
 		if (!names) {
 			memset(h, 0, sizeof(*h));
-			h->start = sqlite3_column_int64(st, 3);
-			h->end = sqlite3_column_int64(st, 4);
+			h->start = db_col_int(st, 3);
+			h->end = db_col_int(st, 4);
 			continue;
 		}
-		h->resv_id = sqlite3_column_int64(st, 3);
-		h->user_id = sqlite3_column_int64(st, 4);
+		h->resv_id = db_col_int(st, 3);
+		h->user_id = db_col_int(st, 4);
 		h->username = db_col_text(p, st, 5);
 		h->status = db_col_text(p, st, 6);
-		h->start = sqlite3_column_int64(st, 7);
-		h->end = sqlite3_column_int64(st, 8);
+		h->start = db_col_int(st, 7);
+		h->end = db_col_int(st, 8);
 	}
 out:
 	db_end_read();
@@ -482,7 +482,7 @@ holds_free(const struct spot_holds *sp, int64_t s, int64_t e, int64_t now)
 enum dbrc
 db_lot_upcoming(int64_t lot, int above, long long *count)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 
 	if ((st = db_stmt(STMT_RESV_LOT_UPCOMING)) == NULL)
 		return db_lasterr();
@@ -494,7 +494,7 @@ db_lot_upcoming(int64_t lot, int above, long long *count)
 enum dbrc
 db_lot_cancel_upcoming(struct pool *p, int64_t lot, int above)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	struct mail m;
 	char a[32], b[32];
@@ -520,12 +520,12 @@ db_lot_cancel_upcoming(struct pool *p, int64_t lot, int above)
 			r = g;
 			cap = cap * 2 + 16;
 		}
-		r[n].id = sqlite3_column_int64(st, 0);
+		r[n].id = db_col_int(st, 0);
 		r[n].email = db_col_text(p, st, 1);
 		r[n].lot = db_col_text(p, st, 2);
-		r[n].number = sqlite3_column_int(st, 3);
-		r[n].start = sqlite3_column_int64(st, 4);
-		r[n].end = sqlite3_column_int64(st, 5);
+		r[n].number = db_col_int(st, 3);
+		r[n].start = db_col_int(st, 4);
+		r[n].end = db_col_int(st, 5);
 		n++;
 	}
 	if (rc != DB_OK)
@@ -561,7 +561,7 @@ enum dbrc
 db_resv_remind_due(struct pool *p, int64_t now, int64_t lead,
     struct resv_reminder **out, size_t *n)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	size_t cap = 0;
 	struct resv_reminder *g;
@@ -581,13 +581,13 @@ db_resv_remind_due(struct pool *p, int64_t now, int64_t lead,
 			cap = cap * 2 + 16;
 		}
 		g = &(*out)[(*n)++];
-		g->id = sqlite3_column_int64(st, 0);
+		g->id = db_col_int(st, 0);
 		g->email = db_col_text(p, st, 1);
 		g->username = db_col_text(p, st, 2);
 		g->lot_name = db_col_text(p, st, 3);
-		g->spot_number = sqlite3_column_int(st, 4);
-		g->start = sqlite3_column_int64(st, 5);
-		g->end = sqlite3_column_int64(st, 6);
+		g->spot_number = db_col_int(st, 4);
+		g->start = db_col_int(st, 5);
+		g->end = db_col_int(st, 6);
 	}
 	return rc;
 }
@@ -596,7 +596,7 @@ enum dbrc
 db_resv_list_upcoming(struct pool *p, int64_t user, int limit, int offset,
     struct resv **out, size_t *n, long long *total)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 
 	*n = 0;
@@ -625,7 +625,7 @@ enum dbrc
 db_lot_day(struct pool *p, int64_t lot, int64_t from, int64_t to,
     struct day_item **out, size_t *n)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc rc;
 	size_t cap = 0;
 	struct day_item *g;
@@ -641,8 +641,8 @@ db_lot_day(struct pool *p, int64_t lot, int64_t from, int64_t to,
 	db_bind_int(st, 4, hold_max());
 	db_bind_int(st, 5, park_now()); /* an active walk-in without hold */
 	while (db_next(st, &rc)) {
-		a = sqlite3_column_int64(st, 5);
-		b = sqlite3_column_int64(st, 6);
+		a = db_col_int(st, 5);
+		b = db_col_int(st, 6);
 		if (b <= from || a >= to)
 			continue; /* a long walk-in that ended before */
 		if (*n == cap) {
@@ -653,9 +653,9 @@ db_lot_day(struct pool *p, int64_t lot, int64_t from, int64_t to,
 			cap = cap * 2 + 16;
 		}
 		g = &(*out)[(*n)++];
-		g->resv_id = sqlite3_column_int64(st, 0);
-		g->spot_id = sqlite3_column_int64(st, 1);
-		g->user_id = sqlite3_column_int64(st, 2);
+		g->resv_id = db_col_int(st, 0);
+		g->spot_id = db_col_int(st, 1);
+		g->user_id = db_col_int(st, 2);
 		g->username = db_col_text(p, st, 3);
 		g->status = db_col_text(p, st, 4);
 		g->start = a;

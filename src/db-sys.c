@@ -63,9 +63,9 @@ fail:
 
 /* Copies column i of st as text into out (cut to size; "" for NULL). */
 static void
-col_copy(sqlite3_stmt *st, int i, char *out, size_t size)
+col_copy(struct dbstmt *st, int i, char *out, size_t size)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
+	const char *t = db_col_str(st, i);
 
 	snprintf(out, size, "%s", t != NULL ? (const char *)t : "");
 }
@@ -76,7 +76,7 @@ static enum dbrc
 db_stats_jobs(struct db_stats *s)
 {
 	struct db_job_last *j;
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	enum dbrc r;
 
 	if ((st = db_stmt(STMT_STATS_JOBS)) == NULL)
@@ -89,10 +89,10 @@ db_stats_jobs(struct db_stats *s)
 		}
 		j = &s->jobs[s->njobs++];
 		col_copy(st, 0, j->job, sizeof j->job);
-		j->started_at = sqlite3_column_int64(st, 1);
-		j->finished_at = sqlite3_column_int64(st, 2);
-		j->items = sqlite3_column_int64(st, 3);
-		j->errors = sqlite3_column_int64(st, 4);
+		j->started_at = db_col_int(st, 1);
+		j->finished_at = db_col_int(st, 2);
+		j->items = db_col_int(st, 3);
+		j->errors = db_col_int(st, 4);
 		col_copy(st, 5, j->status, sizeof j->status);
 		col_copy(st, 6, j->message, sizeof j->message);
 	}
@@ -107,7 +107,7 @@ db_stats_jobs(struct db_stats *s)
 enum dbrc
 db_stats_get(struct db_stats *s)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	const char *status;
 	long long n;
 	enum dbrc r;
@@ -132,8 +132,8 @@ db_stats_get(struct db_stats *s)
 		goto out;
 	}
 	while (db_next(st, &r)) {
-		status = (const char *)sqlite3_column_text(st, 0);
-		n = sqlite3_column_int64(st, 1);
+		status = db_col_str(st, 0);
+		n = db_col_int(st, 1);
 		if (status == NULL)
 			continue;
 		if (strcmp(status, "active") == 0)
@@ -163,7 +163,7 @@ enum dbrc
 db_metrics_get(struct pool *p, const char *const *jobs, size_t njobs,
     struct db_metrics *m)
 {
-	sqlite3_stmt *st;
+	struct dbstmt *st;
 	struct db_metrics_lot *l;
 	size_t cap = 16, i;
 	enum dbrc r;
@@ -186,10 +186,10 @@ db_metrics_get(struct pool *p, const char *const *jobs, size_t njobs,
 			cap *= 2;
 		}
 		l = &m->lots[m->nlots++];
-		l->id = sqlite3_column_int64(st, 0);
-		l->free = sqlite3_column_int64(st, 1);
-		l->active = sqlite3_column_int64(st, 2);
-		l->upcoming = sqlite3_column_int64(st, 3);
+		l->id = db_col_int(st, 0);
+		l->free = db_col_int(st, 1);
+		l->active = db_col_int(st, 2);
+		l->upcoming = db_col_int(st, 3);
 	}
 	if (r != DB_OK)
 		goto out;
@@ -199,13 +199,13 @@ db_metrics_get(struct pool *p, const char *const *jobs, size_t njobs,
 	}
 	if ((r = db_row(st)) != DB_OK)
 		goto out;
-	m->outbox_queued = sqlite3_column_int64(st, 0);
-	m->outbox_sending = sqlite3_column_int64(st, 1);
-	m->outbox_failed = sqlite3_column_int64(st, 2);
-	m->exports_pending = sqlite3_column_int64(st, 3);
-	m->exports_progress = sqlite3_column_int64(st, 4);
-	m->exports_success = sqlite3_column_int64(st, 5);
-	m->exports_failure = sqlite3_column_int64(st, 6);
+	m->outbox_queued = db_col_int(st, 0);
+	m->outbox_sending = db_col_int(st, 1);
+	m->outbox_failed = db_col_int(st, 2);
+	m->exports_pending = db_col_int(st, 3);
+	m->exports_progress = db_col_int(st, 4);
+	m->exports_success = db_col_int(st, 5);
+	m->exports_failure = db_col_int(st, 6);
 	db_done(st);
 	for (i = 0; i < njobs; i++) {
 		if ((st = db_stmt(STMT_METRICS_JOB_OK)) == NULL) {
@@ -219,7 +219,7 @@ db_metrics_get(struct pool *p, const char *const *jobs, size_t njobs,
 		}
 		if (r != DB_OK)
 			goto out;
-		m->job_ok[i] = sqlite3_column_int64(st, 0);
+		m->job_ok[i] = db_col_int(st, 0);
 		db_done(st);
 	}
 out:

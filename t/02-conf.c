@@ -431,6 +431,12 @@ test_values(void)
 	    says("DATABASE_URL", "\"postgresql\"", "SQLite", NULL) &&
 	    lacks("hunter2"),
 	    "another scheme refused, naming it, not the password");
+	ok(load("DATABASE_URL=postgresql://parkd@db/parkd\n") == -1 &&
+	    says("PostgreSQL back end not built yet", NULL),
+	    "postgresql: the back end is not built yet");
+	ok(load("DATABASE_URL=postgres://parkd@db/parkd\n") == -1 &&
+	    says("PostgreSQL back end not built yet", NULL),
+	    "postgres: the back end is not built yet");
 	ok(load("DATABASE_URL=mysql+pymysql://u:p@h/d\n") == -1,
 	    "mysql refused");
 	ok(load("DATABASE_URL=sqlite://\n") == -1, "sqlite:// refused");

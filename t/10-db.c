@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "db-int.h"
 #include "tap.h"
 
@@ -353,6 +355,12 @@ test_fresh(const char *path)
 
 	db_close();
 	ok(!db_is_open(), "closed");
+	/* The seam (#17): a PostgreSQL URL names a back end not built yet;
+	 * no driver pretends to open it. */
+	is_int(db_open("postgresql://parkd@localhost/parkd", 1), DB_ERROR,
+	    "a postgresql:// URL is refused: that back end is not built");
+	ok(!db_is_open() && db_stmt(STMT_PING) == NULL,
+	    "and nothing is open");
 	is_int(db_open(path, 1), DB_OK, "reopen and migrate again");
 	is_int(db_version(), db_version_latest(), "still at latest");
 
@@ -1323,7 +1331,7 @@ test_busy(const char *path)
 
 	/* A statement left mid-way is reset by db_begin. */
 	{
-		sqlite3_stmt *st = db_stmt(STMT_STATS_RESERVATIONS);
+		struct dbstmt *st = db_stmt(STMT_STATS_RESERVATIONS);
 
 		ok(st != NULL, "db_stmt");
 		(void)db_row(st);

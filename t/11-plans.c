@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "db-int.h"
 #include "tap.h"
 

@@ -20,6 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "db-int.h"
 #include "tap.h"
 
