@@ -402,7 +402,8 @@ db_lot_holds(struct pool *p, int64_t lot, int64_t from, int64_t to,
 	struct spot_holds *sp = NULL;
 	struct hold *h;
 	size_t cap;
-	int64_t sid;
+	int64_t sid, until;
+	const unsigned char *t;
 
 	*n = 0;
 	*out = NULL;
@@ -438,6 +439,16 @@ db_lot_holds(struct pool *p, int64_t lot, int64_t from, int64_t to,
 		}
 		if (sqlite3_column_type(st, names ? 3 : 4) == SQLITE_NULL)
 			continue;
+		/* a reservation not checked in stops holding at its start +
+		 * grace (the statement leaves it out from then on) */
+		if (names ? (t = sqlite3_column_text(st, 6)) != NULL &&
+		    strcmp((const char *)t, "reserved") == 0 :
+		    sqlite3_column_int(st, 5) != 0) {
+			until = sqlite3_column_int64(st, names ? 7 : 3) +
+			    conf.checkin_grace_min * MIN;
+			if (sp->until == 0 || until < sp->until)
+				sp->until = until;
+		}
 		if (sp->n == sp->cap) {
 			h = pool_alloc(p, (sp->cap * 2 + 4) * sizeof(*h));
 			if (sp->n > 0)

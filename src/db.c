@@ -963,9 +963,12 @@ static const char *const stmt_sql[] = {
 	    " WHERE s.lot_id = ?1 AND s.removed_at IS NULL"
 	    " ORDER BY s.spot_number, r.hold_start",
 	/* the same without whose they are: availability and slots read only
-	 * the intervals (a user row per hold cost more than the rest) */
+	 * the intervals (a user row per hold cost more than the rest) and
+	 * whether each is a reservation not checked in (it stops holding at
+	 * its start + grace: how long a cached answer holds) */
 	[STMT_RESV_HOLDS_BARE] =
-	    "SELECT s.id, s.spot_number, s.status, r.hold_start, r.hold_end"
+	    "SELECT s.id, s.spot_number, s.status, r.hold_start, r.hold_end,"
+	    " r.status = 'reserved'"
 	    " FROM spots s LEFT JOIN reservations r ON r.spot_id = s.id"
 	    " AND r.hold_start IS NOT NULL AND r.hold_start < ?3"
 	    /* from the hold that starts last at or before ?2 (holds never

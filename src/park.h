@@ -1055,6 +1055,9 @@ struct hold {
 struct spot_holds {
 	int64_t id;
 	int number, occupied;
+	/* the earliest instant at which one of these holds stops holding
+	 * by the clock alone (a reservation's start + grace); 0: none */
+	int64_t until;
 	struct hold *h;
 	size_t n, cap;
 };
@@ -1497,6 +1500,10 @@ int memo_get(const char *key, uint64_t version, const char **text,
  * big or a disabled memo: nothing). */
 void memo_put(const char *key, uint64_t version, const char *text,
     size_t len);
+/* The same for a text that holds only while from <= park_now() < until
+ * (a miss outside: the clock changes the answer there). */
+void memo_put_until(const char *key, uint64_t version, const char *text,
+    size_t len, int64_t from, int64_t until);
 /* Drops every entry (tests; a worker's database reopened). */
 void memo_clear(void);
 
@@ -1543,6 +1550,11 @@ void lots_admin_get(struct req *, struct resp *);
 void lots_admin_list(struct req *, struct resp *);
 void lots_user_list(struct req *, struct resp *);
 void lot_json(struct jw *, const char *key, const struct lot *);
+/* Answers 200 with message and the memo of key when it was rendered from
+ * the snapshot the request's session check saw; returns 1 when it did,
+ * 0 when the caller must render. */
+int memo_answer(struct req *, struct resp *, const char *message,
+    const char *key);
 void resv_book(struct req *, struct resp *);
 void resv_release(struct req *, struct resp *);
 void resv_list(struct req *, struct resp *);

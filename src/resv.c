@@ -414,27 +414,78 @@ count_free(const struct spot_holds *sp, size_t n, int64_t s, int64_t e,
 	return c;
 }
 
-enum dbrc
-resv_window_free(struct pool *p, int64_t lot, int64_t s, int64_t e,
-    int *free_spots, int *total)
+/* The earliest instant at which the holds of sp[0..n) change by the
+ * clock alone (INT64_MAX: never). */
+static int64_t
+holds_until(const struct spot_holds *sp, size_t n)
+{
+	int64_t until = INT64_MAX;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (sp[i].until != 0 && sp[i].until < until)
+			until = sp[i].until;
+	return until;
+}
+
+/* Counts the free spots of lot for [s, e) at now into *free_spots (of
+ * *total); *until: the first instant at which the clock alone could
+ * change the count. */
+static enum dbrc
+window_free(struct pool *p, int64_t lot, int64_t s, int64_t e,
+    int64_t now, int *free_spots, int *total, int64_t *until)
 {
 	struct spot_holds *sp;
 	struct lot l;
 	enum dbrc rc;
-	size_t n;
+	size_t n, i;
+	int64_t guard = conf.overstay_guard_min * 60LL;
 
 	if ((rc = db_lot_holds(p, lot, s, e, 0, &l, &sp, &n)) != DB_OK)
 		return rc;
-	*free_spots = count_free(sp, n, s, e, park_now());
+	*free_spots = count_free(sp, n, s, e, now);
 	*total = (int)n;
+	*until = holds_until(sp, n);
+	/* a car on a spot blocks the window while it starts within the
+	 * guard: from s - guard + 1 on */
+	for (i = 0; i < n; i++)
+		if (sp[i].occupied && s >= now + guard && s - guard + 1 < *until)
+			*until = s - guard + 1;
 	return DB_OK;
+}
+
+enum dbrc
+resv_window_free(struct pool *p, int64_t lot, int64_t s, int64_t e,
+    int *free_spots, int *total)
+{
+	int64_t until;
+
+	return window_free(p, lot, s, e, park_now(), free_spots, total,
+	    &until);
+}
+
+/*
+ * Keeps the answer in w under key in the memo for the clock range
+ * [now, until), when nothing was committed since the request's session
+ * check (else the answer may mix two snapshots: the next request puts
+ * it).
+ */
+static void
+memo_keep(struct req *r, struct resp *w, const char *key, int64_t now,
+    int64_t until)
+{
+	uint64_t v = db_data_version();
+
+	if (v == r->snap && until > now)
+		memo_put_until(key, v, w->data.p, w->data.len, now, until);
 }
 
 enum { AV_START, AV_END };
 
 /*
  * GET /api/user/pkl/availability/{id}?start&end: how many spots of the
- * lot are free for the whole window.
+ * lot are free for the whole window.  Kept in the worker's memo for the
+ * database's data version and the clock range in which the count holds.
  * Statuses: 200, 400, 401, 403, 404, 503.
  */
 void
@@ -442,13 +493,19 @@ resv_availability(struct req *r, struct resp *w)
 {
 	struct jw jw;
 	enum dbrc rc;
-	int64_t s, e;
+	int64_t s, e, now, until;
 	int f, t;
+	const char *key;
 
 	if (resv_window(r, w, AV_START, AV_END, &s, &e) != 0)
 		return;
-	if ((rc = resv_window_free(&r->pool, r->pid[0], s, e, &f, &t)) !=
-	    DB_OK) {
+	key = pool_printf(&r->pool, "av:%lld:%lld:%lld", (long long)r->pid[0],
+	    (long long)s, (long long)e);
+	if (memo_answer(r, w, "Availability", key))
+		return;
+	now = park_now();
+	if ((rc = window_free(&r->pool, r->pid[0], s, e, now, &f, &t,
+	    &until)) != DB_OK) {
 		if (rc == DB_NOTFOUND)
 			resp_error(w, 404, "NOT_FOUND",
 			    "Parking lot not found");
@@ -464,6 +521,7 @@ resv_availability(struct req *r, struct resp *w)
 	jw_int(&jw, "available_spots", f);
 	jw_int(&jw, "total_spots", t);
 	jw_obj_end(&jw);
+	memo_keep(r, w, key, now, until);
 }
 
 /* The local day of the "date" input as [*d0, *d1) in UTC (23 or 25 hours
@@ -485,7 +543,8 @@ enum { SL_DATE };
 
 /*
  * GET /api/user/pkl/slots/{id}?date: the free spots of each grid slot of
- * the day (site time zone) within the lot's opening hours.
+ * the day (site time zone) within the lot's opening hours.  Kept in the
+ * worker's memo like the availability.
  * Statuses: 200, 400, 401, 403, 404, 503.
  */
 void
@@ -497,10 +556,17 @@ resv_slots(struct req *r, struct resp *w)
 	enum dbrc rc;
 	size_t n, ns, i, j, k;
 	int64_t d0, d1, h0, h1, a0, grid = conf.resv_grid_min * 60LL;
-	int64_t now = park_now();
+	int64_t now, until, guard = conf.overstay_guard_min * 60LL;
 	long long *taken;
 	unsigned char *mark;
+	int occupied = 0;
+	const char *key;
 
+	key = pool_printf(&r->pool, "sl:%lld:%s", (long long)r->pid[0],
+	    r->in[SL_DATE].s);
+	if (memo_answer(r, w, "Slots", key))
+		return;
+	now = park_now();
 	memset(&l, 0, sizeof(l));
 	if ((rc = db_lot_get(&r->pool, r->pid[0], &l)) == DB_OK) {
 		day_bounds(r->in[SL_DATE].s, &l, &d0, &d1, &h0, &h1);
@@ -533,13 +599,23 @@ resv_slots(struct req *r, struct resp *w)
 			    j++)
 				mark[j] = 1;
 		}
+		occupied |= sp[i].occupied;
 		for (j = 0; j < ns; j++) {
 			if (sp[i].occupied && a0 + (int64_t)j * grid <
-			    now + conf.overstay_guard_min * 60LL)
+			    now + guard)
 				mark[j] = 1;
 			taken[j] += mark[j];
 		}
 	}
+	/* the clock changes the answer when a reservation's grace ends, or
+	 * when the next slot comes within the guard of a car on a spot */
+	until = holds_until(sp, n);
+	for (j = 0; occupied && j < ns; j++)
+		if (a0 + (int64_t)j * grid >= now + guard) {
+			if (a0 + (int64_t)j * grid - guard + 1 < until)
+				until = a0 + (int64_t)j * grid - guard + 1;
+			break;
+		}
 	resp_ok(w, "Slots", &jw);
 	jw_arr(&jw, NULL);
 	for (j = 0; j < ns; j++) {
@@ -550,6 +626,7 @@ resv_slots(struct req *r, struct resp *w)
 		jw_obj_end(&jw);
 	}
 	jw_arr_end(&jw);
+	memo_keep(r, w, key, now, until);
 }
 
 enum { RV_START, RV_END, RV_VEHICLE };
