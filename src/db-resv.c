@@ -321,7 +321,7 @@ db_checkin(struct pool *p, int64_t user, int64_t id, struct resv *v,
 		}
 		if (rc != DB_OK)
 			goto fail;
-		*moved = 1;
+		*moved = occupied ? CHECKIN_MOVED_CAR : CHECKIN_MOVED_HELD;
 		v->spot_id = spot;
 		v->spot_number = number;
 	}

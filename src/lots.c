@@ -418,6 +418,8 @@ lots_user_list(struct req *r, struct resp *w)
 		    &t)) == DB_NOTFOUND) {
 			f = 0; /* deleted since the list was read */
 		} else if (rc != DB_OK) {
+			/* drops the half-written list: resp_error() resets
+			 * the body and the status resp_ok() set */
 			db_to_http(rc, w);
 			return;
 		}

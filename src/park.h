@@ -85,6 +85,9 @@ int64_t park_ms(void);
 pid_t park_pid(void);
 /* "2026-11-26T12:45:04Z" into out (at least 21 bytes).  Returns out. */
 char *time_iso(int64_t, char *out);
+/* t as "2026-11-26 13:45 CET" in the site's zone (TIMEZONE) into out of
+ * cap bytes (at least 32).  Returns out. */
+char *time_local_text(int64_t, char *out, size_t cap);
 /* Parses the ISO form above (or a plain date YYYY-MM-DD); -1 on error. */
 int64_t time_parse_iso(const char *);
 /* RFC 3339 with Z or an offset, into UTC seconds; -1 when not.  *frac:
@@ -95,7 +98,9 @@ int time_zone_ok(const char *name);
 /* Makes name the zone of localtime_r() and mktime() (once, at start). */
 void time_zone_set(const char *name);
 /* The instant of minute (of the day) on y-mo-d in the site's zone; days
- * past the month's end roll over (d + 1 is the next day). */
+ * past the month's end roll over (d + 1 is the next day).  A time the
+ * autumn change repeats is its first occurrence (summer time); one in
+ * the gap of the spring change moves on by the gap. */
 int64_t time_local(int y, int mo, int d, int minute);
 /* YYYY-MM-DD into its parts; 0, or -1 when not a date. */
 int time_parse_date(const char *, int *y, int *mo, int *d);
@@ -1031,6 +1036,8 @@ enum resv_out {
 	RESV_EXPIRED,    /* 409 RESERVATION_EXPIRED (a no-show) */
 	RESV_OCCUPIED,   /* 409 SPOT_OCCUPIED: no spot to move to */
 	RESV_STARTED,    /* 409 RESERVATION_STARTED: too late to cancel */
+	RESV_BOOK_LIMIT, /* 409 BOOKING_LIMIT: a walk-in (enum book's) */
+	RESV__COUNT
 };
 
 /* Reserves the best spot of lot for [s, e) (validated on the grid);
@@ -1039,7 +1046,10 @@ enum dbrc db_reserve(struct pool *, int64_t lot, int64_t user,
     const char *vehicle, int64_t s, int64_t e, struct resv *v,
     enum resv_out *out);
 /* Checks in the caller's reservation id; *moved when it moved to another
- * spot (its own is occupied by an overstaying car). */
+ * spot: CHECKIN_MOVED_CAR when a car (an overstayer) is on its own,
+ * CHECKIN_MOVED_HELD when it came early and its own is held by another
+ * reservation until then. */
+enum { CHECKIN_MOVED_CAR = 1, CHECKIN_MOVED_HELD };
 enum dbrc db_checkin(struct pool *, int64_t user, int64_t id,
     struct resv *v, enum resv_out *out, int *moved);
 /* Cancels the caller's reservation id before its start. */

@@ -73,6 +73,73 @@ resv_json(struct jw *jw, const char *key, const struct resv *v)
 	jw_obj_end(jw);
 }
 
+/*
+ * THE answers of the booking outcomes other than success, for walk-ins
+ * (enum book, through book_out[]), reservations, check-ins and cancels.
+ * A NULL text is made by resv_refused() (it names a setting).
+ */
+static const struct refusal {
+	int status;
+	const char *code, *text;
+} refusals[RESV__COUNT] = {
+	[RESV_NO_LOT] = { 404, "NOT_FOUND", "Parking lot not found" },
+	[RESV_NOT_FOUND] = { 404, "NOT_FOUND", "Reservation not found" },
+	[RESV_INACTIVE] = { 409, "LOT_INACTIVE",
+	    "This parking lot is not accepting bookings" },
+	[RESV_HOURS] = { 400, "OUTSIDE_OPERATING_HOURS",
+	    "The window is not inside the lot's opening hours" },
+	[RESV_FULL] = { 409, "LOT_FULL", "No available spots" },
+	[RESV_LIMIT] = { 409, "RESERVATION_LIMIT", NULL },
+	[RESV_OVERLAP] = { 409, "OVERLAPPING_RESERVATION", "You already hold "
+	    "a reservation for this vehicle that overlaps the window" },
+	[RESV_STATE] = { 409, "CONFLICT",
+	    "The reservation is not waiting for check-in" },
+	[RESV_TOO_EARLY] = { 409, "CHECKIN_TOO_EARLY",
+	    "Check-in opens shortly before the reservation starts" },
+	[RESV_EXPIRED] = { 409, "RESERVATION_EXPIRED",
+	    "The reservation expired: it was not checked in in time" },
+	[RESV_OCCUPIED] = { 409, "SPOT_OCCUPIED", "The spot is still "
+	    "occupied and no other spot is free for the window" },
+	[RESV_STARTED] = { 409, "RESERVATION_STARTED",
+	    "The reservation has started: it can only be checked in" },
+	[RESV_BOOK_LIMIT] = { 409, "BOOKING_LIMIT", NULL },
+};
+
+/* enum book as the outcomes above */
+static const enum resv_out book_out[] = {
+	[BOOK_OK] = RESV_OK, [BOOK_NO_LOT] = RESV_NO_LOT,
+	[BOOK_INACTIVE] = RESV_INACTIVE, [BOOK_FULL] = RESV_FULL,
+	[BOOK_LIMIT] = RESV_BOOK_LIMIT,
+};
+
+/* Sends the answer of an outcome other than RESV_OK (refusals[]; one
+ * not in it: 409 CONFLICT). */
+static void
+resv_refused(struct req *r, struct resp *w, enum resv_out how)
+{
+	const struct refusal *f = how > RESV_OK && how < RESV__COUNT &&
+	    refusals[how].status != 0 ? &refusals[how] : NULL;
+
+	if (f == NULL) {
+		resp_error(w, 409, "CONFLICT", "The request conflicts with "
+		    "the current state");
+		return;
+	}
+	if (how == RESV_LIMIT)
+		resp_error(w, f->status, f->code, pool_printf(&r->pool,
+		    "You already hold %d upcoming reservations",
+		    conf.resv_limit));
+	else if (how == RESV_BOOK_LIMIT)
+		resp_error(w, f->status, f->code, pool_printf(&r->pool,
+		    "You already hold %d active reservations; release one "
+		    "first", conf.max_active_bookings));
+	else
+		resp_error(w, f->status, f->code, f->text);
+	if (how == RESV_HOURS)
+		resp_detail(w, "start", "the window must lie inside one "
+		    "opening period of the lot");
+}
+
 enum { BOOK_VEHICLE };
 
 /*
@@ -96,27 +163,12 @@ resv_book(struct req *r, struct resp *w)
 		db_to_http(rc, w);
 		return;
 	}
-	switch (how) {
-	case BOOK_OK:
-		resp_ok(w, "Spot booked successfully", &jw);
-		resv_json(&jw, NULL, &v);
-		return;
-	case BOOK_NO_LOT:
-		resp_error(w, 404, "NOT_FOUND", "Parking lot not found");
-		return;
-	case BOOK_INACTIVE:
-		resp_error(w, 409, "LOT_INACTIVE",
-		    "This parking lot is not accepting bookings");
-		return;
-	case BOOK_FULL:
-		resp_error(w, 409, "LOT_FULL", "No available spots");
-		return;
-	case BOOK_LIMIT:
-		resp_error(w, 409, "BOOKING_LIMIT", pool_printf(&r->pool,
-		    "You already hold %d active reservations; release one "
-		    "first", conf.max_active_bookings));
+	if (how != BOOK_OK) {
+		resv_refused(r, w, book_out[how]);
 		return;
 	}
+	resp_ok(w, "Spot booked successfully", &jw);
+	resv_json(&jw, NULL, &v);
 }
 
 enum { REL_ID };
@@ -656,73 +708,12 @@ resv_reserve(struct req *r, struct resp *w)
 		db_to_http(rc, w);
 		return;
 	}
-	switch (how) {
-	case RESV_OK:
-		resp_ok(w, "Spot reserved successfully", &jw);
-		resv_json(&jw, NULL, &v);
-		return;
-	case RESV_NO_LOT:
-		resp_error(w, 404, "NOT_FOUND", "Parking lot not found");
-		return;
-	case RESV_INACTIVE:
-		resp_error(w, 409, "LOT_INACTIVE",
-		    "This parking lot is not accepting bookings");
-		return;
-	case RESV_HOURS:
-		resp_error(w, 400, "OUTSIDE_OPERATING_HOURS",
-		    "The window is not inside the lot's opening hours");
-		resp_detail(w, "start", "the window must lie inside one "
-		    "opening period of the lot");
-		return;
-	case RESV_FULL:
-		resp_error(w, 409, "LOT_FULL", "No available spots");
-		return;
-	case RESV_LIMIT:
-		resp_error(w, 409, "RESERVATION_LIMIT", pool_printf(&r->pool,
-		    "You already hold %d upcoming reservations",
-		    conf.resv_limit));
-		return;
-	case RESV_OVERLAP:
-		resp_error(w, 409, "OVERLAPPING_RESERVATION",
-		    "You already hold a reservation for this vehicle that "
-		    "overlaps the window");
-		return;
-	default:
-		resp_error(w, 409, "CONFLICT", "The reservation could not be "
-		    "made");
+	if (how != RESV_OK) {
+		resv_refused(r, w, how);
 		return;
 	}
-}
-
-/* Sends the answer of a check-in or cancel outcome other than RESV_OK. */
-static void
-resv_refused(struct resp *w, enum resv_out how)
-{
-	switch (how) {
-	case RESV_NOT_FOUND:
-		resp_error(w, 404, "NOT_FOUND", "Reservation not found");
-		break;
-	case RESV_TOO_EARLY:
-		resp_error(w, 409, "CHECKIN_TOO_EARLY", "Check-in opens "
-		    "shortly before the reservation starts");
-		break;
-	case RESV_EXPIRED:
-		resp_error(w, 409, "RESERVATION_EXPIRED", "The reservation "
-		    "expired: it was not checked in in time");
-		break;
-	case RESV_OCCUPIED:
-		resp_error(w, 409, "SPOT_OCCUPIED", "The spot is still "
-		    "occupied and no other spot is free for the window");
-		break;
-	case RESV_STARTED:
-		resp_error(w, 409, "RESERVATION_STARTED", "The reservation "
-		    "has started: it can only be checked in");
-		break;
-	default:
-		resp_error(w, 409, "CONFLICT", "The reservation is not "
-		    "waiting for check-in");
-		break;
-	}
+	resp_ok(w, "Spot reserved successfully", &jw);
+	resv_json(&jw, NULL, &v);
 }
 
 enum { CI_ID };
@@ -742,6 +733,7 @@ resv_checkin(struct req *r, struct resp *w)
 	struct jw jw;
 	enum resv_out how;
 	enum dbrc rc;
+	const char *msg;
 	int moved;
 
 	rc = db_checkin(&r->pool, r->who.user_id, r->in[CI_ID].i, &v, &how,
@@ -751,12 +743,19 @@ resv_checkin(struct req *r, struct resp *w)
 		return;
 	}
 	if (how != RESV_OK) {
-		resv_refused(w, how);
+		resv_refused(r, w, how);
 		return;
 	}
-	resp_ok(w, moved ? pool_printf(&r->pool, "Checked in: your spot was "
-	    "still occupied, you park on spot %d", v.spot_number) :
-	    "Checked in successfully", &jw);
+	if (moved == CHECKIN_MOVED_CAR)
+		msg = pool_printf(&r->pool, "Checked in: your spot was still "
+		    "occupied, you park on spot %d", v.spot_number);
+	else if (moved == CHECKIN_MOVED_HELD)
+		msg = pool_printf(&r->pool, "Checked in early: your spot is "
+		    "taken until your window starts, you park on spot %d",
+		    v.spot_number);
+	else
+		msg = "Checked in successfully";
+	resp_ok(w, msg, &jw);
 	resv_json(&jw, NULL, &v);
 }
 
@@ -780,7 +779,7 @@ resv_cancel(struct req *r, struct resp *w)
 		return;
 	}
 	if (how != RESV_OK) {
-		resv_refused(w, how);
+		resv_refused(r, w, how);
 		return;
 	}
 	resp_ok(w, "Reservation cancelled", &jw);

@@ -44,6 +44,7 @@ import datetime
 import os
 import sys
 import time
+import zoneinfo
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "lib"))
@@ -727,6 +728,12 @@ def test_tick(s, u, v):
     ok(n >= 3, "each run is recorded (%d)" % n)
     ok(subj and "Reminder" in subj[0] and subj[1] == u.username.lower() +
        "@parking.test", "the reminder goes to the user", "  %r" % (subj,))
+    local = datetime.datetime.fromtimestamp(
+        row(s, r1)[3], zoneinfo.ZoneInfo("Europe/Berlin")).strftime(
+            "%Y-%m-%d %H:%M %Z")
+    ok(subj and subj[0].endswith("starts at " + local),
+       "its subject gives the start in TIMEZONE (%s)" % local,
+       "  %r" % (subj,))
     p = s.parkctl("tick", "--now", iso(later - 30 * 60))
     ok(p.returncode == 0 and "1 reminder" in p.stdout + p.stderr,
        "tick --now 30 minutes before the third: its reminder is due",
