@@ -310,20 +310,25 @@ static const char *const stmt_sql[] = {
 	[STMT_LOT_VERSION] =
 	    "SELECT coalesce(max(version), -1) FROM lots WHERE id = ?",
 	[STMT_LOTS_VERSION] = "SELECT coalesce(sum(version), 0) FROM lots",
+	/* with the count of its reservations not yet checked in: none, and
+	 * a walk-in need not look for holds or no-shows */
 	[STMT_LOT_FOR_BOOKING] =
-	    "SELECT is_active, price_cents, name FROM lots"
+	    "SELECT is_active, price_cents, name, resv_reserved FROM lots"
 	    " WHERE id = ? AND deleted_at IS NULL",
 	/* the lowest free spot that nothing holds in [?2, ?3) (the walk-in
 	 * hold): spots_lot_status in order, and for each one seek of
 	 * reservations_hold, the neighbour that starts last before ?3 (the
-	 * stored holds of a spot never overlap: that one decides) */
+	 * stored holds of a spot never overlap: that one decides).  ?4 = 1:
+	 * the lot has no reservation not checked in, so a spot not occupied
+	 * holds nothing (active rows hold only occupied spots, finished
+	 * ones nothing) and the seek is left out */
 	[STMT_SPOT_FIRST_FREE] =
 	    "SELECT id, spot_number FROM spots s WHERE lot_id = ?1"
 	    " AND status = 'A' AND removed_at IS NULL"
-	    " AND coalesce((SELECT r.hold_end FROM reservations r"
+	    " AND (?4 OR coalesce((SELECT r.hold_end FROM reservations r"
 	    " WHERE r.spot_id = s.id AND r.hold_start IS NOT NULL"
 	    " AND r.hold_start < ?3 ORDER BY r.hold_start DESC LIMIT 1), 0)"
-	    " <= ?2 ORDER BY spot_number LIMIT 1",
+	    " <= ?2) ORDER BY spot_number LIMIT 1",
 	/* with the user's name, for the reservation a booking returns */
 	[STMT_USER_ACTIVE_COUNT] =
 	    "SELECT count(*), (SELECT username FROM users WHERE id = ?1)"
