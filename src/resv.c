@@ -517,19 +517,81 @@ resv_window_free(struct pool *p, int64_t lot, int64_t s, int64_t e,
 }
 
 /*
- * Keeps the answer in w under key in the memo for the clock range
- * [now, until), when nothing was committed since the request's session
- * check (else the answer may mix two snapshots: the next request puts
- * it).
+ * Keeps the answer in w under key for the clock range [from, until): in
+ * the worker's memo (data version), and when ckey is set, in Redis (the
+ * key of the lot's version, from window_cached()) as "FROM UNTIL\n" and
+ * the text, expiring before until.  Only when nothing was committed since
+ * the request's session check (else the answer may mix two snapshots:
+ * the next request puts it).
  */
 static void
-memo_keep(struct req *r, struct resp *w, const char *key, int64_t now,
-    int64_t until)
+window_keep(struct req *r, struct resp *w, const char *key,
+    const char *ckey, int64_t from, int64_t until)
 {
 	uint64_t v = db_data_version();
+	int64_t ttl = until - park_now() - 1;
+	char *head, *all;
+	size_t hl;
 
-	if (v == r->snap && until > now)
-		memo_put_until(key, v, w->data.p, w->data.len, now, until);
+	if (v != r->snap || until <= from)
+		return;
+	memo_put_until(key, v, w->data.p, w->data.len, from, until);
+	if (ckey == NULL || conf.cache_ttl_s <= 0 || ttl < 1)
+		return;
+	if (ttl > conf.cache_ttl_s)
+		ttl = conf.cache_ttl_s;
+	head = pool_printf(&r->pool, "%lld %lld\n", (long long)from,
+	    (long long)until);
+	hl = strlen(head);
+	all = pool_alloc(&r->pool, hl + w->data.len);
+	memcpy(all, head, hl);
+	memcpy(all + hl, w->data.p, w->data.len);
+	cache_set(ckey, all, hl + w->data.len, (int)ttl);
+}
+
+/*
+ * Answers 200 with the text of key from the memo, or from Redis under the
+ * lot's version when it holds now (then memoised too); *ckey: the Redis
+ * key for window_keep() (NULL: none).  Returns 1 when it answered.
+ */
+static int
+window_cached(struct req *r, struct resp *w, const char *message,
+    const char *key, char **ckey)
+{
+	struct buf b = { 0 };
+	struct jw jw;
+	long long version, from, until;
+	char line[64], *nl;
+	size_t off;
+	int64_t now;
+	int hit = 0;
+
+	*ckey = NULL;
+	if (memo_answer(r, w, message, key))
+		return 1;
+	/* reservations and walk-ins, checked in, released, cancelled or
+	 * marked no-shows move the lot's version on (sql/005, sql/013);
+	 * the lot and its spots, the "lots" generation (cache_fetch) */
+	if (db_lot_version(r->pid[0], &version) != DB_OK || version < 0 ||
+	    cache_fetch(&r->pool, "lots", pool_printf(&r->pool, "%s:%lld",
+	    key, version), &b, ckey) != 0)
+		goto out;
+	if ((nl = memchr(b.p, '\n', b.len)) == NULL ||
+	    (off = (size_t)(nl - b.p)) >= sizeof(line))
+		goto out;
+	memcpy(line, b.p, off);
+	line[off] = '\0';
+	if (sscanf(line, "%lld %lld", &from, &until) != 2 ||
+	    (now = park_now()) < from || now >= until)
+		goto out;
+	resp_ok(w, message, &jw);
+	jw_raw(&jw, NULL, nl + 1, b.len - off - 1);
+	*ckey = NULL; /* it is there */
+	window_keep(r, w, key, NULL, from, until);
+	hit = 1;
+out:
+	buf_free(&b);
+	return hit;
 }
 
 enum { AV_START, AV_END };
@@ -537,7 +599,8 @@ enum { AV_START, AV_END };
 /*
  * GET /api/user/pkl/availability/{id}?start&end: how many spots of the
  * lot are free for the whole window.  Kept in the worker's memo for the
- * database's data version and the clock range in which the count holds.
+ * database's data version, and in Redis for the lot's version, for the
+ * clock range in which the count holds.
  * Statuses: 200, 400, 401, 403, 404, 503.
  */
 void
@@ -548,12 +611,13 @@ resv_availability(struct req *r, struct resp *w)
 	int64_t s, e, now, until;
 	int f, t;
 	const char *key;
+	char *ckey;
 
 	if (resv_window(r, w, AV_START, AV_END, &s, &e) != 0)
 		return;
 	key = pool_printf(&r->pool, "av:%lld:%lld:%lld", (long long)r->pid[0],
 	    (long long)s, (long long)e);
-	if (memo_answer(r, w, "Availability", key))
+	if (window_cached(r, w, "Availability", key, &ckey))
 		return;
 	now = park_now();
 	if ((rc = window_free(&r->pool, r->pid[0], s, e, now, &f, &t,
@@ -573,7 +637,7 @@ resv_availability(struct req *r, struct resp *w)
 	jw_int(&jw, "available_spots", f);
 	jw_int(&jw, "total_spots", t);
 	jw_obj_end(&jw);
-	memo_keep(r, w, key, now, until);
+	window_keep(r, w, key, ckey, now, until);
 }
 
 /* The local day of the "date" input as [*d0, *d1) in UTC (23 or 25 hours
@@ -613,10 +677,11 @@ resv_slots(struct req *r, struct resp *w)
 	unsigned char *mark;
 	int occupied = 0;
 	const char *key;
+	char *ckey;
 
 	key = pool_printf(&r->pool, "sl:%lld:%s", (long long)r->pid[0],
 	    r->in[SL_DATE].s);
-	if (memo_answer(r, w, "Slots", key))
+	if (window_cached(r, w, "Slots", key, &ckey))
 		return;
 	now = park_now();
 	memset(&l, 0, sizeof(l));
@@ -678,7 +743,7 @@ resv_slots(struct req *r, struct resp *w)
 		jw_obj_end(&jw);
 	}
 	jw_arr_end(&jw);
-	memo_keep(r, w, key, now, until);
+	window_keep(r, w, key, ckey, now, until);
 }
 
 enum { RV_START, RV_END, RV_VEHICLE };

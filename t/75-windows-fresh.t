@@ -4,14 +4,16 @@
 
 Each worker keeps the availability of a window and a day's slots it
 rendered (memo.c), for the database's data version and the clock range in
-which the answer holds.  Here 4 workers answer; every read is made 12
+which the answer holds, and a copy in Redis under the lot's version (any
+worker's first read after a write elsewhere).  Here 4 workers answer; every read is made 12
 times, so that every worker has the answer memoised, and then the lot is
 changed by another request (any worker) or by a process of the test's
 own writing the database behind parkd's back: a reservation made, a
 walk-in booked over the window, released, the reservation cancelled, one
 made and cancelled in the file directly.  Each read after a change must
 show it at once, on every worker.  (Keyed without the data version, the
-memo would answer the old count: how this test was checked to fail.)
+memo would answer the old count, and so would Redis keyed without the
+lot's version: how this test was checked to fail, 4 and 8 points.)
 """
 
 import os
