@@ -322,20 +322,25 @@ static const struct stmt_def stmt_sql[] = {
 	    "SELECT coalesce(max(version), -1) FROM lots WHERE id = ?" },
 	[STMT_LOTS_VERSION] = { .sqlite =
 	    "SELECT coalesce(sum(version), 0) FROM lots" },
+	/* with the count of its reservations not yet checked in: none, and
+	 * a walk-in need not look for holds or no-shows */
 	[STMT_LOT_FOR_BOOKING] = { .sqlite =
-	    "SELECT is_active, price_cents, name FROM lots"
+	    "SELECT is_active, price_cents, name, resv_reserved FROM lots"
 	    " WHERE id = ? AND deleted_at IS NULL" },
 	/* the lowest free spot that nothing holds in [?2, ?3) (the walk-in
 	 * hold): spots_lot_status in order, and for each one seek of
 	 * reservations_hold, the neighbour that starts last before ?3 (the
-	 * stored holds of a spot never overlap: that one decides) */
+	 * stored holds of a spot never overlap: that one decides).  ?4 = 1:
+	 * the lot has no reservation not checked in, so a spot not occupied
+	 * holds nothing (active rows hold only occupied spots, finished
+	 * ones nothing) and the seek is left out */
 	[STMT_SPOT_FIRST_FREE] = { .sqlite =
 	    "SELECT id, spot_number FROM spots s WHERE lot_id = ?1"
 	    " AND status = 'A' AND removed_at IS NULL"
-	    " AND coalesce((SELECT r.hold_end FROM reservations r"
+	    " AND (?4 OR coalesce((SELECT r.hold_end FROM reservations r"
 	    " WHERE r.spot_id = s.id AND r.hold_start IS NOT NULL"
 	    " AND r.hold_start < ?3 ORDER BY r.hold_start DESC LIMIT 1), 0)"
-	    " <= ?2 ORDER BY spot_number LIMIT 1" },
+	    " <= ?2) ORDER BY spot_number LIMIT 1" },
 	/* with the user's name, for the reservation a booking returns */
 	[STMT_USER_ACTIVE_COUNT] = { .sqlite =
 	    "SELECT count(*), (SELECT username FROM users WHERE id = ?1)"
@@ -1000,9 +1005,12 @@ static const struct stmt_def stmt_sql[] = {
 	    " WHERE s.lot_id = ?1 AND s.removed_at IS NULL"
 	    " ORDER BY s.spot_number, r.hold_start" },
 	/* the same without whose they are: availability and slots read only
-	 * the intervals (a user row per hold cost more than the rest) */
+	 * the intervals (a user row per hold cost more than the rest) and
+	 * whether each is a reservation not checked in (it stops holding at
+	 * its start + grace: how long a cached answer holds) */
 	[STMT_RESV_HOLDS_BARE] = { .sqlite =
-	    "SELECT s.id, s.spot_number, s.status, r.hold_start, r.hold_end"
+	    "SELECT s.id, s.spot_number, s.status, r.hold_start, r.hold_end,"
+	    " r.status = 'reserved'"
 	    " FROM spots s LEFT JOIN reservations r ON r.spot_id = s.id"
 	    " AND r.hold_start IS NOT NULL AND r.hold_start < ?3"
 	    /* from the hold that starts last at or before ?2 (holds never
