@@ -515,7 +515,10 @@ static const struct stmt_def stmt_sql[] = {
 	    .pg =
 	    "INSERT INTO spots (lot_id, spot_number)"
 	    " SELECT $1::bigint, x FROM generate_series($2::bigint,"
-	    " greatest($2::bigint, $3::bigint)) AS n(x) ORDER BY x"
+	    " greatest($2::bigint, $3::bigint)) AS n(x)"
+	    /* a conflicting row would spend an id of the sequence */
+	    " WHERE NOT EXISTS (SELECT 1 FROM spots o WHERE o.lot_id = $1::bigint"
+	    " AND o.spot_number = x) ORDER BY x"
 	    " ON CONFLICT (lot_id, spot_number) DO NOTHING" },
 	[STMT_SPOTS_OCCUPIED_ABOVE] = { .sqlite =
 	    "SELECT count(*) FROM spots WHERE lot_id = ? AND spot_number > ?"
