@@ -391,6 +391,9 @@ enum dbrc db_exec_for_test(const char *sql);
  * plans).  NULL for a bad id.
  */
 const char *db_sql(enum stmt);
+/* PostgreSQL's text as the table holds it: "" when it is the SQLite text
+ * (PG_SAME), NULL when there is none or for a bad id (t/pgsql-dump) */
+const char *db_sql_pg(enum stmt);
 
 /* db-recovery.c, inside the caller's transaction: spends user's unused
  * tokens of t->purpose, stores t for user and queues its mail. */
