@@ -193,6 +193,43 @@ SLOW = 6 if VALGRIND else 1
 PARKCTL = os.path.join(BUILDDIR, "parkctl")
 
 
+# ---- a private PostgreSQL cluster (dev/lib.sh, issue #17) ----------------
+
+PG_BIN = os.environ.get("PARKD_PG_BIN", "/usr/lib/postgresql/15/bin")
+DEV_LIB = os.path.join(SRCDIR, "dev", "lib.sh")
+
+
+def pg_have():
+    """True when the PostgreSQL server binaries are installed."""
+    return all(os.access(os.path.join(PG_BIN, b), os.X_OK)
+               for b in ("initdb", "pg_ctl", "postgres", "psql"))
+
+
+def pg_lib(*words, db="parkd"):
+    """Runs dev/lib.sh's function words[0] (pg_start, pg_stop, pg_migrate,
+    pg_url...) with its arguments; returns the CompletedProcess."""
+    env = dict(os.environ, PARKD_PG_DB=db)
+    return subprocess.run(
+        ["bash", "-c", 'set -euo pipefail; . "$1"; shift; "$@"', "-",
+         DEV_LIB] + list(words), env=env, capture_output=True, text=True,
+        timeout=300)
+
+
+def pg_url(d, role="parkd", db="parkd"):
+    """The DATABASE_URL of the cluster under d for role (dev/lib.sh
+    pg_url)."""
+    r = pg_lib("pg_url", d, role, db=db)
+    if r.returncode != 0:
+        raise RuntimeError("pg_url: " + r.stderr)
+    return r.stdout.strip()
+
+
+def use_pg():
+    """True when the end-to-end tests run parkd on PostgreSQL
+    (PARKD_DB=postgresql)."""
+    return os.environ.get("PARKD_DB", "sqlite") == "postgresql"
+
+
 _ports_given = set()
 
 
