@@ -63,7 +63,7 @@ struct pg_stmt {
 	char name[16];		/* "s<id>" */
 	unsigned gen;		/* the connection it is prepared on */
 	int nparams;		/* the server's count ($N), PQnparams */
-	char *val[PG_MAX_PARAMS];	/* text of each parameter, NULL: NULL */
+	char *val[PG_MAX_PARAMS];	/* each parameter's text; NULL: NULL */
 	int len[PG_MAX_PARAMS];
 	char num[PG_MAX_PARAMS][24];	/* the digits of a bound integer */
 	PGresult *res;		/* the result being read, NULL: not run */
@@ -468,6 +468,16 @@ pg_step(struct dbstmt *st, int *row)
 			    DB_OK : r;
 		}
 		pg_note_effect(s->res);
+		/* COMMIT of a transaction a failed statement aborted
+		 * answers "ROLLBACK", not an error: it committed nothing */
+		if (s->id == STMT_COMMIT &&
+		    strcmp(PQcmdStatus(s->res), "ROLLBACK") == 0) {
+			log_msg(LOG_ERR, "db: COMMIT of a transaction that "
+			    "had failed: rolled back");
+			PQclear(s->res);
+			s->res = NULL;
+			return DB_ERROR;
+		}
 	}
 	if (s->row + 1 < PQntuples(s->res)) {
 		s->row++;

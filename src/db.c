@@ -1354,9 +1354,13 @@ db_stmt(enum stmt id)
 		return NULL;
 	}
 	if ((unsigned)id >= STMT__COUNT || (sql = stmt_text(id)) == NULL) {
-		log_msg(LOG_ERR, "db: no statement %u for %s%s", (unsigned)id,
-		    drv->name, (unsigned)id < STMT__COUNT &&
-		    !stmt_unused(drv, id) ? " (not ported yet)" : "");
+		if ((unsigned)id < STMT__COUNT && !stmt_unused(drv, id))
+			log_msg(LOG_ERR, "db: statement %u has no %s text yet: "
+			    "%.60s", (unsigned)id, drv->name,
+			    stmt_sql[id].sqlite);
+		else
+			log_msg(LOG_ERR, "db: no statement %u for %s",
+			    (unsigned)id, drv->name);
 		lasterr = DB_ERROR;
 		return NULL;
 	}

@@ -207,6 +207,18 @@ test_constraints(void)
 	ok(db_version() == db_version_latest(), "rolled back: no version 999");
 	is_int(db_exec_for_test("SELECT 1/0"), DB_ERROR,
 	    "division by zero (22012): DB_ERROR");
+
+	/* SQLite goes on after a failed statement; PostgreSQL aborts the
+	 * transaction, and its COMMIT only rolls back: an error, not OK */
+	is_int(db_begin(), DB_OK, "begin");
+	st = db_stmt(STMT_PG_VERSION_SET);
+	db_bind_int(st, 1, 1);
+	db_bind_text(st, 2, "again");
+	is_int(db_run(st), DB_CONFLICT, "a failed statement");
+	is_int(db_commit(), DB_ERROR,
+	    "the commit of the aborted transaction is DB_ERROR");
+	ok(!db_pg.in_txn(), "and it is over");
+	is_int(db_ping(), DB_OK, "the connection goes on");
 }
 
 /* Forks a child that tries the write lock with busy_ms; returns its
