@@ -3,7 +3,8 @@
  * helpers (cache, binds and the memory of their failures, stepping),
  * transactions, migrations, and the one mapping of data-layer outcomes to
  * HTTP.  The engine is behind struct db_driver (db-int.h), chosen by
- * db_open(): db-sqlite.c for an SQLite file, the only back end so far.
+ * db_open(): db-sqlite.c for an SQLite file, db-pg.c for a postgresql://
+ * URI.
  *
  * One connection per process, opened after fork (SQLite's howtocorrupt
  * 2.6): a connection inherited from a parent is abandoned, never used or
@@ -155,6 +156,34 @@ static const struct stmt_def stmt_sql[] = {
 	    .pg = PG_NOOP },
 	[STMT_VERSION_GET] = { .sqlite = "PRAGMA user_version",
 	    .pg = "SELECT coalesce(max(version), 0) FROM parkd_schema" },
+	/* PostgreSQL's driver's own statements (db-pg.c), in place of the
+	 * rows above that SQLite alone runs (pg_own[] below lists those).
+	 * ?1 statement_timeout, ?2 lock_timeout, in ms ("0": none) */
+	[STMT_PG_SESSION] = { .pg =
+	    "SELECT set_config('statement_timeout', $1::text, false),"
+	    " set_config('lock_timeout', $2::text, false)" },
+	[STMT_PG_BEGIN] = { .pg = "BEGIN ISOLATION LEVEL READ COMMITTED" },
+	/* THE write lock: one writer at a time across every host, as
+	 * SQLite's BEGIN IMMEDIATE (db-pg.c says why); the key is parkd's
+	 * ("park", 2), sql/pg/README; waits up to lock_timeout */
+	[STMT_PG_WRITE_LOCK] = { .pg =
+	    "SELECT pg_advisory_xact_lock(1885434475, 2)" },
+	/* the migrations' lock ("park", 1), as dev/lib.sh's pg_migrate */
+	[STMT_PG_MIGRATE_LOCK] = { .pg =
+	    "SELECT pg_advisory_xact_lock(1885434475, 1)" },
+	[STMT_PG_BEGIN_READ] = { .pg =
+	    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" },
+	/* a new database has no version table yet */
+	[STMT_PG_SCHEMA_EXISTS] = { .pg =
+	    "SELECT to_regclass('parkd_schema') IS NOT NULL" },
+	[STMT_PG_VERSION_GET] = { .pg =
+	    "SELECT coalesce(max(version), 0) FROM parkd_schema" },
+	/* ?1 version, ?2 the migration's file name */
+	[STMT_PG_VERSION_SET] = { .pg =
+	    "INSERT INTO parkd_schema (version, name, applied_at)"
+	    " VALUES ($1::bigint, $2::text, now())" },
+	/* db_last_id() after an INSERT without RETURNING id */
+	[STMT_PG_LASTVAL] = { .pg = "SELECT lastval()" },
 
 	[STMT_RESET_REMINDERS] = { .sqlite = "DELETE FROM reminders_sent",
 	    .pg = PG_SAME },
@@ -1913,29 +1942,156 @@ static int tx_no_shows;
 static enum dbrc db_step(struct dbstmt *, int *);
 static int db_version_get(enum dbrc *);
 
+/*
+ * Rows whose .pg stays NULL because PostgreSQL's driver does their work
+ * its own way (the STMT_PG_* rows): they are not "unported".
+ */
+static const enum stmt pg_own[] = {
+	STMT_BEGIN, STMT_BEGIN_READ, STMT_PRAGMA_PAGE_SIZE, STMT_PRAGMA_WAL,
+	STMT_PRAGMA_SYNC_NORMAL, STMT_PRAGMA_SYNC_FULL,
+	STMT_PRAGMA_FOREIGN_KEYS, STMT_PRAGMA_JOURNAL_LIMIT,
+	STMT_PRAGMA_MAX_PAGES, STMT_VERSION_GET,
+};
+
+/* Returns 1 when the engine of d never runs statement id. */
+static int
+stmt_unused(const struct db_driver *d, enum stmt id)
+{
+	size_t i;
+
+	if (!d->pg)
+		return stmt_sql[id].sqlite == NULL;
+	for (i = 0; i < sizeof pg_own / sizeof pg_own[0]; i++)
+		if (pg_own[i] == id)
+			return 1;
+	return 0;
+}
+
+/* PG_SAME rows turned to "$N" parameters, made once per process. */
+static char *pg_same[STMT__COUNT];
+
 /* Returns the text of statement id in the dialect of drv, NULL when it
- * has none (not ported). */
+ * has none (unused by that engine, or not ported yet). */
 static const char *
 stmt_text(enum stmt id)
 {
-	return stmt_sql[id].sqlite;
+	const char *pg;
+
+	if (!drv->pg)
+		return stmt_sql[id].sqlite;
+	if ((pg = stmt_sql[id].pg) == NULL || *pg != '\0')
+		return pg;
+	if (pg_same[id] == NULL && stmt_sql[id].sqlite != NULL)
+		pg_same[id] = db_pg_params(stmt_sql[id].sqlite);
+	return pg_same[id];
 }
 
 /*
- * Returns the driver of the database named by path: a file name is
- * SQLite's.  A postgresql:// URL is refused (logged): that back end is
- * not built yet (issue #17).
+ * Returns sql with SQLite's parameters "?" (one more than the largest
+ * number so far, as SQLite numbers them) and "?N" written as
+ * PostgreSQL's "$N"; string literals, quoted names and "--" comments are
+ * copied as they are.  The result is malloc'd.
+ */
+char *
+db_pg_params(const char *sql)
+{
+	struct buf b = { NULL, 0, 0 };
+	const char *p = sql;
+	long n, max = 0;
+	char *end, q;
+
+	buf_puts(&b, "");
+	while (*p != '\0') {
+		if (*p == '\'' || *p == '"') {
+			q = *p;
+			buf_putc(&b, *p++);
+			while (*p != '\0' && *p != q)
+				buf_putc(&b, *p++);
+			if (*p != '\0')
+				buf_putc(&b, *p++);
+			continue;
+		}
+		if (p[0] == '-' && p[1] == '-') {
+			while (*p != '\0' && *p != '\n')
+				buf_putc(&b, *p++);
+			continue;
+		}
+		if (*p != '?') {
+			buf_putc(&b, *p++);
+			continue;
+		}
+		p++;
+		if (*p >= '0' && *p <= '9') {
+			n = strtol(p, &end, 10);
+			p = end;
+		} else
+			n = max + 1;
+		if (n > max)
+			max = n;
+		buf_printf(&b, "$%ld", n);
+	}
+	return b.p;
+}
+
+/* Returns 1 when the development switch PARKD_PG_ALLOW_UNPORTED=1 is
+ * set: statements without a PostgreSQL text then fail when used (DB_ERROR)
+ * instead of the back end refusing to start (db_open()). */
+int
+db_pg_allow_unported(void)
+{
+	const char *v = getenv("PARKD_PG_ALLOW_UNPORTED");
+
+	return v != NULL && strcmp(v, "1") == 0;
+}
+
+/*
+ * Checks that PostgreSQL has the text of every statement it runs.
+ * Returns 0, or -1 after logging each that has none (the switch of
+ * db_pg_allow_unported() makes it one warning and returns 0).
+ */
+static int
+pg_check_ported(void)
+{
+	unsigned i, missing = 0;
+	int allow = db_pg_allow_unported();
+
+	for (i = 0; i < STMT__COUNT; i++) {
+		if (stmt_sql[i].pg != NULL || stmt_unused(&db_pg, (enum stmt)i))
+			continue;
+		missing++;
+		if (!allow)
+			log_msg(LOG_ERR, "db: statement %u has no PostgreSQL "
+			    "text yet: %.60s", i, stmt_sql[i].sqlite);
+	}
+	if (missing == 0)
+		return 0;
+	if (allow) {
+		log_msg(LOG_WARN, "db: %u statements are not ported to "
+		    "PostgreSQL; PARKD_PG_ALLOW_UNPORTED=1: each fails when "
+		    "used (a development switch)", missing);
+		return 0;
+	}
+	log_msg(LOG_ERR, "db: %u statements are not ported to PostgreSQL: "
+	    "refusing to start", missing);
+	return -1;
+}
+
+/* Returns 1 when path names a PostgreSQL database (a libpq URI). */
+int
+db_path_is_pg(const char *path)
+{
+	return path != NULL && (strncmp(path, "postgresql://", 13) == 0 ||
+	    strncmp(path, "postgres://", 11) == 0);
+}
+
+/*
+ * Returns the driver of the database named by path: a postgresql:// (or
+ * postgres://) URI is PostgreSQL's, anything else an SQLite file.
  */
 static const struct db_driver *
 db_driver_for(const char *path)
 {
-	if (strncmp(path, "postgresql://", 13) == 0 ||
-	    strncmp(path, "postgres://", 11) == 0) {
-		log_msg(LOG_ERR, "db: PostgreSQL back end not built yet: "
-		    "DATABASE_URL must name an SQLite file");
-		return NULL;
-	}
-	return &db_sqlite;
+	return db_path_is_pg(path) ? &db_pg : &db_sqlite;
 }
 
 /*
@@ -1943,9 +2099,9 @@ db_driver_for(const char *path)
  * the driver it calls for, which sets the connection's policy; migrates
  * when migrate != 0.  An already open connection is closed first (or
  * abandoned, if inherited through fork).  Returns DB_OK, DB_UNAVAILABLE
- * when the database cannot be opened, DB_ERROR for a back end not built,
- * or the failure of the policy or a migration (the connection is then
- * closed).
+ * when the database cannot be opened, DB_ERROR for PostgreSQL while a
+ * statement has no text of its (pg_check_ported()), or the failure of
+ * the policy or a migration (the connection is then closed).
  */
 enum dbrc
 db_open(const char *path, int migrate)
@@ -1961,7 +2117,8 @@ db_open(const char *path, int migrate)
 		log_msg(LOG_ERR, "db: no database path (DATABASE_URL)");
 		return lasterr = DB_ERROR;
 	}
-	if ((d = db_driver_for(path)) == NULL)
+	d = db_driver_for(path);
+	if (d->pg && pg_check_ported() != 0)
 		return lasterr = DB_ERROR;
 	drv = d;
 	db_pid = park_pid();
@@ -2030,8 +2187,13 @@ db_stmt(enum stmt id)
 		return NULL;
 	}
 	if ((unsigned)id >= STMT__COUNT || (sql = stmt_text(id)) == NULL) {
-		log_msg(LOG_ERR, "db: no statement %u for %s", (unsigned)id,
-		    drv->name);
+		if ((unsigned)id < STMT__COUNT && !stmt_unused(drv, id))
+			log_msg(LOG_ERR, "db: statement %u has no %s text yet: "
+			    "%.60s", (unsigned)id, drv->name,
+			    stmt_sql[id].sqlite);
+		else
+			log_msg(LOG_ERR, "db: no statement %u for %s",
+			    (unsigned)id, drv->name);
 		lasterr = DB_ERROR;
 		return NULL;
 	}
@@ -2254,15 +2416,19 @@ db_exec_for_test(const char *sql)
 	return db_exec_script(sql, "db_exec_for_test");
 }
 
-/* Returns DB_OK when every statement of the table prepares, else
- * DB_ERROR (each failure logged). */
+/* Returns DB_OK when every statement of the table that the engine runs
+ * prepares, else DB_ERROR (each failure logged). */
 enum dbrc
 db_prepare_all(void)
 {
 	enum dbrc r = DB_OK;
 	unsigned i;
 
+	if (drv == NULL)
+		return DB_UNAVAILABLE;
 	for (i = 0; i < STMT__COUNT; i++) {
+		if (stmt_unused(drv, (enum stmt)i))
+			continue;
 		if (db_stmt((enum stmt)i) == NULL)
 			r = DB_ERROR;
 	}
@@ -2347,7 +2513,7 @@ db_begin_read(void)
 		log_msg(LOG_ERR, "db: begin inside a transaction");
 		return DB_ERROR;
 	}
-	return db_run(db_stmt(STMT_BEGIN_READ));
+	return drv->begin_read();
 }
 
 /* Ends a read transaction (it changed nothing). */
@@ -2395,26 +2561,48 @@ db_rollback(void)
 	write_done();
 }
 
-/* Reads the schema version (STMT_VERSION_GET).  Returns it, or -1 with *r
- * set. */
+/* Reads the schema version through the driver.  Returns it, or -1 with
+ * *r set. */
 static int
 db_version_get(enum dbrc *r)
 {
-	struct dbstmt *st;
-	int v;
+	if (drv == NULL) {
+		*r = DB_UNAVAILABLE;
+		return -1;
+	}
+	return drv->version_get(r);
+}
 
-	if ((st = db_stmt(STMT_VERSION_GET)) == NULL) {
-		*r = db_lasterr();
-		return -1;
-	}
-	if ((*r = db_row(st)) != DB_OK) {
-		if (*r == DB_NOTFOUND)
-			*r = DB_ERROR;
-		return -1;
-	}
-	v = (int)db_col_int(st, 0);
-	db_done(st);
-	return v;
+/* The migrations of the open connection's engine, or of the one
+ * DATABASE_URL names when none is open. */
+static const struct db_driver *
+db_dialect(void)
+{
+	return drv != NULL ? drv : db_driver_for(conf.db_path != NULL ?
+	    conf.db_path : "");
+}
+
+/* Returns the sample data of the open connection's engine. */
+const char *
+db_sample(void)
+{
+	return db_dialect()->sample;
+}
+
+/* Returns the name of the open connection's engine ("sqlite",
+ * "postgresql"), or of DATABASE_URL's when none is open. */
+const char *
+db_backend(void)
+{
+	return db_dialect()->name;
+}
+
+/* Returns the state of this process's connection, a word for GET
+ * /api/health: "up", "reconnecting", "closed"... */
+const char *
+db_state(void)
+{
+	return db_is_open() ? drv->state() : "closed";
 }
 
 /* Returns the schema version of the open database, -1 on failure. */
@@ -2434,22 +2622,23 @@ db_version(void)
 int
 db_version_latest(void)
 {
-	static int latest = -2;
+	static int latest[2] = { -2, -2 };
+	const struct db_driver *d = db_dialect();
+	const struct sql_file *m = d->migrations;
 	size_t i;
 
-	if (latest != -2)
-		return latest;
-	for (i = 0; i < sql_nmigrations; i++) {
-		if (sql_migrations[i].name == NULL ||
-		    strtol(sql_migrations[i].name, NULL, 10) != (long)i + 1) {
-			log_msg(LOG_ERR, "db: embedded migration %zu is named "
-			    "\"%s\", not %03zu-...", i + 1,
-			    sql_migrations[i].name != NULL ?
-			    sql_migrations[i].name : "", i + 1);
-			return latest = -1;
+	if (latest[d->pg] != -2)
+		return latest[d->pg];
+	for (i = 0; i < *d->nmigrations; i++) {
+		if (m[i].name == NULL ||
+		    strtol(m[i].name, NULL, 10) != (long)i + 1) {
+			log_msg(LOG_ERR, "db: embedded migration %zu of %s is "
+			    "named \"%s\", not %03zu-...", i + 1, d->name,
+			    m[i].name != NULL ? m[i].name : "", i + 1);
+			return latest[d->pg] = -1;
 		}
 	}
-	return latest = (int)sql_nmigrations;
+	return latest[d->pg] = (int)*d->nmigrations;
 }
 
 /*
@@ -2498,9 +2687,9 @@ db_migrate(void)
 			break;
 		}
 		log_msg(LOG_INFO, "db: applying migration %s",
-		    sql_migrations[v].name);
-		if ((r = db_exec_script(sql_migrations[v].text,
-		    sql_migrations[v].name)) != DB_OK) {
+		    drv->migrations[v].name);
+		if ((r = db_exec_script(drv->migrations[v].text,
+		    drv->migrations[v].name)) != DB_OK) {
 			db_rollback();
 			break;
 		}
@@ -2563,4 +2752,44 @@ db_to_http(enum dbrc rc, struct resp *resp)
 		resp_error(resp, 500, "INTERNAL", "Internal error");
 		break;
 	}
+}
+
+/*
+ * Returns path as messages may show it: an SQLite file as it is; a
+ * PostgreSQL URI without its password (the userinfo's ":password" and a
+ * "password=" parameter become "***").  Static storage, overwritten by
+ * the next call.
+ */
+const char *
+db_path_shown(const char *path)
+{
+	static char out[512];
+	const char *p, *at, *colon, *end;
+	size_t i = 0, n;
+
+	if (path == NULL || !db_path_is_pg(path))
+		return path != NULL ? path : "";
+	p = strstr(path, "://") + 3;
+	end = p + strcspn(p, "/?");
+	at = memchr(p, '@', (size_t)(end - p));
+	colon = at != NULL ? memchr(p, ':', (size_t)(at - p)) : NULL;
+	for (const char *s = path; *s != '\0' && i + 4 < sizeof out; s++) {
+		if (s == colon) {
+			memcpy(out + i, ":***", 4);
+			i += 4;
+			s = at - 1;
+			continue;
+		}
+		if (strncmp(s, "password=", 9) == 0 && (s[-1] == '?' ||
+		    s[-1] == '&') && i + 13 < sizeof out) {
+			memcpy(out + i, "password=***", 12);
+			i += 12;
+			n = strcspn(s, "&");
+			s += n - 1;
+			continue;
+		}
+		out[i++] = *s;
+	}
+	out[i] = '\0';
+	return out;
 }

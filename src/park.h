@@ -251,12 +251,13 @@ struct conf {
 	char *admin_password_hash;
 	char *admin_name;
 	/* storage */
-	char *database_url; /* sqlite:///path */
-	char *db_path;      /* derived from database_url */
+	char *database_url; /* sqlite:///path or postgresql://... */
+	char *db_path;      /* derived from database_url (a URI kept) */
 	int db_busy_timeout_ms;
 	int db_synchronous_full;
 	int db_max_pages;   /* PRAGMA max_page_count; 0: SQLite's own */
 	int db_checkpoint_pages; /* RESTART checkpoint past it; 0: SQLite's */
+	int pg_statement_timeout_ms; /* PostgreSQL's statement_timeout */
 	char *redis_cache_url; /* cache_url_parse()'s forms; "" disables */
 	int redis_timeout_ms;
 	int redis_breaker_s;
@@ -702,6 +703,19 @@ enum dbrc {
 enum dbrc db_open(const char *path, int migrate);
 void db_close(void);
 int db_is_open(void);
+/* 1 when path is a postgresql:// (or postgres://) URI: PostgreSQL's
+ * driver (db-pg.c); anything else is an SQLite file. */
+int db_path_is_pg(const char *path);
+/* path as a message may show it: a URI's password is "***" (static
+ * storage). */
+const char *db_path_shown(const char *path);
+/* The engine of the open connection (else DATABASE_URL's): "sqlite" or
+ * "postgresql"; and the connection's state for GET /api/health ("up",
+ * "reconnecting", "closed"). */
+const char *db_backend(void);
+const char *db_state(void);
+/* The sample data (parkctl db reset) in the engine's dialect. */
+const char *db_sample(void);
 /* Makes the processes forked after it queue their write transactions on a
  * shared mutex before SQLite's lock (parkd's workers).  Returns 0 or -1. */
 int db_queue_writers(void);
@@ -1840,6 +1854,10 @@ struct sql_file {
 extern const struct sql_file sql_migrations[];
 extern const size_t sql_nmigrations;
 extern const char sql_sample[];
+/* sqlembed-pg.c (generated from sql/pg/): PostgreSQL's own */
+extern const struct sql_file sql_pg_migrations[];
+extern const size_t sql_pg_nmigrations;
+extern const char sql_pg_sample[];
 
 #define PARK_VERSION_STR PACKAGE_VERSION
 

@@ -138,7 +138,9 @@ def test_compile(pg, stmts, lite):
             ok(p.returncode == 0, "%s runs on PostgreSQL" % name,
                text, p.stderr)
             continue
-        n = nparams(ltext)
+        # the driver's own rows (db-pg.c) have no SQLite twin
+        n = (nparams(ltext) if ltext else
+             len(set(re.findall(r"\$(\d+)", text))))
         p = pg.psql("PREPARE p AS %s;\nSELECT coalesce(array_to_string("
                     "parameter_types, ','), '') FROM pg_prepared_statements"
                     " WHERE name = 'p';\nEXECUTE p%s \\gdesc\n"
@@ -154,7 +156,7 @@ def test_compile(pg, stmts, lite):
         cols = [line.split("\x1f")[1] for line in lines[1:]
                 if "\x1f" in line]
         want = None
-        if not ltext.startswith(("PRAGMA", "VACUUM")):
+        if ltext and not ltext.startswith(("PRAGMA", "VACUUM")):
             cur = lite.cursor()
             cur.execute("BEGIN")
             try:

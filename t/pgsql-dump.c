@@ -17,14 +17,16 @@
 int
 main(void)
 {
-	const char *pg, *kind;
+	const char *pg, *lite, *kind;
 	unsigned i;
 
 	for (i = 0; i < STMT__COUNT; i++) {
 		pg = db_sql_pg((enum stmt)i);
+		/* "": a row of PostgreSQL's driver alone (db-pg.c) */
+		lite = db_sql((enum stmt)i) != NULL ? db_sql((enum stmt)i) : "";
 		kind = pg == NULL ? "none" : *pg == '\0' ? "same" : "own";
 		printf("%u%c%s%c%s%c%s%c", i, 0, kind, 0,
-		    db_sql((enum stmt)i), 0, pg != NULL ? pg : "", 0);
+		    lite, 0, pg != NULL ? pg : "", 0);
 	}
 	return fflush(stdout) == 0 ? 0 : 1;
 }
