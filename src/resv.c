@@ -558,6 +558,24 @@ window_keep(struct req *r, struct resp *w, const char *key,
  * lot's version when it holds now (then memoised too); *ckey: the Redis
  * key for window_keep() (NULL: none).  Returns 1 when it answered.
  */
+/*
+ * Returns the settings that shape an availability or slots answer (the
+ * zone, the grid, the grace, the overstay guard, the longest hold), for
+ * its Redis key: after a reload that changes one, or on a host with other
+ * settings sharing the Redis, an answer worked out under others is never
+ * read (the #16 review: after a reload to another TIMEZONE the old day
+ * was served from Redis).  The memo needs none: a reload replaces the
+ * workers, and their memos with them.
+ */
+static const char *
+window_settings(struct req *r)
+{
+	return pool_printf(&r->pool, "%s:%d:%d:%d:%d:%d:%d", conf.timezone,
+	    conf.resv_grid_min, conf.checkin_grace_min,
+	    conf.overstay_guard_min, conf.resv_max_min,
+	    conf.checkin_early_min, conf.walkin_hold_min);
+}
+
 static int
 window_cached(struct req *r, struct resp *w, const char *message,
     const char *key, char **ckey)
@@ -577,8 +595,8 @@ window_cached(struct req *r, struct resp *w, const char *message,
 	 * marked no-shows move the lot's version on (sql/005, sql/013);
 	 * the lot and its spots, the "lots" generation (cache_fetch) */
 	if (db_lot_version(r->pid[0], &version) != DB_OK || version < 0 ||
-	    cache_fetch(&r->pool, "lots", pool_printf(&r->pool, "%s:%lld",
-	    key, version), &b, ckey) != 0)
+	    cache_fetch(&r->pool, "lots", pool_printf(&r->pool, "%s:%lld:%s",
+	    key, version, window_settings(r)), &b, ckey) != 0)
 		goto out;
 	if ((nl = memchr(b.p, '\n', b.len)) == NULL ||
 	    (off = (size_t)(nl - b.p)) >= sizeof(line))

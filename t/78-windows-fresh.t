@@ -14,9 +14,15 @@ made and cancelled in the file directly.  Each read after a change must
 show it at once, on every worker.  (Keyed without the data version, the
 memo would answer the old count, and so would Redis keyed without the
 lot's version: how this test was checked to fail, 4 and 8 points.)
+
+Then settings: after a reload to another TIMEZONE or grid, a day's slots
+equal a fresh computation (Redis emptied, a new worker), not the answer
+Redis kept from before (the #16 review's probe: keyed without the
+settings, 2 points fail).
 """
 
 import os
+import signal
 import sys
 import time
 
@@ -114,6 +120,42 @@ def main():
             c.close()
         expect(u, lot, st, en, 2, "a cancel written by another process")
         is_(P.invariants(s), [], "every invariant of the database holds")
+    reload_settings()
+
+
+def reload(s, **kw):
+    before = s.worker_pids()
+    s.write_settings(**kw)
+    s.signal_parkd(signal.SIGHUP)
+    new, _ = s.wait_workers(1, timeout=10, not_in=before)
+    ok(new is not None, "reloaded with %r" % (kw,))
+
+
+def slots(u, lot, day):
+    r = u.req("GET", "/api/user/pkl/slots/%d?date=%s" % (lot, day))
+    d = data(r) or []
+    return (len(d), d[0]["start"] if d else None)
+
+
+def reload_settings():
+    with T.Stack(workers=1, settings={"TIMEZONE": "UTC"}) as s:
+        (u,) = P.make_users(s, 1, prefix="reload")
+        lot = P.create_lot(s, number_of_spots=2)["id"]
+        day = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 3 * 86400))
+        first = slots(u, lot, day)
+        is_(first, (96, day + "T00:00:00Z"),
+            "UTC, a 15-minute grid: 96 slots from 00:00Z")
+        for kw in ({"TIMEZONE": "America/New_York"},
+                   {"PARKD_RESERVATION_GRID_MINUTES": 30}):
+            reload(s, **kw)
+            got = slots(u, lot, day)
+            s.redis_cmd("FLUSHDB")
+            reload(s)
+            fresh = slots(u, lot, day)
+            ok(fresh != first, "%r: a fresh answer differs (%r)"
+               % (kw, fresh))
+            is_(got, fresh, "after a reload with %r: the day's slots equal"
+                " a fresh computation" % (kw,))
 
 
 T.run(main)
