@@ -205,7 +205,13 @@ def move_back(s, rid, seconds):
                    " created_at = created_at - ?1,"
                    " updated_at = updated_at - ?1,"
                    " leaving_ts = leaving_ts - ?1 WHERE id = ?2",
-                   (seconds, rid)))
+                   (seconds, rid),
+                   "UPDATE reservations SET"
+                   " parking_ts = parking_ts - make_interval(secs => ?1),"
+                   " created_at = created_at - make_interval(secs => ?1),"
+                   " updated_at = updated_at - make_interval(secs => ?1),"
+                   " leaving_ts = leaving_ts - make_interval(secs => ?1)"
+                   " WHERE id = ?2"))
 
 
 # ---- lots: validation ------------------------------------------------------

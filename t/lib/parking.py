@@ -22,6 +22,7 @@ import threading
 import time
 
 import parktest as T
+import pgconn
 
 PASSWORD = "password-1234"
 
@@ -242,10 +243,24 @@ def db_path(stack):
 
 def dbconn(stack):
     """A connection of the test's own to the stack's database (autocommit;
-    writes use BEGIN IMMEDIATE like parkd's)."""
+    writes use BEGIN IMMEDIATE like parkd's).  On PostgreSQL
+    (PARKD_DB=postgresql) a pgconn.Connection, with the same interface."""
+    if T.use_pg():
+        return pgconn.Connection(stack.settings["DATABASE_URL"])
     c = sqlite3.connect(db_path(stack), timeout=10, isolation_level=None)
     c.execute("PRAGMA busy_timeout = 10000")
     return c
+
+
+def sql(lite, pg=None):
+    """The text of a test's statement for the back end the suite runs on:
+    lite on SQLite, pg on PostgreSQL (lite when the text is portable)."""
+    return pg if pg is not None and T.use_pg() else lite
+
+
+def is_constraint_error(e):
+    """True when e is a constraint's refusal on either back end."""
+    return isinstance(e, (sqlite3.IntegrityError, pgconn.IntegrityError))
 
 
 def db_write(stack, *statements):
@@ -255,8 +270,9 @@ def db_write(stack, *statements):
     c = dbconn(stack)
     try:
         c.execute("BEGIN IMMEDIATE")
-        for sql, params in statements:
-            c.execute(sql, params)
+        for st in statements:
+            # (sql, params) or (sqlite text, params, PostgreSQL text)
+            c.execute(sql(st[0], st[2] if len(st) > 2 else None), st[1])
         c.execute("UPDATE cache_gen SET gen = gen + 1 WHERE family = 'lots'")
         c.execute("COMMIT")
     finally:
@@ -285,9 +301,10 @@ def invariants(stack):
                 " HAVING count(*) > 1"):
             bad.append("spot %d has %d active reservations" % row)
         for row in c.execute(
-                "SELECT l.id, l.occupied, (SELECT count(*) FROM reservations r"
-                " WHERE r.lot_id = l.id AND r.status = 'active') AS n"
-                " FROM lots l WHERE l.occupied <> n"):
+                "SELECT * FROM (SELECT l.id, l.occupied, (SELECT count(*)"
+                " FROM reservations r WHERE r.lot_id = l.id"
+                " AND r.status = 'active') AS n FROM lots l) x"
+                " WHERE x.occupied <> x.n"):
             bad.append("lot %d: occupied %d, active reservations %d" % row)
         for row in c.execute(
                 "SELECT s.id, s.status FROM spots s WHERE s.status <>"
@@ -296,9 +313,10 @@ def invariants(stack):
                 " THEN 'O' ELSE 'A' END"):
             bad.append("spot %d: status %s disagrees with reservations" % row)
         for row in c.execute(
-                "SELECT l.id, l.number_of_spots, (SELECT count(*) FROM spots s"
-                " WHERE s.lot_id = l.id AND s.removed_at IS NULL) AS n"
-                " FROM lots l WHERE l.number_of_spots <> n"):
+                "SELECT * FROM (SELECT l.id, l.number_of_spots, (SELECT"
+                " count(*) FROM spots s WHERE s.lot_id = l.id"
+                " AND s.removed_at IS NULL) AS n FROM lots l) x"
+                " WHERE x.number_of_spots <> x.n"):
             bad.append("lot %d: number_of_spots %d, spots %d" % row)
         for row in c.execute(
                 "SELECT r.id FROM reservations r JOIN spots s"
@@ -328,7 +346,10 @@ def invariants(stack):
                 " r.status = 'cancelled') OR u.resv_no_show <> (SELECT"
                 " count(*) FROM reservations r WHERE r.user_id = u.id AND"
                 " r.status = 'no_show') OR u.parked_secs <> (SELECT"
-                " coalesce(sum(leaving_ts - parking_ts), 0) FROM reservations"
+                " coalesce(sum(" + sql("leaving_ts - parking_ts",
+                                       "extract(epoch FROM leaving_ts"
+                                       " - parking_ts)::bigint") +
+                "), 0) FROM reservations"
                 " r WHERE r.user_id = u.id AND r.status = 'completed') OR"
                 " u.spent_cents <> (SELECT coalesce(sum(cost_cents), 0) FROM"
                 " reservations r WHERE r.user_id = u.id AND (r.status ="
