@@ -528,8 +528,6 @@ extern const struct db_driver db_pg;
 /* db.c: sql with SQLite's "?" and "?N" parameters as PostgreSQL's "$N"
  * (outside string literals and quoted names), malloc'd; NULL on ENOMEM. */
 char *db_pg_params(const char *sql);
-/* 1 when PARKD_PG_ALLOW_UNPORTED=1 (a development switch, db.c). */
-int db_pg_allow_unported(void);
 
 static inline long long
 db_col_int(struct dbstmt *st, int i)

@@ -2033,44 +2033,25 @@ db_pg_params(const char *sql)
 	return b.p;
 }
 
-/* Returns 1 when the development switch PARKD_PG_ALLOW_UNPORTED=1 is
- * set: statements without a PostgreSQL text then fail when used (DB_ERROR)
- * instead of the back end refusing to start (db_open()). */
-int
-db_pg_allow_unported(void)
-{
-	const char *v = getenv("PARKD_PG_ALLOW_UNPORTED");
-
-	return v != NULL && strcmp(v, "1") == 0;
-}
-
 /*
- * Checks that PostgreSQL has the text of every statement it runs.
- * Returns 0, or -1 after logging each that has none (the switch of
- * db_pg_allow_unported() makes it one warning and returns 0).
+ * Checks that PostgreSQL has the text of every statement it runs (a row
+ * added with its SQLite text alone; t/77-pg-statements.t fails on one
+ * too).  Returns 0, or -1 after logging each that has none.
  */
 static int
 pg_check_ported(void)
 {
 	unsigned i, missing = 0;
-	int allow = db_pg_allow_unported();
 
 	for (i = 0; i < STMT__COUNT; i++) {
 		if (stmt_sql[i].pg != NULL || stmt_unused(&db_pg, (enum stmt)i))
 			continue;
 		missing++;
-		if (!allow)
-			log_msg(LOG_ERR, "db: statement %u has no PostgreSQL "
-			    "text yet: %.60s", i, stmt_sql[i].sqlite);
+		log_msg(LOG_ERR, "db: statement %u has no PostgreSQL text: "
+		    "%.60s", i, stmt_sql[i].sqlite);
 	}
 	if (missing == 0)
 		return 0;
-	if (allow) {
-		log_msg(LOG_WARN, "db: %u statements are not ported to "
-		    "PostgreSQL; PARKD_PG_ALLOW_UNPORTED=1: each fails when "
-		    "used (a development switch)", missing);
-		return 0;
-	}
 	log_msg(LOG_ERR, "db: %u statements are not ported to PostgreSQL: "
 	    "refusing to start", missing);
 	return -1;

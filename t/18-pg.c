@@ -4,9 +4,8 @@
  * pg_start) and gives its URL, for the owner role, in PARKD_TEST_PG_URL;
  * without it every point is skipped.
  *
- * Until every statement of the table has its PostgreSQL text, it runs with
- * PARKD_PG_ALLOW_UNPORTED=1 and reaches the driver through statements of
- * its own, prepared on slots of the table it does not otherwise use.
+ * It reaches the driver through statements of its own, prepared on slots
+ * of the table it does not otherwise use.
  *
  * Covered: connect and migrate (twice: the second a no-op), "?N" -> "$N",
  * a statement prepared once and reused, binds and columns of integers,
@@ -306,7 +305,6 @@ main(void)
 		    "one)\n", ++tap_n);
 		return done_testing();
 	}
-	setenv("PARKD_PG_ALLOW_UNPORTED", "1", 1);
 	conf.db_path = xstrdup(url);
 	test_open();
 	test_columns();

@@ -656,8 +656,7 @@ class Stack:
     def env(self, extra=None):
         """The environment parkd and parkctl run with: no setting from the
         caller's environment, so the settings file is the only source."""
-        keep = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR",
-                "PARKD_PG_ALLOW_UNPORTED")
+        keep = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
         env = {k: v for k, v in os.environ.items()
                if k in keep or k.startswith(("ASAN_", "UBSAN_", "LSAN_",
                                              "MSAN_", "VALGRIND"))}
