@@ -8,6 +8,12 @@
 # literal ending in "\n".  Everything happens in BEGIN with getline, so an
 # empty file still gets its (empty) string and an unreadable one is an error.
 # Plain POSIX awk: works with mawk, gawk and busybox awk.
+#
+#	awk -v prefix=sql_pg_ -f sql/embed.awk sql/pg/001-schema.sql ... \
+#	    sql/pg/sample.sql > src/sqlembed-pg.c
+#
+# names them sql_pg_migrations, sql_pg_nmigrations and sql_pg_sample
+# instead (PostgreSQL's own, sql/pg/).
 
 # Returns s as the inside of a C string literal.  Escapes by hand, since
 # backslashes in gsub() replacements differ between awks.  "?" is escaped
@@ -50,6 +56,8 @@ function emit(path, decl,    line, r) {
 }
 
 BEGIN {
+	if (prefix == "")
+		prefix = "sql_"
 	nfiles = 0
 	for (i = 1; i < ARGC; i++)
 		if (ARGV[i] != "")
@@ -67,14 +75,15 @@ BEGIN {
 	print "#include \"park.h\""
 	print ""
 	for (i = 1; i < nfiles; i++)
-		emit(files[i], "static const char sql_m" i "[]")
-	emit(files[nfiles], "const char sql_sample[]")
+		emit(files[i], "static const char " prefix "m" i "[]")
+	emit(files[nfiles], "const char " prefix "sample[]")
 
-	print "const struct sql_file sql_migrations[] = {"
+	print "const struct sql_file " prefix "migrations[] = {"
 	for (i = 1; i < nfiles; i++)
-		printf "\t{ \"%s\", sql_m%d },\n", cstr(basename(files[i])), i
+		printf "\t{ \"%s\", %sm%d },\n", cstr(basename(files[i])), \
+		    prefix, i
 	print "\t{ NULL, NULL }"
 	print "};"
-	printf "const size_t sql_nmigrations = %d;\n", nfiles - 1
+	printf "const size_t %snmigrations = %d;\n", prefix, nfiles - 1
 	exit failed
 }

@@ -927,20 +927,24 @@ static void
 tick_message(const struct resv_reminder *g, struct buf *subject,
     struct buf *text)
 {
-	char a[32], e[32];
+	char a[64], e[64], au[32], eu[32];
 
-	time_iso(g->start, a);
-	time_iso(g->end, e);
-	buf_printf(subject, "Reminder: your reservation at %s starts at %s "
-	    "UTC", g->lot_name != NULL ? g->lot_name : "your lot", a);
+	/* the site's wall-clock time (TIMEZONE), as the driver reads it;
+	 * the text also gives the UTC instants the API answers with */
+	time_local_text(g->start, a, sizeof a);
+	time_local_text(g->end, e, sizeof e);
+	time_iso(g->start, au);
+	time_iso(g->end, eu);
+	buf_printf(subject, "Reminder: your reservation at %s starts at %s",
+	    g->lot_name != NULL ? g->lot_name : "your lot", a);
 	buf_printf(text, "Hello %s,\n\nyour reservation #%lld at %s, spot %d, "
-	    "runs from %s to %s (UTC).\n\nCheck in from %d minutes before the "
-	    "start; a reservation not checked in %d minutes after its start "
-	    "is a no-show, charged %d minutes.\nCancel it free of charge "
-	    "before the start if you no longer need it.\n",
+	    "runs from %s to %s (%s to %s).\n\nCheck in from %d minutes "
+	    "before the start; a reservation not checked in %d minutes after "
+	    "its start is a no-show, charged %d minutes.\nCancel it free of "
+	    "charge before the start if you no longer need it.\n",
 	    g->username != NULL ? g->username : "", (long long)g->id,
 	    g->lot_name != NULL ? g->lot_name : "-", g->spot_number, a, e,
-	    conf.checkin_early_min, conf.checkin_grace_min,
+	    au, eu, conf.checkin_early_min, conf.checkin_grace_min,
 	    conf.no_show_charge_min);
 	if (conf.backend_url != NULL && *conf.backend_url != '\0')
 		buf_printf(text, "\n%s/\n", conf.backend_url);

@@ -58,11 +58,16 @@ const struct conf_def conf_defs[] = {
 	/* storage */
 	{ "DATABASE_URL", CONF_STR, OFF(database_url), 1, STRMAX,
 	    "sqlite:////var/lib/parkd/parkd.db",
-	    "The SQLite database, as sqlite:///relative/path or "
-	    "sqlite:////absolute/path" },
+	    "The database: SQLite's as sqlite:///relative/path or "
+	    "sqlite:////absolute/path, or PostgreSQL's as a libpq "
+	    "postgresql:// URI" },
 	{ "PARKD_DB_BUSY_TIMEOUT_MS", CONF_INT, OFF(db_busy_timeout_ms), 100,
 	    60000, "5000",
 	    "How long a write waits for the database lock before 503" },
+	{ "PARKD_PG_STATEMENT_TIMEOUT_MS", CONF_INT,
+	    OFF(pg_statement_timeout_ms), 0, 3600000, "30000",
+	    "PostgreSQL: a statement running longer is cancelled (503); "
+	    "0: no limit" },
 	{ "PARKD_DB_SYNCHRONOUS", CONF_BOOL, OFF(db_synchronous_full), 0, 1,
 	    "off",
 	    "on: synchronous=FULL, a commit survives power loss; off: NORMAL" },
@@ -565,7 +570,8 @@ slot_is_default(const struct slot *slots, const char *name)
 /*
  * Derives db_path from DATABASE_URL as SQLAlchemy reads sqlite URLs:
  * sqlite:///rel/path is relative (to the working directory),
- * sqlite:////abs/path absolute.  Only the scheme of another URL is named
+ * sqlite:////abs/path absolute; a postgresql:// (or postgres://) URI is
+ * kept whole for libpq.  Only the scheme of another URL is named
  * in a message: the rest may hold a password.  Returns 0 or -1.
  */
 static int
@@ -575,24 +581,25 @@ conf_db_path(struct conf *c, const struct slot *slots, struct buf *err,
 	const char *u = c->database_url, *path;
 	size_t n;
 
+	/* A libpq URI is passed on as it is: libpq reads it (db-pg.c). */
+	if (db_path_is_pg(u)) {
+		free(c->db_path);
+		c->db_path = xstrdup(u);
+		return 0;
+	}
 	if (strncmp(u, "sqlite:///", 10) != 0) {
 		err_about(err, start, slots, "DATABASE_URL");
 		n = strcspn(u, ":");
 		if (u[n] != ':' || n == 0 || n > 32) {
 			buf_puts(err, "is not a URL; write "
-			    "sqlite:////absolute/path.db");
+			    "sqlite:////absolute/path.db or postgresql://...");
 			return -1;
 		}
 		buf_puts(err, "scheme \"");
 		text_escape_log(err, u, n);
-		/* db_open() refuses such a URL too (issue #17). */
-		if ((n == 10 && strncmp(u, "postgresql", 10) == 0) ||
-		    (n == 8 && strncmp(u, "postgres", 8) == 0))
-			buf_puts(err, "\": PostgreSQL back end not built yet");
-		else
-			buf_puts(err, "\" is not supported");
-		buf_puts(err, ": parkd uses SQLite; write "
-		    "sqlite:////absolute/path.db (or sqlite:///relative.db)");
+		buf_puts(err, "\" is not supported: write "
+		    "sqlite:////absolute/path.db (or sqlite:///relative.db) "
+		    "or a postgresql:// URI");
 		return -1;
 	}
 	path = u + 10;

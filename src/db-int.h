@@ -57,6 +57,16 @@ enum stmt {
 	STMT_PRAGMA_JOURNAL_LIMIT,
 	STMT_PRAGMA_MAX_PAGES,
 	STMT_VERSION_GET,
+	/* PostgreSQL's driver's own (db-pg.c): no SQLite text */
+	STMT_PG_SESSION,
+	STMT_PG_BEGIN,
+	STMT_PG_WRITE_LOCK,
+	STMT_PG_MIGRATE_LOCK,
+	STMT_PG_BEGIN_READ,
+	STMT_PG_SCHEMA_EXISTS,
+	STMT_PG_VERSION_GET,
+	STMT_PG_VERSION_SET,
+	STMT_PG_LASTVAL,
 
 	/* db-sys.c: reset, in foreign-key-safe order */
 	STMT_RESET_REMINDERS,
@@ -388,6 +398,9 @@ enum dbrc db_exec_for_test(const char *sql);
  * plans).  NULL for a bad id.
  */
 const char *db_sql(enum stmt);
+/* PostgreSQL's text as the table holds it: "" when it is the SQLite text
+ * (PG_SAME), NULL when there is none or for a bad id (t/pgsql-dump) */
+const char *db_sql_pg(enum stmt);
 
 /* db-recovery.c, inside the caller's transaction: spends user's unused
  * tokens of t->purpose, stores t for user and queues its mail. */
@@ -436,6 +449,13 @@ void dbfile_close(struct dbfile *f);
  */
 struct db_driver {
 	const char *name;
+	/* the dialect: 1 for PostgreSQL's (stmt_sql[].pg), 0 for SQLite's */
+	int pg;
+	/* the embedded migrations (named 001-..., in order) and sample data
+	 * of this engine */
+	const struct sql_file *migrations;
+	const size_t *nmigrations;
+	const char *sample;
 	/* opens path and sets the connection's policy; DB_OK or the failure
 	 * (the connection is then closed) */
 	enum dbrc (*open)(const char *path);
@@ -479,6 +499,10 @@ struct db_driver {
 	/* takes the write lock and begins (STMT_BEGIN); DB_OK or DB_BUSY
 	 * past the timeout, or the failure */
 	enum dbrc (*begin)(void);
+	/* begins a read transaction (one snapshot); DB_OK or the failure */
+	enum dbrc (*begin_read)(void);
+	/* the schema version (0: none yet), or -1 with *rc set */
+	int (*version_get)(enum dbrc *rc);
 	/* after the write transaction's COMMIT or ROLLBACK */
 	void (*end)(void);
 	/* the engine's last message */
@@ -487,11 +511,22 @@ struct db_driver {
 	 * migration's transaction */
 	enum dbrc (*version_set)(int);
 	/* sets how long a wait for a lock lasts at least (migrations wait
-	 * for one another); returns the value it replaces */
+	 * for one another; db_migrate() sets it for its run and puts 0 back
+	 * after); returns the value it replaces */
 	int (*wait_floor)(int ms);
+	/* appends the connection's state for GET /api/health (a word:
+	 * "up", "reconnecting"...) */
+	const char *(*state)(void);
 };
 
 extern const struct db_driver db_sqlite;
+extern const struct db_driver db_pg;
+
+/* db.c: sql with SQLite's "?" and "?N" parameters as PostgreSQL's "$N"
+ * (outside string literals and quoted names), malloc'd; NULL on ENOMEM. */
+char *db_pg_params(const char *sql);
+/* 1 when PARKD_PG_ALLOW_UNPORTED=1 (a development switch, db.c). */
+int db_pg_allow_unported(void);
 
 static inline long long
 db_col_int(struct dbstmt *st, int i)

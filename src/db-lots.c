@@ -480,7 +480,7 @@ db_book(struct pool *p, int64_t lot, int64_t user, const char *vehicle,
 	struct dbstmt *st;
 	enum dbrc rc;
 	int64_t now = park_now();
-	int active, held;
+	int active, held, none_reserved;
 
 	*out = BOOK_NO_LOT;
 	memset(v, 0, sizeof(*v));
@@ -503,6 +503,9 @@ db_book(struct pool *p, int64_t lot, int64_t user, const char *vehicle,
 	active = db_col_int(st, 0);
 	v->hourly_cents = db_col_int(st, 1);
 	v->lot_name = db_col_text(p, st, 2);
+	/* read in this write transaction: no reservation of the lot can
+	 * appear before the insert */
+	none_reserved = db_col_int(st, 3) == 0;
 	db_done(st);
 	if (!active) {
 		*out = BOOK_INACTIVE;
@@ -523,8 +526,9 @@ db_book(struct pool *p, int64_t lot, int64_t user, const char *vehicle,
 		goto none;
 	}
 	/* Reservations of the lot past their grace are no-shows: their
-	 * holds end before the search (one seek, empty most of the time). */
-	if ((rc = db_resv_expire_lot(lot, now)) != DB_OK)
+	 * holds end before the search (one seek, empty most of the time;
+	 * none without reservations not checked in). */
+	if (!none_reserved && (rc = db_resv_expire_lot(lot, now)) != DB_OK)
 		goto fail;
 	if ((st = db_stmt(STMT_SPOT_FIRST_FREE)) == NULL) {
 		rc = db_lasterr();
@@ -533,6 +537,7 @@ db_book(struct pool *p, int64_t lot, int64_t user, const char *vehicle,
 	db_bind_int(st, 1, lot);
 	db_bind_int(st, 2, now);
 	db_bind_int(st, 3, now + conf.walkin_hold_min * 60LL);
+	db_bind_int(st, 4, none_reserved);
 	if ((rc = db_row(st)) == DB_NOTFOUND) {
 		*out = BOOK_FULL;
 		goto none;

@@ -322,7 +322,7 @@ db_checkin(struct pool *p, int64_t user, int64_t id, struct resv *v,
 		}
 		if (rc != DB_OK)
 			goto fail;
-		*moved = 1;
+		*moved = occupied ? CHECKIN_MOVED_CAR : CHECKIN_MOVED_HELD;
 		v->spot_id = spot;
 		v->spot_number = number;
 	}
@@ -403,7 +403,8 @@ db_lot_holds(struct pool *p, int64_t lot, int64_t from, int64_t to,
 	struct spot_holds *sp = NULL;
 	struct hold *h;
 	size_t cap;
-	int64_t sid;
+	int64_t sid, until;
+	const char *t;
 
 	*n = 0;
 	*out = NULL;
@@ -439,6 +440,16 @@ db_lot_holds(struct pool *p, int64_t lot, int64_t from, int64_t to,
 		}
 		if (db_col_isnull(st, names ? 3 : 4))
 			continue;
+		/* a reservation not checked in stops holding at its start +
+		 * grace (the statement leaves it out from then on) */
+		if (names ? (t = db_col_str(st, 6)) != NULL &&
+		    strcmp(t, "reserved") == 0 :
+		    db_col_int(st, 5) != 0) {
+			until = db_col_int(st, names ? 7 : 3) +
+			    conf.checkin_grace_min * MIN;
+			if (sp->until == 0 || until < sp->until)
+				sp->until = until;
+		}
 		if (sp->n == sp->cap) {
 			h = pool_alloc(p, (sp->cap * 2 + 4) * sizeof(*h));
 			if (sp->n > 0)

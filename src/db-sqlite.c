@@ -637,6 +637,41 @@ sq_version_set(int v)
 	return db_exec_script(bump, "user_version");
 }
 
+/* A read transaction: SQLite's snapshot is taken by the first read. */
+static enum dbrc
+sq_begin_read(void)
+{
+	return db_run(db_stmt(STMT_BEGIN_READ));
+}
+
+/* PRAGMA user_version: 0 for a new file.  Returns it, or -1 with *r. */
+static int
+sq_version_get(enum dbrc *r)
+{
+	struct dbstmt *st;
+	int v;
+
+	if ((st = db_stmt(STMT_VERSION_GET)) == NULL) {
+		*r = db_lasterr();
+		return -1;
+	}
+	if ((*r = db_row(st)) != DB_OK) {
+		if (*r == DB_NOTFOUND)
+			*r = DB_ERROR;
+		return -1;
+	}
+	v = (int)db_col_int(st, 0);
+	db_done(st);
+	return v;
+}
+
+/* A file is there or not: db_open() said which. */
+static const char *
+sq_state(void)
+{
+	return db != NULL ? "up" : "closed";
+}
+
 static int
 sq_wait_floor(int ms)
 {
@@ -733,6 +768,10 @@ writer_unlock(void)
 
 const struct db_driver db_sqlite = {
 	.name = "sqlite",
+	.pg = 0,
+	.migrations = sql_migrations,
+	.nmigrations = &sql_nmigrations,
+	.sample = sql_sample,
 	.open = sq_open,
 	.close = sq_close,
 	.prepare = sq_prepare,
@@ -756,10 +795,13 @@ const struct db_driver db_sqlite = {
 	.in_txn = sq_in_txn,
 	.reset_busy = sq_reset_busy,
 	.begin = sq_begin,
+	.begin_read = sq_begin_read,
+	.version_get = sq_version_get,
 	.end = writer_unlock,
 	.errmsg = sq_errmsg,
 	.version_set = sq_version_set,
 	.wait_floor = sq_wait_floor,
+	.state = sq_state,
 };
 
 /* ---- struct dbfile: an SQLite file read on a connection of its own ---- */

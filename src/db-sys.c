@@ -49,7 +49,7 @@ db_reset_sample(void)
 		if ((r = db_run(db_stmt(reset_order[i]))) != DB_OK)
 			goto fail;
 	}
-	if ((r = db_exec_script(sql_sample, "sample.sql")) != DB_OK)
+	if ((r = db_exec_script(db_sample(), "sample.sql")) != DB_OK)
 		goto fail;
 	/* Everything changed: no cached read may survive. */
 	if ((r = db_gen_bump("lots")) != DB_OK)

@@ -3,7 +3,8 @@
  * helpers (cache, binds and the memory of their failures, stepping),
  * transactions, migrations, and the one mapping of data-layer outcomes to
  * HTTP.  The engine is behind struct db_driver (db-int.h), chosen by
- * db_open(): db-sqlite.c for an SQLite file, the only back end so far.
+ * db_open(): db-sqlite.c for an SQLite file, db-pg.c for a postgresql://
+ * URI.
  *
  * One connection per process, opened after fork (SQLite's howtocorrupt
  * 2.6): a connection inherited from a parent is abandoned, never used or
@@ -46,13 +47,45 @@
  *   checked against PostgreSQL.
  * - otherwise PostgreSQL's own text, with the same parameters, in the same
  *   order and meaning, and the same columns in the same order.
- * Statements only SQLite runs (pragmas) stay NULL.  STYLE.md says the same.
+ * Every row has a .pg: a statement that means nothing to PostgreSQL (a
+ * pragma, a WAL checkpoint) has PG_NOOP or a harmless text of the same
+ * shape, which the PostgreSQL driver never needs to run.  STYLE.md says
+ * the same; t/77-pg-statements.t prepares every .pg against sql/pg and
+ * runs the subtle ones on both engines.
+ *
+ * PostgreSQL's texts (sql/pg/README, "Types"): every parameter is cast,
+ * $n::bigint or $n::text, so that each prepares with those two types
+ * whatever the driver declares; a time parameter (unix seconds) is
+ * PG_T(n) and a time column read is PG_S(col), unix seconds again, so the
+ * db-*.c code binds and reads the same integers on both engines; a
+ * boolean result is (expr)::int and a sum of bigint (numeric in
+ * PostgreSQL) is cast back to bigint.  An INSERT into a table with an id
+ * column ends with RETURNING id: the driver's last_id() is that column
+ * (db_run() ignores the row), which, unlike lastval(), is also right for
+ * a row written with its own id (the import).
  */
 struct stmt_def {
 	const char *sqlite;
 	const char *pg;
 };
 #define PG_SAME ""
+/* PostgreSQL: what SQLite alone needs; the driver never runs it */
+#define PG_NOOP "SELECT 1"
+/* PostgreSQL: time parameter n (unix seconds) as a timestamptz, and a
+ * timestamptz expression read back as unix seconds (NULL stays NULL) */
+#define PG_T(n) "to_timestamp($" #n "::bigint)"
+#define PG_S(col) "extract(epoch FROM " col ")::bigint"
+/*
+ * PostgreSQL: the id of an imported row, $1, or a new one for NULL (an
+ * explicit NULL is no default there).  A kept id moves the sequence past
+ * it, as SQLite's max(rowid) + 1 does by itself, so that a later row
+ * without one never collides (the "0 *" keeps setval()'s effect and drops
+ * its value).
+ */
+#define PG_SEQ(table) "pg_get_serial_sequence('" table "', 'id')::regclass"
+#define PG_KEEP_ID(table) "CASE WHEN $1::bigint IS NULL THEN nextval(" \
+    PG_SEQ(table) ") ELSE $1::bigint + 0 * setval(" PG_SEQ(table) "," \
+    " greatest($1::bigint, nextval(" PG_SEQ(table) "))) END"
 
 #define USER_COLS "id, username, email, password_hash, phone, is_active," \
     " created_at, updated_at, last_login, email_verified"
@@ -72,70 +105,160 @@ struct stmt_def {
     " OR idem_key GLOB 'verify:*' THEN '(sent; the link is not kept)'" \
     " ELSE body_text END, body_html = CASE WHEN idem_key GLOB 'reset:*'" \
     " OR idem_key GLOB 'verify:*' THEN NULL ELSE body_html END"
+#define PG_USER_COLS "id, username, email, password_hash, phone, is_active," \
+    " " PG_S("created_at") ", " PG_S("updated_at") ", " PG_S("last_login") \
+    ", email_verified"
+#define PG_LOT_COLS "id, name, address, pin_code, price_cents," \
+    " number_of_spots, occupied, is_active, description, hours_start," \
+    " hours_end, " PG_S("created_at") ", " PG_S("updated_at")
+#define PG_RESV_COLS "r.id, r.spot_id, s.spot_number, r.lot_id, l.name," \
+    " r.user_id, u.username, r.vehicle_number, " PG_S("r.parking_ts") "," \
+    " " PG_S("r.leaving_ts") ", r.hourly_cents, r.cost_cents, r.status," \
+    " r.remarks, " PG_S("r.created_at") ", " PG_S("r.updated_at") "," \
+    " r.vehicle_model, r.vehicle_color, " PG_S("r.expected_leaving_ts") "," \
+    " " PG_S("r.start_time") ", " PG_S("r.end_time")
+/* GLOB 'x*' is LIKE 'x%' on PostgreSQL's "C" columns (case-sensitive) */
+#define PG_OUTBOX_FORGET_LINK "body_text = CASE WHEN idem_key LIKE" \
+    " 'reset:%' OR idem_key LIKE 'verify:%'" \
+    " THEN '(sent; the link is not kept)'" \
+    " ELSE body_text END, body_html = CASE WHEN idem_key LIKE 'reset:%'" \
+    " OR idem_key LIKE 'verify:%' THEN NULL ELSE body_html END"
+#define PG_EXPORT_COLS "id, user_id, email, state, progress, filename," \
+    " error, attempts, " PG_S("created_at") ", " PG_S("updated_at") "," \
+    " " PG_S("finished_at")
 #define EXPORT_COLS "id, user_id, email, state, progress, filename, error," \
     " attempts, created_at, updated_at, finished_at"
 
 static const struct stmt_def stmt_sql[] = {
 	[STMT_PING] = { .sqlite = "SELECT 1", .pg = PG_SAME },
-	[STMT_BEGIN] = { .sqlite = "BEGIN IMMEDIATE" },
-	[STMT_BEGIN_READ] = { .sqlite = "BEGIN DEFERRED" },
+	[STMT_BEGIN] = { .sqlite = "BEGIN IMMEDIATE",
+	    .pg = "BEGIN ISOLATION LEVEL READ COMMITTED" },
+	[STMT_BEGIN_READ] = { .sqlite = "BEGIN DEFERRED",
+	    .pg = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" },
 	[STMT_COMMIT] = { .sqlite = "COMMIT", .pg = PG_SAME },
 	[STMT_ROLLBACK] = { .sqlite = "ROLLBACK", .pg = PG_SAME },
 	/* Only a new, empty file takes it (db_open() explains the size). */
-	[STMT_PRAGMA_PAGE_SIZE] = { .sqlite = "PRAGMA page_size = 2048" },
-	[STMT_PRAGMA_WAL] = { .sqlite = "PRAGMA journal_mode = WAL" },
-	[STMT_PRAGMA_SYNC_NORMAL] = { .sqlite = "PRAGMA synchronous = NORMAL" },
-	[STMT_PRAGMA_SYNC_FULL] = { .sqlite = "PRAGMA synchronous = FULL" },
-	[STMT_PRAGMA_FOREIGN_KEYS] = { .sqlite = "PRAGMA foreign_keys = ON" },
+	[STMT_PRAGMA_PAGE_SIZE] = { .sqlite = "PRAGMA page_size = 2048",
+	    .pg = PG_NOOP },
+	[STMT_PRAGMA_WAL] = { .sqlite = "PRAGMA journal_mode = WAL",
+	    .pg = PG_NOOP },
+	[STMT_PRAGMA_SYNC_NORMAL] = { .sqlite = "PRAGMA synchronous = NORMAL",
+	    .pg = PG_NOOP },
+	[STMT_PRAGMA_SYNC_FULL] = { .sqlite = "PRAGMA synchronous = FULL",
+	    .pg = "SET synchronous_commit = on" },
+	[STMT_PRAGMA_FOREIGN_KEYS] = { .sqlite = "PRAGMA foreign_keys = ON",
+	    .pg = PG_NOOP },
 	[STMT_PRAGMA_JOURNAL_LIMIT] = { .sqlite =
-	    "PRAGMA journal_size_limit = 67108864" },
+	    "PRAGMA journal_size_limit = 67108864", .pg = PG_NOOP },
 	/* reads the cap back; db_max_pages() sets it (PRAGMA takes no
 	 * parameter) */
-	[STMT_PRAGMA_MAX_PAGES] = { .sqlite = "PRAGMA max_page_count" },
-	[STMT_VERSION_GET] = { .sqlite = "PRAGMA user_version" },
+	[STMT_PRAGMA_MAX_PAGES] = { .sqlite = "PRAGMA max_page_count",
+	    .pg = PG_NOOP },
+	[STMT_VERSION_GET] = { .sqlite = "PRAGMA user_version",
+	    .pg = "SELECT coalesce(max(version), 0) FROM parkd_schema" },
+	/* PostgreSQL's driver's own statements (db-pg.c), in place of the
+	 * rows above that SQLite alone runs (pg_own[] below lists those).
+	 * ?1 statement_timeout, ?2 lock_timeout, in ms ("0": none) */
+	[STMT_PG_SESSION] = { .pg =
+	    "SELECT set_config('statement_timeout', $1::text, false),"
+	    " set_config('lock_timeout', $2::text, false)" },
+	[STMT_PG_BEGIN] = { .pg = "BEGIN ISOLATION LEVEL READ COMMITTED" },
+	/* THE write lock: one writer at a time across every host, as
+	 * SQLite's BEGIN IMMEDIATE (db-pg.c says why); the key is parkd's
+	 * ("park", 2), sql/pg/README; waits up to lock_timeout */
+	[STMT_PG_WRITE_LOCK] = { .pg =
+	    "SELECT pg_advisory_xact_lock(1885434475, 2)" },
+	/* the migrations' lock ("park", 1), as dev/lib.sh's pg_migrate */
+	[STMT_PG_MIGRATE_LOCK] = { .pg =
+	    "SELECT pg_advisory_xact_lock(1885434475, 1)" },
+	[STMT_PG_BEGIN_READ] = { .pg =
+	    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" },
+	/* a new database has no version table yet */
+	[STMT_PG_SCHEMA_EXISTS] = { .pg =
+	    "SELECT to_regclass('parkd_schema') IS NOT NULL" },
+	[STMT_PG_VERSION_GET] = { .pg =
+	    "SELECT coalesce(max(version), 0) FROM parkd_schema" },
+	/* ?1 version, ?2 the migration's file name */
+	[STMT_PG_VERSION_SET] = { .pg =
+	    "INSERT INTO parkd_schema (version, name, applied_at)"
+	    " VALUES ($1::bigint, $2::text, now())" },
+	/* db_last_id() after an INSERT without RETURNING id */
+	[STMT_PG_LASTVAL] = { .pg = "SELECT lastval()" },
 
-	[STMT_RESET_REMINDERS] = { .sqlite = "DELETE FROM reminders_sent" },
-	[STMT_RESET_REPORTS] = { .sqlite = "DELETE FROM reports_sent" },
-	[STMT_RESET_OUTBOX] = { .sqlite = "DELETE FROM outbox" },
-	[STMT_RESET_JOB_RUNS] = { .sqlite = "DELETE FROM job_runs" },
-	[STMT_RESET_EXPORTS] = { .sqlite = "DELETE FROM export_jobs" },
-	[STMT_RESET_LOGIN_FAILURES] = { .sqlite = "DELETE FROM login_failures" },
-	[STMT_RESET_SESSIONS] = { .sqlite = "DELETE FROM sessions" },
-	[STMT_RESET_RESERVATIONS] = { .sqlite = "DELETE FROM reservations" },
-	[STMT_RESET_SPOTS] = { .sqlite = "DELETE FROM spots" },
-	[STMT_RESET_LOTS] = { .sqlite = "DELETE FROM lots" },
-	[STMT_RESET_USERS] = { .sqlite = "DELETE FROM users" },
+	[STMT_RESET_REMINDERS] = { .sqlite = "DELETE FROM reminders_sent",
+	    .pg = PG_SAME },
+	[STMT_RESET_REPORTS] = { .sqlite = "DELETE FROM reports_sent",
+	    .pg = PG_SAME },
+	[STMT_RESET_OUTBOX] = { .sqlite = "DELETE FROM outbox", .pg = PG_SAME },
+	[STMT_RESET_JOB_RUNS] = { .sqlite = "DELETE FROM job_runs",
+	    .pg = PG_SAME },
+	[STMT_RESET_EXPORTS] = { .sqlite = "DELETE FROM export_jobs",
+	    .pg = PG_SAME },
+	[STMT_RESET_LOGIN_FAILURES] = { .sqlite = "DELETE FROM login_failures",
+	    .pg = PG_SAME },
+	[STMT_RESET_SESSIONS] = { .sqlite = "DELETE FROM sessions",
+	    .pg = PG_SAME },
+	[STMT_RESET_RESERVATIONS] = { .sqlite = "DELETE FROM reservations",
+	    .pg = PG_SAME },
+	[STMT_RESET_SPOTS] = { .sqlite = "DELETE FROM spots", .pg = PG_SAME },
+	[STMT_RESET_LOTS] = { .sqlite = "DELETE FROM lots", .pg = PG_SAME },
+	[STMT_RESET_USERS] = { .sqlite = "DELETE FROM users", .pg = PG_SAME },
 
 	[STMT_STATS_USERS] = { .sqlite =
-	    "SELECT count(*), coalesce(sum(is_active), 0) FROM users" },
+	    "SELECT count(*), coalesce(sum(is_active), 0) FROM users",
+	    .pg = PG_SAME },
 	[STMT_STATS_LOTS] = { .sqlite =
-	    "SELECT count(*) FROM lots WHERE deleted_at IS NULL" },
+	    "SELECT count(*) FROM lots WHERE deleted_at IS NULL",
+	    .pg = PG_SAME },
 	[STMT_STATS_SPOTS] = { .sqlite =
 	    "SELECT count(*), coalesce(sum(s.status = 'A'), 0),"
 	    " coalesce(sum(s.status = 'O'), 0)"
 	    " FROM spots s JOIN lots l ON l.id = s.lot_id"
+	    " WHERE s.removed_at IS NULL AND l.deleted_at IS NULL",
+	    .pg =
+	    "SELECT count(*), coalesce(sum((s.status = 'A')::int), 0),"
+	    " coalesce(sum((s.status = 'O')::int), 0)"
+	    " FROM spots s JOIN lots l ON l.id = s.lot_id"
 	    " WHERE s.removed_at IS NULL AND l.deleted_at IS NULL" },
 	[STMT_STATS_RESERVATIONS] = { .sqlite =
-	    "SELECT status, count(*) FROM reservations GROUP BY status" },
+	    "SELECT status, count(*) FROM reservations GROUP BY status",
+	    .pg =
+	    "SELECT status, count(*) FROM reservations GROUP BY status"
+	    " ORDER BY status" },
 	[STMT_STATS_EXPORTS] = { .sqlite =
-	    "SELECT count(*) FROM export_jobs WHERE state = 'PENDING'" },
+	    "SELECT count(*) FROM export_jobs WHERE state = 'PENDING'",
+	    .pg = PG_SAME },
 	[STMT_STATS_OUTBOX] = { .sqlite =
-	    "SELECT count(*) FROM outbox WHERE state = 'queued'" },
+	    "SELECT count(*) FROM outbox WHERE state = 'queued'",
+	    .pg = PG_SAME },
 
 	[STMT_USER_INSERT] = { .sqlite =
 	    "INSERT INTO users (username, email, password_hash, phone,"
-	    " is_active, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)" },
+	    " is_active, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
+	    .pg =
+	    "INSERT INTO users (username, email, password_hash, phone,"
+	    " is_active, created_at, updated_at) VALUES ($1::text, $2::text,"
+	    " $3::text, $4::text, 1, " PG_T(5) ", " PG_T(6) ") RETURNING id" },
 	[STMT_USER_GET] = { .sqlite =
-	    "SELECT " USER_COLS " FROM users WHERE id = ?" },
+	    "SELECT " USER_COLS " FROM users WHERE id = ?",
+	    .pg = "SELECT " PG_USER_COLS " FROM users WHERE id = $1::bigint" },
 	/* ?1 the lower-cased e-mail, ?2 the exact username */
 	[STMT_USER_BY_LOGIN] = { .sqlite =
 	    "SELECT " USER_COLS " FROM users WHERE email = ?1"
 	    " UNION ALL SELECT " USER_COLS " FROM users WHERE username = ?2"
-	    " LIMIT 1" },
+	    " LIMIT 1",
+	    .pg =
+	    "SELECT " PG_USER_COLS " FROM users WHERE email = $1::text"
+	    " UNION ALL SELECT " PG_USER_COLS " FROM users"
+	    " WHERE username = $2::text LIMIT 1" },
 	[STMT_USER_NAME_TAKEN] = { .sqlite =
-	    "SELECT 1 FROM users WHERE username = ? AND id <> ?" },
+	    "SELECT 1 FROM users WHERE username = ? AND id <> ?",
+	    .pg =
+	    "SELECT 1 FROM users WHERE username = $1::text AND id <> $2::bigint" },
 	[STMT_USER_EMAIL_TAKEN] = { .sqlite =
-	    "SELECT 1 FROM users WHERE email = ? AND id <> ?" },
+	    "SELECT 1 FROM users WHERE email = ? AND id <> ?",
+	    .pg =
+	    "SELECT 1 FROM users WHERE email = $1::text AND id <> $2::bigint" },
 	/* ?1 now, ?2 id, ?3 the hash the login verified, ?4 1 when
 	 * REQUIRE_EMAIL_VERIFICATION is on: no row when the password was
 	 * changed or reset, the account deactivated, or its address made
@@ -143,9 +266,16 @@ static const struct stmt_def stmt_sql[] = {
 	[STMT_USER_LAST_LOGIN] = { .sqlite =
 	    "UPDATE users SET last_login = ?1 WHERE id = ?2"
 	    " AND password_hash = ?3 AND is_active = 1"
-	    " AND (?4 = 0 OR email_verified = 1)" },
+	    " AND (?4 = 0 OR email_verified = 1)",
+	    .pg =
+	    "UPDATE users SET last_login = " PG_T(1) " WHERE id = $2::bigint"
+	    " AND password_hash = $3::text AND is_active = 1"
+	    " AND ($4::bigint = 0 OR email_verified = 1)" },
 	[STMT_USER_SET_HASH] = { .sqlite =
-	    "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?" },
+	    "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
+	    .pg =
+	    "UPDATE users SET password_hash = $1::text, updated_at = " PG_T(2)
+	    " WHERE id = $3::bigint" },
 	/* a password change: ?1 the new hash, ?2 now, ?3 id, ?4 the hash the
 	 * current password was verified against, ?5 the caller's session,
 	 * which must still be live (a reset in between revoked it) */
@@ -153,7 +283,12 @@ static const struct stmt_def stmt_sql[] = {
 	    "UPDATE users SET password_hash = ?1, updated_at = ?2"
 	    " WHERE id = ?3 AND password_hash = ?4 AND is_active = 1"
 	    " AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?5"
-	    " AND s.user_id = ?3 AND s.revoked_at IS NULL)" },
+	    " AND s.user_id = ?3 AND s.revoked_at IS NULL)",
+	    .pg =
+	    "UPDATE users SET password_hash = $1::text, updated_at = " PG_T(2)
+	    " WHERE id = $3::bigint AND password_hash = $4::text AND is_active = 1"
+	    " AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = $5::text"
+	    " AND s.user_id = $3::bigint AND s.revoked_at IS NULL)" },
 	/* ?1 username or NULL, ?2 email or NULL, ?3 1 to set the phone,
 	 * ?4 the phone (NULL clears it), ?5 now, ?6 id.  Another address
 	 * keeps the one it replaces in prev_email (the notice of a reset
@@ -168,24 +303,53 @@ static const struct stmt_def stmt_sql[] = {
 	    " email_verified = CASE WHEN ?2 IS NOT NULL AND ?2 <> email"
 	    " THEN 0 ELSE email_verified END,"
 	    " phone = CASE WHEN ?3 THEN ?4 ELSE phone END,"
-	    " updated_at = ?5 WHERE id = ?6" },
+	    " updated_at = ?5 WHERE id = ?6",
+	    .pg =
+	    "UPDATE users SET username = coalesce($1::text, username),"
+	    " prev_email = CASE WHEN $2::text IS NOT NULL AND $2::text <> email"
+	    " THEN email ELSE prev_email END,"
+	    " email_changed_at = CASE WHEN $2::text IS NOT NULL"
+	    " AND $2::text <> email THEN " PG_T(5) " ELSE email_changed_at END,"
+	    " email = coalesce($2::text, email),"
+	    " email_verified = CASE WHEN $2::text IS NOT NULL AND $2::text <> email"
+	    " THEN 0 ELSE email_verified END,"
+	    " phone = CASE WHEN $3::bigint <> 0 THEN $4::text ELSE phone END,"
+	    " updated_at = " PG_T(5) " WHERE id = $6::bigint" },
 	[STMT_USER_SET_ACTIVE] = { .sqlite =
-	    "UPDATE users SET is_active = ?, updated_at = ? WHERE id = ?" },
+	    "UPDATE users SET is_active = ?, updated_at = ? WHERE id = ?",
+	    .pg =
+	    "UPDATE users SET is_active = $1::bigint, updated_at = " PG_T(2)
+	    " WHERE id = $3::bigint" },
 	/* ?1 a LIKE pattern or NULL for all, ?2 limit, ?3 offset */
 	[STMT_USERS_LIST] = { .sqlite =
 	    "SELECT " USER_COLS " FROM users"
 	    " WHERE ?1 IS NULL OR username LIKE ?1 ESCAPE '\\'"
 	    " OR email LIKE ?1 ESCAPE '\\'"
-	    " ORDER BY id LIMIT ?2 OFFSET ?3" },
+	    " ORDER BY id LIMIT ?2 OFFSET ?3",
+	    .pg =
+	    "SELECT " PG_USER_COLS " FROM users"
+	    " WHERE $1::text IS NULL OR username ILIKE $1::text ESCAPE '\\'"
+	    " OR email ILIKE $1::text ESCAPE '\\'"
+	    " ORDER BY id LIMIT $2::bigint OFFSET $3::bigint" },
 	[STMT_USERS_COUNT] = { .sqlite =
 	    "SELECT count(*) FROM users"
 	    " WHERE ?1 IS NULL OR username LIKE ?1 ESCAPE '\\'"
-	    " OR email LIKE ?1 ESCAPE '\\'" },
+	    " OR email LIKE ?1 ESCAPE '\\'",
+	    .pg =
+	    "SELECT count(*) FROM users"
+	    " WHERE $1::text IS NULL OR username ILIKE $1::text ESCAPE '\\'"
+	    " OR email ILIKE $1::text ESCAPE '\\'" },
 	/* ?10 the access token's jti (the session check accepts no other) */
 	[STMT_SESSION_INSERT] = { .sqlite =
 	    "INSERT INTO sessions (id, user_id, is_admin, refresh_jti,"
 	    " remember, created_at, last_used_at, expires_at, admin_fp,"
-	    " access_jti) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	    " access_jti) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    .pg =
+	    "INSERT INTO sessions (id, user_id, is_admin, refresh_jti,"
+	    " remember, created_at, last_used_at, expires_at, admin_fp,"
+	    " access_jti) VALUES ($1::text, $2::bigint, $3::bigint, $4::text,"
+	    " $5::bigint, " PG_T(6) ", " PG_T(7) ", " PG_T(8) ", $9::text,"
+	    " $10::text)" },
 	/* the per-request check: one primary-key lookup and one join; ?3
 	 * the admin credential's fingerprint (an admin session made with
 	 * another is over) */
@@ -196,31 +360,62 @@ static const struct stmt_def stmt_sql[] = {
 	    " u.username, u.email, s.remember, s.access_jti,"
 	    " s.prev_access_jti, s.rotated_at, coalesce(u.email_verified, 1)"
 	    " FROM sessions s LEFT JOIN users u ON u.id = s.user_id"
-	    " WHERE s.id = ?1" },
+	    " WHERE s.id = ?1",
+	    .pg =
+	    "SELECT s.is_admin, s.user_id, (s.revoked_at IS NULL"
+	    " AND s.expires_at > " PG_T(2) " AND (s.is_admin = 0"
+	    " OR s.admin_fp = $3::text))::int, coalesce(u.is_active, 1),"
+	    " u.username, u.email, s.remember, s.access_jti,"
+	    " s.prev_access_jti, " PG_S("s.rotated_at") ","
+	    " coalesce(u.email_verified, 1)"
+	    " FROM sessions s LEFT JOIN users u ON u.id = s.user_id"
+	    " WHERE s.id = $1::text" },
 	/* ?2 the admin credential's fingerprint, as in STMT_SESSION_CHECK */
 	[STMT_SESSION_GET] = { .sqlite =
 	    "SELECT is_admin, user_id, refresh_jti, remember, expires_at,"
 	    " revoked_at IS NOT NULL OR (is_admin = 1 AND admin_fp IS NOT ?2),"
 	    " prev_jti, access_jti, rotated_at, refresh_exp"
-	    " FROM sessions WHERE id = ?1" },
+	    " FROM sessions WHERE id = ?1",
+	    .pg =
+	    "SELECT is_admin, user_id, refresh_jti, remember, " PG_S("expires_at") ","
+	    " (revoked_at IS NOT NULL OR (is_admin = 1"
+	    " AND admin_fp IS DISTINCT FROM $2::text))::int,"
+	    " prev_jti, access_jti, " PG_S("rotated_at") ", " PG_S("refresh_exp")
+	    " FROM sessions WHERE id = $1::text" },
 	/* ?1 new refresh jti, ?2 its access jti, ?3 now (their iat),
 	 * ?4 the new refresh token's exp, ?5 sid, ?6 the current jti */
 	[STMT_SESSION_ROTATE] = { .sqlite =
 	    "UPDATE sessions SET prev_jti = refresh_jti, refresh_jti = ?1,"
 	    " prev_access_jti = access_jti, access_jti = ?2, rotated_at = ?3, refresh_exp = ?4,"
 	    " last_used_at = ?3"
-	    " WHERE id = ?5 AND refresh_jti = ?6 AND revoked_at IS NULL" },
+	    " WHERE id = ?5 AND refresh_jti = ?6 AND revoked_at IS NULL",
+	    .pg =
+	    "UPDATE sessions SET prev_jti = refresh_jti, refresh_jti = $1::text,"
+	    " prev_access_jti = access_jti, access_jti = $2::text,"
+	    " rotated_at = " PG_T(3) ", refresh_exp = " PG_T(4) ","
+	    " last_used_at = " PG_T(3)
+	    " WHERE id = $5::text AND refresh_jti = $6::text AND revoked_at IS NULL" },
 	[STMT_SESSION_REVOKE] = { .sqlite =
 	    "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2"
-	    " WHERE id = ?3 AND revoked_at IS NULL" },
+	    " WHERE id = ?3 AND revoked_at IS NULL",
+	    .pg =
+	    "UPDATE sessions SET revoked_at = " PG_T(1) ", revoked_reason = $2::text"
+	    " WHERE id = $3::text AND revoked_at IS NULL" },
 	/* every admin session made with another credential than ?3's */
 	[STMT_SESSION_REVOKE_ADMIN_FP] = { .sqlite =
 	    "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2"
-	    " WHERE is_admin = 1 AND revoked_at IS NULL AND admin_fp IS NOT ?3" },
+	    " WHERE is_admin = 1 AND revoked_at IS NULL AND admin_fp IS NOT ?3",
+	    .pg =
+	    "UPDATE sessions SET revoked_at = " PG_T(1) ", revoked_reason = $2::text"
+	    " WHERE is_admin = 1 AND revoked_at IS NULL"
+	    " AND admin_fp IS DISTINCT FROM $3::text" },
 	/* every session of a user but ?4 ("" keeps none) */
 	[STMT_SESSION_REVOKE_USER] = { .sqlite =
 	    "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2"
-	    " WHERE user_id = ?3 AND id <> ?4 AND revoked_at IS NULL" },
+	    " WHERE user_id = ?3 AND id <> ?4 AND revoked_at IS NULL",
+	    .pg =
+	    "UPDATE sessions SET revoked_at = " PG_T(1) ", revoked_reason = $2::text"
+	    " WHERE user_id = $3::bigint AND id <> $4::text AND revoked_at IS NULL" },
 	/* ?1 the typed name's key, ?2 the account's, ?3 the window's start,
 	 * ?4 the client's address group, ?5 the key of ?4's logins at every
 	 * name ("addr:..."; NULL: none): the name's attempts from ?4, the
@@ -235,32 +430,64 @@ static const struct stmt_def stmt_sql[] = {
 	    " coalesce(sum(account = ?2), 0),"
 	    " coalesce(sum(account = ?5), 0),"
 	    " coalesce(min(CASE WHEN account = ?5 THEN at END), 0)"
-	    " FROM login_failures WHERE account IN (?1, ?2, ?5) AND at > ?3" },
+	    " FROM login_failures WHERE account IN (?1, ?2, ?5) AND at > ?3",
+	    .pg =
+	    "SELECT coalesce(sum((account = $1::text"
+	    " AND remote_addr = $4::text)::int), 0),"
+	    " coalesce(" PG_S("min(CASE WHEN account = $1::text"
+	    " AND remote_addr = $4::text THEN at END)") ", 0),"
+	    " coalesce(" PG_S("max(CASE WHEN account = $1::text"
+	    " AND remote_addr = $4::text THEN at END)") ", 0),"
+	    " coalesce(sum((account = $2::text)::int), 0),"
+	    " coalesce(sum((account = $5::text)::int), 0),"
+	    " coalesce(" PG_S("min(CASE WHEN account = $5::text THEN at END)")
+	    ", 0) FROM login_failures WHERE account IN ($1::text, $2::text,"
+	    " $5::text) AND at > " PG_T(3) },
 	[STMT_LOGIN_FAIL_ADD] = { .sqlite =
 	    "INSERT INTO login_failures (account, at, remote_addr)"
-	    " VALUES (?, ?, ?)" },
+	    " VALUES (?, ?, ?)",
+	    .pg =
+	    "INSERT INTO login_failures (account, at, remote_addr)"
+	    " VALUES ($1::text, " PG_T(2) ", $3::text) RETURNING id" },
 	/* ?1 the typed name's key, ?2 the account's, ?3 the address group */
 	[STMT_LOGIN_FAIL_CLEAR] = { .sqlite =
 	    "DELETE FROM login_failures WHERE account IN (?1, ?2)"
-	    " AND remote_addr = ?3" },
+	    " AND remote_addr = ?3", .pg = PG_SAME },
 	/* the latest attempt of ?1: a success is no failure */
 	[STMT_LOGIN_FAIL_UNCOUNT] = { .sqlite =
 	    "DELETE FROM login_failures WHERE rowid = (SELECT max(rowid)"
-	    " FROM login_failures WHERE account = ?1)" },
+	    " FROM login_failures WHERE account = ?1)",
+	    .pg =
+	    "DELETE FROM login_failures WHERE id = (SELECT max(id)"
+	    " FROM login_failures WHERE account = $1::text)" },
 
-	[STMT_GEN_GET] = { .sqlite = "SELECT gen FROM cache_gen WHERE family = ?" },
+	[STMT_GEN_GET] = { .sqlite = "SELECT gen FROM cache_gen WHERE family = ?",
+	    .pg = PG_SAME },
 	[STMT_GEN_BUMP] = { .sqlite =
-	    "UPDATE cache_gen SET gen = gen + 1 WHERE family = ?" },
+	    "UPDATE cache_gen SET gen = gen + 1 WHERE family = ?",
+	    .pg = PG_SAME },
 	[STMT_LOT_INSERT] = { .sqlite =
 	    "INSERT INTO lots (name, address, pin_code, price_cents,"
 	    " number_of_spots, is_active, description, hours_start, hours_end,"
-	    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    .pg =
+	    "INSERT INTO lots (name, address, pin_code, price_cents,"
+	    " number_of_spots, is_active, description, hours_start, hours_end,"
+	    " created_at, updated_at) VALUES ($1::text, $2::text, $3::text,"
+	    " $4::bigint, $5::bigint, $6::bigint, $7::text, $8::text, $9::text, "
+	    PG_T(10) ", " PG_T(11) ") RETURNING id" },
 	[STMT_LOT_GET] = { .sqlite =
-	    "SELECT " LOT_COLS " FROM lots WHERE id = ? AND deleted_at IS NULL" },
+	    "SELECT " LOT_COLS " FROM lots WHERE id = ? AND deleted_at IS NULL",
+	    .pg =
+	    "SELECT " PG_LOT_COLS " FROM lots WHERE id = $1::bigint"
+	    " AND deleted_at IS NULL" },
 	/* ?1 1: only active lots */
 	[STMT_LOTS_LIST] = { .sqlite =
 	    "SELECT " LOT_COLS " FROM lots WHERE deleted_at IS NULL"
-	    " AND (?1 = 0 OR is_active = 1) ORDER BY id" },
+	    " AND (?1 = 0 OR is_active = 1) ORDER BY id",
+	    .pg =
+	    "SELECT " PG_LOT_COLS " FROM lots WHERE deleted_at IS NULL"
+	    " AND ($1::bigint = 0 OR is_active = 1) ORDER BY id" },
 	/* each ?n NULL keeps the column; ?8 1 sets both hours from ?9, ?10 */
 	[STMT_LOT_UPDATE] = { .sqlite =
 	    "UPDATE lots SET name = coalesce(?1, name),"
@@ -271,37 +498,71 @@ static const struct stmt_def stmt_sql[] = {
 	    " description = CASE WHEN ?6 THEN ?7 ELSE description END,"
 	    " hours_start = CASE WHEN ?8 THEN ?9 ELSE hours_start END,"
 	    " hours_end = CASE WHEN ?8 THEN ?10 ELSE hours_end END,"
-	    " updated_at = ?11 WHERE id = ?12 AND deleted_at IS NULL" },
+	    " updated_at = ?11 WHERE id = ?12 AND deleted_at IS NULL",
+	    .pg =
+	    "UPDATE lots SET name = coalesce($1::text, name),"
+	    " address = coalesce($2::text, address),"
+	    " pin_code = coalesce($3::text, pin_code),"
+	    " price_cents = coalesce($4::bigint, price_cents),"
+	    " is_active = coalesce($5::bigint, is_active),"
+	    " description = CASE WHEN $6::bigint <> 0 THEN $7::text"
+	    " ELSE description END,"
+	    " hours_start = CASE WHEN $8::bigint <> 0 THEN $9::text"
+	    " ELSE hours_start END,"
+	    " hours_end = CASE WHEN $8::bigint <> 0 THEN $10::text"
+	    " ELSE hours_end END,"
+	    " updated_at = " PG_T(11) " WHERE id = $12::bigint"
+	    " AND deleted_at IS NULL" },
 	[STMT_LOT_RESIZE] = { .sqlite =
-	    "UPDATE lots SET number_of_spots = ?, updated_at = ? WHERE id = ?" },
+	    "UPDATE lots SET number_of_spots = ?, updated_at = ? WHERE id = ?",
+	    .pg =
+	    "UPDATE lots SET number_of_spots = $1::bigint, updated_at = " PG_T(2)
+	    " WHERE id = $3::bigint" },
 	[STMT_LOT_HAS_HISTORY] = { .sqlite =
-	    "SELECT 1 FROM reservations WHERE lot_id = ? LIMIT 1" },
-	[STMT_LOT_DELETE] = { .sqlite = "DELETE FROM lots WHERE id = ?" },
+	    "SELECT 1 FROM reservations WHERE lot_id = ? LIMIT 1",
+	    .pg = PG_SAME },
+	[STMT_LOT_DELETE] = { .sqlite = "DELETE FROM lots WHERE id = ?",
+	    .pg = PG_SAME },
 	[STMT_LOT_SOFT_DELETE] = { .sqlite =
 	    "UPDATE lots SET deleted_at = ?1, is_active = 0, updated_at = ?1"
-	    " WHERE id = ?2" },
+	    " WHERE id = ?2",
+	    .pg =
+	    "UPDATE lots SET deleted_at = " PG_T(1) ", is_active = 0,"
+	    " updated_at = " PG_T(1) " WHERE id = $2::bigint" },
 	/* growing: spots removed by an earlier shrink come back first */
 	[STMT_SPOTS_REVIVE] = { .sqlite =
 	    "UPDATE spots SET removed_at = NULL WHERE lot_id = ?1"
-	    " AND spot_number BETWEEN ?2 AND ?3 AND removed_at IS NOT NULL" },
+	    " AND spot_number BETWEEN ?2 AND ?3 AND removed_at IS NOT NULL",
+	    .pg = PG_SAME },
 	/* spots ?2..?3 of lot ?1 that do not exist yet */
 	[STMT_SPOTS_ADD] = { .sqlite =
 	    "INSERT INTO spots (lot_id, spot_number)"
 	    " WITH RECURSIVE n(x) AS (SELECT ?2 UNION ALL"
 	    " SELECT x + 1 FROM n WHERE x < ?3)"
 	    " SELECT ?1, x FROM n WHERE true"
+	    " ON CONFLICT (lot_id, spot_number) DO NOTHING",
+	    .pg =
+	    "INSERT INTO spots (lot_id, spot_number)"
+	    " SELECT $1::bigint, x FROM generate_series($2::bigint,"
+	    " greatest($2::bigint, $3::bigint)) AS n(x)"
+	    /* a conflicting row would spend an id of the sequence */
+	    " WHERE NOT EXISTS (SELECT 1 FROM spots o WHERE o.lot_id = $1::bigint"
+	    " AND o.spot_number = x) ORDER BY x"
 	    " ON CONFLICT (lot_id, spot_number) DO NOTHING" },
 	[STMT_SPOTS_OCCUPIED_ABOVE] = { .sqlite =
 	    "SELECT count(*) FROM spots WHERE lot_id = ? AND spot_number > ?"
-	    " AND status = 'O'" },
+	    " AND status = 'O'", .pg = PG_SAME },
 	/* shrinking: spots without history go, the others are marked */
 	[STMT_SPOTS_DELETE_ABOVE] = { .sqlite =
 	    "DELETE FROM spots WHERE lot_id = ?1 AND spot_number > ?2"
 	    " AND NOT EXISTS (SELECT 1 FROM reservations r"
-	    " WHERE r.spot_id = spots.id)" },
+	    " WHERE r.spot_id = spots.id)", .pg = PG_SAME },
 	[STMT_SPOTS_REMOVE_ABOVE] = { .sqlite =
 	    "UPDATE spots SET removed_at = ?3 WHERE lot_id = ?1"
-	    " AND spot_number > ?2 AND removed_at IS NULL" },
+	    " AND spot_number > ?2 AND removed_at IS NULL",
+	    .pg =
+	    "UPDATE spots SET removed_at = " PG_T(3) " WHERE lot_id = $1::bigint"
+	    " AND spot_number > $2::bigint AND removed_at IS NULL" },
 	/* ?2 now, ?3 the end of the walk-in hold from now: a free spot that
 	 * a hold meets in [?2, ?3) shows as reserved ('R') */
 	[STMT_SPOTS_GRID] = { .sqlite =
@@ -316,44 +577,92 @@ static const struct stmt_def stmt_sql[] = {
 	    " AND r.status = 'active'"
 	    " LEFT JOIN users u ON u.id = r.user_id"
 	    " WHERE s.lot_id = ?1 AND s.removed_at IS NULL"
+	    " ORDER BY s.spot_number",
+	    .pg =
+	    "SELECT s.id, s.spot_number, s.status, r.id, r.user_id,"
+	    " u.username, r.vehicle_number, " PG_S("r.parking_ts") ","
+	    " (s.status = 'A' AND coalesce((SELECT h.hold_end"
+	    " FROM reservations h WHERE h.spot_id = s.id"
+	    " AND h.hold_start IS NOT NULL AND h.hold_start < " PG_T(3)
+	    " ORDER BY h.hold_start DESC LIMIT 1), to_timestamp(0))"
+	    " > " PG_T(2) ")::int"
+	    " FROM spots s"
+	    " LEFT JOIN reservations r ON r.spot_id = s.id"
+	    " AND r.status = 'active'"
+	    " LEFT JOIN users u ON u.id = r.user_id"
+	    " WHERE s.lot_id = $1::bigint AND s.removed_at IS NULL"
 	    " ORDER BY s.spot_number" },
 	/* 005: versions of lots, moved on by every booking and release */
 	[STMT_LOT_VERSION] = { .sqlite =
-	    "SELECT coalesce(max(version), -1) FROM lots WHERE id = ?" },
+	    "SELECT coalesce(max(version), -1) FROM lots WHERE id = ?",
+	    .pg = PG_SAME },
 	[STMT_LOTS_VERSION] = { .sqlite =
-	    "SELECT coalesce(sum(version), 0) FROM lots" },
+	    "SELECT coalesce(sum(version), 0) FROM lots",
+	    .pg = "SELECT coalesce(sum(version), 0)::bigint FROM lots" },
+	/* with the count of its reservations not yet checked in: none, and
+	 * a walk-in need not look for holds or no-shows */
 	[STMT_LOT_FOR_BOOKING] = { .sqlite =
-	    "SELECT is_active, price_cents, name FROM lots"
-	    " WHERE id = ? AND deleted_at IS NULL" },
+	    "SELECT is_active, price_cents, name, resv_reserved FROM lots"
+	    " WHERE id = ? AND deleted_at IS NULL",
+	    .pg =
+	    "SELECT is_active, price_cents, name, resv_reserved FROM lots"
+	    " WHERE id = $1::bigint AND deleted_at IS NULL FOR UPDATE" },
 	/* the lowest free spot that nothing holds in [?2, ?3) (the walk-in
 	 * hold): spots_lot_status in order, and for each one seek of
 	 * reservations_hold, the neighbour that starts last before ?3 (the
-	 * stored holds of a spot never overlap: that one decides) */
+	 * stored holds of a spot never overlap: that one decides).  ?4 = 1:
+	 * the lot has no reservation not checked in, so a spot not occupied
+	 * holds nothing (active rows hold only occupied spots, finished
+	 * ones nothing) and the seek is left out */
 	[STMT_SPOT_FIRST_FREE] = { .sqlite =
 	    "SELECT id, spot_number FROM spots s WHERE lot_id = ?1"
 	    " AND status = 'A' AND removed_at IS NULL"
-	    " AND coalesce((SELECT r.hold_end FROM reservations r"
+	    " AND (?4 OR coalesce((SELECT r.hold_end FROM reservations r"
 	    " WHERE r.spot_id = s.id AND r.hold_start IS NOT NULL"
 	    " AND r.hold_start < ?3 ORDER BY r.hold_start DESC LIMIT 1), 0)"
-	    " <= ?2 ORDER BY spot_number LIMIT 1" },
+	    " <= ?2) ORDER BY spot_number LIMIT 1",
+	    .pg =
+	    "SELECT id, spot_number FROM spots s WHERE lot_id = $1::bigint"
+	    " AND status = 'A' AND removed_at IS NULL"
+	    " AND ($4::bigint <> 0 OR coalesce((SELECT r.hold_end"
+	    " FROM reservations r"
+	    " WHERE r.spot_id = s.id AND r.hold_start IS NOT NULL"
+	    " AND r.hold_start < " PG_T(3) " ORDER BY r.hold_start DESC LIMIT 1),"
+	    " to_timestamp(0)) <= " PG_T(2) ") ORDER BY spot_number LIMIT 1" },
 	/* with the user's name, for the reservation a booking returns */
 	[STMT_USER_ACTIVE_COUNT] = { .sqlite =
 	    "SELECT count(*), (SELECT username FROM users WHERE id = ?1)"
-	    " FROM reservations WHERE user_id = ?1 AND status = 'active'" },
+	    " FROM reservations WHERE user_id = ?1 AND status = 'active'",
+	    .pg = PG_SAME },
 	/* a walk-in: it holds [?5, ?7) (sql/013) */
 	[STMT_RESV_INSERT] = { .sqlite =
 	    "INSERT INTO reservations (spot_id, lot_id, user_id,"
 	    " vehicle_number, parking_ts, hourly_cents, status, created_at,"
 	    " updated_at, hold_start, hold_end)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?5, ?5, ?5, ?7)" },
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?5, ?5, ?5, ?7)",
+	    .pg =
+	    "INSERT INTO reservations (spot_id, lot_id, user_id,"
+	    " vehicle_number, parking_ts, hourly_cents, status, created_at,"
+	    " updated_at, hold_start, hold_end)"
+	    " VALUES ($1::bigint, $2::bigint, $3::bigint, $4::text, " PG_T(5) ","
+	    " $6::bigint, 'active', " PG_T(5) ", " PG_T(5) ", " PG_T(5) ", "
+	    PG_T(7) ") RETURNING id" },
 	[STMT_RESV_GET] = { .sqlite =
-	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.id = ?" },
+	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.id = ?",
+	    .pg =
+	    "SELECT " PG_RESV_COLS " " RESV_FROM " WHERE r.id = $1::bigint" },
 	/* ?1 the reservation, ?2 its owner */
 	[STMT_RESV_TO_RELEASE] = { .sqlite =
 	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.id = ?1"
-	    " AND r.user_id = ?2" },
+	    " AND r.user_id = ?2",
+	    .pg =
+	    "SELECT " PG_RESV_COLS " " RESV_FROM " WHERE r.id = $1::bigint"
+	    " AND r.user_id = $2::bigint" },
 	[STMT_RESV_OLDEST_ACTIVE] = { .sqlite =
 	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.user_id = ?"
+	    " AND r.status = 'active' ORDER BY r.parking_ts, r.id LIMIT 1",
+	    .pg =
+	    "SELECT " PG_RESV_COLS " " RESV_FROM " WHERE r.user_id = $1::bigint"
 	    " AND r.status = 'active' ORDER BY r.parking_ts, r.id LIMIT 1" },
 	/* ?1 now, ?2 id: the cost is computed here, in integer cents: the
 	 * hourly price times the started hours, at least one (a clock that
@@ -367,17 +676,34 @@ static const struct stmt_def stmt_sql[] = {
 	    " (max(?1, parking_ts, coalesce(end_time, 0))"
 	    " - min(parking_ts, coalesce(start_time, parking_ts)) + 3599)"
 	    " / 3600), hold_start = NULL, hold_end = NULL,"
-	    " updated_at = ?1 WHERE id = ?2 AND status = 'active'" },
+	    " updated_at = ?1 WHERE id = ?2 AND status = 'active'",
+	    .pg =
+	    "UPDATE reservations SET status = 'completed',"
+	    " leaving_ts = greatest(" PG_T(1) ", parking_ts),"
+	    " cost_cents = hourly_cents * greatest(1,"
+	    " (greatest($1::bigint, " PG_S("parking_ts") ","
+	    " coalesce(" PG_S("end_time") ", 0))"
+	    " - least(" PG_S("parking_ts") ","
+	    " " PG_S("coalesce(start_time, parking_ts)") ") + 3599)"
+	    " / 3600), hold_start = NULL, hold_end = NULL,"
+	    " updated_at = " PG_T(1) " WHERE id = $2::bigint AND status = 'active'" },
 	/* what STMT_RESV_COMPLETE computed (RETURNING would cost an
 	 * ephemeral table per statement in SQLite 3.40) */
 	[STMT_RESV_CLOSED] = { .sqlite =
 	    "SELECT leaving_ts, cost_cents, updated_at FROM reservations"
-	    " WHERE id = ?" },
+	    " WHERE id = ?",
+	    .pg =
+	    "SELECT " PG_S("leaving_ts") ", cost_cents, " PG_S("updated_at")
+	    " FROM reservations WHERE id = $1::bigint" },
 	/* newest first on reservations_user; ?2 a status or NULL */
 	[STMT_RESV_LIST_USER] = { .sqlite =
 	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.user_id = ?1"
 	    " AND (?2 IS NULL OR r.status = ?2)"
-	    " ORDER BY r.id DESC LIMIT ?3 OFFSET ?4" },
+	    " ORDER BY r.id DESC LIMIT ?3 OFFSET ?4",
+	    .pg =
+	    "SELECT " PG_RESV_COLS " " RESV_FROM " WHERE r.user_id = $1::bigint"
+	    " AND ($2::text IS NULL OR r.status = $2::text)"
+	    " ORDER BY r.id DESC LIMIT $3::bigint OFFSET $4::bigint" },
 	/* from the counts on the user's row (007) and the user's active
 	 * reservations, a few at most, on reservations_user_active; one
 	 * row, 0 (NULL) for no such user */
@@ -394,7 +720,21 @@ static const struct stmt_def stmt_sql[] = {
 	    " WHERE user_id = ?1 AND status = 'active') a,"
 	    " (SELECT count(*) AS n FROM reservations"
 	    " WHERE user_id = ?1 AND status = 'reserved') b"
-	    " LEFT JOIN users u ON u.id = ?1" },
+	    " LEFT JOIN users u ON u.id = ?1",
+	    .pg =
+	    "SELECT CASE WHEN $2::text IS NULL THEN u.resv_finished + a.n + b.n"
+	    " WHEN $2::text = 'cancelled' THEN u.resv_cancelled"
+	    " WHEN $2::text = 'no_show' THEN u.resv_no_show"
+	    " WHEN $2::text = 'active' THEN a.n"
+	    " WHEN $2::text = 'reserved' THEN b.n"
+	    " WHEN $2::text = 'completed' THEN u.resv_finished - u.resv_cancelled"
+	    " - u.resv_no_show"
+	    " ELSE 0 END"
+	    " FROM (SELECT count(*) AS n FROM reservations"
+	    " WHERE user_id = $1::bigint AND status = 'active') a,"
+	    " (SELECT count(*) AS n FROM reservations"
+	    " WHERE user_id = $1::bigint AND status = 'reserved') b"
+	    " LEFT JOIN users u ON u.id = $1::bigint" },
 	/* filters ?1 lot, ?2 user, ?3 status, ?4..?5 parking time; NULL: any.
 	 * "?n IS NULL OR" keeps SQLite from any index: these scan newest
 	 * first and stop at the page, which is quick while the filter is
@@ -406,13 +746,28 @@ static const struct stmt_def stmt_sql[] = {
 	    " AND (?3 IS NULL OR r.status = ?3)"
 	    " AND (?4 IS NULL OR r.parking_ts >= ?4)"
 	    " AND (?5 IS NULL OR r.parking_ts < ?5)"
-	    " ORDER BY r.id DESC LIMIT ?6 OFFSET ?7" },
+	    " ORDER BY r.id DESC LIMIT ?6 OFFSET ?7",
+	    .pg =
+	    "SELECT " PG_RESV_COLS " " RESV_FROM " WHERE"
+	    " ($1::bigint IS NULL OR r.lot_id = $1::bigint)"
+	    " AND ($2::bigint IS NULL OR r.user_id = $2::bigint)"
+	    " AND ($3::text IS NULL OR r.status = $3::text)"
+	    " AND ($4::bigint IS NULL OR r.parking_ts >= " PG_T(4) ")"
+	    " AND ($5::bigint IS NULL OR r.parking_ts < " PG_T(5) ")"
+	    " ORDER BY r.id DESC LIMIT $6::bigint OFFSET $7::bigint" },
 	[STMT_RESV_COUNT_ADMIN] = { .sqlite =
 	    "SELECT count(*) FROM reservations r WHERE"
 	    " (?1 IS NULL OR r.lot_id = ?1) AND (?2 IS NULL OR r.user_id = ?2)"
 	    " AND (?3 IS NULL OR r.status = ?3)"
 	    " AND (?4 IS NULL OR r.parking_ts >= ?4)"
-	    " AND (?5 IS NULL OR r.parking_ts < ?5)" },
+	    " AND (?5 IS NULL OR r.parking_ts < ?5)",
+	    .pg =
+	    "SELECT count(*) FROM reservations r WHERE"
+	    " ($1::bigint IS NULL OR r.lot_id = $1::bigint)"
+	    " AND ($2::bigint IS NULL OR r.user_id = $2::bigint)"
+	    " AND ($3::text IS NULL OR r.status = $3::text)"
+	    " AND ($4::bigint IS NULL OR r.parking_ts >= " PG_T(4) ")"
+	    " AND ($5::bigint IS NULL OR r.parking_ts < " PG_T(5) ")" },
 	/* the same with a user (?2 set): on reservations_user, newest first */
 	[STMT_RESV_LIST_ADMIN_USER] = { .sqlite =
 	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.user_id = ?2"
@@ -420,13 +775,26 @@ static const struct stmt_def stmt_sql[] = {
 	    " AND (?3 IS NULL OR r.status = ?3)"
 	    " AND (?4 IS NULL OR r.parking_ts >= ?4)"
 	    " AND (?5 IS NULL OR r.parking_ts < ?5)"
-	    " ORDER BY r.id DESC LIMIT ?6 OFFSET ?7" },
+	    " ORDER BY r.id DESC LIMIT ?6 OFFSET ?7",
+	    .pg =
+	    "SELECT " PG_RESV_COLS " " RESV_FROM " WHERE r.user_id = $2::bigint"
+	    " AND ($1::bigint IS NULL OR r.lot_id = $1::bigint)"
+	    " AND ($3::text IS NULL OR r.status = $3::text)"
+	    " AND ($4::bigint IS NULL OR r.parking_ts >= " PG_T(4) ")"
+	    " AND ($5::bigint IS NULL OR r.parking_ts < " PG_T(5) ")"
+	    " ORDER BY r.id DESC LIMIT $6::bigint OFFSET $7::bigint" },
 	[STMT_RESV_COUNT_ADMIN_USER] = { .sqlite =
 	    "SELECT count(*) FROM reservations r WHERE r.user_id = ?2"
 	    " AND (?1 IS NULL OR r.lot_id = ?1)"
 	    " AND (?3 IS NULL OR r.status = ?3)"
 	    " AND (?4 IS NULL OR r.parking_ts >= ?4)"
-	    " AND (?5 IS NULL OR r.parking_ts < ?5)" },
+	    " AND (?5 IS NULL OR r.parking_ts < ?5)",
+	    .pg =
+	    "SELECT count(*) FROM reservations r WHERE r.user_id = $2::bigint"
+	    " AND ($1::bigint IS NULL OR r.lot_id = $1::bigint)"
+	    " AND ($3::text IS NULL OR r.status = $3::text)"
+	    " AND ($4::bigint IS NULL OR r.parking_ts >= " PG_T(4) ")"
+	    " AND ($5::bigint IS NULL OR r.parking_ts < " PG_T(5) ")" },
 	/* the count with a lot (?1 set) and no user: the lot's rows only, on
 	 * reservations_lot_parking (the list itself stays the scan above,
 	 * which finds a page of a busy lot's rows in its first few hundred) */
@@ -435,7 +803,13 @@ static const struct stmt_def stmt_sql[] = {
 	    " AND (?2 IS NULL OR r.user_id = ?2)"
 	    " AND (?3 IS NULL OR r.status = ?3)"
 	    " AND (?4 IS NULL OR r.parking_ts >= ?4)"
-	    " AND (?5 IS NULL OR r.parking_ts < ?5)" },
+	    " AND (?5 IS NULL OR r.parking_ts < ?5)",
+	    .pg =
+	    "SELECT count(*) FROM reservations r WHERE r.lot_id = $1::bigint"
+	    " AND ($2::bigint IS NULL OR r.user_id = $2::bigint)"
+	    " AND ($3::text IS NULL OR r.status = $3::text)"
+	    " AND ($4::bigint IS NULL OR r.parking_ts >= " PG_T(4) ")"
+	    " AND ($5::bigint IS NULL OR r.parking_ts < " PG_T(5) ")" },
 	/* the admin's count filtered by nothing but a lot (?1) or not even
 	 * that, from the counts on the lots' rows (007) */
 	[STMT_RESV_COUNT_ADMIN_LOTS] = { .sqlite =
@@ -447,7 +821,21 @@ static const struct stmt_def stmt_sql[] = {
 	    " WHEN ?3 = 'completed' THEN"
 	    "  sum(resv_count) - sum(resv_cancelled) - sum(occupied)"
 	    "  - sum(resv_reserved) - sum(resv_no_show)"
-	    " ELSE 0 END FROM lots WHERE ?1 IS NULL OR id = ?1" },
+	    " ELSE 0 END FROM lots WHERE ?1 IS NULL OR id = ?1",
+	    .pg =
+	    "SELECT (CASE WHEN $3::text IS NULL THEN sum(resv_count)"
+	    " WHEN $3::text = 'cancelled' THEN sum(resv_cancelled)"
+	    " WHEN $3::text = 'active' THEN sum(occupied)"
+	    " WHEN $3::text = 'reserved' THEN sum(resv_reserved)"
+	    " WHEN $3::text = 'no_show' THEN sum(resv_no_show)"
+	    " WHEN $3::text = 'completed' THEN"
+	    "  sum(resv_count) - sum(resv_cancelled) - sum(occupied)"
+	    "  - sum(resv_reserved) - sum(resv_no_show)"
+	    " ELSE 0 END)::bigint FROM lots"
+	    " WHERE ($1::bigint IS NULL OR id = $1::bigint)"
+	    /* ?2 (the user filter, NULL here) is bound but unused: named so
+	     * that PostgreSQL knows its type */
+	    " AND ($2::bigint IS NULL OR $2::bigint IS NOT NULL)" },
 	[STMT_SUM_COUNTS] = { .sqlite =
 	    "SELECT (SELECT count(*) FROM users),"
 	    " (SELECT count(*) FROM users WHERE is_active = 1),"
@@ -457,11 +845,24 @@ static const struct stmt_def stmt_sql[] = {
 	    " (SELECT coalesce(sum(occupied), 0) FROM lots"
 	    " WHERE deleted_at IS NULL),"
 	    " (SELECT coalesce(sum(resv_reserved), 0) FROM lots"
+	    " WHERE deleted_at IS NULL)",
+	    .pg =
+	    "SELECT (SELECT count(*) FROM users),"
+	    " (SELECT count(*) FROM users WHERE is_active = 1),"
+	    " (SELECT count(*) FROM lots WHERE deleted_at IS NULL),"
+	    " (SELECT coalesce(sum(number_of_spots), 0)::bigint FROM lots"
+	    " WHERE deleted_at IS NULL),"
+	    " (SELECT coalesce(sum(occupied), 0)::bigint FROM lots"
+	    " WHERE deleted_at IS NULL),"
+	    " (SELECT coalesce(sum(resv_reserved), 0)::bigint FROM lots"
 	    " WHERE deleted_at IS NULL)" },
 	/* revenue of reservations completed since ?1 */
 	[STMT_SUM_REVENUE] = { .sqlite =
 	    "SELECT coalesce(sum(cost_cents), 0) FROM reservations"
-	    " WHERE status = 'completed' AND leaving_ts >= ?" },
+	    " WHERE status = 'completed' AND leaving_ts >= ?",
+	    .pg =
+	    "SELECT coalesce(sum(cost_cents), 0)::bigint FROM reservations"
+	    " WHERE status = 'completed' AND leaving_ts >= " PG_T(1) },
 	/* reservations made ahead that started in [?1, ?2]: no-shows, and
 	 * those checked in (a window, and a car came); on
 	 * reservations_parking, the 30 days the bookings per day read too */
@@ -469,11 +870,20 @@ static const struct stmt_def stmt_sql[] = {
 	    "SELECT coalesce(sum(status = 'no_show'), 0),"
 	    " coalesce(sum(start_time IS NOT NULL AND (status = 'active'"
 	    " OR status = 'completed')), 0)"
-	    " FROM reservations WHERE parking_ts >= ?1 AND parking_ts <= ?2" },
+	    " FROM reservations WHERE parking_ts >= ?1 AND parking_ts <= ?2",
+	    .pg =
+	    "SELECT coalesce(sum((status = 'no_show')::int), 0),"
+	    " coalesce(sum((start_time IS NOT NULL AND (status = 'active'"
+	    " OR status = 'completed'))::int), 0)"
+	    " FROM reservations WHERE parking_ts >= " PG_T(1)
+	    " AND parking_ts <= " PG_T(2) },
 	/* bookings per UTC day since ?1, on reservations_parking */
 	[STMT_SUM_PER_DAY] = { .sqlite =
 	    "SELECT parking_ts / 86400, count(*) FROM reservations"
-	    " WHERE parking_ts >= ? GROUP BY parking_ts / 86400" },
+	    " WHERE parking_ts >= ? GROUP BY parking_ts / 86400",
+	    .pg =
+	    "SELECT " PG_S("parking_ts") " / 86400, count(*) FROM reservations"
+	    " WHERE parking_ts >= " PG_T(1) " GROUP BY 1 ORDER BY 1" },
 	/* ?1 user, ?2 now: bookings, seconds parked, cents spent */
 	/* bookings (not cancelled), seconds parked (the active ones until
 	 * ?2, now) and money spent: the totals kept on the user's row (007)
@@ -483,9 +893,19 @@ static const struct stmt_def stmt_sql[] = {
 	    " u.parked_secs + a.secs, u.spent_cents"
 	    " FROM (SELECT count(*) AS n, coalesce(sum(?2 - parking_ts), 0)"
 	    " AS secs FROM reservations WHERE user_id = ?1"
-	    " AND status = 'active') a LEFT JOIN users u ON u.id = ?1" },
+	    " AND status = 'active') a LEFT JOIN users u ON u.id = ?1",
+	    .pg =
+	    "SELECT u.resv_finished - u.resv_cancelled + a.n,"
+	    " u.parked_secs + a.secs, u.spent_cents"
+	    " FROM (SELECT count(*) AS n, coalesce(sum($2::bigint"
+	    " - " PG_S("parking_ts") "), 0)::bigint AS secs FROM reservations"
+	    " WHERE user_id = $1::bigint AND status = 'active') a"
+	    " LEFT JOIN users u ON u.id = $1::bigint" },
 	[STMT_SUM_USER_ACTIVE] = { .sqlite =
 	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.user_id = ?"
+	    " AND r.status = 'active' ORDER BY r.parking_ts, r.id",
+	    .pg =
+	    "SELECT " PG_RESV_COLS " " RESV_FROM " WHERE r.user_id = $1::bigint"
 	    " AND r.status = 'active' ORDER BY r.parking_ts, r.id" },
 
 	/* a second message with the same key is the same message: kept once */
@@ -493,13 +913,26 @@ static const struct stmt_def stmt_sql[] = {
 	    "INSERT INTO outbox (idem_key, to_addr, subject, body_text,"
 	    " body_html, state, attempts, next_attempt_at, created_at)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, 'queued', 0, ?6, ?6)"
-	    " ON CONFLICT (idem_key) DO NOTHING" },
+	    " ON CONFLICT (idem_key) DO NOTHING",
+	    .pg =
+	    "INSERT INTO outbox (idem_key, to_addr, subject, body_text,"
+	    " body_html, state, attempts, next_attempt_at, created_at)"
+	    " VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, 'queued',"
+	    " 0, " PG_T(6) ", " PG_T(6) ")"
+	    " ON CONFLICT (idem_key) DO NOTHING RETURNING id" },
 	[STMT_JOB_START] = { .sqlite =
 	    "INSERT INTO job_runs (job, started_at, status)"
-	    " VALUES (?, ?, 'running')" },
+	    " VALUES (?, ?, 'running')",
+	    .pg =
+	    "INSERT INTO job_runs (job, started_at, status)"
+	    " VALUES ($1::text, " PG_T(2) ", 'running') RETURNING id" },
 	[STMT_JOB_FINISH] = { .sqlite =
 	    "UPDATE job_runs SET finished_at = ?1, items = ?2, errors = ?3,"
-	    " status = ?4, message = ?5 WHERE id = ?6" },
+	    " status = ?4, message = ?5 WHERE id = ?6",
+	    .pg =
+	    "UPDATE job_runs SET finished_at = " PG_T(1) ", items = $2::bigint,"
+	    " errors = $3::bigint, status = $4::text, message = $5::text"
+	    " WHERE id = $6::bigint" },
 
 	/* db-jobs.c: delivery.  A claimed message is 'sending' with
 	 * next_attempt_at = the end of its lease, which is also the claim's
@@ -515,19 +948,36 @@ static const struct stmt_def stmt_sql[] = {
 	    " WHERE state = 'queued' AND idem_key GLOB 'resv-remind:*'"
 	    " AND NOT EXISTS (SELECT 1 FROM reservations r"
 	    " WHERE r.id = CAST(substr(outbox.idem_key, 13) AS INTEGER)"
-	    " AND r.status = 'reserved')" },
+	    " AND r.status = 'reserved')",
+	    .pg =
+	    "UPDATE outbox SET state = 'failed', next_attempt_at = " PG_T(1) ","
+	    " last_error = 'not sent: the reservation is no longer reserved'"
+	    " WHERE state = 'queued' AND idem_key LIKE 'resv-remind:%'"
+	    " AND NOT EXISTS (SELECT 1 FROM reservations r"
+	    " WHERE r.id = substring(outbox.idem_key"
+	    " FROM '^.{12}([0-9]{1,18})')::bigint AND r.status = 'reserved')" },
 	/* ?1 now, ?2 at most: queued and due, or left sending by a run that
 	 * died (lease over) */
 	[STMT_OUTBOX_DUE] = { .sqlite =
 	    "SELECT id, state = 'sending', attempts, idem_key, to_addr,"
 	    " subject, body_text, body_html FROM outbox"
 	    " WHERE state IN ('queued', 'sending') AND next_attempt_at <= ?1"
-	    " ORDER BY next_attempt_at, id LIMIT ?2" },
+	    " ORDER BY next_attempt_at, id LIMIT ?2",
+	    .pg =
+	    "SELECT id, (state = 'sending')::int, attempts, idem_key, to_addr,"
+	    " subject, body_text, body_html FROM outbox"
+	    " WHERE state IN ('queued', 'sending')"
+	    " AND next_attempt_at <= " PG_T(1)
+	    " ORDER BY next_attempt_at, id LIMIT $2::bigint FOR UPDATE SKIP LOCKED" },
 	/* ?1 id, ?2 the claim (lease end), ?3 now */
 	[STMT_OUTBOX_CLAIM] = { .sqlite =
 	    "UPDATE outbox SET state = 'sending', attempts = attempts + 1,"
 	    " next_attempt_at = ?2 WHERE id = ?1"
-	    " AND state IN ('queued', 'sending') AND next_attempt_at <= ?3" },
+	    " AND state IN ('queued', 'sending') AND next_attempt_at <= ?3",
+	    .pg =
+	    "UPDATE outbox SET state = 'sending', attempts = attempts + 1,"
+	    " next_attempt_at = " PG_T(2) " WHERE id = $1::bigint"
+	    " AND state IN ('queued', 'sending') AND next_attempt_at <= " PG_T(3) },
 	/* ?1 id, ?2 the claim, ?3 now.  A reset or verification link's
 	 * token is kept nowhere once its mail is out (or failed for good):
 	 * the table account_tokens holds only its hash. */
@@ -535,31 +985,60 @@ static const struct stmt_def stmt_sql[] = {
 	    "UPDATE outbox SET state = 'sent', sent_at = ?3,"
 	    " next_attempt_at = ?3, last_error = NULL,"
 	    " " OUTBOX_FORGET_LINK
-	    " WHERE id = ?1 AND state = 'sending' AND next_attempt_at = ?2" },
+	    " WHERE id = ?1 AND state = 'sending' AND next_attempt_at = ?2",
+	    .pg =
+	    "UPDATE outbox SET state = 'sent', sent_at = " PG_T(3) ","
+	    " next_attempt_at = " PG_T(3) ", last_error = NULL,"
+	    " " PG_OUTBOX_FORGET_LINK
+	    " WHERE id = $1::bigint AND state = 'sending'"
+	    " AND next_attempt_at = " PG_T(2) },
 	/* ?1 id, ?2 the claim, ?3 next attempt, ?4 why */
 	[STMT_OUTBOX_RETRY] = { .sqlite =
 	    "UPDATE outbox SET state = 'queued', next_attempt_at = ?3,"
 	    " last_error = ?4"
-	    " WHERE id = ?1 AND state = 'sending' AND next_attempt_at = ?2" },
+	    " WHERE id = ?1 AND state = 'sending' AND next_attempt_at = ?2",
+	    .pg =
+	    "UPDATE outbox SET state = 'queued', next_attempt_at = " PG_T(3) ","
+	    " last_error = $4::text"
+	    " WHERE id = $1::bigint AND state = 'sending'"
+	    " AND next_attempt_at = " PG_T(2) },
 	/* ?1 id, ?2 the claim, ?3 now, ?4 why */
 	[STMT_OUTBOX_FAIL] = { .sqlite =
 	    "UPDATE outbox SET state = 'failed', next_attempt_at = ?3,"
 	    " last_error = ?4, " OUTBOX_FORGET_LINK
-	    " WHERE id = ?1 AND state = 'sending' AND next_attempt_at = ?2" },
+	    " WHERE id = ?1 AND state = 'sending' AND next_attempt_at = ?2",
+	    .pg =
+	    "UPDATE outbox SET state = 'failed', next_attempt_at = " PG_T(3) ","
+	    " last_error = $4::text, " PG_OUTBOX_FORGET_LINK
+	    " WHERE id = $1::bigint AND state = 'sending'"
+	    " AND next_attempt_at = " PG_T(2) },
 	/* ?1 id, ?2 the claim, ?3 due again: the attempt was not made */
 	[STMT_OUTBOX_RELEASE] = { .sqlite =
 	    "UPDATE outbox SET state = 'queued', next_attempt_at = ?3,"
 	    " attempts = max(attempts - 1, 0)"
-	    " WHERE id = ?1 AND state = 'sending' AND next_attempt_at = ?2" },
+	    " WHERE id = ?1 AND state = 'sending' AND next_attempt_at = ?2",
+	    .pg =
+	    "UPDATE outbox SET state = 'queued', next_attempt_at = " PG_T(3) ","
+	    " attempts = greatest(attempts - 1, 0)"
+	    " WHERE id = $1::bigint AND state = 'sending'"
+	    " AND next_attempt_at = " PG_T(2) },
 
 	/* db-batch.c */
 	/* ?1..?2 created in (since, until], ?3 at most */
 	[STMT_BATCH_NEW_LOTS] = { .sqlite =
 	    "SELECT id, name, address, number_of_spots, occupied, price_cents"
 	    " FROM lots WHERE deleted_at IS NULL AND is_active = 1"
-	    " AND created_at > ?1 AND created_at <= ?2 ORDER BY id LIMIT ?3" },
+	    " AND created_at > ?1 AND created_at <= ?2 ORDER BY id LIMIT ?3",
+	    .pg =
+	    "SELECT id, name, address, number_of_spots, occupied, price_cents"
+	    " FROM lots WHERE deleted_at IS NULL AND is_active = 1"
+	    " AND created_at > " PG_T(1) " AND created_at <= " PG_T(2)
+	    " ORDER BY id LIMIT $3::bigint" },
 	[STMT_BATCH_FREE_SPOTS] = { .sqlite =
 	    "SELECT coalesce(sum(number_of_spots - occupied), 0), count(*)"
+	    " FROM lots WHERE deleted_at IS NULL AND is_active = 1",
+	    .pg =
+	    "SELECT coalesce(sum(number_of_spots - occupied), 0)::bigint, count(*)"
 	    " FROM lots WHERE deleted_at IS NULL AND is_active = 1" },
 	/* active users after id ?1 without a reminder on day ?2 whose last
 	 * booking (else registration) is at or before ?3, or all when ?4;
@@ -573,7 +1052,18 @@ static const struct stmt_def stmt_sql[] = {
 	    " AND (?4 OR coalesce((SELECT max(r.parking_ts) FROM reservations r"
 	    " WHERE r.user_id = u.id), u.created_at) <= ?3)"
 	    " AND (?6 = 0 OR u.email_verified = 1)"
-	    " ORDER BY u.id LIMIT ?5" },
+	    " ORDER BY u.id LIMIT ?5",
+	    .pg =
+	    "SELECT u.id, u.username, u.email, (SELECT " PG_S("max(r.parking_ts)")
+	    " FROM reservations r WHERE r.user_id = u.id), " PG_S("u.created_at")
+	    " FROM users u WHERE u.is_active = 1 AND u.id > $1::bigint"
+	    " AND NOT EXISTS (SELECT 1 FROM reminders_sent s"
+	    " WHERE s.user_id = u.id AND s.day = $2::text)"
+	    " AND ($4::bigint <> 0 OR coalesce((SELECT max(r.parking_ts)"
+	    " FROM reservations r WHERE r.user_id = u.id), u.created_at)"
+	    " <= " PG_T(3) ")"
+	    " AND ($6::bigint = 0 OR u.email_verified = 1)"
+	    " ORDER BY u.id LIMIT $5::bigint" },
 	/* the same conditions, checked again inside the write transaction
 	 * (?5 as ?6 above: an address changed since the selection is not
 	 * mailed): one row (user ?1, day ?2) or none */
@@ -583,6 +1073,15 @@ static const struct stmt_def stmt_sql[] = {
 	    " AND (?4 OR coalesce((SELECT max(r.parking_ts) FROM reservations r"
 	    " WHERE r.user_id = u.id), u.created_at) <= ?3)"
 	    " AND (?5 = 0 OR u.email_verified = 1)"
+	    " ON CONFLICT (user_id, day) DO NOTHING",
+	    .pg =
+	    "INSERT INTO reminders_sent (user_id, day)"
+	    " SELECT u.id, $2::text FROM users u WHERE u.id = $1::bigint"
+	    " AND u.is_active = 1"
+	    " AND ($4::bigint <> 0 OR coalesce((SELECT max(r.parking_ts)"
+	    " FROM reservations r WHERE r.user_id = u.id), u.created_at)"
+	    " <= " PG_T(3) ")"
+	    " AND ($5::bigint = 0 OR u.email_verified = 1)"
 	    " ON CONFLICT (user_id, day) DO NOTHING" },
 	/* active users after id ?1 without the report of month ?2 who
 	 * parked in [?3, ?4); ?5 at most */
@@ -595,12 +1094,27 @@ static const struct stmt_def stmt_sql[] = {
 	    " AND r.parking_ts >= ?3 AND r.parking_ts < ?4"
 	    " AND r.status <> 'cancelled' AND r.status <> 'reserved')"
 	    " AND (?6 = 0 OR u.email_verified = 1)"
-	    " ORDER BY u.id LIMIT ?5" },
+	    " ORDER BY u.id LIMIT ?5",
+	    .pg =
+	    "SELECT u.id, u.username, u.email FROM users u"
+	    " WHERE u.is_active = 1 AND u.id > $1::bigint"
+	    " AND NOT EXISTS (SELECT 1 FROM reports_sent s"
+	    " WHERE s.user_id = u.id AND s.month = $2::text)"
+	    " AND EXISTS (SELECT 1 FROM reservations r WHERE r.user_id = u.id"
+	    " AND r.parking_ts >= " PG_T(3) " AND r.parking_ts < " PG_T(4)
+	    " AND r.status <> 'cancelled' AND r.status <> 'reserved')"
+	    " AND ($6::bigint = 0 OR u.email_verified = 1)"
+	    " ORDER BY u.id LIMIT $5::bigint" },
 	/* user ?1's reservations parked (or, no-shows, due to start) in
 	 * [?2, ?3), oldest first; not those cancelled or still waiting */
 	[STMT_BATCH_REPORT_RESV] = { .sqlite =
 	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.user_id = ?1"
 	    " AND r.parking_ts >= ?2 AND r.parking_ts < ?3"
+	    " AND r.status <> 'cancelled' AND r.status <> 'reserved'"
+	    " ORDER BY r.parking_ts, r.id",
+	    .pg =
+	    "SELECT " PG_RESV_COLS " " RESV_FROM " WHERE r.user_id = $1::bigint"
+	    " AND r.parking_ts >= " PG_T(2) " AND r.parking_ts < " PG_T(3)
 	    " AND r.status <> 'cancelled' AND r.status <> 'reserved'"
 	    " ORDER BY r.parking_ts, r.id" },
 	/* ?3 1 when REQUIRE_EMAIL_VERIFICATION is on */
@@ -608,44 +1122,79 @@ static const struct stmt_def stmt_sql[] = {
 	    "INSERT INTO reports_sent (user_id, month)"
 	    " SELECT id, ?2 FROM users WHERE id = ?1 AND is_active = 1"
 	    " AND (?3 = 0 OR email_verified = 1)"
+	    " ON CONFLICT (user_id, month) DO NOTHING",
+	    .pg =
+	    "INSERT INTO reports_sent (user_id, month)"
+	    " SELECT id, $2::text FROM users WHERE id = $1::bigint"
+	    " AND is_active = 1 AND ($3::bigint = 0 OR email_verified = 1)"
 	    " ON CONFLICT (user_id, month) DO NOTHING" },
 	/* cleanup: each deletes at most ?2 rows older than ?1 */
 	[STMT_BATCH_CLEAN_OUTBOX] = { .sqlite =
 	    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
 	    " WHERE state IN ('sent', 'failed')"
-	    " AND coalesce(sent_at, created_at) < ?1 LIMIT ?2)" },
+	    " AND coalesce(sent_at, created_at) < ?1 LIMIT ?2)",
+	    .pg =
+	    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
+	    " WHERE state IN ('sent', 'failed')"
+	    " AND coalesce(sent_at, created_at) < " PG_T(1) " LIMIT $2::bigint)" },
 	[STMT_BATCH_CLEAN_LOGIN_FAILURES] = { .sqlite =
 	    "DELETE FROM login_failures WHERE rowid IN (SELECT rowid"
-	    " FROM login_failures WHERE at < ?1 LIMIT ?2)" },
+	    " FROM login_failures WHERE at < ?1 LIMIT ?2)",
+	    .pg =
+	    "DELETE FROM login_failures WHERE id IN (SELECT id"
+	    " FROM login_failures WHERE at < " PG_T(1) " LIMIT $2::bigint)" },
 	/* expired, or revoked, before ?1 */
 	[STMT_BATCH_CLEAN_SESSIONS] = { .sqlite =
 	    "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions"
-	    " WHERE expires_at < ?1 OR revoked_at < ?1 LIMIT ?2)" },
+	    " WHERE expires_at < ?1 OR revoked_at < ?1 LIMIT ?2)",
+	    .pg =
+	    "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions"
+	    " WHERE expires_at < " PG_T(1) " OR revoked_at < " PG_T(1)
+	    " LIMIT $2::bigint)" },
 	/* the newest run of each job stays, however old */
 	[STMT_BATCH_CLEAN_JOB_RUNS] = { .sqlite =
 	    "DELETE FROM job_runs WHERE id IN (SELECT id FROM job_runs"
 	    " WHERE started_at < ?1 AND status <> 'running'"
 	    " AND id NOT IN (SELECT max(id) FROM job_runs GROUP BY job)"
-	    " LIMIT ?2)" },
+	    " LIMIT ?2)",
+	    .pg =
+	    "DELETE FROM job_runs WHERE id IN (SELECT id FROM job_runs"
+	    " WHERE started_at < " PG_T(1) " AND status <> 'running'"
+	    " AND id NOT IN (SELECT max(id) FROM job_runs GROUP BY job)"
+	    " LIMIT $2::bigint)" },
 	/* ?1 a day YYYY-MM-DD */
 	[STMT_BATCH_CLEAN_REMINDERS] = { .sqlite =
 	    "DELETE FROM reminders_sent WHERE rowid IN (SELECT rowid"
-	    " FROM reminders_sent WHERE day < ?1 LIMIT ?2)" },
+	    " FROM reminders_sent WHERE day < ?1 LIMIT ?2)",
+	    .pg =
+	    "DELETE FROM reminders_sent WHERE (user_id, day) IN (SELECT user_id,"
+	    " day FROM reminders_sent WHERE day < $1::text LIMIT $2::bigint)" },
 	/* runs still "running" since before ?1: their process is gone */
 	[STMT_BATCH_STALE_RUNS] = { .sqlite =
 	    "UPDATE job_runs SET status = 'failed',"
 	    " message = 'did not finish (killed or crashed)'"
-	    " WHERE status = 'running' AND started_at < ?1" },
-	[STMT_BATCH_CHECKPOINT] = { .sqlite = "PRAGMA wal_checkpoint(TRUNCATE)" },
+	    " WHERE status = 'running' AND started_at < ?1",
+	    .pg =
+	    "UPDATE job_runs SET status = 'failed',"
+	    " message = 'did not finish (killed or crashed)'"
+	    " WHERE status = 'running' AND started_at < " PG_T(1) },
+	[STMT_BATCH_CHECKPOINT] = { .sqlite = "PRAGMA wal_checkpoint(TRUNCATE)",
+	    .pg = "SELECT 0, 0, 0" },
 	/* a consistent copy of a live database; ?1 the new file */
-	[STMT_BATCH_VACUUM_INTO] = { .sqlite = "VACUUM INTO ?1" },
+	[STMT_BATCH_VACUUM_INTO] = { .sqlite = "VACUUM INTO ?1",
+	    .pg = "SELECT $1::text WHERE false" },
 	/* run on the copy, through a read-only connection */
-	[STMT_BATCH_INTEGRITY] = { .sqlite = "PRAGMA integrity_check" },
+	[STMT_BATCH_INTEGRITY] = { .sqlite = "PRAGMA integrity_check",
+	    .pg = "SELECT 'ok'" },
 	/* db-sys.c: the newest run of each job, ?1 at most */
 	[STMT_STATS_JOBS] = { .sqlite =
 	    "SELECT job, started_at, finished_at, items, errors, status,"
 	    " message FROM job_runs WHERE id IN (SELECT max(id) FROM job_runs"
-	    " GROUP BY job) ORDER BY job LIMIT ?1" },
+	    " GROUP BY job) ORDER BY job LIMIT ?1",
+	    .pg =
+	    "SELECT job, " PG_S("started_at") ", " PG_S("finished_at") ", items,"
+	    " errors, status, message FROM job_runs WHERE id IN (SELECT max(id)"
+	    " FROM job_runs GROUP BY job) ORDER BY job LIMIT $1::bigint" },
 
 	/* db-sys.c: GET /metrics.  Every lot, deleted ones included (their
 	 * totals stay counted), with its spots not occupied now, its active
@@ -655,7 +1204,11 @@ static const struct stmt_def stmt_sql[] = {
 	[STMT_METRICS_LOTS] = { .sqlite =
 	    "SELECT id, number_of_spots - occupied, occupied, resv_reserved,"
 	    " deleted_at IS NOT NULL, no_shows_total, revenue_cents_total"
-	    " FROM lots ORDER BY id" },
+	    " FROM lots ORDER BY id",
+	    .pg =
+	    "SELECT id, number_of_spots - occupied, occupied, resv_reserved,"
+	    " (deleted_at IS NOT NULL)::int, no_shows_total,"
+	    " revenue_cents_total FROM lots ORDER BY id" },
 	/* the outbox by state (queued, sending, sent, failed) and the exports
 	 * by state (PENDING, PROGRESS, SUCCESS, FAILURE): the live states are
 	 * counted on outbox_due and export_jobs_state (the queue's depth), the
@@ -669,24 +1222,34 @@ static const struct stmt_def stmt_sql[] = {
 	    " (SELECT count(*) FROM export_jobs WHERE state = 'PENDING'),"
 	    " (SELECT count(*) FROM export_jobs WHERE state = 'PROGRESS'),"
 	    " (SELECT n FROM metrics_counts WHERE name = 'exports SUCCESS'),"
-	    " (SELECT n FROM metrics_counts WHERE name = 'exports FAILURE')" },
+	    " (SELECT n FROM metrics_counts WHERE name = 'exports FAILURE')",
+	    .pg = PG_SAME },
 	/* when job ?1 last finished well: one seek of job_runs_ok (014), which
 	 * holds the good runs only, however many failed since */
 	[STMT_METRICS_JOB_OK] = { .sqlite =
 	    "SELECT finished_at FROM job_runs WHERE job = ?1 AND status = 'ok'"
-	    " ORDER BY id DESC LIMIT 1" },
+	    " ORDER BY id DESC LIMIT 1",
+	    .pg =
+	    "SELECT " PG_S("finished_at") " FROM job_runs WHERE job = $1::text"
+	    " AND status = 'ok' ORDER BY id DESC LIMIT 1" },
 
 	/* db-import.c */
 	/* ?1 source, ?2 kind, ?3 old id */
 	[STMT_IMPORT_MAP_GET] = { .sqlite =
 	    "SELECT new_id FROM import_map"
-	    " WHERE source = ?1 AND kind = ?2 AND old_id = ?3" },
+	    " WHERE source = ?1 AND kind = ?2 AND old_id = ?3", .pg = PG_SAME },
 	/* a row imported again (it was deleted in parkd) replaces its entry */
 	[STMT_IMPORT_MAP_PUT] = { .sqlite =
 	    "INSERT OR REPLACE INTO import_map (source, kind, old_id, new_id)"
-	    " VALUES (?1, ?2, ?3, ?4)" },
+	    " VALUES (?1, ?2, ?3, ?4)",
+	    .pg =
+	    "INSERT INTO import_map (source, kind, old_id, new_id)"
+	    " VALUES ($1::text, $2::text, $3::bigint, $4::bigint)"
+	    " ON CONFLICT (source, kind, old_id)"
+	    " DO UPDATE SET new_id = excluded.new_id" },
 	[STMT_IMPORT_OTHER_SOURCES] = { .sqlite =
-	    "SELECT count(DISTINCT source) FROM import_map WHERE source <> ?" },
+	    "SELECT count(DISTINCT source) FROM import_map WHERE source <> ?",
+	    .pg = PG_SAME },
 	/* ?1 kind, ?2 id: does the row exist (deleted lots included)? */
 	[STMT_IMPORT_ROW_EXISTS] = { .sqlite =
 	    "SELECT CASE ?1"
@@ -695,44 +1258,89 @@ static const struct stmt_def stmt_sql[] = {
 	    " WHEN 'spot' THEN EXISTS (SELECT 1 FROM spots WHERE id = ?2)"
 	    " WHEN 'reservation' THEN"
 	    " EXISTS (SELECT 1 FROM reservations WHERE id = ?2)"
+	    " ELSE 0 END",
+	    .pg =
+	    "SELECT CASE $1::text"
+	    " WHEN 'user' THEN EXISTS (SELECT 1 FROM users"
+	    " WHERE id = $2::bigint)::int"
+	    " WHEN 'lot' THEN EXISTS (SELECT 1 FROM lots"
+	    " WHERE id = $2::bigint)::int"
+	    " WHEN 'spot' THEN EXISTS (SELECT 1 FROM spots"
+	    " WHERE id = $2::bigint)::int"
+	    " WHEN 'reservation' THEN EXISTS (SELECT 1 FROM reservations"
+	    " WHERE id = $2::bigint)::int"
 	    " ELSE 0 END" },
 	[STMT_IMPORT_USER_BY_EMAIL] = { .sqlite =
-	    "SELECT id FROM users WHERE email = ?" },
+	    "SELECT id FROM users WHERE email = ?", .pg = PG_SAME },
 	/* ?1 the old id to keep, or NULL for a new one */
 	[STMT_IMPORT_USER_INSERT] = { .sqlite =
 	    "INSERT INTO users (id, username, email, password_hash, phone,"
 	    " is_active, created_at, updated_at, last_login)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    .pg =
+	    "INSERT INTO users (id, username, email, password_hash, phone,"
+	    " is_active, created_at, updated_at, last_login)"
+	    " VALUES (" PG_KEEP_ID("users") ", $2::text, $3::text, $4::text,"
+	    " $5::text, $6::bigint, " PG_T(7) ", " PG_T(8) ", " PG_T(9) ")"
+	    " RETURNING id" },
 	[STMT_IMPORT_LOT_INSERT] = { .sqlite =
 	    "INSERT INTO lots (id, name, address, pin_code, price_cents,"
 	    " number_of_spots, is_active, description, hours_start, hours_end,"
 	    " created_at, updated_at)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    .pg =
+	    "INSERT INTO lots (id, name, address, pin_code, price_cents,"
+	    " number_of_spots, is_active, description, hours_start, hours_end,"
+	    " created_at, updated_at)"
+	    " VALUES (" PG_KEEP_ID("lots") ", $2::text, $3::text, $4::text,"
+	    " $5::bigint, $6::bigint, $7::bigint, $8::text, $9::text, $10::text, "
+	    PG_T(11) ", " PG_T(12) ") RETURNING id" },
 	[STMT_IMPORT_SPOT_INSERT] = { .sqlite =
-	    "INSERT INTO spots (id, lot_id, spot_number) VALUES (?, ?, ?)" },
+	    "INSERT INTO spots (id, lot_id, spot_number) VALUES (?, ?, ?)",
+	    .pg =
+	    "INSERT INTO spots (id, lot_id, spot_number)"
+	    " VALUES (" PG_KEEP_ID("spots") ", $2::bigint, $3::bigint) RETURNING id" },
 	/* ?1 lot, ?2 spot number: a spot that is not removed */
 	[STMT_IMPORT_SPOT_BY_NUMBER] = { .sqlite =
 	    "SELECT id FROM spots WHERE lot_id = ?1 AND spot_number = ?2"
-	    " AND removed_at IS NULL" },
+	    " AND removed_at IS NULL", .pg = PG_SAME },
 	/* can the spot take an active reservation (not removed, lot not
 	 * deleted), and since when is it occupied (NULL: free)? */
 	[STMT_IMPORT_SPOT_STATE] = { .sqlite =
 	    "SELECT s.removed_at IS NULL AND l.deleted_at IS NULL,"
 	    " (SELECT r.parking_ts FROM reservations r WHERE r.spot_id = s.id"
 	    " AND r.status = 'active')"
-	    " FROM spots s JOIN lots l ON l.id = s.lot_id WHERE s.id = ?" },
+	    " FROM spots s JOIN lots l ON l.id = s.lot_id WHERE s.id = ?",
+	    .pg =
+	    "SELECT (s.removed_at IS NULL AND l.deleted_at IS NULL)::int,"
+	    " (SELECT " PG_S("r.parking_ts") " FROM reservations r"
+	    " WHERE r.spot_id = s.id AND r.status = 'active')"
+	    " FROM spots s JOIN lots l ON l.id = s.lot_id WHERE s.id = $1::bigint" },
 	[STMT_IMPORT_RESV_INSERT] = { .sqlite =
 	    "INSERT INTO reservations (id, spot_id, lot_id, user_id,"
 	    " vehicle_number, parking_ts, leaving_ts, hourly_cents, cost_cents,"
 	    " status, remarks, created_at, updated_at, vehicle_model,"
 	    " vehicle_color, expected_leaving_ts)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    .pg =
+	    "INSERT INTO reservations (id, spot_id, lot_id, user_id,"
+	    " vehicle_number, parking_ts, leaving_ts, hourly_cents, cost_cents,"
+	    " status, remarks, created_at, updated_at, vehicle_model,"
+	    " vehicle_color, expected_leaving_ts)"
+	    " VALUES (" PG_KEEP_ID("reservations") ", $2::bigint, $3::bigint,"
+	    " $4::bigint, $5::text, " PG_T(6) ", " PG_T(7) ", $8::bigint,"
+	    " $9::bigint, $10::text, $11::text, " PG_T(12) ", " PG_T(13) ","
+	    " $14::text, $15::text, " PG_T(16) ") RETURNING id" },
 	/* a reservation imported before sql/010-old-keys.sql: which of the
 	 * old keys it lacks, and its remarks */
 	[STMT_IMPORT_RESV_OLD_KEYS] = { .sqlite =
 	    "SELECT vehicle_model IS NULL, vehicle_color IS NULL,"
 	    " expected_leaving_ts IS NULL, remarks FROM reservations"
-	    " WHERE id = ?" },
+	    " WHERE id = ?",
+	    .pg =
+	    "SELECT (vehicle_model IS NULL)::int, (vehicle_color IS NULL)::int,"
+	    " (expected_leaving_ts IS NULL)::int, remarks FROM reservations"
+	    " WHERE id = $1::bigint" },
 	/* ?1 id, ?2 model, ?3 colour, ?4 expected time: each only where
 	 * NULL; ?5 the remarks */
 	[STMT_IMPORT_RESV_BACKFILL] = { .sqlite =
@@ -740,29 +1348,51 @@ static const struct stmt_def stmt_sql[] = {
 	    " vehicle_model = coalesce(vehicle_model, ?2),"
 	    " vehicle_color = coalesce(vehicle_color, ?3),"
 	    " expected_leaving_ts = coalesce(expected_leaving_ts, ?4),"
-	    " remarks = ?5 WHERE id = ?1" },
+	    " remarks = ?5 WHERE id = ?1",
+	    .pg =
+	    "UPDATE reservations SET"
+	    " vehicle_model = coalesce(vehicle_model, $2::text),"
+	    " vehicle_color = coalesce(vehicle_color, $3::text),"
+	    " expected_leaving_ts = coalesce(expected_leaving_ts, " PG_T(4) "),"
+	    " remarks = $5::text WHERE id = $1::bigint" },
 
 	/* db-exports.c: CSV export jobs */
 	/* ?1 user, ?2 a day ago: jobs queued or running, jobs of the day */
 	[STMT_EXPORT_USER_COUNTS] = { .sqlite =
 	    "SELECT coalesce(sum(state IN ('PENDING', 'PROGRESS')), 0),"
 	    " coalesce(sum(created_at > ?2), 0)"
-	    " FROM export_jobs WHERE user_id = ?1" },
+	    " FROM export_jobs WHERE user_id = ?1",
+	    .pg =
+	    "SELECT coalesce(sum((state IN ('PENDING', 'PROGRESS'))::int), 0),"
+	    " coalesce(sum((created_at > " PG_T(2) ")::int), 0)"
+	    " FROM export_jobs WHERE user_id = $1::bigint" },
 	[STMT_EXPORT_INSERT] = { .sqlite =
 	    "INSERT INTO export_jobs (id, user_id, email, state, progress,"
 	    " attempts, created_at, updated_at)"
-	    " VALUES (?1, ?2, ?3, 'PENDING', 0, 0, ?4, ?4)" },
+	    " VALUES (?1, ?2, ?3, 'PENDING', 0, 0, ?4, ?4)",
+	    .pg =
+	    "INSERT INTO export_jobs (id, user_id, email, state, progress,"
+	    " attempts, created_at, updated_at)"
+	    " VALUES ($1::text, $2::bigint, $3::text, 'PENDING', 0, 0, " PG_T(4) ","
+	    " " PG_T(4) ")" },
 	/* every read of a job names its owner: another user's is not found */
 	[STMT_EXPORT_GET] = { .sqlite =
 	    "SELECT " EXPORT_COLS " FROM export_jobs WHERE id = ?1"
-	    " AND user_id = ?2" },
+	    " AND user_id = ?2",
+	    .pg =
+	    "SELECT " PG_EXPORT_COLS " FROM export_jobs WHERE id = $1::text"
+	    " AND user_id = $2::bigint" },
 	[STMT_EXPORT_BY_FILE] = { .sqlite =
 	    "SELECT " EXPORT_COLS " FROM export_jobs WHERE filename = ?1"
-	    " AND user_id = ?2 AND state = 'SUCCESS'" },
+	    " AND user_id = ?2 AND state = 'SUCCESS'",
+	    .pg =
+	    "SELECT " PG_EXPORT_COLS " FROM export_jobs WHERE filename = $1::text"
+	    " AND user_id = $2::bigint AND state = 'SUCCESS'" },
 	[STMT_EXPORT_LINK_OWNER] = { .sqlite =
 	    "SELECT e.user_id, u.is_active FROM export_jobs e"
 	    " JOIN users u ON u.id = e.user_id"
-	    " WHERE e.id = ?1 AND e.filename = ?2 AND e.state = 'SUCCESS'" },
+	    " WHERE e.id = ?1 AND e.filename = ?2 AND e.state = 'SUCCESS'",
+	    .pg = PG_SAME },
 	/* ?1 claims older than this are stale: their runner died */
 	/* The e-mail goes to the account's address as it is now, whatever
 	 * the job stored (#14: jobs queued before took any address). */
@@ -772,27 +1402,48 @@ static const struct stmt_def stmt_sql[] = {
 	    " FROM export_jobs e JOIN users u ON u.id = e.user_id"
 	    " WHERE e.state = 'PENDING'"
 	    " OR (e.state = 'PROGRESS' AND e.claimed_at < ?1)"
-	    " ORDER BY e.created_at, e.id LIMIT 1" },
+	    " ORDER BY e.created_at, e.id LIMIT 1",
+	    .pg =
+	    "SELECT e.id, e.user_id, u.username, u.email, e.attempts,"
+	    " u.is_active, u.email_verified"
+	    " FROM export_jobs e JOIN users u ON u.id = e.user_id"
+	    " WHERE e.state = 'PENDING'"
+	    " OR (e.state = 'PROGRESS' AND e.claimed_at < " PG_T(1) ")"
+	    " ORDER BY e.created_at, e.id LIMIT 1 FOR UPDATE OF e SKIP LOCKED" },
 	/* ?1 id, ?2 now */
 	[STMT_EXPORT_GIVE_UP] = { .sqlite =
 	    "UPDATE export_jobs SET state = 'FAILURE',"
 	    " error = 'Gave up after ' || attempts || ' attempts: '"
 	    " || coalesce(error, 'the export run was interrupted'),"
 	    " claimed_by = NULL, finished_at = ?2, updated_at = ?2"
-	    " WHERE id = ?1" },
+	    " WHERE id = ?1",
+	    .pg =
+	    "UPDATE export_jobs SET state = 'FAILURE',"
+	    " error = 'Gave up after ' || attempts::text || ' attempts: '"
+	    " || coalesce(error, 'the export run was interrupted'),"
+	    " claimed_by = NULL, finished_at = " PG_T(2) ", updated_at = " PG_T(2)
+	    " WHERE id = $1::text" },
 	/* ?1 id, ?2 runner, ?3 now */
 	[STMT_EXPORT_CLAIM] = { .sqlite =
 	    "UPDATE export_jobs SET state = 'PROGRESS', progress = 0,"
 	    " attempts = attempts + 1, claimed_by = ?2, claimed_at = ?3,"
-	    " updated_at = ?3 WHERE id = ?1" },
+	    " updated_at = ?3 WHERE id = ?1",
+	    .pg =
+	    "UPDATE export_jobs SET state = 'PROGRESS', progress = 0,"
+	    " attempts = attempts + 1, claimed_by = $2::text,"
+	    " claimed_at = " PG_T(3) ", updated_at = " PG_T(3) " WHERE id = $1::text" },
 	/* ?1 id, ?2 runner, ?3 progress, ?4 now (renews the claim) */
 	[STMT_EXPORT_PROGRESS] = { .sqlite =
 	    "UPDATE export_jobs SET progress = ?3, claimed_at = ?4,"
 	    " updated_at = ?4 WHERE id = ?1 AND claimed_by = ?2"
+	    " AND state = 'PROGRESS'",
+	    .pg =
+	    "UPDATE export_jobs SET progress = $3::bigint, claimed_at = " PG_T(4) ","
+	    " updated_at = " PG_T(4) " WHERE id = $1::text AND claimed_by = $2::text"
 	    " AND state = 'PROGRESS'" },
 	[STMT_EXPORT_COUNT] = { .sqlite =
 	    "SELECT count(*), coalesce(max(id), 0) FROM reservations"
-	    " WHERE user_id = ?1" },
+	    " WHERE user_id = ?1", .pg = PG_SAME },
 	/* a page, newest first, on reservations_user (user_id, id) */
 	[STMT_EXPORT_ROWS] = { .sqlite =
 	    "SELECT r.id, r.spot_id, s.spot_number, l.name, l.address,"
@@ -800,48 +1451,90 @@ static const struct stmt_def stmt_sql[] = {
 	    " r.created_at"
 	    " FROM reservations r JOIN spots s ON s.id = r.spot_id"
 	    " JOIN lots l ON l.id = r.lot_id"
-	    " WHERE r.user_id = ?1 AND r.id < ?2 ORDER BY r.id DESC LIMIT ?3" },
+	    " WHERE r.user_id = ?1 AND r.id < ?2 ORDER BY r.id DESC LIMIT ?3",
+	    .pg =
+	    "SELECT r.id, r.spot_id, s.spot_number, l.name, l.address,"
+	    " " PG_S("r.parking_ts") ", " PG_S("r.leaving_ts") ", r.cost_cents,"
+	    " r.status, r.remarks, " PG_S("r.created_at")
+	    " FROM reservations r JOIN spots s ON s.id = r.spot_id"
+	    " JOIN lots l ON l.id = r.lot_id"
+	    " WHERE r.user_id = $1::bigint AND r.id < $2::bigint"
+	    " ORDER BY r.id DESC LIMIT $3::bigint" },
 	/* ?1 id, ?2 runner, ?3 filename, ?4 now */
 	[STMT_EXPORT_SUCCESS] = { .sqlite =
 	    "UPDATE export_jobs SET state = 'SUCCESS', progress = 100,"
 	    " filename = ?3, error = NULL, finished_at = ?4, updated_at = ?4"
-	    " WHERE id = ?1 AND claimed_by = ?2 AND state = 'PROGRESS'" },
+	    " WHERE id = ?1 AND claimed_by = ?2 AND state = 'PROGRESS'",
+	    .pg =
+	    "UPDATE export_jobs SET state = 'SUCCESS', progress = 100,"
+	    " filename = $3::text, error = NULL, finished_at = " PG_T(4) ","
+	    " updated_at = " PG_T(4)
+	    " WHERE id = $1::text AND claimed_by = $2::text AND state = 'PROGRESS'" },
 	/* ?1 id, ?2 runner, ?3 why, ?4 now */
 	[STMT_EXPORT_FAIL] = { .sqlite =
 	    "UPDATE export_jobs SET state = 'FAILURE', error = ?3,"
 	    " finished_at = ?4, updated_at = ?4"
-	    " WHERE id = ?1 AND claimed_by = ?2 AND state = 'PROGRESS'" },
+	    " WHERE id = ?1 AND claimed_by = ?2 AND state = 'PROGRESS'",
+	    .pg =
+	    "UPDATE export_jobs SET state = 'FAILURE', error = $3::text,"
+	    " finished_at = " PG_T(4) ", updated_at = " PG_T(4)
+	    " WHERE id = $1::text AND claimed_by = $2::text AND state = 'PROGRESS'" },
 	[STMT_EXPORT_RETRY] = { .sqlite =
 	    "UPDATE export_jobs SET state = 'PENDING', progress = 0,"
 	    " error = ?3, claimed_by = NULL, claimed_at = NULL,"
 	    " updated_at = ?4"
-	    " WHERE id = ?1 AND claimed_by = ?2 AND state = 'PROGRESS'" },
+	    " WHERE id = ?1 AND claimed_by = ?2 AND state = 'PROGRESS'",
+	    .pg =
+	    "UPDATE export_jobs SET state = 'PENDING', progress = 0,"
+	    " error = $3::text, claimed_by = NULL, claimed_at = NULL,"
+	    " updated_at = " PG_T(4)
+	    " WHERE id = $1::text AND claimed_by = $2::text AND state = 'PROGRESS'" },
 	/* ?1 finished before, ?2 how many */
 	[STMT_EXPORT_OLD] = { .sqlite =
 	    "SELECT id, filename FROM export_jobs"
 	    " WHERE state IN ('SUCCESS', 'FAILURE') AND finished_at < ?1"
-	    " ORDER BY finished_at, id LIMIT ?2" },
-	[STMT_EXPORT_DELETE] = { .sqlite = "DELETE FROM export_jobs WHERE id = ?1" },
-	[STMT_EXPORT_CHECKPOINT] = { .sqlite = "PRAGMA wal_checkpoint(PASSIVE)" },
+	    " ORDER BY finished_at, id LIMIT ?2",
+	    .pg =
+	    "SELECT id, filename FROM export_jobs"
+	    " WHERE state IN ('SUCCESS', 'FAILURE') AND finished_at < " PG_T(1)
+	    " ORDER BY finished_at, id LIMIT $2::bigint" },
+	[STMT_EXPORT_DELETE] = { .sqlite = "DELETE FROM export_jobs WHERE id = ?1",
+	    .pg = PG_SAME },
+	[STMT_EXPORT_CHECKPOINT] = { .sqlite = "PRAGMA wal_checkpoint(PASSIVE)",
+	    .pg = "SELECT 0, 0, 0" },
 	/* db-recovery.c: ?1 hash, ?2 purpose, ?3 user, ?4 e-mail, ?5 now,
 	 * ?6 expires_at */
 	[STMT_TOKEN_INSERT] = { .sqlite =
 	    "INSERT INTO account_tokens (hash, purpose, user_id, email,"
-	    " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)" },
+	    " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+	    .pg =
+	    "INSERT INTO account_tokens (hash, purpose, user_id, email,"
+	    " created_at, expires_at) VALUES ($1::text, $2::text, $3::bigint,"
+	    " $4::text, " PG_T(5) ", " PG_T(6) ")" },
 	/* a new link of a purpose spends the user's older unused ones:
 	 * ?1 now, ?2 user, ?3 purpose */
 	[STMT_TOKEN_SPEND_OLDER] = { .sqlite =
 	    "UPDATE account_tokens SET used_at = ?1"
-	    " WHERE user_id = ?2 AND purpose = ?3 AND used_at IS NULL" },
+	    " WHERE user_id = ?2 AND purpose = ?3 AND used_at IS NULL",
+	    .pg =
+	    "UPDATE account_tokens SET used_at = " PG_T(1)
+	    " WHERE user_id = $2::bigint AND purpose = $3::text AND used_at IS NULL" },
 	/* a deactivation spends every unused link of the user: ?1 now,
 	 * ?2 user */
 	[STMT_TOKEN_SPEND_USER] = { .sqlite =
 	    "UPDATE account_tokens SET used_at = ?1"
-	    " WHERE user_id = ?2 AND used_at IS NULL" },
+	    " WHERE user_id = ?2 AND used_at IS NULL",
+	    .pg =
+	    "UPDATE account_tokens SET used_at = " PG_T(1)
+	    " WHERE user_id = $2::bigint AND used_at IS NULL" },
 	/* the address user ?1 had before one changed after ?2, or none */
 	[STMT_USER_PREV_EMAIL] = { .sqlite =
 	    "SELECT prev_email FROM users WHERE id = ?1"
 	    " AND email_changed_at > ?2 AND prev_email IS NOT NULL"
+	    " AND prev_email <> email",
+	    .pg =
+	    "SELECT prev_email FROM users WHERE id = $1::bigint"
+	    " AND email_changed_at > " PG_T(2) " AND prev_email IS NOT NULL"
 	    " AND prev_email <> email" },
 	/* THE single use: ?1 hash, ?2 purpose, ?3 now.  Only a token unused,
 	 * unexpired and (for a verification) sent to the account's address
@@ -851,37 +1544,67 @@ static const struct stmt_def stmt_sql[] = {
 	    " WHERE hash = ?1 AND purpose = ?2 AND used_at IS NULL"
 	    " AND expires_at > ?3 AND email = (SELECT u.email FROM users u"
 	    " WHERE u.id = account_tokens.user_id AND u.is_active = 1)"
+	    " RETURNING user_id, email",
+	    .pg =
+	    "UPDATE account_tokens SET used_at = " PG_T(3)
+	    " WHERE hash = $1::text AND purpose = $2::text AND used_at IS NULL"
+	    " AND expires_at > " PG_T(3) " AND email = (SELECT u.email FROM users u"
+	    " WHERE u.id = account_tokens.user_id AND u.is_active = 1)"
 	    " RETURNING user_id, email" },
 	/* the same conditions, read only: ?1 hash, ?2 purpose, ?3 now */
 	[STMT_TOKEN_LIVE] = { .sqlite =
 	    "SELECT 1 FROM account_tokens"
 	    " WHERE hash = ?1 AND purpose = ?2 AND used_at IS NULL"
 	    " AND expires_at > ?3 AND email = (SELECT u.email FROM users u"
+	    " WHERE u.id = account_tokens.user_id AND u.is_active = 1)",
+	    .pg =
+	    "SELECT 1 FROM account_tokens"
+	    " WHERE hash = $1::text AND purpose = $2::text AND used_at IS NULL"
+	    " AND expires_at > " PG_T(3) " AND email = (SELECT u.email FROM users u"
 	    " WHERE u.id = account_tokens.user_id AND u.is_active = 1)" },
 	/* ?1 now, ?2 user, ?3 the address proven */
 	[STMT_USER_SET_VERIFIED] = { .sqlite =
 	    "UPDATE users SET email_verified = 1, updated_at = ?1"
-	    " WHERE id = ?2 AND email = ?3" },
+	    " WHERE id = ?2 AND email = ?3",
+	    .pg =
+	    "UPDATE users SET email_verified = 1, updated_at = " PG_T(1)
+	    " WHERE id = $2::bigint AND email = $3::text" },
 	[STMT_USER_BY_EMAIL_ACTIVE] = { .sqlite =
-	    "SELECT id, username FROM users WHERE email = ? AND is_active = 1" },
+	    "SELECT id, username FROM users WHERE email = ? AND is_active = 1",
+	    .pg = PG_SAME },
 	/* ?1 the address's HMAC, ?2 the window's start: the count and the
 	 * oldest in it */
 	[STMT_RECOVERY_COUNT] = { .sqlite =
 	    "SELECT count(*), coalesce(min(at), 0) FROM recovery_requests"
-	    " WHERE addr_hash = ?1 AND at > ?2" },
+	    " WHERE addr_hash = ?1 AND at > ?2",
+	    .pg =
+	    "SELECT count(*), coalesce(" PG_S("min(at)") ", 0)"
+	    " FROM recovery_requests WHERE addr_hash = $1::text AND at > " PG_T(2) },
 	[STMT_RECOVERY_ADD] = { .sqlite =
-	    "INSERT INTO recovery_requests (addr_hash, at) VALUES (?, ?)" },
-	[STMT_RESET_TOKENS] = { .sqlite = "DELETE FROM account_tokens" },
-	[STMT_RESET_RECOVERY] = { .sqlite = "DELETE FROM recovery_requests" },
+	    "INSERT INTO recovery_requests (addr_hash, at) VALUES (?, ?)",
+	    .pg =
+	    "INSERT INTO recovery_requests (addr_hash, at)"
+	    " VALUES ($1::text, " PG_T(2) ") RETURNING id" },
+	[STMT_RESET_TOKENS] = { .sqlite = "DELETE FROM account_tokens",
+	    .pg = PG_SAME },
+	[STMT_RESET_RECOVERY] = { .sqlite = "DELETE FROM recovery_requests",
+	    .pg = PG_SAME },
 	/* cleanup: spent (a spent token serves nothing), or expired by ?1;
 	 * at most ?2 */
 	[STMT_BATCH_CLEAN_TOKENS] = { .sqlite =
 	    "DELETE FROM account_tokens WHERE hash IN (SELECT hash"
 	    " FROM account_tokens WHERE used_at IS NOT NULL"
-	    " OR expires_at <= ?1 LIMIT ?2)" },
+	    " OR expires_at <= ?1 LIMIT ?2)",
+	    .pg =
+	    "DELETE FROM account_tokens WHERE hash IN (SELECT hash"
+	    " FROM account_tokens WHERE used_at IS NOT NULL"
+	    " OR expires_at <= " PG_T(1) " LIMIT $2::bigint)" },
 	[STMT_BATCH_CLEAN_RECOVERY] = { .sqlite =
 	    "DELETE FROM recovery_requests WHERE rowid IN (SELECT rowid"
-	    " FROM recovery_requests WHERE at < ?1 LIMIT ?2)" },
+	    " FROM recovery_requests WHERE at < ?1 LIMIT ?2)",
+	    .pg =
+	    "DELETE FROM recovery_requests WHERE id IN (SELECT id"
+	    " FROM recovery_requests WHERE at < " PG_T(1) " LIMIT $2::bigint)" },
 
 	/* ---- db-resv.c: advance reservations (sql/013) ----
 	 * Has lot ?1 a reservation past its grace (?2 now, ?3 the grace)?
@@ -892,7 +1615,11 @@ static const struct stmt_def stmt_sql[] = {
 	 * this finds a row. */
 	[STMT_RESV_STALE_LOT] = { .sqlite =
 	    "SELECT 1 FROM reservations WHERE lot_id = ?1"
-	    " AND status = 'reserved' AND start_time <= ?2 - ?3 LIMIT 1" },
+	    " AND status = 'reserved' AND start_time <= ?2 - ?3 LIMIT 1",
+	    .pg =
+	    "SELECT 1 FROM reservations WHERE lot_id = $1::bigint"
+	    " AND status = 'reserved'"
+	    " AND start_time <= to_timestamp($2::bigint - $3::bigint) LIMIT 1" },
 	/* A 'reserved' row not checked in by start + grace is a no-show:
 	 * ?1 the lot, ?2 now, ?3 the grace in seconds, ?4 the charge in
 	 * minutes of the price.  Its hold ends with it.  On
@@ -903,7 +1630,14 @@ static const struct stmt_def stmt_sql[] = {
 	    " cost_cents = (hourly_cents * ?4 + 59) / 60,"
 	    " hold_start = NULL, hold_end = NULL, updated_at = ?2"
 	    " WHERE lot_id = ?1 AND status = 'reserved'"
-	    " AND start_time <= ?2 - ?3" },
+	    " AND start_time <= ?2 - ?3",
+	    .pg =
+	    "UPDATE reservations SET status = 'no_show',"
+	    " leaving_ts = parking_ts,"
+	    " cost_cents = (hourly_cents * $4::bigint + 59) / 60,"
+	    " hold_start = NULL, hold_end = NULL, updated_at = " PG_T(2)
+	    " WHERE lot_id = $1::bigint AND status = 'reserved'"
+	    " AND start_time <= to_timestamp($2::bigint - $3::bigint)" },
 	/* the same for every lot ("parkctl tick"), on
 	 * reservations_reserved_start */
 	[STMT_RESV_EXPIRE_ALL] = { .sqlite =
@@ -911,12 +1645,25 @@ static const struct stmt_def stmt_sql[] = {
 	    " leaving_ts = parking_ts,"
 	    " cost_cents = (hourly_cents * ?4 + 59) / 60,"
 	    " hold_start = NULL, hold_end = NULL, updated_at = ?2"
-	    " WHERE status = 'reserved' AND start_time <= ?2 - ?3" },
+	    " WHERE status = 'reserved' AND start_time <= ?2 - ?3",
+	    .pg =
+	    "UPDATE reservations SET status = 'no_show',"
+	    " leaving_ts = parking_ts,"
+	    " cost_cents = (hourly_cents * $4::bigint + 59) / 60,"
+	    " hold_start = NULL, hold_end = NULL, updated_at = " PG_T(2)
+	    " WHERE status = 'reserved'"
+	    " AND start_time <= to_timestamp($2::bigint - $3::bigint)"
+	    /* ?1 (a lot in _LOT) unused: named for its type, as above */
+	    " AND ($1::bigint IS NULL OR $1::bigint IS NOT NULL)" },
 	/* what a reservation needs of its lot, and the user's name */
 	[STMT_RESV_LOT] = { .sqlite =
 	    "SELECT is_active, price_cents, name, hours_start, hours_end,"
 	    " (SELECT username FROM users WHERE id = ?2) FROM lots"
-	    " WHERE id = ?1 AND deleted_at IS NULL" },
+	    " WHERE id = ?1 AND deleted_at IS NULL",
+	    .pg =
+	    "SELECT is_active, price_cents, name, hours_start, hours_end,"
+	    " (SELECT username FROM users WHERE id = $2::bigint) FROM lots"
+	    " WHERE id = $1::bigint AND deleted_at IS NULL FOR UPDATE OF lots" },
 	/* a window of user ?1 overlapping [?2, ?3) that does not name
 	 * another vehicle than ?4 (one without a vehicle names every one);
 	 * a reserved one starting at ?5 or before is a no-show already (its
@@ -930,7 +1677,18 @@ static const struct stmt_def stmt_sql[] = {
 	    " UNION ALL SELECT 1 FROM reservations WHERE user_id = ?1"
 	    " AND status = 'active' AND start_time < ?3 AND end_time > ?2"
 	    " AND (vehicle_number IS NULL OR ?4 IS NULL"
-	    " OR vehicle_number = ?4) LIMIT 1" },
+	    " OR vehicle_number = ?4) LIMIT 1",
+	    .pg =
+	    "SELECT 1 FROM reservations WHERE user_id = $1::bigint"
+	    " AND status = 'reserved' AND start_time < " PG_T(3)
+	    " AND end_time > " PG_T(2) " AND start_time > " PG_T(5)
+	    " AND (vehicle_number IS NULL OR $4::text IS NULL"
+	    " OR vehicle_number = $4::text)"
+	    " UNION ALL SELECT 1 FROM reservations WHERE user_id = $1::bigint"
+	    " AND status = 'active' AND start_time < " PG_T(3)
+	    " AND end_time > " PG_T(2)
+	    " AND (vehicle_number IS NULL OR $4::text IS NULL"
+	    " OR vehicle_number = $4::text) LIMIT 1" },
 	/*
 	 * Best fit in lot ?1 for [?2, ?3): the spots on which the hold that
 	 * starts last before ?3 ends by ?2 (the stored holds of a spot never
@@ -953,7 +1711,23 @@ static const struct stmt_def stmt_sql[] = {
 	    " AND (?4 = 0 OR s.status = 'A') AND s.id <> ?5)"
 	    " WHERE pe IS NULL OR pe <= ?2"
 	    " ORDER BY (?2 - coalesce(pe, ?2 - 1000000000))"
-	    " + (coalesce(ns, ?3 + 1000000000) - ?3), spot_number LIMIT 1" },
+	    " + (coalesce(ns, ?3 + 1000000000) - ?3), spot_number LIMIT 1",
+	    .pg =
+	    "SELECT id, spot_number FROM (SELECT s.id, s.spot_number,"
+	    " (SELECT " PG_S("r.hold_end") " FROM reservations r"
+	    " WHERE r.spot_id = s.id AND r.hold_start IS NOT NULL"
+	    " AND r.hold_start < " PG_T(3)
+	    " ORDER BY r.hold_start DESC LIMIT 1) AS pe,"
+	    " (SELECT " PG_S("r.hold_start") " FROM reservations r"
+	    " WHERE r.spot_id = s.id AND r.hold_start IS NOT NULL"
+	    " AND r.hold_start >= " PG_T(3)
+	    " ORDER BY r.hold_start LIMIT 1) AS ns"
+	    " FROM spots s WHERE s.lot_id = $1::bigint AND s.removed_at IS NULL"
+	    " AND ($4::bigint = 0 OR s.status = 'A') AND s.id <> $5::bigint) AS c"
+	    " WHERE pe IS NULL OR pe <= $2::bigint"
+	    " ORDER BY ($2::bigint - coalesce(pe, $2::bigint - 1000000000))"
+	    " + (coalesce(ns, $3::bigint + 1000000000) - $3::bigint),"
+	    " spot_number LIMIT 1" },
 	/* ?1 spot, ?2 lot, ?3 user, ?4 vehicle, ?5 start, ?6 end, ?7 price,
 	 * ?8 now */
 	[STMT_RESV_RESERVE_INSERT] = { .sqlite =
@@ -961,31 +1735,59 @@ static const struct stmt_def stmt_sql[] = {
 	    " vehicle_number, parking_ts, hourly_cents, status, created_at,"
 	    " updated_at, start_time, end_time, hold_start, hold_end)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?7, 'reserved', ?8, ?8, ?5, ?6,"
-	    " ?5, ?6)" },
+	    " ?5, ?6)",
+	    .pg =
+	    "INSERT INTO reservations (spot_id, lot_id, user_id,"
+	    " vehicle_number, parking_ts, hourly_cents, status, created_at,"
+	    " updated_at, start_time, end_time, hold_start, hold_end)"
+	    " VALUES ($1::bigint, $2::bigint, $3::bigint, $4::text, " PG_T(5) ","
+	    " $7::bigint, 'reserved', " PG_T(8) ", " PG_T(8) ", " PG_T(5) ", "
+	    PG_T(6) ", " PG_T(5) ", " PG_T(6) ") RETURNING id" },
 	/* a reservation ?1 of user ?2, with its window */
 	[STMT_RESV_OWNED] = { .sqlite =
 	    "SELECT " RESV_COLS ", s.status FROM reservations r"
 	    " JOIN spots s ON s.id = r.spot_id JOIN lots l ON l.id = r.lot_id"
 	    " JOIN users u ON u.id = r.user_id"
-	    " WHERE r.id = ?1 AND r.user_id = ?2" },
+	    " WHERE r.id = ?1 AND r.user_id = ?2",
+	    .pg =
+	    "SELECT " PG_RESV_COLS ", s.status FROM reservations r"
+	    " JOIN spots s ON s.id = r.spot_id JOIN lots l ON l.id = r.lot_id"
+	    " JOIN users u ON u.id = r.user_id"
+	    " WHERE r.id = $1::bigint AND r.user_id = $2::bigint" },
 	/* can spot ?1 hold [?2, ?3) for reservation ?4: no other hold
 	 * overlaps it (the neighbour before ?3, leaving out ?4 itself) */
 	[STMT_RESV_SPOT_CAN_HOLD] = { .sqlite =
 	    "SELECT coalesce((SELECT hold_end FROM reservations"
 	    " WHERE spot_id = ?1 AND hold_start IS NOT NULL"
 	    " AND hold_start < ?3 AND id <> ?4"
-	    " ORDER BY hold_start DESC LIMIT 1), 0) <= ?2" },
+	    " ORDER BY hold_start DESC LIMIT 1), 0) <= ?2",
+	    .pg =
+	    "SELECT (coalesce((SELECT hold_end FROM reservations"
+	    " WHERE spot_id = $1::bigint AND hold_start IS NOT NULL"
+	    " AND hold_start < " PG_T(3) " AND id <> $4::bigint"
+	    " ORDER BY hold_start DESC LIMIT 1), to_timestamp(0))"
+	    " <= " PG_T(2) ")::int" },
 	/* ?1 id, ?2 spot, ?3 arrival (now), ?4 the hold's start */
 	[STMT_RESV_CHECKIN] = { .sqlite =
 	    "UPDATE reservations SET status = 'active', spot_id = ?2,"
 	    " parking_ts = ?3, hold_start = ?4, hold_end = end_time,"
-	    " updated_at = ?3 WHERE id = ?1 AND status = 'reserved'" },
+	    " updated_at = ?3 WHERE id = ?1 AND status = 'reserved'",
+	    .pg =
+	    "UPDATE reservations SET status = 'active', spot_id = $2::bigint,"
+	    " parking_ts = " PG_T(3) ", hold_start = " PG_T(4) ","
+	    " hold_end = end_time, updated_at = " PG_T(3)
+	    " WHERE id = $1::bigint AND status = 'reserved'" },
 	/* free of charge before the start: nothing was parked */
 	[STMT_RESV_CANCEL] = { .sqlite =
 	    "UPDATE reservations SET status = 'cancelled',"
 	    " leaving_ts = parking_ts, cost_cents = 0, hold_start = NULL,"
 	    " hold_end = NULL, updated_at = ?2"
-	    " WHERE id = ?1 AND status = 'reserved'" },
+	    " WHERE id = ?1 AND status = 'reserved'",
+	    .pg =
+	    "UPDATE reservations SET status = 'cancelled',"
+	    " leaving_ts = parking_ts, cost_cents = 0, hold_start = NULL,"
+	    " hold_end = NULL, updated_at = " PG_T(2)
+	    " WHERE id = $1::bigint AND status = 'reserved'" },
 	/*
 	 * Every spot of lot ?1 with the holds that meet [?2, ?3): the
 	 * availability of windows, the day's slots and the admin's
@@ -1003,11 +1805,26 @@ static const struct stmt_def stmt_sql[] = {
 	    " AND NOT (r.status = 'reserved' AND r.start_time <= ?4 - ?5)"
 	    " LEFT JOIN users u ON u.id = r.user_id"
 	    " WHERE s.lot_id = ?1 AND s.removed_at IS NULL"
+	    " ORDER BY s.spot_number, r.hold_start",
+	    .pg =
+	    "SELECT s.id, s.spot_number, s.status, r.id, r.user_id,"
+	    " u.username, r.status, " PG_S("r.hold_start") ", " PG_S("r.hold_end")
+	    " FROM spots s LEFT JOIN reservations r ON r.spot_id = s.id"
+	    " AND r.hold_start IS NOT NULL AND r.hold_start < " PG_T(3)
+	    " AND r.hold_start > to_timestamp($2::bigint - $6::bigint)"
+	    " AND r.hold_end > " PG_T(2)
+	    " AND NOT (r.status = 'reserved'"
+	    " AND r.start_time <= to_timestamp($4::bigint - $5::bigint))"
+	    " LEFT JOIN users u ON u.id = r.user_id"
+	    " WHERE s.lot_id = $1::bigint AND s.removed_at IS NULL"
 	    " ORDER BY s.spot_number, r.hold_start" },
 	/* the same without whose they are: availability and slots read only
-	 * the intervals (a user row per hold cost more than the rest) */
+	 * the intervals (a user row per hold cost more than the rest) and
+	 * whether each is a reservation not checked in (it stops holding at
+	 * its start + grace: how long a cached answer holds) */
 	[STMT_RESV_HOLDS_BARE] = { .sqlite =
-	    "SELECT s.id, s.spot_number, s.status, r.hold_start, r.hold_end"
+	    "SELECT s.id, s.spot_number, s.status, r.hold_start, r.hold_end,"
+	    " r.status = 'reserved'"
 	    " FROM spots s LEFT JOIN reservations r ON r.spot_id = s.id"
 	    " AND r.hold_start IS NOT NULL AND r.hold_start < ?3"
 	    /* from the hold that starts last at or before ?2 (holds never
@@ -1020,18 +1837,40 @@ static const struct stmt_def stmt_sql[] = {
 	    " AND r.hold_end > ?2"
 	    " AND NOT (r.status = 'reserved' AND r.hold_start <= ?4 - ?5)"
 	    " WHERE s.lot_id = ?1 AND s.removed_at IS NULL"
+	    " ORDER BY s.spot_number, r.hold_start",
+	    .pg =
+	    "SELECT s.id, s.spot_number, s.status, " PG_S("r.hold_start") ","
+	    " " PG_S("r.hold_end") ", (r.status = 'reserved')::int"
+	    " FROM spots s LEFT JOIN reservations r ON r.spot_id = s.id"
+	    " AND r.hold_start IS NOT NULL AND r.hold_start < " PG_T(3)
+	    " AND r.hold_start >= coalesce((SELECT x.hold_start"
+	    " FROM reservations x WHERE x.spot_id = s.id"
+	    " AND x.hold_start IS NOT NULL AND x.hold_start <= " PG_T(2)
+	    " ORDER BY x.hold_start DESC LIMIT 1),"
+	    " to_timestamp($2::bigint - $6::bigint))"
+	    " AND r.hold_end > " PG_T(2)
+	    " AND NOT (r.status = 'reserved'"
+	    " AND r.hold_start <= to_timestamp($4::bigint - $5::bigint))"
+	    " WHERE s.lot_id = $1::bigint AND s.removed_at IS NULL"
 	    " ORDER BY s.spot_number, r.hold_start" },
 	/* upcoming reservations of lot ?1 on spots numbered above ?2 */
 	[STMT_RESV_LOT_UPCOMING] = { .sqlite =
 	    "SELECT count(*) FROM reservations r JOIN spots s"
 	    " ON s.id = r.spot_id WHERE r.lot_id = ?1 AND r.status = 'reserved'"
-	    " AND s.spot_number > ?2" },
+	    " AND s.spot_number > ?2", .pg = PG_SAME },
 	[STMT_RESV_LOT_UPCOMING_LIST] = { .sqlite =
 	    "SELECT r.id, u.email, l.name, s.spot_number, r.start_time,"
 	    " r.end_time FROM reservations r JOIN spots s ON s.id = r.spot_id"
 	    " JOIN users u ON u.id = r.user_id JOIN lots l ON l.id = r.lot_id"
 	    " WHERE r.lot_id = ?1 AND r.status = 'reserved'"
-	    " AND s.spot_number > ?2 ORDER BY r.id" },
+	    " AND s.spot_number > ?2 ORDER BY r.id",
+	    .pg =
+	    "SELECT r.id, u.email, l.name, s.spot_number, " PG_S("r.start_time") ","
+	    " " PG_S("r.end_time") " FROM reservations r"
+	    " JOIN spots s ON s.id = r.spot_id"
+	    " JOIN users u ON u.id = r.user_id JOIN lots l ON l.id = r.lot_id"
+	    " WHERE r.lot_id = $1::bigint AND r.status = 'reserved'"
+	    " AND s.spot_number > $2::bigint ORDER BY r.id" },
 	/* reminders due: reserved rows starting in (?1, ?1 + ?2] */
 	[STMT_RESV_REMIND_DUE] = { .sqlite =
 	    "SELECT r.id, u.email, u.username, l.name, s.spot_number,"
@@ -1039,16 +1878,33 @@ static const struct stmt_def stmt_sql[] = {
 	    " JOIN spots s ON s.id = r.spot_id JOIN users u ON u.id = r.user_id"
 	    " JOIN lots l ON l.id = r.lot_id"
 	    " WHERE r.status = 'reserved' AND r.start_time > ?1"
-	    " AND r.start_time <= ?1 + ?2 ORDER BY r.start_time, r.id" },
+	    " AND r.start_time <= ?1 + ?2 ORDER BY r.start_time, r.id",
+	    .pg =
+	    "SELECT r.id, u.email, u.username, l.name, s.spot_number,"
+	    " " PG_S("r.start_time") ", " PG_S("r.end_time") " FROM reservations r"
+	    " JOIN spots s ON s.id = r.spot_id JOIN users u ON u.id = r.user_id"
+	    " JOIN lots l ON l.id = r.lot_id"
+	    " WHERE r.status = 'reserved' AND r.start_time > " PG_T(1)
+	    " AND r.start_time <= to_timestamp($1::bigint + $2::bigint)"
+	    " ORDER BY r.start_time, r.id" },
 	/* the caller's upcoming reservations, soonest first; ?2 now, ?3 the
 	 * grace */
 	[STMT_RESV_LIST_UPCOMING] = { .sqlite =
 	    "SELECT " RESV_COLS " " RESV_FROM " WHERE r.user_id = ?1"
 	    " AND r.status = 'reserved' AND r.start_time > ?2 - ?3"
-	    " ORDER BY r.start_time, r.id LIMIT ?4 OFFSET ?5" },
+	    " ORDER BY r.start_time, r.id LIMIT ?4 OFFSET ?5",
+	    .pg =
+	    "SELECT " PG_RESV_COLS " " RESV_FROM " WHERE r.user_id = $1::bigint"
+	    " AND r.status = 'reserved'"
+	    " AND r.start_time > to_timestamp($2::bigint - $3::bigint)"
+	    " ORDER BY r.start_time, r.id LIMIT $4::bigint OFFSET $5::bigint" },
 	[STMT_RESV_COUNT_UPCOMING] = { .sqlite =
 	    "SELECT count(*) FROM reservations WHERE user_id = ?1"
-	    " AND status = 'reserved' AND start_time > ?2 - ?3" },
+	    " AND status = 'reserved' AND start_time > ?2 - ?3",
+	    .pg =
+	    "SELECT count(*) FROM reservations WHERE user_id = $1::bigint"
+	    " AND status = 'reserved'"
+	    " AND start_time > to_timestamp($2::bigint - $3::bigint)" },
 	/* the admin's timeline: lot ?1's reservations that started (or
 	 * start) in [?2 - ?4, ?3), on reservations_lot_parking (a reserved
 	 * row's parking_ts is its start); cancelled ones held nothing; the
@@ -1060,6 +1916,16 @@ static const struct stmt_def stmt_sql[] = {
 	    " FROM reservations r JOIN users u ON u.id = r.user_id"
 	    " WHERE r.lot_id = ?1 AND r.parking_ts >= ?2 - ?4"
 	    " AND r.parking_ts < ?3 AND r.status <> 'cancelled'"
+	    " ORDER BY r.parking_ts, r.id",
+	    .pg =
+	    "SELECT r.id, r.spot_id, r.user_id, u.username, r.status,"
+	    " " PG_S("coalesce(r.hold_start, r.start_time, r.parking_ts)") ","
+	    " coalesce(" PG_S("coalesce(r.hold_end, r.end_time, r.leaving_ts)")
+	    ", $5::bigint)"
+	    " FROM reservations r JOIN users u ON u.id = r.user_id"
+	    " WHERE r.lot_id = $1::bigint"
+	    " AND r.parking_ts >= to_timestamp($2::bigint - $4::bigint)"
+	    " AND r.parking_ts < " PG_T(3) " AND r.status <> 'cancelled'"
 	    " ORDER BY r.parking_ts, r.id" },
 };
 _Static_assert(sizeof(stmt_sql) / sizeof(stmt_sql[0]) == STMT__COUNT,
@@ -1083,29 +1949,156 @@ static int64_t write_since_us; /* the same, for GET /metrics */
 static enum dbrc db_step(struct dbstmt *, int *);
 static int db_version_get(enum dbrc *);
 
+/*
+ * Rows whose .pg stays NULL because PostgreSQL's driver does their work
+ * its own way (the STMT_PG_* rows): they are not "unported".
+ */
+static const enum stmt pg_own[] = {
+	STMT_BEGIN, STMT_BEGIN_READ, STMT_PRAGMA_PAGE_SIZE, STMT_PRAGMA_WAL,
+	STMT_PRAGMA_SYNC_NORMAL, STMT_PRAGMA_SYNC_FULL,
+	STMT_PRAGMA_FOREIGN_KEYS, STMT_PRAGMA_JOURNAL_LIMIT,
+	STMT_PRAGMA_MAX_PAGES, STMT_VERSION_GET,
+};
+
+/* Returns 1 when the engine of d never runs statement id. */
+static int
+stmt_unused(const struct db_driver *d, enum stmt id)
+{
+	size_t i;
+
+	if (!d->pg)
+		return stmt_sql[id].sqlite == NULL;
+	for (i = 0; i < sizeof pg_own / sizeof pg_own[0]; i++)
+		if (pg_own[i] == id)
+			return 1;
+	return 0;
+}
+
+/* PG_SAME rows turned to "$N" parameters, made once per process. */
+static char *pg_same[STMT__COUNT];
+
 /* Returns the text of statement id in the dialect of drv, NULL when it
- * has none (not ported). */
+ * has none (unused by that engine, or not ported yet). */
 static const char *
 stmt_text(enum stmt id)
 {
-	return stmt_sql[id].sqlite;
+	const char *pg;
+
+	if (!drv->pg)
+		return stmt_sql[id].sqlite;
+	if ((pg = stmt_sql[id].pg) == NULL || *pg != '\0')
+		return pg;
+	if (pg_same[id] == NULL && stmt_sql[id].sqlite != NULL)
+		pg_same[id] = db_pg_params(stmt_sql[id].sqlite);
+	return pg_same[id];
 }
 
 /*
- * Returns the driver of the database named by path: a file name is
- * SQLite's.  A postgresql:// URL is refused (logged): that back end is
- * not built yet (issue #17).
+ * Returns sql with SQLite's parameters "?" (one more than the largest
+ * number so far, as SQLite numbers them) and "?N" written as
+ * PostgreSQL's "$N"; string literals, quoted names and "--" comments are
+ * copied as they are.  The result is malloc'd.
+ */
+char *
+db_pg_params(const char *sql)
+{
+	struct buf b = { NULL, 0, 0 };
+	const char *p = sql;
+	long n, max = 0;
+	char *end, q;
+
+	buf_puts(&b, "");
+	while (*p != '\0') {
+		if (*p == '\'' || *p == '"') {
+			q = *p;
+			buf_putc(&b, *p++);
+			while (*p != '\0' && *p != q)
+				buf_putc(&b, *p++);
+			if (*p != '\0')
+				buf_putc(&b, *p++);
+			continue;
+		}
+		if (p[0] == '-' && p[1] == '-') {
+			while (*p != '\0' && *p != '\n')
+				buf_putc(&b, *p++);
+			continue;
+		}
+		if (*p != '?') {
+			buf_putc(&b, *p++);
+			continue;
+		}
+		p++;
+		if (*p >= '0' && *p <= '9') {
+			n = strtol(p, &end, 10);
+			p = end;
+		} else
+			n = max + 1;
+		if (n > max)
+			max = n;
+		buf_printf(&b, "$%ld", n);
+	}
+	return b.p;
+}
+
+/* Returns 1 when the development switch PARKD_PG_ALLOW_UNPORTED=1 is
+ * set: statements without a PostgreSQL text then fail when used (DB_ERROR)
+ * instead of the back end refusing to start (db_open()). */
+int
+db_pg_allow_unported(void)
+{
+	const char *v = getenv("PARKD_PG_ALLOW_UNPORTED");
+
+	return v != NULL && strcmp(v, "1") == 0;
+}
+
+/*
+ * Checks that PostgreSQL has the text of every statement it runs.
+ * Returns 0, or -1 after logging each that has none (the switch of
+ * db_pg_allow_unported() makes it one warning and returns 0).
+ */
+static int
+pg_check_ported(void)
+{
+	unsigned i, missing = 0;
+	int allow = db_pg_allow_unported();
+
+	for (i = 0; i < STMT__COUNT; i++) {
+		if (stmt_sql[i].pg != NULL || stmt_unused(&db_pg, (enum stmt)i))
+			continue;
+		missing++;
+		if (!allow)
+			log_msg(LOG_ERR, "db: statement %u has no PostgreSQL "
+			    "text yet: %.60s", i, stmt_sql[i].sqlite);
+	}
+	if (missing == 0)
+		return 0;
+	if (allow) {
+		log_msg(LOG_WARN, "db: %u statements are not ported to "
+		    "PostgreSQL; PARKD_PG_ALLOW_UNPORTED=1: each fails when "
+		    "used (a development switch)", missing);
+		return 0;
+	}
+	log_msg(LOG_ERR, "db: %u statements are not ported to PostgreSQL: "
+	    "refusing to start", missing);
+	return -1;
+}
+
+/* Returns 1 when path names a PostgreSQL database (a libpq URI). */
+int
+db_path_is_pg(const char *path)
+{
+	return path != NULL && (strncmp(path, "postgresql://", 13) == 0 ||
+	    strncmp(path, "postgres://", 11) == 0);
+}
+
+/*
+ * Returns the driver of the database named by path: a postgresql:// (or
+ * postgres://) URI is PostgreSQL's, anything else an SQLite file.
  */
 static const struct db_driver *
 db_driver_for(const char *path)
 {
-	if (strncmp(path, "postgresql://", 13) == 0 ||
-	    strncmp(path, "postgres://", 11) == 0) {
-		log_msg(LOG_ERR, "db: PostgreSQL back end not built yet: "
-		    "DATABASE_URL must name an SQLite file");
-		return NULL;
-	}
-	return &db_sqlite;
+	return db_path_is_pg(path) ? &db_pg : &db_sqlite;
 }
 
 /*
@@ -1113,9 +2106,9 @@ db_driver_for(const char *path)
  * the driver it calls for, which sets the connection's policy; migrates
  * when migrate != 0.  An already open connection is closed first (or
  * abandoned, if inherited through fork).  Returns DB_OK, DB_UNAVAILABLE
- * when the database cannot be opened, DB_ERROR for a back end not built,
- * or the failure of the policy or a migration (the connection is then
- * closed).
+ * when the database cannot be opened, DB_ERROR for PostgreSQL while a
+ * statement has no text of its (pg_check_ported()), or the failure of
+ * the policy or a migration (the connection is then closed).
  */
 enum dbrc
 db_open(const char *path, int migrate)
@@ -1131,7 +2124,8 @@ db_open(const char *path, int migrate)
 		log_msg(LOG_ERR, "db: no database path (DATABASE_URL)");
 		return lasterr = DB_ERROR;
 	}
-	if ((d = db_driver_for(path)) == NULL)
+	d = db_driver_for(path);
+	if (d->pg && pg_check_ported() != 0)
 		return lasterr = DB_ERROR;
 	drv = d;
 	db_pid = park_pid();
@@ -1200,8 +2194,13 @@ db_stmt(enum stmt id)
 		return NULL;
 	}
 	if ((unsigned)id >= STMT__COUNT || (sql = stmt_text(id)) == NULL) {
-		log_msg(LOG_ERR, "db: no statement %u for %s", (unsigned)id,
-		    drv->name);
+		if ((unsigned)id < STMT__COUNT && !stmt_unused(drv, id))
+			log_msg(LOG_ERR, "db: statement %u has no %s text yet: "
+			    "%.60s", (unsigned)id, drv->name,
+			    stmt_sql[id].sqlite);
+		else
+			log_msg(LOG_ERR, "db: no statement %u for %s",
+			    (unsigned)id, drv->name);
 		lasterr = DB_ERROR;
 		return NULL;
 	}
@@ -1409,6 +2408,14 @@ db_sql(enum stmt id)
 	return (unsigned)id < STMT__COUNT ? stmt_sql[id].sqlite : NULL;
 }
 
+/* Returns PostgreSQL's text of statement id as the table holds it: ""
+ * for PG_SAME, NULL when it has none or for a bad id. */
+const char *
+db_sql_pg(enum stmt id)
+{
+	return (unsigned)id < STMT__COUNT ? stmt_sql[id].pg : NULL;
+}
+
 /* Test only: see db-int.h.  Returns the mapped outcome. */
 enum dbrc
 db_exec_for_test(const char *sql)
@@ -1416,15 +2423,19 @@ db_exec_for_test(const char *sql)
 	return db_exec_script(sql, "db_exec_for_test");
 }
 
-/* Returns DB_OK when every statement of the table prepares, else
- * DB_ERROR (each failure logged). */
+/* Returns DB_OK when every statement of the table that the engine runs
+ * prepares, else DB_ERROR (each failure logged). */
 enum dbrc
 db_prepare_all(void)
 {
 	enum dbrc r = DB_OK;
 	unsigned i;
 
+	if (drv == NULL)
+		return DB_UNAVAILABLE;
 	for (i = 0; i < STMT__COUNT; i++) {
+		if (stmt_unused(drv, (enum stmt)i))
+			continue;
 		if (db_stmt((enum stmt)i) == NULL)
 			r = DB_ERROR;
 	}
@@ -1503,7 +2514,7 @@ db_begin_read(void)
 		log_msg(LOG_ERR, "db: begin inside a transaction");
 		return DB_ERROR;
 	}
-	return db_run(db_stmt(STMT_BEGIN_READ));
+	return drv->begin_read();
 }
 
 /* Ends a read transaction (it changed nothing). */
@@ -1547,26 +2558,48 @@ db_rollback(void)
 	write_done();
 }
 
-/* Reads the schema version (STMT_VERSION_GET).  Returns it, or -1 with *r
- * set. */
+/* Reads the schema version through the driver.  Returns it, or -1 with
+ * *r set. */
 static int
 db_version_get(enum dbrc *r)
 {
-	struct dbstmt *st;
-	int v;
+	if (drv == NULL) {
+		*r = DB_UNAVAILABLE;
+		return -1;
+	}
+	return drv->version_get(r);
+}
 
-	if ((st = db_stmt(STMT_VERSION_GET)) == NULL) {
-		*r = db_lasterr();
-		return -1;
-	}
-	if ((*r = db_row(st)) != DB_OK) {
-		if (*r == DB_NOTFOUND)
-			*r = DB_ERROR;
-		return -1;
-	}
-	v = (int)db_col_int(st, 0);
-	db_done(st);
-	return v;
+/* The migrations of the open connection's engine, or of the one
+ * DATABASE_URL names when none is open. */
+static const struct db_driver *
+db_dialect(void)
+{
+	return drv != NULL ? drv : db_driver_for(conf.db_path != NULL ?
+	    conf.db_path : "");
+}
+
+/* Returns the sample data of the open connection's engine. */
+const char *
+db_sample(void)
+{
+	return db_dialect()->sample;
+}
+
+/* Returns the name of the open connection's engine ("sqlite",
+ * "postgresql"), or of DATABASE_URL's when none is open. */
+const char *
+db_backend(void)
+{
+	return db_dialect()->name;
+}
+
+/* Returns the state of this process's connection, a word for GET
+ * /api/health: "up", "reconnecting", "closed"... */
+const char *
+db_state(void)
+{
+	return db_is_open() ? drv->state() : "closed";
 }
 
 /* Returns the schema version of the open database, -1 on failure. */
@@ -1586,22 +2619,23 @@ db_version(void)
 int
 db_version_latest(void)
 {
-	static int latest = -2;
+	static int latest[2] = { -2, -2 };
+	const struct db_driver *d = db_dialect();
+	const struct sql_file *m = d->migrations;
 	size_t i;
 
-	if (latest != -2)
-		return latest;
-	for (i = 0; i < sql_nmigrations; i++) {
-		if (sql_migrations[i].name == NULL ||
-		    strtol(sql_migrations[i].name, NULL, 10) != (long)i + 1) {
-			log_msg(LOG_ERR, "db: embedded migration %zu is named "
-			    "\"%s\", not %03zu-...", i + 1,
-			    sql_migrations[i].name != NULL ?
-			    sql_migrations[i].name : "", i + 1);
-			return latest = -1;
+	if (latest[d->pg] != -2)
+		return latest[d->pg];
+	for (i = 0; i < *d->nmigrations; i++) {
+		if (m[i].name == NULL ||
+		    strtol(m[i].name, NULL, 10) != (long)i + 1) {
+			log_msg(LOG_ERR, "db: embedded migration %zu of %s is "
+			    "named \"%s\", not %03zu-...", i + 1, d->name,
+			    m[i].name != NULL ? m[i].name : "", i + 1);
+			return latest[d->pg] = -1;
 		}
 	}
-	return latest = (int)sql_nmigrations;
+	return latest[d->pg] = (int)*d->nmigrations;
 }
 
 /*
@@ -1650,9 +2684,9 @@ db_migrate(void)
 			break;
 		}
 		log_msg(LOG_INFO, "db: applying migration %s",
-		    sql_migrations[v].name);
-		if ((r = db_exec_script(sql_migrations[v].text,
-		    sql_migrations[v].name)) != DB_OK) {
+		    drv->migrations[v].name);
+		if ((r = db_exec_script(drv->migrations[v].text,
+		    drv->migrations[v].name)) != DB_OK) {
 			db_rollback();
 			break;
 		}
@@ -1715,4 +2749,44 @@ db_to_http(enum dbrc rc, struct resp *resp)
 		resp_error(resp, 500, "INTERNAL", "Internal error");
 		break;
 	}
+}
+
+/*
+ * Returns path as messages may show it: an SQLite file as it is; a
+ * PostgreSQL URI without its password (the userinfo's ":password" and a
+ * "password=" parameter become "***").  Static storage, overwritten by
+ * the next call.
+ */
+const char *
+db_path_shown(const char *path)
+{
+	static char out[512];
+	const char *p, *at, *colon, *end;
+	size_t i = 0, n;
+
+	if (path == NULL || !db_path_is_pg(path))
+		return path != NULL ? path : "";
+	p = strstr(path, "://") + 3;
+	end = p + strcspn(p, "/?");
+	at = memchr(p, '@', (size_t)(end - p));
+	colon = at != NULL ? memchr(p, ':', (size_t)(at - p)) : NULL;
+	for (const char *s = path; *s != '\0' && i + 4 < sizeof out; s++) {
+		if (s == colon) {
+			memcpy(out + i, ":***", 4);
+			i += 4;
+			s = at - 1;
+			continue;
+		}
+		if (strncmp(s, "password=", 9) == 0 && (s[-1] == '?' ||
+		    s[-1] == '&') && i + 13 < sizeof out) {
+			memcpy(out + i, "password=***", 12);
+			i += 12;
+			n = strcspn(s, "&");
+			s += n - 1;
+			continue;
+		}
+		out[i++] = *s;
+	}
+	out[i] = '\0';
+	return out;
 }

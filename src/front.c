@@ -35,7 +35,7 @@ front_worker_init(void)
 	 * check that says so), and tries again on later requests. */
 	if (db_open(conf.db_path, 0) != DB_OK) {
 		log_msg(LOG_ERR, "cannot open the database %s; "
-		    "will retry", conf.db_path);
+		    "will retry", db_path_shown(conf.db_path));
 		db_retry_ms = park_ms() + 1000;
 	}
 	return 0;

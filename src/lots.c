@@ -282,8 +282,8 @@ lot_detail(struct req *r, struct jw *jw, int64_t id)
  * front line saw (r->snap).  Returns 1 when it did, 0 when the caller must
  * render.
  */
-static int
-from_memo(struct req *r, struct resp *w, const char *message,
+int
+memo_answer(struct req *r, struct resp *w, const char *message,
     const char *key)
 {
 	struct jw jw;
@@ -315,7 +315,7 @@ lots_admin_get(struct req *r, struct resp *w)
 	char *key = NULL, *mkey = pool_printf(&r->pool, "grid:%lld:%lld",
 	    r->pid[0], (long long)(park_now() / (conf.resv_grid_min * 60)));
 
-	if (from_memo(r, w, "Parking lot", mkey))
+	if (memo_answer(r, w, "Parking lot", mkey))
 		return;
 	/* Redis keys carry the lot's version: bookings move it on. */
 	if (db_lot_version(r->pid[0], &version) == DB_OK &&
@@ -353,7 +353,7 @@ lots_list(struct req *r, struct resp *w, int active_only)
 	enum dbrc rc;
 	size_t n, i;
 
-	if (from_memo(r, w, "Parking lots", key))
+	if (memo_answer(r, w, "Parking lots", key))
 		return;
 	if ((rc = db_lots_list(&r->pool, active_only, &lots, &n)) != DB_OK) {
 		db_to_http(rc, w);
@@ -418,6 +418,8 @@ lots_user_list(struct req *r, struct resp *w)
 		    &t)) == DB_NOTFOUND) {
 			f = 0; /* deleted since the list was read */
 		} else if (rc != DB_OK) {
+			/* drops the half-written list: resp_error() resets
+			 * the body and the status resp_ok() set */
 			db_to_http(rc, w);
 			return;
 		}

@@ -11,6 +11,12 @@
  * writer has to invalidate anything, parkctl and the sqlite3 shell
  * included.
  *
+ * An answer that also moves with the clock (availability, a day's slots:
+ * a reservation past its grace stops holding, a car on a spot stops
+ * blocking a window once the window is beyond the overstay guard) is put
+ * with the clock range in which it cannot change (memo_put_until()), and
+ * is a miss outside it.
+ *
  * The memo holds the texts of one version at a time: versions of a
  * connection only move forward, so a text of an older version can never
  * be used again and is dropped when a newer one is put.
@@ -34,6 +40,9 @@ static struct {
 		char *text;        /* NULL: a free slot */
 		size_t len;
 		unsigned long used; /* tick of the last hit, for eviction */
+		/* the clock range [from, until) in which the text holds (an
+		 * answer that moves with time); 0, 0: any time */
+		int64_t from, until;
 	} e[MEMO_SLOTS];
 } memo;
 
@@ -74,8 +83,13 @@ memo_get(const char *key, uint64_t version, const char **text, size_t *len)
 {
 	struct memo_entry *m;
 
+	int64_t now;
+
 	if (version == 0 || version != memo.version ||
 	    (m = memo_find(key)) == NULL)
+		return -1;
+	if (m->until != 0 && ((now = park_now()) < m->from ||
+	    now >= m->until))
 		return -1;
 	m->used = ++memo.tick;
 	*text = m->text;
@@ -85,6 +99,13 @@ memo_get(const char *key, uint64_t version, const char **text, size_t *len)
 
 void
 memo_put(const char *key, uint64_t version, const char *text, size_t len)
+{
+	memo_put_until(key, version, text, len, 0, 0);
+}
+
+void
+memo_put_until(const char *key, uint64_t version, const char *text,
+    size_t len, int64_t from, int64_t until)
 {
 	struct memo_entry *m, *lru;
 	size_t budget = (size_t)conf.memo_kb * 1024, i;
@@ -120,5 +141,7 @@ memo_put(const char *key, uint64_t version, const char *text, size_t len)
 	m->text = copy;
 	m->len = len;
 	m->used = ++memo.tick;
+	m->from = from;
+	m->until = until;
 	memo.bytes += len;
 }

@@ -85,6 +85,9 @@ int64_t park_ms(void);
 pid_t park_pid(void);
 /* "2026-11-26T12:45:04Z" into out (at least 21 bytes).  Returns out. */
 char *time_iso(int64_t, char *out);
+/* t as "2026-11-26 13:45 CET" in the site's zone (TIMEZONE) into out of
+ * cap bytes (at least 32).  Returns out. */
+char *time_local_text(int64_t, char *out, size_t cap);
 /* Parses the ISO form above (or a plain date YYYY-MM-DD); -1 on error. */
 int64_t time_parse_iso(const char *);
 /* RFC 3339 with Z or an offset, into UTC seconds; -1 when not.  *frac:
@@ -95,7 +98,9 @@ int time_zone_ok(const char *name);
 /* Makes name the zone of localtime_r() and mktime() (once, at start). */
 void time_zone_set(const char *name);
 /* The instant of minute (of the day) on y-mo-d in the site's zone; days
- * past the month's end roll over (d + 1 is the next day). */
+ * past the month's end roll over (d + 1 is the next day).  A time the
+ * autumn change repeats is its first occurrence (summer time); one in
+ * the gap of the spring change moves on by the gap. */
 int64_t time_local(int y, int mo, int d, int minute);
 /* YYYY-MM-DD into its parts; 0, or -1 when not a date. */
 int time_parse_date(const char *, int *y, int *mo, int *d);
@@ -246,12 +251,13 @@ struct conf {
 	char *admin_password_hash;
 	char *admin_name;
 	/* storage */
-	char *database_url; /* sqlite:///path */
-	char *db_path;      /* derived from database_url */
+	char *database_url; /* sqlite:///path or postgresql://... */
+	char *db_path;      /* derived from database_url (a URI kept) */
 	int db_busy_timeout_ms;
 	int db_synchronous_full;
 	int db_max_pages;   /* PRAGMA max_page_count; 0: SQLite's own */
 	int db_checkpoint_pages; /* RESTART checkpoint past it; 0: SQLite's */
+	int pg_statement_timeout_ms; /* PostgreSQL's statement_timeout */
 	char *redis_cache_url; /* cache_url_parse()'s forms; "" disables */
 	int redis_timeout_ms;
 	int redis_breaker_s;
@@ -697,6 +703,19 @@ enum dbrc {
 enum dbrc db_open(const char *path, int migrate);
 void db_close(void);
 int db_is_open(void);
+/* 1 when path is a postgresql:// (or postgres://) URI: PostgreSQL's
+ * driver (db-pg.c); anything else is an SQLite file. */
+int db_path_is_pg(const char *path);
+/* path as a message may show it: a URI's password is "***" (static
+ * storage). */
+const char *db_path_shown(const char *path);
+/* The engine of the open connection (else DATABASE_URL's): "sqlite" or
+ * "postgresql"; and the connection's state for GET /api/health ("up",
+ * "reconnecting", "closed"). */
+const char *db_backend(void);
+const char *db_state(void);
+/* The sample data (parkctl db reset) in the engine's dialect. */
+const char *db_sample(void);
 /* Makes the processes forked after it queue their write transactions on a
  * shared mutex before SQLite's lock (parkd's workers).  Returns 0 or -1. */
 int db_queue_writers(void);
@@ -1057,6 +1076,8 @@ enum resv_out {
 	RESV_EXPIRED,    /* 409 RESERVATION_EXPIRED (a no-show) */
 	RESV_OCCUPIED,   /* 409 SPOT_OCCUPIED: no spot to move to */
 	RESV_STARTED,    /* 409 RESERVATION_STARTED: too late to cancel */
+	RESV_BOOK_LIMIT, /* 409 BOOKING_LIMIT: a walk-in (enum book's) */
+	RESV__COUNT
 };
 
 /* Reserves the best spot of lot for [s, e) (validated on the grid);
@@ -1065,7 +1086,10 @@ enum dbrc db_reserve(struct pool *, int64_t lot, int64_t user,
     const char *vehicle, int64_t s, int64_t e, struct resv *v,
     enum resv_out *out);
 /* Checks in the caller's reservation id; *moved when it moved to another
- * spot (its own is occupied by an overstaying car). */
+ * spot: CHECKIN_MOVED_CAR when a car (an overstayer) is on its own,
+ * CHECKIN_MOVED_HELD when it came early and its own is held by another
+ * reservation until then. */
+enum { CHECKIN_MOVED_CAR = 1, CHECKIN_MOVED_HELD };
 enum dbrc db_checkin(struct pool *, int64_t user, int64_t id,
     struct resv *v, enum resv_out *out, int *moved);
 /* Cancels the caller's reservation id before its start. */
@@ -1081,6 +1105,9 @@ struct hold {
 struct spot_holds {
 	int64_t id;
 	int number, occupied;
+	/* the earliest instant at which one of these holds stops holding
+	 * by the clock alone (a reservation's start + grace); 0: none */
+	int64_t until;
 	struct hold *h;
 	size_t n, cap;
 };
@@ -1523,6 +1550,10 @@ int memo_get(const char *key, uint64_t version, const char **text,
  * big or a disabled memo: nothing). */
 void memo_put(const char *key, uint64_t version, const char *text,
     size_t len);
+/* The same for a text that holds only while from <= park_now() < until
+ * (a miss outside: the clock changes the answer there). */
+void memo_put_until(const char *key, uint64_t version, const char *text,
+    size_t len, int64_t from, int64_t until);
 /* Drops every entry (tests; a worker's database reopened). */
 void memo_clear(void);
 
@@ -1569,6 +1600,11 @@ void lots_admin_get(struct req *, struct resp *);
 void lots_admin_list(struct req *, struct resp *);
 void lots_user_list(struct req *, struct resp *);
 void lot_json(struct jw *, const char *key, const struct lot *);
+/* Answers 200 with message and the memo of key when it was rendered from
+ * the snapshot the request's session check saw; returns 1 when it did,
+ * 0 when the caller must render. */
+int memo_answer(struct req *, struct resp *, const char *message,
+    const char *key);
 void resv_book(struct req *, struct resp *);
 void resv_release(struct req *, struct resp *);
 void resv_list(struct req *, struct resp *);
@@ -1821,6 +1857,10 @@ struct sql_file {
 extern const struct sql_file sql_migrations[];
 extern const size_t sql_nmigrations;
 extern const char sql_sample[];
+/* sqlembed-pg.c (generated from sql/pg/): PostgreSQL's own */
+extern const struct sql_file sql_pg_migrations[];
+extern const size_t sql_pg_nmigrations;
+extern const char sql_pg_sample[];
 
 #define PARK_VERSION_STR PACKAGE_VERSION
 

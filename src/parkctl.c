@@ -236,7 +236,7 @@ ctl_config(void)
 	time_zone_set(conf.timezone);
 	if (conf.db_path == NULL || *conf.db_path == '\0') {
 		fprintf(stderr, "parkctl: no database: set DATABASE_URL to "
-		    "sqlite:///path\n");
+		    "sqlite:///path or postgresql://...\n");
 		return EXIT_CONFIG;
 	}
 	return -1;
@@ -254,14 +254,15 @@ ctl_open(int migrate, int must_exist)
 
 	if ((rc = ctl_config()) != -1)
 		return rc;
-	if (must_exist && access(conf.db_path, F_OK) == -1) {
+	if (must_exist && !db_path_is_pg(conf.db_path) &&
+	    access(conf.db_path, F_OK) == -1) {
 		fprintf(stderr, "parkctl: %s: %s (run \"parkctl db init\")\n",
-		    conf.db_path, strerror(errno));
+		    db_path_shown(conf.db_path), strerror(errno));
 		return EXIT_FAIL;
 	}
 	if (db_open(conf.db_path, migrate) != DB_OK) {
 		fprintf(stderr, "parkctl: cannot open or migrate %s (see the "
-		    "log above)\n", conf.db_path);
+		    "log above)\n", db_path_shown(conf.db_path));
 		return EXIT_FAIL;
 	}
 	return -1;
@@ -374,7 +375,7 @@ cmd_db_init(const struct cmd *c, int argc, char **argv)
 	if ((rc = cmd_opts(c, argc, argv, "", lopts, seen)) != -1 ||
 	    (rc = ctl_open(1, 0)) != -1)
 		return rc;
-	say("%s: schema version %d\n", conf.db_path, db_version());
+	say("%s: schema version %d\n", db_path_shown(conf.db_path), db_version());
 	return EXIT_OK;
 }
 
@@ -394,14 +395,14 @@ cmd_db_migrate(const struct cmd *c, int argc, char **argv)
 	before = db_version();
 	if (db_migrate() != DB_OK) {
 		fprintf(stderr, "parkctl: migration of %s failed (see the log "
-		    "above)\n", conf.db_path);
+		    "above)\n", db_path_shown(conf.db_path));
 		return EXIT_FAIL;
 	}
 	if (before == db_version())
-		say("%s: schema version %d, up to date\n", conf.db_path,
+		say("%s: schema version %d, up to date\n", db_path_shown(conf.db_path),
 		    before);
 	else
-		say("%s: schema version %d -> %d\n", conf.db_path, before,
+		say("%s: schema version %d -> %d\n", db_path_shown(conf.db_path), before,
 		    db_version());
 	return EXIT_OK;
 }
@@ -430,11 +431,11 @@ cmd_db_reset(const struct cmd *c, int argc, char **argv)
 		return rc;
 	if (db_reset_sample() != DB_OK || db_stats_get(&st) != DB_OK) {
 		fprintf(stderr, "parkctl: reset of %s failed (see the log "
-		    "above)\n", conf.db_path);
+		    "above)\n", db_path_shown(conf.db_path));
 		return EXIT_FAIL;
 	}
 	say("%s: sample data loaded: %lld lots, %lld spots, %lld users\n",
-	    conf.db_path, st.lots, st.spots, st.users);
+	    db_path_shown(conf.db_path), st.lots, st.spots, st.users);
 	return EXIT_OK;
 }
 
@@ -461,22 +462,22 @@ cmd_db_stats(const struct cmd *c, int argc, char **argv)
 	latest = db_version_latest();
 	if (v <= 0) {
 		fprintf(stderr, "parkctl: %s is not initialised (run "
-		    "\"parkctl db init\")\n", conf.db_path);
+		    "\"parkctl db init\")\n", db_path_shown(conf.db_path));
 		return EXIT_FAIL;
 	}
 	if (v != latest)
 		fprintf(stderr, "parkctl: warning: %s has schema version %d, "
-		    "this program %d\n", conf.db_path, v, latest);
+		    "this program %d\n", db_path_shown(conf.db_path), v, latest);
 	if (db_stats_get(&st) != DB_OK) {
 		fprintf(stderr, "parkctl: cannot read %s (see the log above)\n",
-		    conf.db_path);
+		    db_path_shown(conf.db_path));
 		return EXIT_FAIL;
 	}
 
 	if (seen[0]) {
 		jw_init(&w, &b);
 		jw_obj(&w, NULL);
-		jw_str(&w, "database", conf.db_path);
+		jw_str(&w, "database", db_path_shown(conf.db_path));
 		jw_int(&w, "schema_version", v);
 		jw_int(&w, "schema_latest", latest);
 		jw_obj(&w, "users");
@@ -514,7 +515,7 @@ cmd_db_stats(const struct cmd *c, int argc, char **argv)
 		buf_free(&b);
 	} else {
 		printf("%-14s %s (schema %d of %d)\n", "database",
-		    conf.db_path, v, latest);
+		    db_path_shown(conf.db_path), v, latest);
 		printf("%-14s %lld (%lld active)\n", "users", st.users,
 		    st.users_active);
 		printf("%-14s %lld\n", "lots", st.lots);
@@ -699,7 +700,7 @@ ctl_open_job(const struct cmd *c)
 	if (v != latest) {
 		fprintf(stderr, "parkctl: %s: %s has schema version %d, this "
 		    "program %d (run \"parkctl db migrate\")\n", c->name,
-		    conf.db_path, v, latest);
+		    db_path_shown(conf.db_path), v, latest);
 		return EXIT_FAIL;
 	}
 	return -1;

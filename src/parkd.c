@@ -570,7 +570,7 @@ main(int argc, char **argv)
 	 * connection is closed before any fork. */
 	if (db_open(conf.db_path, 1) != DB_OK) {
 		log_msg(LOG_ERR, "cannot open or migrate the database %s",
-		    conf.db_path);
+		    db_path_shown(conf.db_path));
 		return 1;
 	}
 	end_admin_sessions();

@@ -73,6 +73,73 @@ resv_json(struct jw *jw, const char *key, const struct resv *v)
 	jw_obj_end(jw);
 }
 
+/*
+ * THE answers of the booking outcomes other than success, for walk-ins
+ * (enum book, through book_out[]), reservations, check-ins and cancels.
+ * A NULL text is made by resv_refused() (it names a setting).
+ */
+static const struct refusal {
+	int status;
+	const char *code, *text;
+} refusals[RESV__COUNT] = {
+	[RESV_NO_LOT] = { 404, "NOT_FOUND", "Parking lot not found" },
+	[RESV_NOT_FOUND] = { 404, "NOT_FOUND", "Reservation not found" },
+	[RESV_INACTIVE] = { 409, "LOT_INACTIVE",
+	    "This parking lot is not accepting bookings" },
+	[RESV_HOURS] = { 400, "OUTSIDE_OPERATING_HOURS",
+	    "The window is not inside the lot's opening hours" },
+	[RESV_FULL] = { 409, "LOT_FULL", "No available spots" },
+	[RESV_LIMIT] = { 409, "RESERVATION_LIMIT", NULL },
+	[RESV_OVERLAP] = { 409, "OVERLAPPING_RESERVATION", "You already hold "
+	    "a reservation for this vehicle that overlaps the window" },
+	[RESV_STATE] = { 409, "CONFLICT",
+	    "The reservation is not waiting for check-in" },
+	[RESV_TOO_EARLY] = { 409, "CHECKIN_TOO_EARLY",
+	    "Check-in opens shortly before the reservation starts" },
+	[RESV_EXPIRED] = { 409, "RESERVATION_EXPIRED",
+	    "The reservation expired: it was not checked in in time" },
+	[RESV_OCCUPIED] = { 409, "SPOT_OCCUPIED", "The spot is still "
+	    "occupied and no other spot is free for the window" },
+	[RESV_STARTED] = { 409, "RESERVATION_STARTED",
+	    "The reservation has started: it can only be checked in" },
+	[RESV_BOOK_LIMIT] = { 409, "BOOKING_LIMIT", NULL },
+};
+
+/* enum book as the outcomes above */
+static const enum resv_out book_out[] = {
+	[BOOK_OK] = RESV_OK, [BOOK_NO_LOT] = RESV_NO_LOT,
+	[BOOK_INACTIVE] = RESV_INACTIVE, [BOOK_FULL] = RESV_FULL,
+	[BOOK_LIMIT] = RESV_BOOK_LIMIT,
+};
+
+/* Sends the answer of an outcome other than RESV_OK (refusals[]; one
+ * not in it: 409 CONFLICT). */
+static void
+resv_refused(struct req *r, struct resp *w, enum resv_out how)
+{
+	const struct refusal *f = how > RESV_OK && how < RESV__COUNT &&
+	    refusals[how].status != 0 ? &refusals[how] : NULL;
+
+	if (f == NULL) {
+		resp_error(w, 409, "CONFLICT", "The request conflicts with "
+		    "the current state");
+		return;
+	}
+	if (how == RESV_LIMIT)
+		resp_error(w, f->status, f->code, pool_printf(&r->pool,
+		    "You already hold %d upcoming reservations",
+		    conf.resv_limit));
+	else if (how == RESV_BOOK_LIMIT)
+		resp_error(w, f->status, f->code, pool_printf(&r->pool,
+		    "You already hold %d active reservations; release one "
+		    "first", conf.max_active_bookings));
+	else
+		resp_error(w, f->status, f->code, f->text);
+	if (how == RESV_HOURS)
+		resp_detail(w, "start", "the window must lie inside one "
+		    "opening period of the lot");
+}
+
 enum { BOOK_VEHICLE };
 
 /*
@@ -96,28 +163,13 @@ resv_book(struct req *r, struct resp *w)
 		db_to_http(rc, w);
 		return;
 	}
-	switch (how) {
-	case BOOK_OK:
-		metrics_inc(MX_BOOKINGS);
-		resp_ok(w, "Spot booked successfully", &jw);
-		resv_json(&jw, NULL, &v);
-		return;
-	case BOOK_NO_LOT:
-		resp_error(w, 404, "NOT_FOUND", "Parking lot not found");
-		return;
-	case BOOK_INACTIVE:
-		resp_error(w, 409, "LOT_INACTIVE",
-		    "This parking lot is not accepting bookings");
-		return;
-	case BOOK_FULL:
-		resp_error(w, 409, "LOT_FULL", "No available spots");
-		return;
-	case BOOK_LIMIT:
-		resp_error(w, 409, "BOOKING_LIMIT", pool_printf(&r->pool,
-		    "You already hold %d active reservations; release one "
-		    "first", conf.max_active_bookings));
+	if (how != BOOK_OK) {
+		resv_refused(r, w, book_out[how]);
 		return;
 	}
+	metrics_inc(MX_BOOKINGS);
+	resp_ok(w, "Spot booked successfully", &jw);
+	resv_json(&jw, NULL, &v);
 }
 
 enum { REL_ID };
@@ -417,27 +469,141 @@ count_free(const struct spot_holds *sp, size_t n, int64_t s, int64_t e,
 	return c;
 }
 
-enum dbrc
-resv_window_free(struct pool *p, int64_t lot, int64_t s, int64_t e,
-    int *free_spots, int *total)
+/* The earliest instant at which the holds of sp[0..n) change by the
+ * clock alone (INT64_MAX: never). */
+static int64_t
+holds_until(const struct spot_holds *sp, size_t n)
+{
+	int64_t until = INT64_MAX;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (sp[i].until != 0 && sp[i].until < until)
+			until = sp[i].until;
+	return until;
+}
+
+/* Counts the free spots of lot for [s, e) at now into *free_spots (of
+ * *total); *until: the first instant at which the clock alone could
+ * change the count. */
+static enum dbrc
+window_free(struct pool *p, int64_t lot, int64_t s, int64_t e,
+    int64_t now, int *free_spots, int *total, int64_t *until)
 {
 	struct spot_holds *sp;
 	struct lot l;
 	enum dbrc rc;
-	size_t n;
+	size_t n, i;
+	int64_t guard = conf.overstay_guard_min * 60LL;
 
 	if ((rc = db_lot_holds(p, lot, s, e, 0, &l, &sp, &n)) != DB_OK)
 		return rc;
-	*free_spots = count_free(sp, n, s, e, park_now());
+	*free_spots = count_free(sp, n, s, e, now);
 	*total = (int)n;
+	*until = holds_until(sp, n);
+	/* a car on a spot blocks the window while it starts within the
+	 * guard: from s - guard + 1 on */
+	for (i = 0; i < n; i++)
+		if (sp[i].occupied && s >= now + guard && s - guard + 1 < *until)
+			*until = s - guard + 1;
 	return DB_OK;
+}
+
+enum dbrc
+resv_window_free(struct pool *p, int64_t lot, int64_t s, int64_t e,
+    int *free_spots, int *total)
+{
+	int64_t until;
+
+	return window_free(p, lot, s, e, park_now(), free_spots, total,
+	    &until);
+}
+
+/*
+ * Keeps the answer in w under key for the clock range [from, until): in
+ * the worker's memo (data version), and when ckey is set, in Redis (the
+ * key of the lot's version, from window_cached()) as "FROM UNTIL\n" and
+ * the text, expiring before until.  Only when nothing was committed since
+ * the request's session check (else the answer may mix two snapshots:
+ * the next request puts it).
+ */
+static void
+window_keep(struct req *r, struct resp *w, const char *key,
+    const char *ckey, int64_t from, int64_t until)
+{
+	uint64_t v = db_data_version();
+	int64_t ttl = until - park_now() - 1;
+	char *head, *all;
+	size_t hl;
+
+	if (v != r->snap || until <= from)
+		return;
+	memo_put_until(key, v, w->data.p, w->data.len, from, until);
+	if (ckey == NULL || conf.cache_ttl_s <= 0 || ttl < 1)
+		return;
+	if (ttl > conf.cache_ttl_s)
+		ttl = conf.cache_ttl_s;
+	head = pool_printf(&r->pool, "%lld %lld\n", (long long)from,
+	    (long long)until);
+	hl = strlen(head);
+	all = pool_alloc(&r->pool, hl + w->data.len);
+	memcpy(all, head, hl);
+	memcpy(all + hl, w->data.p, w->data.len);
+	cache_set(ckey, all, hl + w->data.len, (int)ttl);
+}
+
+/*
+ * Answers 200 with the text of key from the memo, or from Redis under the
+ * lot's version when it holds now (then memoised too); *ckey: the Redis
+ * key for window_keep() (NULL: none).  Returns 1 when it answered.
+ */
+static int
+window_cached(struct req *r, struct resp *w, const char *message,
+    const char *key, char **ckey)
+{
+	struct buf b = { 0 };
+	struct jw jw;
+	long long version, from, until;
+	char line[64], *nl;
+	size_t off;
+	int64_t now;
+	int hit = 0;
+
+	*ckey = NULL;
+	if (memo_answer(r, w, message, key))
+		return 1;
+	/* reservations and walk-ins, checked in, released, cancelled or
+	 * marked no-shows move the lot's version on (sql/005, sql/013);
+	 * the lot and its spots, the "lots" generation (cache_fetch) */
+	if (db_lot_version(r->pid[0], &version) != DB_OK || version < 0 ||
+	    cache_fetch(&r->pool, "lots", pool_printf(&r->pool, "%s:%lld",
+	    key, version), &b, ckey) != 0)
+		goto out;
+	if ((nl = memchr(b.p, '\n', b.len)) == NULL ||
+	    (off = (size_t)(nl - b.p)) >= sizeof(line))
+		goto out;
+	memcpy(line, b.p, off);
+	line[off] = '\0';
+	if (sscanf(line, "%lld %lld", &from, &until) != 2 ||
+	    (now = park_now()) < from || now >= until)
+		goto out;
+	resp_ok(w, message, &jw);
+	jw_raw(&jw, NULL, nl + 1, b.len - off - 1);
+	*ckey = NULL; /* it is there */
+	window_keep(r, w, key, NULL, from, until);
+	hit = 1;
+out:
+	buf_free(&b);
+	return hit;
 }
 
 enum { AV_START, AV_END };
 
 /*
  * GET /api/user/pkl/availability/{id}?start&end: how many spots of the
- * lot are free for the whole window.
+ * lot are free for the whole window.  Kept in the worker's memo for the
+ * database's data version, and in Redis for the lot's version, for the
+ * clock range in which the count holds.
  * Statuses: 200, 400, 401, 403, 404, 503.
  */
 void
@@ -445,13 +611,20 @@ resv_availability(struct req *r, struct resp *w)
 {
 	struct jw jw;
 	enum dbrc rc;
-	int64_t s, e;
+	int64_t s, e, now, until;
 	int f, t;
+	const char *key;
+	char *ckey;
 
 	if (resv_window(r, w, AV_START, AV_END, &s, &e) != 0)
 		return;
-	if ((rc = resv_window_free(&r->pool, r->pid[0], s, e, &f, &t)) !=
-	    DB_OK) {
+	key = pool_printf(&r->pool, "av:%lld:%lld:%lld", (long long)r->pid[0],
+	    (long long)s, (long long)e);
+	if (window_cached(r, w, "Availability", key, &ckey))
+		return;
+	now = park_now();
+	if ((rc = window_free(&r->pool, r->pid[0], s, e, now, &f, &t,
+	    &until)) != DB_OK) {
 		if (rc == DB_NOTFOUND)
 			resp_error(w, 404, "NOT_FOUND",
 			    "Parking lot not found");
@@ -467,6 +640,7 @@ resv_availability(struct req *r, struct resp *w)
 	jw_int(&jw, "available_spots", f);
 	jw_int(&jw, "total_spots", t);
 	jw_obj_end(&jw);
+	window_keep(r, w, key, ckey, now, until);
 }
 
 /* The local day of the "date" input as [*d0, *d1) in UTC (23 or 25 hours
@@ -488,7 +662,8 @@ enum { SL_DATE };
 
 /*
  * GET /api/user/pkl/slots/{id}?date: the free spots of each grid slot of
- * the day (site time zone) within the lot's opening hours.
+ * the day (site time zone) within the lot's opening hours.  Kept in the
+ * worker's memo like the availability.
  * Statuses: 200, 400, 401, 403, 404, 503.
  */
 void
@@ -500,10 +675,18 @@ resv_slots(struct req *r, struct resp *w)
 	enum dbrc rc;
 	size_t n, ns, i, j, k;
 	int64_t d0, d1, h0, h1, a0, grid = conf.resv_grid_min * 60LL;
-	int64_t now = park_now();
+	int64_t now, until, guard = conf.overstay_guard_min * 60LL;
 	long long *taken;
 	unsigned char *mark;
+	int occupied = 0;
+	const char *key;
+	char *ckey;
 
+	key = pool_printf(&r->pool, "sl:%lld:%s", (long long)r->pid[0],
+	    r->in[SL_DATE].s);
+	if (window_cached(r, w, "Slots", key, &ckey))
+		return;
+	now = park_now();
 	memset(&l, 0, sizeof(l));
 	if ((rc = db_lot_get(&r->pool, r->pid[0], &l)) == DB_OK) {
 		day_bounds(r->in[SL_DATE].s, &l, &d0, &d1, &h0, &h1);
@@ -536,13 +719,23 @@ resv_slots(struct req *r, struct resp *w)
 			    j++)
 				mark[j] = 1;
 		}
+		occupied |= sp[i].occupied;
 		for (j = 0; j < ns; j++) {
 			if (sp[i].occupied && a0 + (int64_t)j * grid <
-			    now + conf.overstay_guard_min * 60LL)
+			    now + guard)
 				mark[j] = 1;
 			taken[j] += mark[j];
 		}
 	}
+	/* the clock changes the answer when a reservation's grace ends, or
+	 * when the next slot comes within the guard of a car on a spot */
+	until = holds_until(sp, n);
+	for (j = 0; occupied && j < ns; j++)
+		if (a0 + (int64_t)j * grid >= now + guard) {
+			if (a0 + (int64_t)j * grid - guard + 1 < until)
+				until = a0 + (int64_t)j * grid - guard + 1;
+			break;
+		}
 	resp_ok(w, "Slots", &jw);
 	jw_arr(&jw, NULL);
 	for (j = 0; j < ns; j++) {
@@ -553,6 +746,7 @@ resv_slots(struct req *r, struct resp *w)
 		jw_obj_end(&jw);
 	}
 	jw_arr_end(&jw);
+	window_keep(r, w, key, ckey, now, until);
 }
 
 enum { RV_START, RV_END, RV_VEHICLE };
@@ -582,74 +776,13 @@ resv_reserve(struct req *r, struct resp *w)
 		db_to_http(rc, w);
 		return;
 	}
-	switch (how) {
-	case RESV_OK:
-		metrics_inc(MX_RESV_MADE);
-		resp_ok(w, "Spot reserved successfully", &jw);
-		resv_json(&jw, NULL, &v);
-		return;
-	case RESV_NO_LOT:
-		resp_error(w, 404, "NOT_FOUND", "Parking lot not found");
-		return;
-	case RESV_INACTIVE:
-		resp_error(w, 409, "LOT_INACTIVE",
-		    "This parking lot is not accepting bookings");
-		return;
-	case RESV_HOURS:
-		resp_error(w, 400, "OUTSIDE_OPERATING_HOURS",
-		    "The window is not inside the lot's opening hours");
-		resp_detail(w, "start", "the window must lie inside one "
-		    "opening period of the lot");
-		return;
-	case RESV_FULL:
-		resp_error(w, 409, "LOT_FULL", "No available spots");
-		return;
-	case RESV_LIMIT:
-		resp_error(w, 409, "RESERVATION_LIMIT", pool_printf(&r->pool,
-		    "You already hold %d upcoming reservations",
-		    conf.resv_limit));
-		return;
-	case RESV_OVERLAP:
-		resp_error(w, 409, "OVERLAPPING_RESERVATION",
-		    "You already hold a reservation for this vehicle that "
-		    "overlaps the window");
-		return;
-	default:
-		resp_error(w, 409, "CONFLICT", "The reservation could not be "
-		    "made");
+	if (how != RESV_OK) {
+		resv_refused(r, w, how);
 		return;
 	}
-}
-
-/* Sends the answer of a check-in or cancel outcome other than RESV_OK. */
-static void
-resv_refused(struct resp *w, enum resv_out how)
-{
-	switch (how) {
-	case RESV_NOT_FOUND:
-		resp_error(w, 404, "NOT_FOUND", "Reservation not found");
-		break;
-	case RESV_TOO_EARLY:
-		resp_error(w, 409, "CHECKIN_TOO_EARLY", "Check-in opens "
-		    "shortly before the reservation starts");
-		break;
-	case RESV_EXPIRED:
-		resp_error(w, 409, "RESERVATION_EXPIRED", "The reservation "
-		    "expired: it was not checked in in time");
-		break;
-	case RESV_OCCUPIED:
-		resp_error(w, 409, "SPOT_OCCUPIED", "The spot is still "
-		    "occupied and no other spot is free for the window");
-		break;
-	case RESV_STARTED:
-		resp_error(w, 409, "RESERVATION_STARTED", "The reservation "
-		    "has started: it can only be checked in");
-		break;
-	default:
-		resp_error(w, 409, "CONFLICT", "The reservation is not "
-		    "waiting for check-in");
-		break;
-	}
+	metrics_inc(MX_RESV_MADE);
+	resp_ok(w, "Spot reserved successfully", &jw);
+	resv_json(&jw, NULL, &v);
 }
 
 enum { CI_ID };
@@ -669,6 +802,7 @@ resv_checkin(struct req *r, struct resp *w)
 	struct jw jw;
 	enum resv_out how;
 	enum dbrc rc;
+	const char *msg;
 	int moved;
 
 	rc = db_checkin(&r->pool, r->who.user_id, r->in[CI_ID].i, &v, &how,
@@ -678,13 +812,20 @@ resv_checkin(struct req *r, struct resp *w)
 		return;
 	}
 	if (how != RESV_OK) {
-		resv_refused(w, how);
+		resv_refused(r, w, how);
 		return;
 	}
 	metrics_inc(MX_RESV_CHECKED_IN);
-	resp_ok(w, moved ? pool_printf(&r->pool, "Checked in: your spot was "
-	    "still occupied, you park on spot %d", v.spot_number) :
-	    "Checked in successfully", &jw);
+	if (moved == CHECKIN_MOVED_CAR)
+		msg = pool_printf(&r->pool, "Checked in: your spot was still "
+		    "occupied, you park on spot %d", v.spot_number);
+	else if (moved == CHECKIN_MOVED_HELD)
+		msg = pool_printf(&r->pool, "Checked in early: your spot is "
+		    "taken until your window starts, you park on spot %d",
+		    v.spot_number);
+	else
+		msg = "Checked in successfully";
+	resp_ok(w, msg, &jw);
 	resv_json(&jw, NULL, &v);
 }
 
@@ -708,7 +849,7 @@ resv_cancel(struct req *r, struct resp *w)
 		return;
 	}
 	if (how != RESV_OK) {
-		resv_refused(w, how);
+		resv_refused(r, w, how);
 		return;
 	}
 	metrics_inc(MX_RESV_CANCELLED);

@@ -38,8 +38,10 @@ sys_index(struct req *r, struct resp *w)
 }
 
 /*
- * GET /api/health: whether the database answers (else 503) and the state
- * of the cache (never fatal: "up", "down" or "disabled").
+ * GET /api/health: whether the database answers (else 503; on PostgreSQL
+ * the check itself reconnects a lost connection), which back end it is
+ * ("sqlite", "postgresql") and the state of the cache (never fatal: "up",
+ * "down" or "disabled").
  * Statuses: 200, 503.
  */
 void
@@ -64,6 +66,7 @@ sys_health(struct req *r, struct resp *w)
 	jw_str(&jw, "version", PACKAGE_VERSION);
 	jw_obj(&jw, "checks");
 	jw_str(&jw, "database", "up");
+	jw_str(&jw, "database_backend", db_backend());
 	jw_str(&jw, "cache", cache_state_str(cs));
 	jw_obj_end(&jw);
 	jw_obj_end(&jw);

@@ -333,6 +333,18 @@ put_digits(char *p, long v, int n)
 }
 
 char *
+time_local_text(int64_t t, char *out, size_t cap)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (localtime_r(&tt, &tm) == NULL ||
+	    strftime(out, cap, "%Y-%m-%d %H:%M %Z", &tm) == 0)
+		(void)time_iso(t, out); /* cap >= 21: the caller's contract */
+	return out;
+}
+
+char *
 time_iso(int64_t t, char *out)
 {
 	int64_t days, secs, era, z;
@@ -515,7 +527,9 @@ time_zone_set(const char *name)
 int64_t
 time_local(int y, int mo, int d, int minute)
 {
-	struct tm tm;
+	struct tm tm, c;
+	time_t wall, t[2], back;
+	int k, good[2];
 
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = y - 1900;
@@ -523,10 +537,37 @@ time_local(int y, int mo, int d, int minute)
 	tm.tm_mday = d;
 	tm.tm_hour = minute / 60;
 	tm.tm_min = minute % 60;
-	/* the zone's rules say whether summer time is in force that day
-	 * (a time in a gap of the spring change moves on by the gap) */
-	tm.tm_isdst = -1;
-	return (int64_t)mktime(&tm);
+	/* the wall-clock time as a plain count (d past the month's end
+	 * normalised), to tell which readings of it are real */
+	c = tm;
+	wall = timegm(&c);
+	/* Read it as standard and as summer time.  glibc's mktime() with
+	 * tm_isdst -1 picks either for a time the autumn change repeats,
+	 * after the offset of its previous call: an answer that would
+	 * depend on what the worker did before. */
+	for (k = 0; k < 2; k++) {
+		c = tm;
+		c.tm_isdst = k;
+		t[k] = mktime(&c);
+		good[k] = 0;
+		if (t[k] != (time_t)-1 && localtime_r(&t[k], &c) != NULL) {
+			back = timegm(&c);
+			good[k] = back == wall;
+		}
+	}
+	/* a time the autumn change repeats: its first occurrence (the
+	 * earlier instant); an ordinary time: its one reading */
+	if (good[0] && good[1])
+		return (int64_t)(t[0] < t[1] ? t[0] : t[1]);
+	if (good[0] || good[1])
+		return (int64_t)(good[0] ? t[0] : t[1]);
+	/* a time in the gap of the spring change moves on by the gap: read
+	 * with the offset before the change, the later instant */
+	if (t[0] != (time_t)-1 && t[1] != (time_t)-1)
+		return (int64_t)(t[0] > t[1] ? t[0] : t[1]);
+	c = tm;
+	c.tm_isdst = -1;
+	return (int64_t)mktime(&c);
 }
 
 int

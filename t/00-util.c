@@ -156,6 +156,27 @@ main(void)
 		    "05:00-07:00 is not");
 		ok(time_in_hours(NULL, NULL, 0, 86400 * 3), "no hours: always "
 		    "open");
+		/* 02:30 on 2026-10-25 happens twice (00:30Z CEST, 01:30Z
+		 * CET): always the first, whatever was read before (glibc's
+		 * mktime() alone answers after its previous call's offset) */
+		(void)time_local(2026, 12, 1, 12 * 60);
+		is_int(time_local(2026, 10, 25, 150), 1792888200,
+		    "02:30 on the autumn change day after a winter time: the "
+		    "first 02:30 (00:30Z)");
+		(void)time_local(2026, 7, 1, 12 * 60);
+		is_int(time_local(2026, 10, 25, 150), 1792888200,
+		    "and after a summer time too");
+		time_hours_of_day("01:00", "02:30", 2026, 10, 25, &f, &t);
+		is_int(t - f, 90 * 60, "01:00-02:30 on the autumn change day: "
+		    "closes at the first 02:30 (90 minutes)");
+		/* 02:30 on 2026-03-29 does not exist: 03:30 CEST (01:30Z) */
+		(void)time_local(2026, 7, 1, 12 * 60);
+		is_int(time_local(2026, 3, 29, 150), 1774747800,
+		    "02:30 in the spring gap moves on by the gap (01:30Z), "
+		    "after a summer time");
+		(void)time_local(2026, 12, 1, 12 * 60);
+		is_int(time_local(2026, 3, 29, 150), 1774747800,
+		    "and after a winter time");
 		time_zone_set("UTC");
 		is_int(time_local(2026, 3, 29, 0), 1774742400,
 		    "UTC again: midnight is 00:00Z");

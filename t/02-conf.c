@@ -428,16 +428,20 @@ test_values(void)
 	    "redis://:hun%40ter2@127.0.0.1:6390/1") == 0,
 	    "a Redis URL with a password loads");
 
-	ok(load("DATABASE_URL=postgresql://parkd:hunter2@db/parkd\n") == -1 &&
-	    says("DATABASE_URL", "\"postgresql\"", "SQLite", NULL) &&
+	ok(load("DATABASE_URL=postgresql://parkd:hunter2@db/parkd\n") == 0 &&
+	    strcmp(c.db_path, "postgresql://parkd:hunter2@db/parkd") == 0,
+	    "a postgresql:// URI loads, kept whole for libpq (#17)");
+	ok(load("DATABASE_URL='postgres://parkd@db1:5432,db2:5432/parkd"
+	    "?target_session_attrs=read-write&connect_timeout=3'\n") == 0 &&
+	    strcmp(c.db_path, "postgres://parkd@db1:5432,db2:5432/parkd"
+	    "?target_session_attrs=read-write&connect_timeout=3") == 0,
+	    "postgres://, several hosts and parameters: kept whole");
+	ok(load("DATABASE_URL=mysql://parkd:hunter2@db/parkd\n") == -1 &&
+	    says("DATABASE_URL", "\"mysql\"", "not supported", NULL) &&
 	    lacks("hunter2"),
 	    "another scheme refused, naming it, not the password");
-	ok(load("DATABASE_URL=postgresql://parkd@db/parkd\n") == -1 &&
-	    says("PostgreSQL back end not built yet", NULL),
-	    "postgresql: the back end is not built yet");
-	ok(load("DATABASE_URL=postgres://parkd@db/parkd\n") == -1 &&
-	    says("PostgreSQL back end not built yet", NULL),
-	    "postgres: the back end is not built yet");
+	ok(load("PARKD_PG_STATEMENT_TIMEOUT_MS=-1\n") == -1,
+	    "a negative statement timeout refused");
 	ok(load("DATABASE_URL=mysql+pymysql://u:p@h/d\n") == -1,
 	    "mysql refused");
 	ok(load("DATABASE_URL=sqlite://\n") == -1, "sqlite:// refused");

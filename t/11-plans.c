@@ -71,7 +71,7 @@ struct hot {
 /* Filled in main(): some parameters are times. */
 static struct hot hot[] = {
 	{ STMT_SPOT_FIRST_FREE, "STMT_SPOT_FIRST_FREE",
-	    { I(PROBE_LOT), I(0), I(14400) } },
+	    { I(PROBE_LOT), I(0), I(14400), I(0) } },
 	{ STMT_LOTS_LIST, "STMT_LOTS_LIST", { I(0) } },
 	{ STMT_LOT_GET, "STMT_LOT_GET", { I(PROBE_LOT) } },
 	{ STMT_LOT_FOR_BOOKING, "STMT_LOT_FOR_BOOKING", { I(PROBE_LOT) } },

@@ -33,6 +33,7 @@ main(void)
 	char key[64], big[2048];
 	const char *p;
 	size_t len;
+	int64_t now;
 	int i, n;
 
 	conf.memo_kb = 1;
@@ -107,6 +108,20 @@ main(void)
 	memo_put("empty", 8, "", 0);
 	ok(memo_get("empty", 8, &p, &len) == 0 && len == 0,
 	    "an empty text is kept");
+
+	/* an answer that moves with the clock: a hit only within the
+	 * range it was put with */
+	now = park_now();
+	memo_put_until("t-now", 9, "T", 1, now - 5, now + 60);
+	ok(has("t-now", 9, "T"), "a text within its clock range: hit");
+	memo_put_until("t-past", 9, "P", 1, now - 60, now);
+	ok(!has("t-past", 9, "P"), "at its until: miss (the clock changed "
+	    "the answer)");
+	memo_put_until("t-ahead", 9, "A", 1, now + 60, now + 120);
+	ok(!has("t-ahead", 9, "A"), "before its from (a clock set back): "
+	    "miss");
+	ok(!has("t-now", 10, "T"), "a clock range does not outlive the "
+	    "version");
 	memo_clear();
 	return done_testing();
 }

@@ -4,7 +4,7 @@
 Each library's headers are included by one file of src/ alone: SQLite by
 db-sqlite.c (the SQLite driver of the data layer, issue #17: the rest of
 the data layer sees struct dbstmt and the db_col_*() accessors, so a second
-back end is one more driver file), json-c by json.c, hiredis by cache.c,
+back end is one more driver file), libpq by db-pg.c (the PostgreSQL driver), json-c by json.c, hiredis by cache.c,
 OpenSSL by crypto.c, libjwt by token.c, libcurl by mail.c, libfcgi by
 fcgi.c.  The check reads the sources: a header included anywhere else, or
 an engine call (sqlite3_*) outside its file, fails it.  It checks itself on
@@ -26,6 +26,8 @@ from parktest import ok  # noqa: E402
 # library: (its one file, the pattern of its headers, a call only it makes)
 LIBS = {
     "SQLite": ("db-sqlite.c", r"sqlite3\.h", r"\bsqlite3_[a-z0-9_]+\s*\("),
+    "libpq": ("db-pg.c", r"(libpq-fe|libpq-events|postgres_ext)\.h",
+              r"\bPQ[a-z][A-Za-z]+\s*\("),
     "json-c": ("json.c", r"json-c/", None),
     "hiredis": ("cache.c", r"hiredis/", None),
     "OpenSSL": ("crypto.c", r"openssl/", None),

@@ -22,7 +22,7 @@ Every rule of section 4 through real nginx, parkd and Redis:
 * check-in: too early, early (the hold starts at the arrival), late in
   the grace, after it (RESERVATION_EXPIRED, a no-show charged 1 hour),
   onto a spot an overstaying car holds (moved; SPOT_OCCUPIED when nothing
-  is free); a no-show's spot is free again at once (before any job ran);
+  is free), early onto a spot reserved until then (moved, saying so); a no-show's spot is free again at once (before any job ran);
 * cancel before the start (free), after it (RESERVATION_STARTED), another
   user's (404); release cost from min(start, arrival) to max(end, leaving);
   a price change never changes a reservation made;
@@ -44,6 +44,7 @@ import datetime
 import os
 import sys
 import time
+import zoneinfo
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "lib"))
@@ -554,6 +555,7 @@ def test_checkin(s, u, v):
     d = data(r) or {}
     ok(r.status == 200 and d.get("spot_id") != spot and
        "spot %d" % d.get("spot_number", 0) in (r.json or {}).get(
+           "message", "") and "still occupied" in (r.json or {}).get(
            "message", ""),
        "the reserved spot is held by an overstaying car: the check-in "
        "moves to the free spot and says which",
@@ -577,6 +579,38 @@ def test_checkin(s, u, v):
         "overstaying car, the other is taken: SPOT_OCCUPIED")
     is_(row(s, rid)[0], "reserved", "and it is still reserved")
     return lot
+
+
+def test_checkin_early_move(s, u, v):
+    """An early check-in whose spot another reservation holds until the
+    window starts moves, and says so (not "occupied": no car is on it)."""
+    lot = P.create_lot(s, number_of_spots=2, price=10)["id"]
+    far = slot_now() + 86400
+    x = (data(reserve(v, lot, far, far + 1800, vehicle="BEFORE")) or {}
+         ).get("id")
+    y = (data(reserve(u, lot, far + 1800, far + 5400, vehicle="AFTER")) or
+         {}).get("id")
+    ok(x and y and row(s, x)[1] == row(s, y)[1], "two windows end to start "
+       "on one spot (best fit)")
+    now = int(time.time())
+    # x: [now - 20 min, now + 10 min), in its grace, not checked in;
+    # y: [now + 10 min, now + 70 min): 10 minutes early
+    for rid in (x, y):
+        shift(s, rid, now - 20 * 60 - far)
+    r = u.req("POST", "/api/user/pkl/checkin", {"reservation_id": y})
+    msg = (r.json or {}).get("message", "")
+    ok(r.status == 200 and (data(r) or {}).get("spot_id") != row(s, x)[1]
+       and "early" in msg and "occupied" not in msg and "spot %d" % (
+           data(r) or {}).get("spot_number", 0) in msg,
+       "checked in 10 minutes early while the spot is reserved until "
+       "then: moved, and the message says why", "  %d %r" % (
+           r.status, r.body[:300]))
+    u.req("POST", "/api/user/pkl/release", {"reservation_id": y})
+    # x has started: out of the way by hand, so that v's later windows
+    # do not meet it
+    P.db_write(s, ("UPDATE reservations SET status = 'cancelled',"
+                   " leaving_ts = parking_ts, cost_cents = 0, hold_start ="
+                   " NULL, hold_end = NULL WHERE id = ?", (x,)))
 
 
 def test_no_show_frees(s, u, v):
@@ -727,6 +761,12 @@ def test_tick(s, u, v):
     ok(n >= 3, "each run is recorded (%d)" % n)
     ok(subj and "Reminder" in subj[0] and subj[1] == u.username.lower() +
        "@parking.test", "the reminder goes to the user", "  %r" % (subj,))
+    local = datetime.datetime.fromtimestamp(
+        row(s, r1)[3], zoneinfo.ZoneInfo("Europe/Berlin")).strftime(
+            "%Y-%m-%d %H:%M %Z")
+    ok(subj and subj[0].endswith("starts at " + local),
+       "its subject gives the start in TIMEZONE (%s)" % local,
+       "  %r" % (subj,))
     p = s.parkctl("tick", "--now", iso(later - 30 * 60))
     ok(p.returncode == 0 and "1 reminder" in p.stdout + p.stderr,
        "tick --now 30 minutes before the third: its reminder is due",
@@ -879,6 +919,7 @@ def main():
         test_walkin_hold(s, u, v)
         test_user_rules(s, us[2])
         test_checkin(s, u, v)
+        test_checkin_early_move(s, u, v)
         test_no_show_frees(s, u, v)
         test_cancel(s, u, v)
         test_price_kept(s, u)

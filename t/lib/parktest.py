@@ -31,6 +31,7 @@ in-tree build):
                      leak (dev/check's valgrind step)
 """
 
+import atexit
 import collections
 import ctypes
 import http.client
@@ -191,6 +192,79 @@ PARKD = os.path.join(BUILDDIR, "parkd")
 VALGRIND = os.environ.get("PARKTEST_VALGRIND") == "1"
 SLOW = 6 if VALGRIND else 1
 PARKCTL = os.path.join(BUILDDIR, "parkctl")
+
+
+# ---- a private PostgreSQL cluster (dev/lib.sh, issue #17) ----------------
+
+PG_BIN = os.environ.get("PARKD_PG_BIN", "/usr/lib/postgresql/15/bin")
+DEV_LIB = os.path.join(SRCDIR, "dev", "lib.sh")
+
+
+def pg_have():
+    """True when the PostgreSQL server binaries are installed."""
+    return all(os.access(os.path.join(PG_BIN, b), os.X_OK)
+               for b in ("initdb", "pg_ctl", "postgres", "psql"))
+
+
+def pg_lib(*words, db="parkd"):
+    """Runs dev/lib.sh's function words[0] (pg_start, pg_stop, pg_migrate,
+    pg_url...) with its arguments; returns the CompletedProcess."""
+    env = dict(os.environ, PARKD_PG_DB=db)
+    return subprocess.run(
+        ["bash", "-c", 'set -euo pipefail; . "$1"; shift; "$@"', "-",
+         DEV_LIB] + list(words), env=env, capture_output=True, text=True,
+        timeout=300)
+
+
+def pg_url(d, role="parkd", db="parkd"):
+    """The DATABASE_URL of the cluster under d for role (dev/lib.sh
+    pg_url)."""
+    r = pg_lib("pg_url", d, role, db=db)
+    if r.returncode != 0:
+        raise RuntimeError("pg_url: " + r.stderr)
+    return r.stdout.strip()
+
+
+def use_pg():
+    """True when the end-to-end tests run parkd on PostgreSQL
+    (PARKD_DB=postgresql)."""
+    return os.environ.get("PARKD_DB", "sqlite") == "postgresql"
+
+
+_pg_dir = None
+
+
+def _pg_cluster_stop():
+    """Stops the cluster of pg_database() (at exit)."""
+    global _pg_dir
+    if _pg_dir is None:
+        return
+    pg_lib("pg_stop", _pg_dir)
+    if os.environ.get("PARKTEST_KEEP") != "1" and _failed == 0:
+        shutil.rmtree(_pg_dir, ignore_errors=True)
+    _pg_dir = None
+
+
+def pg_database():
+    """With PARKD_DB=postgresql: a new database, migrated (sql/pg), on the
+    private cluster of this test run (pg_start under /tmp the first time,
+    pg_stop at exit); returns the DATABASE_URL for the DML role parkd
+    runs as."""
+    global _pg_dir
+    if not pg_have():
+        raise RuntimeError("PARKD_DB=postgresql: no PostgreSQL server "
+                           "binaries in " + PG_BIN)
+    if _pg_dir is None:
+        # Under /tmp: as root the cluster runs as another user, who must
+        # reach the directory, and a socket path is short.
+        _pg_dir = tempfile.mkdtemp(prefix="parktest-pg-", dir="/tmp")
+        atexit.register(_pg_cluster_stop)
+    db = "t" + secrets.token_hex(6)
+    for step in ("pg_start", "pg_migrate"):
+        r = pg_lib(step, _pg_dir, db=db)
+        if r.returncode != 0:
+            raise RuntimeError("%s: %s" % (step, r.stderr))
+    return pg_url(_pg_dir, "parkd", db)
 
 
 _ports_given = set()
@@ -532,7 +606,8 @@ class Stack:
             "SECRET_KEY": secrets.token_hex(32),
             "ADMIN_EMAIL": self.admin_email,
             "ADMIN_PASSWORD": self.admin_password,
-            "DATABASE_URL": "sqlite:///" + os.path.join(self.dir, "parkd.db"),
+            "DATABASE_URL": pg_database() if use_pg() else
+            "sqlite:///" + os.path.join(self.dir, "parkd.db"),
             "REDIS_CACHE_URL": redis_url,
             "PARKD_SOCKET": self.socket_path,
             "PARKD_SOCKET_MODE": "0660",
@@ -581,7 +656,8 @@ class Stack:
     def env(self, extra=None):
         """The environment parkd and parkctl run with: no setting from the
         caller's environment, so the settings file is the only source."""
-        keep = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
+        keep = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR",
+                "PARKD_PG_ALLOW_UNPORTED")
         env = {k: v for k, v in os.environ.items()
                if k in keep or k.startswith(("ASAN_", "UBSAN_", "LSAN_",
                                              "MSAN_", "VALGRIND"))}
