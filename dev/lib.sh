@@ -13,6 +13,7 @@ PARKD_PACKAGES=(
 	nginx-light redis-server python3 curl
 	wrk valgrind clang libclang-rt-14-dev slowhttptest
 	prometheus  # promtool, for t/75-metrics.t
+	python3-prometheus-client  # its parser, for t/75-metrics.t
 	chromium
 	# the PostgreSQL back end (#17): the server binaries for the private
 	# cluster of pg_start (Debian's package also makes a "main" cluster

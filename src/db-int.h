@@ -360,9 +360,6 @@ enum dbrc db_lot_cancel_upcoming(struct pool *, int64_t lot, int above);
 
 /* Rows changed by the last INSERT, UPDATE or DELETE. */
 long long db_changes(void);
-/* Notes n reservations marked no-show in the open write transaction: GET
- * /metrics counts them when it commits (none when it rolls back). */
-void db_note_no_shows(int n);
 /*
  * The id (rowid) of the row the last INSERT made.  Kept rather than
  * "INSERT ... RETURNING id": SQLite 3.40 runs RETURNING through an

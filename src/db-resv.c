@@ -59,9 +59,8 @@ db_resv_expire_lot(int64_t lot, int64_t now)
 	db_bind_int(st, 2, now);
 	db_bind_int(st, 3, conf.checkin_grace_min * MIN);
 	db_bind_int(st, 4, conf.no_show_charge_min);
-	if ((rc = db_run(st)) == DB_OK)
-		db_note_no_shows((int)db_changes());
-	return rc;
+	/* the no-shows are counted by the database (lots.no_shows_total) */
+	return db_run(st);
 }
 
 enum dbrc

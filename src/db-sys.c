@@ -155,9 +155,10 @@ out:
 
 /*
  * Reads what a scrape of GET /metrics shows of the database: per lot one
- * row (the counts the triggers keep on it), the queues from their state
- * indexes, and each job's last good run from job_runs_job.  A few
- * hundred row reads with 100 lots (bench/RESULTS.md).
+ * row (the counts and totals the triggers keep on it), the queues' live
+ * states from their state indexes and the others from metrics_counts,
+ * and each job's last good run from job_runs_ok: a few hundred row reads
+ * with 100 lots, however much history is kept (bench/RESULTS.md).
  */
 enum dbrc
 db_metrics_get(struct pool *p, const char *const *jobs, size_t njobs,
@@ -185,6 +186,10 @@ db_metrics_get(struct pool *p, const char *const *jobs, size_t njobs,
 			m->lots = l;
 			cap *= 2;
 		}
+		m->no_shows += db_col_int(st, 5);
+		m->revenue_cents += db_col_int(st, 6);
+		if (db_col_int(st, 4) != 0)
+			continue; /* deleted: its totals only */
 		l = &m->lots[m->nlots++];
 		l->id = db_col_int(st, 0);
 		l->free = db_col_int(st, 1);
@@ -201,11 +206,12 @@ db_metrics_get(struct pool *p, const char *const *jobs, size_t njobs,
 		goto out;
 	m->outbox_queued = db_col_int(st, 0);
 	m->outbox_sending = db_col_int(st, 1);
-	m->outbox_failed = db_col_int(st, 2);
-	m->exports_pending = db_col_int(st, 3);
-	m->exports_progress = db_col_int(st, 4);
-	m->exports_success = db_col_int(st, 5);
-	m->exports_failure = db_col_int(st, 6);
+	m->outbox_sent = db_col_int(st, 2);
+	m->outbox_failed = db_col_int(st, 3);
+	m->exports_pending = db_col_int(st, 4);
+	m->exports_progress = db_col_int(st, 5);
+	m->exports_success = db_col_int(st, 6);
+	m->exports_failure = db_col_int(st, 7);
 	db_done(st);
 	for (i = 0; i < njobs; i++) {
 		if ((st = db_stmt(STMT_METRICS_JOB_OK)) == NULL) {

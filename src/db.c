@@ -1196,27 +1196,36 @@ static const struct stmt_def stmt_sql[] = {
 	    " errors, status, message FROM job_runs WHERE id IN (SELECT max(id)"
 	    " FROM job_runs GROUP BY job) ORDER BY job LIMIT $1::bigint" },
 
-	/* db-sys.c: GET /metrics.  Each lot not deleted with its spots not
-	 * occupied now, its active and its upcoming reservations (the counts
-	 * the triggers keep on the row: one row read per lot). */
+	/* db-sys.c: GET /metrics.  Every lot, deleted ones included (their
+	 * totals stay counted), with its spots not occupied now, its active
+	 * and upcoming reservations (the counts the triggers keep on the row),
+	 * whether it is deleted, and its no-shows and revenue so far (014's
+	 * counters): one row read per lot. */
 	[STMT_METRICS_LOTS] = { .sqlite =
-	    "SELECT id, number_of_spots - occupied, occupied, resv_reserved"
-	    " FROM lots WHERE deleted_at IS NULL ORDER BY id", .pg = PG_SAME },
-	/* the outbox by state (queued, sending, failed) and the exports by
-	 * state (PENDING, PROGRESS, SUCCESS, FAILURE): each a count of one
-	 * range of outbox_due or export_jobs_state; sent mail is not
-	 * counted (it is history, not depth) */
+	    "SELECT id, number_of_spots - occupied, occupied, resv_reserved,"
+	    " deleted_at IS NOT NULL, no_shows_total, revenue_cents_total"
+	    " FROM lots ORDER BY id",
+	    .pg =
+	    "SELECT id, number_of_spots - occupied, occupied, resv_reserved,"
+	    " (deleted_at IS NOT NULL)::int, no_shows_total,"
+	    " revenue_cents_total FROM lots ORDER BY id" },
+	/* the outbox by state (queued, sending, sent, failed) and the exports
+	 * by state (PENDING, PROGRESS, SUCCESS, FAILURE): the live states are
+	 * counted on outbox_due and export_jobs_state (the queue's depth), the
+	 * states that keep history are one row each of metrics_counts (014's
+	 * triggers), so no count grows with the history kept */
 	[STMT_METRICS_QUEUES] = { .sqlite =
 	    "SELECT (SELECT count(*) FROM outbox WHERE state = 'queued'),"
 	    " (SELECT count(*) FROM outbox WHERE state = 'sending'),"
-	    " (SELECT count(*) FROM outbox WHERE state = 'failed'),"
+	    " (SELECT n FROM metrics_counts WHERE name = 'outbox sent'),"
+	    " (SELECT n FROM metrics_counts WHERE name = 'outbox failed'),"
 	    " (SELECT count(*) FROM export_jobs WHERE state = 'PENDING'),"
 	    " (SELECT count(*) FROM export_jobs WHERE state = 'PROGRESS'),"
-	    " (SELECT count(*) FROM export_jobs WHERE state = 'SUCCESS'),"
-	    " (SELECT count(*) FROM export_jobs WHERE state = 'FAILURE')",
+	    " (SELECT n FROM metrics_counts WHERE name = 'exports SUCCESS'),"
+	    " (SELECT n FROM metrics_counts WHERE name = 'exports FAILURE')",
 	    .pg = PG_SAME },
-	/* when job ?1 last finished well: job_runs_job backwards from its
-	 * newest run, stopping at the first that succeeded */
+	/* when job ?1 last finished well: one seek of job_runs_ok (014), which
+	 * holds the good runs only, however many failed since */
 	[STMT_METRICS_JOB_OK] = { .sqlite =
 	    "SELECT finished_at FROM job_runs WHERE job = ?1 AND status = 'ok'"
 	    " ORDER BY id DESC LIMIT 1",
@@ -1936,8 +1945,6 @@ static enum dbrc bind_rc;
 /* When the open write transaction took the lock (0: none open). */
 static int64_t write_since_ms;
 static int64_t write_since_us; /* the same, for GET /metrics */
-/* No-shows the open transaction marked: counted when it commits. */
-static int tx_no_shows;
 
 static enum dbrc db_step(struct dbstmt *, int *);
 static int db_version_get(enum dbrc *);
@@ -2465,12 +2472,6 @@ write_done(void)
 		    "%lld ms (over %d)", (long long)ms, DB_WRITE_WARN_MS);
 }
 
-void
-db_note_no_shows(int n)
-{
-	tx_no_shows += n;
-}
-
 /* Returns a number that changes with every commit to the database, also
  * across reopens; 0 when it cannot tell. */
 uint64_t
@@ -2517,9 +2518,6 @@ db_commit(void)
 	}
 	if ((r = db_run(db_stmt(STMT_COMMIT))) != DB_OK)
 		db_rollback();
-	else if (tx_no_shows > 0)
-		metrics_add(MX_RESV_NO_SHOW, (uint64_t)tx_no_shows);
-	tx_no_shows = 0;
 	write_done();
 	return r;
 }
@@ -2538,7 +2536,6 @@ db_rollback(void)
 			log_msg(LOG_ERR, "db: rollback failed: %s",
 			    drv->errmsg());
 	}
-	tx_no_shows = 0;
 	write_done();
 }
 

@@ -538,32 +538,36 @@ put_business(struct buf *b, const struct db_metrics *d, int db_up)
 	    MX_BOOKINGS);
 	counter(b, "parkd_releases_total", "Reservations released (and paid).",
 	    MX_RELEASES);
+	/* no-shows and revenue are the database's totals (014: every
+	 * process's, parkctl tick's included, across restarts): without
+	 * the database they are left out, never shown as 0 */
 	head(b, "parkd_reservations_total", "counter",
 	    "Advance reservations by outcome: made, checked_in, cancelled "
-	    "(by the user), no_show (marked by a worker; parkctl tick's "
-	    "are in parkd_reservations).");
+	    "(by the user; these three counted by the workers), no_show "
+	    "(marked by a worker or parkctl tick; the database's total).");
 	sample1(b, "parkd_reservations_total", "outcome", "made",
 	    (long long)cval(MX_RESV_MADE));
 	sample1(b, "parkd_reservations_total", "outcome", "checked_in",
 	    (long long)cval(MX_RESV_CHECKED_IN));
 	sample1(b, "parkd_reservations_total", "outcome", "cancelled",
 	    (long long)cval(MX_RESV_CANCELLED));
-	sample1(b, "parkd_reservations_total", "outcome", "no_show",
-	    (long long)cval(MX_RESV_NO_SHOW));
-	counter(b, "parkd_revenue_cents_total", "Money charged by releases, "
-	    "in cents.", MX_REVENUE_CENTS);
 	if (!db_up)
 		return;
+	sample1(b, "parkd_reservations_total", "outcome", "no_show",
+	    d->no_shows);
+	head(b, "parkd_revenue_cents_total", "counter", "Money charged, in "
+	    "cents: releases and no-shows (the database's total).");
+	sample(b, "parkd_revenue_cents_total", d->revenue_cents);
 
 	for (i = 0; i < d->nlots; i++) {
 		active += d->lots[i].active;
 		upcoming += d->lots[i].upcoming;
 	}
-	head(b, "parkd_reservations", "gauge",
+	head(b, "parkd_reservations_open", "gauge",
 	    "Reservations now: active (a car parked) and upcoming (reserved, "
 	    "not yet checked in).");
-	sample1(b, "parkd_reservations", "state", "active", active);
-	sample1(b, "parkd_reservations", "state", "upcoming", upcoming);
+	sample1(b, "parkd_reservations_open", "state", "active", active);
+	sample1(b, "parkd_reservations_open", "state", "upcoming", upcoming);
 	head(b, "parkd_lot_free_spots", "gauge",
 	    "Spots of a lot not occupied now, by lot id.");
 	for (i = 0; i < d->nlots; i++) {
@@ -573,11 +577,14 @@ put_business(struct buf *b, const struct db_metrics *d, int db_up)
 	}
 
 	head(b, "parkd_outbox_messages", "gauge",
-	    "E-mails in the outbox by state (sent ones are not counted).");
+	    "E-mails in the outbox by state (sent and failed ones stay until "
+	    "parkctl cleanup).");
 	sample1(b, "parkd_outbox_messages", "state", "queued",
 	    d->outbox_queued);
 	sample1(b, "parkd_outbox_messages", "state", "sending",
 	    d->outbox_sending);
+	sample1(b, "parkd_outbox_messages", "state", "sent",
+	    d->outbox_sent);
 	sample1(b, "parkd_outbox_messages", "state", "failed",
 	    d->outbox_failed);
 	head(b, "parkd_export_jobs", "gauge", "CSV export jobs by state.");
@@ -589,17 +596,32 @@ put_business(struct buf *b, const struct db_metrics *d, int db_up)
 	    d->exports_success);
 	sample1(b, "parkd_export_jobs", "state", "failure",
 	    d->exports_failure);
+	/* parkctl_job, not job: Prometheus gives job to the scrape target
+	 * (a sample's own job label would be renamed exported_job) */
 	head(b, "parkd_job_last_success_timestamp_seconds", "gauge",
-	    "When each parkctl job last finished well (Unix time; 0: never).");
+	    "When each parkctl job last finished well (Unix time; 0: never), "
+	    "by parkctl_job.");
 	for (i = 0; i < NJOBS; i++)
-		sample1(b, "parkd_job_last_success_timestamp_seconds", "job",
-		    jobs[i], d->job_ok[i]);
+		sample1(b, "parkd_job_last_success_timestamp_seconds",
+		    "parkctl_job", jobs[i], d->job_ok[i]);
 }
 
 /*
  * 1 when addr is in PARKD_METRICS_ALLOW: addresses and CIDR prefixes
- * (IPv4 or IPv6) separated by commas or spaces.
+ * (IPv4 or IPv6) separated by commas or spaces.  An IPv4-mapped IPv6
+ * address (::ffff:127.0.0.1, what a dual-stack listener reports for an
+ * IPv4 client) is its IPv4 address, and so is such an entry.
  */
+/* 1 when the 16 bytes of an IPv6 address are ::ffff:a.b.c.d. */
+static int
+v4_mapped(const unsigned char *a)
+{
+	static const unsigned char prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0xff, 0xff };
+
+	return memcmp(a, prefix, sizeof prefix) == 0;
+}
+
 int
 metrics_allowed(const char *list, const char *addr)
 {
@@ -614,6 +636,10 @@ metrics_allowed(const char *list, const char *addr)
 	af = strchr(addr, ':') != NULL ? AF_INET6 : AF_INET;
 	if (inet_pton(af, addr, have) != 1)
 		return 0;
+	if (af == AF_INET6 && v4_mapped(have)) {
+		memmove(have, have + 12, 4);
+		af = AF_INET;
+	}
 	for (p = list; *p != '\0'; p += n) {
 		p += strspn(p, ", ");
 		if ((n = strcspn(p, ", ")) == 0 || n >= sizeof one)
@@ -627,8 +653,16 @@ metrics_allowed(const char *list, const char *addr)
 			bits = atoi(slash + 1);
 			one[slash - one] = '\0';
 		}
-		if (fam != af || bits < 0 || bits > max ||
-		    inet_pton(fam, one, want) != 1)
+		if (bits < 0 || bits > max || inet_pton(fam, one, want) != 1)
+			continue;
+		/* ::ffff:a.b.c.d/N: a.b.c.d/(N - 96) */
+		if (fam == AF_INET6 && v4_mapped(want) && bits >= 96) {
+			memmove(want, want + 12, 4);
+			fam = AF_INET;
+			max = 32;
+			bits -= 96;
+		}
+		if (fam != af)
 			continue;
 		full = (size_t)bits / 8;
 		if (memcmp(want, have, full) != 0)

@@ -769,8 +769,10 @@ struct db_stats {
 enum dbrc db_stats_get(struct db_stats *);
 
 /* What GET /metrics reads from the database (db_metrics_get()): each lot
- * not deleted, the queues by state, and when each job named in jobs[]
- * last succeeded (0: never).  lots[] lives in the pool given. */
+ * not deleted, the queues by state, when each job named in jobs[] last
+ * succeeded (0: never), and the totals of every lot (deleted ones too):
+ * no-shows, and cents charged by releases and no-shows.  lots[] lives in
+ * the pool given. */
 struct db_metrics_lot {
 	int64_t id;
 	long long free, active, upcoming;
@@ -779,9 +781,10 @@ struct db_metrics_lot {
 struct db_metrics {
 	struct db_metrics_lot *lots;
 	size_t nlots;
-	long long outbox_queued, outbox_sending, outbox_failed;
+	long long outbox_queued, outbox_sending, outbox_sent, outbox_failed;
 	long long exports_pending, exports_progress, exports_success,
 	    exports_failure;
+	long long no_shows, revenue_cents;
 	int64_t job_ok[DB_METRICS_JOBS];
 };
 /* In one read transaction; at most DB_METRICS_JOBS jobs.  Returns DB_OK
@@ -1788,7 +1791,7 @@ enum mx_counter {
 	MX_DB_QUEUE_TIMEOUTS,
 	MX_CACHE_HITS, MX_CACHE_MISSES, MX_CACHE_ERRORS,
 	MX_BOOKINGS, MX_RELEASES, MX_RESV_MADE, MX_RESV_CHECKED_IN,
-	MX_RESV_CANCELLED, MX_RESV_NO_SHOW, MX_REVENUE_CENTS,
+	MX_RESV_CANCELLED,
 	MX__COUNT
 };
 /* The supervisor, before its first fork: maps the shared counters.

@@ -205,9 +205,8 @@ resv_release(struct req *r, struct resp *w)
 		    "No active reservation to release");
 		return;
 	}
+	/* its charge is counted by the database (lots.revenue_cents_total) */
 	metrics_inc(MX_RELEASES);
-	if (v.has_cost && v.cost_cents > 0)
-		metrics_add(MX_REVENUE_CENTS, (uint64_t)v.cost_cents);
 	resp_ok(w, "Spot released successfully", &jw);
 	resv_json(&jw, NULL, &v);
 }

@@ -1,6 +1,7 @@
 /*
  * 02-conf: the settings table, the KEY=value loader, the server's secret
- * checks, and the agreement of the table with man/parkd.conf.5.
+ * checks, the agreement of the table with man/parkd.conf.5, and how
+ * PARKD_METRICS_ALLOW matches an address.
  *
  * Files are written to a temporary directory that is removed at the end.
  */
@@ -767,6 +768,44 @@ test_man(void)
 	free(man);
 }
 
+/* PARKD_METRICS_ALLOW's matching (metrics_allowed()): addresses and
+ * prefixes of both families; an IPv4-mapped IPv6 address (what a
+ * dual-stack listener reports for an IPv4 client) is its IPv4 address,
+ * whichever side names it. */
+static void
+test_metrics_allow(void)
+{
+	static const struct {
+		const char *list, *addr;
+		int want;
+	} t[] = {
+		{ "127.0.0.1", "127.0.0.1", 1 },
+		{ "127.0.0.1", "127.0.0.2", 0 },
+		{ "127.0.0.0/8, ::1", "127.9.9.9", 1 },
+		{ "10.0.0.0/8 ::1", "::1", 1 },
+		{ "10.0.0.0/8 ::1", "::2", 0 },
+		{ "127.0.0.1", "::ffff:127.0.0.1", 1 },
+		{ "127.0.0.1", "::FFFF:127.0.0.1", 1 },
+		{ "127.0.0.0/8", "::ffff:127.1.2.3", 1 },
+		{ "127.0.0.1", "::ffff:127.0.0.2", 0 },
+		{ "10.0.0.0/8", "::ffff:127.0.0.1", 0 },
+		{ "::ffff:127.0.0.1", "127.0.0.1", 1 },
+		{ "::ffff:127.0.0.0/104", "127.5.5.5", 1 },
+		{ "::ffff:127.0.0.0/104", "128.0.0.1", 0 },
+		{ "::1", "::ffff:127.0.0.1", 0 },
+		{ "127.0.0.1", "::127.0.0.1", 0 },
+		{ "127.0.0.1", "::ffff:7f00:1", 1 },
+		{ "127.0.0.1", "not-an-address", 0 },
+		{ "", "127.0.0.1", 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		is_int(metrics_allowed(t[i].list, t[i].addr), t[i].want,
+		    "PARKD_METRICS_ALLOW=\"%s\" %s %s", t[i].list,
+		    t[i].want ? "lets in" : "keeps out", t[i].addr);
+}
+
 int
 main(void)
 {
@@ -790,6 +829,7 @@ main(void)
 	test_env();
 	test_server();
 	test_man();
+	test_metrics_allow();
 
 	conf_free(&c);
 	buf_free(&err);

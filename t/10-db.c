@@ -47,6 +47,7 @@ static void test_constraints(void);
 static void test_status_check(const char *);
 static void test_export_recipient(const char *);
 static void test_windows(const char *);
+static void test_metrics_counts(const char *);
 static void test_triggers(void);
 static void test_sample(void);
 static void test_stats(void);
@@ -909,6 +910,140 @@ test_windows(const char *path)
 	is_int(db_open(path, 1), DB_OK, "back to the main file");
 }
 
+/*
+ * Migration 014 (GET /metrics' bounded reads) on a database at version 13
+ * with mail, exports and job runs: metrics_counts starts with the rows in
+ * the states that keep history, and follows inserts, changes of state and
+ * deletes (a user's deletion cascading to the user's exports too); a job's
+ * last good run is one seek of job_runs_ok, not a walk over the failed
+ * runs; lots' totals start at 0 and count releases and no-shows, not rows
+ * written finished or cost changes.  Reopens path after.
+ */
+static void
+test_metrics_counts(const char *path)
+{
+	char p[300], plan[1024];
+	sqlite3 *d;
+	sqlite3_stmt *st;
+	size_t i;
+	int rc;
+
+	path_in(p, sizeof p, "v13.db");
+	sqlite3_open(p, &d);
+	rc = sqlite3_exec(d, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	for (i = 0; i < 13 && rc == SQLITE_OK; i++)
+		rc = sqlite3_exec(d, sql_migrations[i].text, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(d, sql_sample, NULL, NULL, NULL);
+#define OUTBOX14(key, state) "INSERT INTO outbox (idem_key, to_addr, " \
+	"subject, body_text, state, next_attempt_at, created_at) VALUES ('" \
+	key "', 'a@b.test', 's', 'b', '" state "', 0, 0);"
+#define EXPORT14(id, user, state) "INSERT INTO export_jobs (id, user_id, " \
+	"email, state, created_at, updated_at) VALUES ('" id "', " user \
+	", 'a@b.test', '" state "', 0, 0);"
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(d, "PRAGMA user_version = 13;"
+		    OUTBOX14("q1", "queued") OUTBOX14("s1", "sent")
+		    OUTBOX14("s2", "sent") OUTBOX14("f1", "failed")
+		    EXPORT14("00000000000000000000000000000001",
+			"(SELECT min(id) FROM users)", "SUCCESS")
+		    EXPORT14("00000000000000000000000000000002",
+			"(SELECT max(id) FROM users)", "FAILURE")
+		    EXPORT14("00000000000000000000000000000003",
+			"(SELECT min(id) FROM users)", "PENDING")
+		    "INSERT INTO job_runs (job, started_at, finished_at, status)"
+		    " VALUES ('mail', 10, 11, 'ok');"
+		    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+		    "FROM n WHERE i < 500) INSERT INTO job_runs (job, started_at,"
+		    " finished_at, status) SELECT 'mail', 20 + i, 21 + i, "
+		    "'failed' FROM n;", NULL, NULL, NULL);
+	is_int(rc, SQLITE_OK, "014: a database at version 13 with mail, "
+	    "exports and 501 runs of mail (%s)", sqlite3_errmsg(d));
+	sqlite3_close(d);
+	is_int(db_open(p, 1), DB_OK, "db_open migrates it");
+	is_int(db_version(), db_version_latest(), "to the latest version");
+	db_close();
+	sqlite3_open(p, &d);
+	sqlite3_exec(d, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+#define COUNTS14 "SELECT name || ' ' || n FROM metrics_counts ORDER BY name"
+	is_str(rows_of(d, COUNTS14), "exports FAILURE 1\nexports SUCCESS 1\n"
+	    "outbox failed 1\noutbox sent 2\n", "014: metrics_counts starts "
+	    "with the rows there are");
+	rc = sqlite3_exec(d, OUTBOX14("f2", "failed")
+	    "UPDATE outbox SET state = 'sending' WHERE idem_key = 'q1';"
+	    "UPDATE outbox SET state = 'sent' WHERE idem_key = 'q1';"
+	    "UPDATE outbox SET state = 'queued' WHERE idem_key = 'f1';"
+	    "UPDATE outbox SET attempts = 3 WHERE idem_key = 's1';"
+	    "DELETE FROM outbox WHERE idem_key = 's2';"
+	    "UPDATE export_jobs SET state = 'PROGRESS' WHERE id = "
+	    "'00000000000000000000000000000003';"
+	    "UPDATE export_jobs SET state = 'FAILURE' WHERE id = "
+	    "'00000000000000000000000000000003';"
+	    "DELETE FROM users WHERE id = (SELECT min(id) FROM users)",
+	    NULL, NULL, NULL);
+	is_int(rc, SQLITE_OK, "mail and exports through their states, a user "
+	    "deleted (%s)", sqlite3_errmsg(d));
+	is_str(rows_of(d, COUNTS14), "exports FAILURE 1\nexports SUCCESS 0\n"
+	    "outbox failed 1\noutbox sent 2\n", "the counts followed (the "
+	    "deleted user's two exports went with the user)");
+	is_str(rows_of(d, "SELECT (SELECT count(*) FROM outbox WHERE state = "
+	    "'sent') || ' ' || (SELECT count(*) FROM outbox WHERE state = "
+	    "'failed') || ' ' || (SELECT count(*) FROM export_jobs WHERE state "
+	    "= 'SUCCESS') || ' ' || (SELECT count(*) FROM export_jobs WHERE "
+	    "state = 'FAILURE')"), "2 1 0 1\n", "as the tables count them");
+
+	plan[0] = '\0';
+	if (sqlite3_prepare_v2(d, "EXPLAIN QUERY PLAN SELECT finished_at FROM "
+	    "job_runs WHERE job = 'mail' AND status = 'ok' ORDER BY id DESC "
+	    "LIMIT 1", -1, &st, NULL) == SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW)
+			snprintf(plan + strlen(plan), sizeof plan - strlen(plan),
+			    "%s\n", (const char *)sqlite3_column_text(st, 3));
+		sqlite3_finalize(st);
+	}
+	ok(strstr(plan, "SEARCH job_runs USING INDEX job_runs_ok (job=?)")
+	    != NULL && strstr(plan, "TEMP B-TREE") == NULL,
+	    "a job's last good run is one seek of job_runs_ok, whatever "
+	    "failed since");
+	diag("%s", plan);
+	is_str(rows_of(d, "SELECT finished_at FROM job_runs WHERE job = 'mail'"
+	    " AND status = 'ok' ORDER BY id DESC LIMIT 1"), "11\n",
+	    "the mail job's last good run, 500 failed runs later");
+
+	is_str(rows_of(d, "SELECT sum(no_shows_total) || ' ' || "
+	    "sum(revenue_cents_total) FROM lots"), "0 0\n", "014: lots' totals "
+	    "start at 0");
+	rc = sqlite3_exec(d, "INSERT INTO reservations (spot_id, lot_id, "
+	    "user_id, parking_ts, hourly_cents, status, created_at, updated_at,"
+	    " leaving_ts, cost_cents) SELECT s.id, s.lot_id, (SELECT min(id) "
+	    "FROM users), 100, 300, 'completed', 10, 10, 200, 777 FROM spots s "
+	    "WHERE s.spot_number = 1 AND s.lot_id = (SELECT min(id) FROM lots);"
+	    "INSERT INTO reservations (spot_id, lot_id, user_id, parking_ts, "
+	    "hourly_cents, created_at, updated_at) SELECT s.id, s.lot_id, "
+	    "(SELECT min(id) FROM users), 1000, 300, 10, 10 FROM spots s WHERE "
+	    "s.spot_number = 2 AND s.lot_id = (SELECT min(id) FROM lots);"
+	    "UPDATE reservations SET status = 'completed', leaving_ts = 5000, "
+	    "cost_cents = 400 WHERE status = 'active';"
+	    "UPDATE reservations SET cost_cents = 500 WHERE cost_cents = 400;"
+	    "INSERT INTO reservations (spot_id, lot_id, user_id, parking_ts, "
+	    "hourly_cents, status, created_at, updated_at, start_time, "
+	    "end_time, hold_start, hold_end) SELECT s.id, s.lot_id, (SELECT "
+	    "min(id) FROM users), 20000, 300, 'reserved', 10, 10, 20000, 23600,"
+	    " 20000, 23600 FROM spots s WHERE s.spot_number = 3 AND s.lot_id ="
+	    " (SELECT min(id) FROM lots);"
+	    "UPDATE reservations SET status = 'no_show', leaving_ts = "
+	    "parking_ts, cost_cents = 300 WHERE status = 'reserved'",
+	    NULL, NULL, NULL);
+	is_int(rc, SQLITE_OK, "a row written completed, a release, a cost "
+	    "changed, a no-show (%s)", sqlite3_errmsg(d));
+	is_str(rows_of(d, "SELECT sum(no_shows_total) || ' ' || "
+	    "sum(revenue_cents_total) FROM lots"), "1 700\n", "the lot's "
+	    "totals: one no-show, 4.00 + 3.00 charged");
+	is_str(rows_of(d, "PRAGMA integrity_check"), "ok\n", "integrity_check");
+	sqlite3_close(d);
+	is_int(db_open(path, 1), DB_OK, "back to the main file");
+}
+
 /* The schema refuses what the API could never store. */
 static void
 test_constraints(void)
@@ -1507,6 +1642,7 @@ main(void)
 	test_status_check(path);
 	test_export_recipient(path);
 	test_windows(path);
+	test_metrics_counts(path);
 	test_triggers();
 	test_sample();
 	test_stats();

@@ -19,11 +19,26 @@ Through nginx, against 3 workers:
   nginx's 403 and never reaches parkd; with PARKD_METRICS_ALLOW not
   naming 127.0.0.1 (after a SIGHUP) parkd itself answers 403, empty 404,
   and the totals survive the reload's new workers;
+* the Python prometheus_client parser (Debian's python3-prometheus-client)
+  reads every sample, and every metric family's name is unique (a counter
+  parkd_x_total's family is parkd_x: no gauge may be called that);
+* parkctl tick marking a no-show moves parkd_reservations_total
+  {outcome="no_show"} by 1 and the revenue by its charge (the database's
+  totals, migration 014); mail sent and failed (rows written behind
+  parkd's back) move parkd_outbox_messages, and their deletion moves it
+  back (014's triggers);
 * the scrape configuration and the alert rules of README.md: promtool
-  check rules accepts the rules (and refuses a broken copy), and every
-  parkd_ metric they name is in a scrape.
+  check rules accepts the rules (and refuses a broken copy), every
+  parkd_ metric they name is in a scrape, and promtool test rules runs
+  them on series made from a real scrape's samples, labelled as
+  Prometheus stores them (the target's job and instance added; a sample
+  label job would become exported_job): mail queued while parkctl mail
+  has not succeeded for 90 minutes fires ParkdOutboxStuck, a healthy
+  outbox does not; a daily job failing for a day fires
+  ParkdJobNotSucceeding, the monthly report job does not.
 """
 
+import collections
 import os
 import re
 import signal
@@ -37,6 +52,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import parktest as T  # noqa: E402
 import parking as P  # noqa: E402
 from parktest import diag, is_, ok  # noqa: E402
+
+# Debian's python3-prometheus-client, whatever python3 runs the test
+sys.path.append("/usr/lib/python3/dist-packages")
+try:
+    from prometheus_client.parser import \
+        text_string_to_metric_families  # noqa: E402
+except ImportError:
+    text_string_to_metric_families = None
 
 WORKERS = 3
 PROMTOOL = os.environ.get("PROMTOOL", "/usr/bin/promtool")
@@ -93,6 +116,36 @@ def check_format(body):
        "units" % len(names), *bad)
 
 
+def check_parser(body):
+    """The prometheus_client parser reads every sample; family names are
+    unique."""
+    if text_string_to_metric_families is None:
+        ok(False, "python3-prometheus-client is installed (dev/lib.sh)")
+        return
+    try:
+        fams = list(text_string_to_metric_families(body))
+    except ValueError as e:
+        ok(False, "prometheus_client parses the scrape", str(e))
+        return
+    lines = [x for x in body.splitlines() if x and not x.startswith("#")]
+    n = sum(len(f.samples) for f in fams)
+    is_(n, len(lines), "prometheus_client parses all %d samples"
+        % len(lines))
+    count = collections.Counter(f.name for f in fams)
+    dup = sorted(k for k, v in count.items() if v > 1)
+    ok(fams and not dup, "every metric family name is unique (%d families)"
+       % len(fams), *["  %s: %s" % (f.name, sorted({x.name for x in
+                                                      f.samples}))
+                      for f in fams if f.name in dup])
+    try:
+        list(text_string_to_metric_families(
+            body + 'parkd_broken_total{route="/x" 1\n'))
+        refused = False
+    except ValueError:
+        refused = True
+    ok(refused, "the parser refuses a copy with one malformed line")
+
+
 def readme_block(starts):
     """The first ```yaml block of README.md whose text starts with
     starts."""
@@ -133,6 +186,199 @@ def check_rules(sample):
     for rule in ("ParkdHighErrorRatio", "ParkdOutboxStuck",
                  "ParkdJobNotSucceeding"):
         ok(rule in rules, "README.md's rules hold %s" % rule)
+    check_rule_behaviour(rules, sample)
+
+
+TARGET = {"job": "parkd", "instance": "127.0.0.1:80"}
+
+
+def stored(key, sample):
+    """The series Prometheus stores for the scrape's sample key (README's
+    scrape config, honor_labels off): the target's job and instance
+    added, a sample's own job or instance renamed exported_*.  None when
+    the scrape has no such sample."""
+    if key not in sample:
+        return None
+    name, _, rest = key.partition("{")
+    labels = dict(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)"', rest))
+    for k in list(labels):
+        if k in TARGET:
+            labels["exported_" + k] = labels.pop(k)
+    labels.update(TARGET)
+    return "%s{%s}" % (name, ",".join('%s="%s"' % kv for kv in
+                                      sorted(labels.items())))
+
+
+def rules_unit_tests(sample):
+    """promtool test rules' file for README's rules: series from the
+    scrape's own samples (None if one is missing)."""
+    queued = stored('parkd_outbox_messages{state="queued"}', sample)
+    job = {j: stored('parkd_job_last_success_timestamp_seconds'
+                     '{parkctl_job="%s"}' % j, sample)
+           for j in ("mail", "cleanup", "remind", "report")}
+    if queued is None or None in job.values():
+        return None
+    t = dict(TARGET)
+    return """rule_files: [rules.yml]
+evaluation_interval: 1m
+tests:
+  - name: mail queued, parkctl mail stuck for 90 minutes
+    interval: 1m
+    input_series:
+      - series: '%(queued)s'
+        values: '5x120'
+      - series: '%(mail)s'
+        values: '1000x120'
+    alert_rule_test:
+      - eval_time: 90m
+        alertname: ParkdOutboxStuck
+        exp_alerts:
+          - exp_labels: {severity: ticket, state: queued, job: %(job)s,
+                         instance: "%(instance)s"}
+            exp_annotations:
+              summary: 'E-mail is queued but parkctl mail has not succeeded for 30 minutes'
+              description: 'See systemctl status parkctl-mail.timer and journalctl -u parkctl-mail.'
+  - name: mail queued, parkctl mail succeeding every minute
+    interval: 1m
+    input_series:
+      - series: '%(queued)s'
+        values: '5x120'
+      - series: '%(mail)s'
+        values: '1000+60x120'
+    alert_rule_test:
+      - eval_time: 90m
+        alertname: ParkdOutboxStuck
+        exp_alerts: []
+  - name: nothing queued, parkctl mail stuck
+    interval: 1m
+    input_series:
+      - series: '%(queued)s'
+        values: '0x120'
+      - series: '%(mail)s'
+        values: '1000x120'
+    alert_rule_test:
+      - eval_time: 90m
+        alertname: ParkdOutboxStuck
+        exp_alerts: []
+  - name: cleanup failing for a day; report a month old; remind fine
+    interval: 1m
+    input_series:
+      - series: '%(cleanup)s'
+        values: '60x1700'
+      - series: '%(report)s'
+        values: '0x1700'
+      - series: '%(remind)s'
+        values: '60+60x1700'
+    alert_rule_test:
+      - eval_time: 1600m
+        alertname: ParkdJobNotSucceeding
+        exp_alerts:
+          - exp_labels: {severity: ticket, parkctl_job: cleanup,
+                         job: %(job)s, instance: "%(instance)s"}
+            exp_annotations:
+              summary: 'parkctl cleanup has not succeeded for a day'
+              description: 'See parkctl db stats and journalctl -u parkctl-cleanup.'
+  - name: every job fine
+    interval: 1m
+    input_series:
+      - series: '%(cleanup)s'
+        values: '60+60x1700'
+      - series: '%(report)s'
+        values: '60+60x1700'
+    alert_rule_test:
+      - eval_time: 1600m
+        alertname: ParkdJobNotSucceeding
+        exp_alerts: []
+""" % dict(t, queued=queued, **job)
+
+
+def check_rule_behaviour(rules, sample):
+    tests = rules_unit_tests(sample)
+    ok(tests is not None, "the series the rules need are in the scrape "
+       "(parkd_outbox_messages{state=\"queued\"}, parkd_job_last_success_"
+       "timestamp_seconds{parkctl_job=...})")
+    if tests is None:
+        return
+    with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, "rules.yml"), "w") as f:
+            f.write(rules)
+        with open(os.path.join(d, "tests.yml"), "w") as f:
+            f.write(tests)
+        r = subprocess.run([PROMTOOL, "test", "rules", "tests.yml"], cwd=d,
+                           text=True, capture_output=True, timeout=120)
+        ok(r.returncode == 0, "promtool test rules: ParkdOutboxStuck fires "
+           "for mail stuck 90 minutes and not for a healthy outbox; "
+           "ParkdJobNotSucceeding fires for a daily job failing a day, not "
+           "for the monthly report", *(r.stdout + r.stderr).splitlines())
+        # the test can fail: the rules as they were before #19's review
+        with open(os.path.join(d, "rules.yml"), "w") as f:
+            f.write(rules.replace("parkctl_job", "job").replace(
+                "and on(job, instance)\n", "and "))
+        r = subprocess.run([PROMTOOL, "test", "rules", "tests.yml"], cwd=d,
+                           text=True, capture_output=True, timeout=120)
+        ok(r.returncode != 0, "promtool test rules fails for the rules "
+           "selecting on job (the test can fail)")
+
+
+def check_totals(s, lot, u, m):
+    """parkctl tick's no-show in the counters; mail sent and failed."""
+    start = (int(time.time()) // 900 + 96) * 900
+    iso = "%Y-%m-%dT%H:%M:%SZ"
+    r = u.req("POST", "/api/user/pkl/reserve/%d" % lot, {
+        "start": time.strftime(iso, time.gmtime(start)),
+        "end": time.strftime(iso, time.gmtime(start + 3600))})
+    rid = ((r.json or {}).get("data") or {}).get("id")
+    is_(r.status, 200, "a reservation a day ahead, for parkctl tick")
+    # 31 minutes past its start: the grace (30 min) is over
+    back = int(time.time()) - 31 * 60 - start
+    P.db_write(s, ("UPDATE reservations SET start_time = start_time + ?1,"
+                   " end_time = end_time + ?1, hold_start = hold_start + ?1,"
+                   " hold_end = hold_end + ?1, parking_ts = parking_ts + ?1"
+                   " WHERE id = ?2", (back, rid)))
+    _, m0 = scrape(s)
+    p = s.parkctl("tick")
+    ok(p.returncode == 0 and "1 no-show" in p.stdout + p.stderr,
+       "parkctl tick marks it a no-show", p.stdout + p.stderr)
+    c = P.dbconn(s)
+    try:
+        st, cost = c.execute("SELECT status, cost_cents FROM reservations"
+                             " WHERE id = ?", (rid,)).fetchone()
+    finally:
+        c.close()
+    ok(st == "no_show" and cost > 0, "charged %r cents" % cost)
+    _, m1 = scrape(s)
+    is_(delta(m0, m1, 'parkd_reservations_total{outcome="no_show"}'), 1,
+        "parkctl tick's no-show: parkd_reservations_total{outcome="
+        "\"no_show\"} + 1")
+    is_(delta(m0, m1, "parkd_revenue_cents_total"), cost,
+        "and the revenue + its charge (%r cents)" % cost)
+
+    keys = ["resv-m-%d" % i for i in range(5)]
+    P.db_write(s, *[("INSERT INTO outbox (idem_key, to_addr, subject,"
+                     " body_text, state, next_attempt_at, created_at)"
+                     " VALUES (?, 'a@b.test', 's', 'b', ?, 0, 0)",
+                     (k, "failed" if i < 3 else "sent"))
+                    for i, k in enumerate(keys)])
+    _, m2 = scrape(s)
+    is_([delta(m1, m2, 'parkd_outbox_messages{state="%s"}' % x)
+         for x in ("failed", "sent")], [3, 2],
+        "3 failed and 2 sent e-mails counted (014's triggers)")
+    P.db_write(s, ("UPDATE outbox SET state = 'sent' WHERE idem_key = ?",
+                   (keys[0],)),
+               ("DELETE FROM outbox WHERE idem_key = ?", (keys[1],)))
+    _, m3 = scrape(s)
+    is_([delta(m1, m3, 'parkd_outbox_messages{state="%s"}' % x)
+         for x in ("failed", "sent")], [1, 3],
+        "one failed one now sent, one deleted: 1 failed, 3 sent")
+    c = P.dbconn(s)
+    try:
+        db = [c.execute("SELECT count(*) FROM outbox WHERE state = ?",
+                        (x,)).fetchone()[0] for x in ("failed", "sent")]
+    finally:
+        c.close()
+    is_([m3.get('parkd_outbox_messages{state="%s"}' % x)
+         for x in ("failed", "sent")], db, "as the table counts them %r"
+        % (db,))
 
 
 def main():
@@ -151,6 +397,7 @@ def main():
             "text/plain; version=0.0.4; charset=utf-8",
             "the text format 0.0.4")
         check_format(r.text)
+        check_parser(r.text)
         is_(m0.get("parkd_workers"), WORKERS, "parkd_workers is %d"
             % WORKERS)
         is_(m0.get(free_key), 2, "the new lot has 2 free spots")
@@ -188,7 +435,7 @@ def main():
         r, mb = scrape(s)
         sent += 1
         is_(mb.get(free_key), 1, "while it is parked: 1 free spot")
-        is_(mb.get('parkd_reservations{state="active"}'), 1,
+        is_(mb.get('parkd_reservations_open{state="active"}'), 1,
             "1 active reservation")
         r = u.req("POST", "/api/user/pkl/release", {"reservation_id": rid})
         is_(r.status, 200, "its release")
@@ -242,15 +489,18 @@ def main():
             is_(delta(m0, m1, 'parkd_reservations_total{outcome="%s"}'
                       % outcome), n, "reservations %s: %d" % (outcome, n))
         is_(m1.get(free_key), 2, "after the release: 2 free spots")
-        is_(m1.get('parkd_reservations{state="active"}'), 0,
+        is_(m1.get('parkd_reservations_open{state="active"}'), 0,
             "no active reservation")
         ok(delta(m0, m1, "parkd_db_transaction_duration_seconds_count") >= 4,
            "write transactions timed (%d)" % delta(
                m0, m1, "parkd_db_transaction_duration_seconds_count"))
         for job in ("exports", "mail", "remind", "tick", "report",
                     "cleanup"):
-            ok('parkd_job_last_success_timestamp_seconds{job="%s"}' % job
-               in m1, "the last good run of parkctl %s is shown" % job)
+            ok('parkd_job_last_success_timestamp_seconds{parkctl_job="%s"}'
+               % job in m1, "the last good run of parkctl %s is shown "
+               "(label parkctl_job: job is the scrape target's)" % job)
+        ok(not re.search(r'[{,]job="', r.text), "no sample has a label "
+           "job (Prometheus would store it as exported_job)")
         c = P.dbconn(s)
         try:
             queued = c.execute("SELECT count(*) FROM outbox WHERE state ="
@@ -324,6 +574,7 @@ def main():
             3 * WORKERS, "and as many exited")
         is_(delta(m2, m3, req_key("/metrics", "GET", "4xx")), 2,
             "parkd's 403 and 404 are counted")
+        check_totals(s, lot, u, m3)
         check_rules(m3)
         diag("scrape: %d bytes, %d samples" % (len(r.body), len(m3)))
 

@@ -19,8 +19,9 @@
   cancellations, no-shows, moves, deletes, refused changes) are applied to
   SQLite and to PostgreSQL; each is taken or refused by both (with the same
   message for a trigger's refusal), and every row of lots, spots, users,
-  reservations and import_map is the same at the end (counters, versions,
-  statuses, holds; times compared as unix seconds).
+  reservations, import_map and metrics_counts is the same at the end (counters, versions,
+  statuses, holds, 014's totals and metrics_counts; times compared as
+  unix seconds).
 * sql/pg/sample.sql yields SQLite's sample rows, with the same ids, and
   the sequences move on past them.
 * pg_stop leaves no process of the cluster.
@@ -724,6 +725,28 @@ def operations():
         ("UPDATE reservations SET status = 'cancelled', leaving_ts ="
          " parking_ts WHERE status = 'reserved'", None),
         (upd % ("parking_ts = T(%d)" % (T0 - H), 101), None),
+        # mail and exports through their states (014's counts of the
+        # states that keep history); user 4's export goes with the user
+        ("INSERT INTO outbox (id, idem_key, to_addr, subject, body_text,"
+         " state, next_attempt_at, created_at) VALUES"
+         " (1, 'k1', 'a@b.c', 's', 'b', 'queued', T(%d), T(%d)),"
+         " (2, 'k2', 'a@b.c', 's', 'b', 'sent', T(%d), T(%d)),"
+         " (3, 'k3', 'a@b.c', 's', 'b', 'failed', T(%d), T(%d))"
+         % ((T0,) * 6), None),
+        ("UPDATE outbox SET state = 'sending' WHERE id = 1", None),
+        ("UPDATE outbox SET state = 'sent' WHERE id = 1", None),
+        ("UPDATE outbox SET state = 'queued' WHERE id = 3", None),
+        ("UPDATE outbox SET state = 'failed' WHERE id = 2", None),
+        ("DELETE FROM outbox WHERE id = 2", None),
+        ("INSERT INTO export_jobs (id, user_id, email, state, created_at,"
+         " updated_at) VALUES ('%s', 4, 'x@y.z', 'SUCCESS', T(%d), T(%d)),"
+         " ('%s', 1, 'x@y.z', 'PENDING', T(%d), T(%d)),"
+         " ('%s', 1, 'x@y.z', 'FAILURE', T(%d), T(%d))"
+         % ("a" * 32, T0, T0, "b" * 32, T0, T0, "c" * 32, T0, T0), None),
+        ("UPDATE export_jobs SET state = 'PROGRESS' WHERE id = '%s'"
+         % ("b" * 32), None),
+        ("UPDATE export_jobs SET state = 'SUCCESS' WHERE id = '%s'"
+         % ("b" * 32), None),
         # rows that go, and their mappings
         ("DELETE FROM users WHERE id = 3", REFUSED),
         ("DELETE FROM users WHERE id = 4", None),
@@ -737,6 +760,7 @@ def operations():
 COMPARE = [
     ("lots", "id"), ("spots", "id"), ("users", "id"),
     ("reservations", "id"), ("import_map", "source, kind, old_id"),
+    ("metrics_counts", "name"),
 ]
 
 
@@ -777,6 +801,15 @@ def test_triggers(sock, lite):
     is_(pg.rows("SELECT occupied, resv_reserved, resv_no_show FROM lots"
                 " WHERE id = 1"), [["0", "0", "1"]],
         "lot 1 ends with nothing occupied or reserved, and one no-show")
+    is_(pg.rows("SELECT no_shows_total, revenue_cents_total FROM lots"
+                " WHERE id = 1"), [["1", "1500"]],
+        "lot 1's totals: one no-show, 2 + 4 + 9 charged (rows written "
+        "finished and cost changes count nothing)")
+    is_(pg.rows("SELECT name, n FROM metrics_counts ORDER BY name"),
+        [["exports FAILURE", "1"], ["exports SUCCESS", "1"],
+         ["outbox failed", "0"], ["outbox sent", "1"]],
+        "metrics_counts: one sent, none failed; one export of each end "
+        "(the deleted user's went with it)")
     is_(pg.rows("SELECT resv_finished, resv_cancelled, resv_no_show,"
                 " parked_secs, spent_cents FROM users WHERE id = 3"),
         [["3", "1", "1", "3600", "901"]],
