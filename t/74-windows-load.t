@@ -533,6 +533,12 @@ def check_load(s, lot, clients, crash, what):
         is_(holding, want, "%s: the rows that hold are exactly those the "
             "answers say" % what)
     is_(P.invariants(s), [], "%s: the database's invariants hold" % what)
+    # The write lock serialises every check-then-write (SQLite's BEGIN
+    # IMMEDIATE, PostgreSQL's advisory lock): no race reaches the schema's
+    # constraints (the holds' exclusion), the last line behind it.
+    is_(P.constraint_refusals(s.log())[:5], [], "%s: the database's "
+        "constraints never had to refuse a write (the writers were "
+        "serialised)" % what)
 
 
 def test_load(s, users, crash):
