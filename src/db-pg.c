@@ -664,6 +664,10 @@ pg_begin(void)
 	txn = 1;
 	if ((migrating && (r = pg_run(STMT_PG_MIGRATE_LOCK)) != DB_OK) ||
 	    (r = pg_run(STMT_PG_WRITE_LOCK)) != DB_OK) {
+		/* past lock_timeout: parkd_db_busy_timeouts_total{lock=
+		 * "postgresql"}, as SQLite's busy handler counts its own */
+		if (r == DB_BUSY)
+			metrics_inc(MX_DB_BUSY_TIMEOUTS);
 		db_rollback();
 		return r;
 	}

@@ -487,18 +487,18 @@ put_stores(struct buf *b, int db_up)
 
 	head(b, "parkd_db_up", "gauge",
 	    "1 when the database answered this scrape, by back end.");
-	sample1(b, "parkd_db_up", "backend", "sqlite", db_up);
+	sample1(b, "parkd_db_up", "backend", db_backend(), db_up);
 	head(b, "parkd_db_busy_waits_total", "counter",
-	    "Waits for the write lock: SQLite's busy handler, or the "
-	    "workers' writers' queue.");
-	sample1(b, "parkd_db_busy_waits_total", "lock", "sqlite",
+	    "Waits for the write lock: the engine's (SQLite's busy handler; "
+	    "on PostgreSQL not counted), or the workers' writers' queue.");
+	sample1(b, "parkd_db_busy_waits_total", "lock", db_backend(),
 	    (long long)cval(MX_DB_BUSY_WAITS));
 	sample1(b, "parkd_db_busy_waits_total", "lock", "queue",
 	    (long long)cval(MX_DB_QUEUE_WAITS));
 	head(b, "parkd_db_busy_timeouts_total", "counter",
 	    "Waits for the write lock that ran past PARKD_DB_BUSY_TIMEOUT_MS "
 	    "(503).");
-	sample1(b, "parkd_db_busy_timeouts_total", "lock", "sqlite",
+	sample1(b, "parkd_db_busy_timeouts_total", "lock", db_backend(),
 	    (long long)cval(MX_DB_BUSY_TIMEOUTS));
 	sample1(b, "parkd_db_busy_timeouts_total", "lock", "queue",
 	    (long long)cval(MX_DB_QUEUE_TIMEOUTS));

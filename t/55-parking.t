@@ -196,7 +196,12 @@ def move_to(s, rid, ts):
                    " created_at = created_at - (parking_ts - ?1),"
                    " updated_at = updated_at - (parking_ts - ?1),"
                    " leaving_ts = leaving_ts - (parking_ts - ?1),"
-                   " parking_ts = ?1 WHERE id = ?2", (ts, rid)))
+                   " parking_ts = ?1 WHERE id = ?2", (ts, rid),
+                   "UPDATE reservations SET"
+                   " created_at = created_at - (parking_ts - to_timestamp(?1)),"
+                   " updated_at = updated_at - (parking_ts - to_timestamp(?1)),"
+                   " leaving_ts = leaving_ts - (parking_ts - to_timestamp(?1)),"
+                   " parking_ts = to_timestamp(?1) WHERE id = ?2"))
 
 
 def move_back(s, rid, seconds):

@@ -13,7 +13,7 @@
     worker per breaker period); SIGCONT afterwards.
 (c) Stale cache: a write while Redis is frozen (breaker open), then
     SIGCONT: every read shows the new data, although the old cached entry
-    is still in Redis (generations live in SQLite).
+    is still in Redis (generations live in the database).
 """
 
 import os

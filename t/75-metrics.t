@@ -401,7 +401,17 @@ def main():
         is_(m0.get("parkd_workers"), WORKERS, "parkd_workers is %d"
             % WORKERS)
         is_(m0.get(free_key), 2, "the new lot has 2 free spots")
-        is_(m0.get('parkd_db_up{backend="sqlite"}'), 1, "parkd_db_up 1")
+        backend = "postgresql" if T.use_pg() else "sqlite"
+        is_(m0.get('parkd_db_up{backend="%s"}' % backend), 1,
+            "parkd_db_up{backend=\"%s\"} 1" % backend)
+        is_(sorted(k for k in m0 if k.startswith("parkd_db_up")),
+            ['parkd_db_up{backend="%s"}' % backend],
+            "  no other back end named")
+        is_(sorted(k for k in m0 if k.startswith("parkd_db_busy_")
+                   and 'lock="queue"' not in k),
+            ['parkd_db_busy_timeouts_total{lock="%s"}' % backend,
+             'parkd_db_busy_waits_total{lock="%s"}' % backend],
+            "  the write lock's waits are named by the back end")
 
         # ---- the traffic ----
         # m0's own scrape is counted before its answer is sent, after it

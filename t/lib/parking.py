@@ -16,6 +16,7 @@
 import http.client
 import json
 import os
+import re
 import socket
 import sqlite3
 import threading
@@ -379,6 +380,27 @@ def overlapping_holds(c):
         " WHERE a.hold_start IS NOT NULL AND b.hold_start IS NOT NULL"
         " AND a.hold_start < b.hold_end AND b.hold_start < a.hold_end"
         ).fetchall()
+
+
+def constraint_refusals(log_text):
+    """The lines of parkd's log where the database's constraints refused a
+    write (PostgreSQL: SQLSTATE class 23; SQLite: a SQLITE_CONSTRAINT code).
+    Under the write lock every check-then-write sees the commits before
+    it, so a race between requests never reaches the constraints: on
+    either engine they are the last line, and a load that hits them shows
+    writers that were not serialised."""
+    out = []
+    for line in log_text.splitlines():
+        if " db: " not in line:
+            continue
+        m = re.search(r"\(SQLSTATE (\w+)\)", line)
+        if m and m.group(1).startswith("23"):
+            out.append(line)
+            continue
+        m = re.search(r"\(code (\d+)\) in:", line)
+        if m and int(m.group(1)) & 0xff == 19:  # SQLITE_CONSTRAINT
+            out.append(line)
+    return out
 
 
 # ---- Redis, spoken directly ------------------------------------------------

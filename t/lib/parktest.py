@@ -267,6 +267,19 @@ def pg_database():
     return pg_url(_pg_dir, "parkd", db)
 
 
+def pg_server_log():
+    """The text of the log of this test run's PostgreSQL cluster (what
+    the server itself said: a client gone inside a transaction, a lock
+    wait cancelled...); "" when no cluster was started."""
+    if _pg_dir is None:
+        return ""
+    try:
+        with open(os.path.join(_pg_dir, "postgresql.log"), "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
 _ports_given = set()
 
 
