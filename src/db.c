@@ -1927,6 +1927,445 @@ static const struct stmt_def stmt_sql[] = {
 	    " AND r.parking_ts >= to_timestamp($2::bigint - $4::bigint)"
 	    " AND r.parking_ts < " PG_T(3) " AND r.status <> 'cancelled'"
 	    " ORDER BY r.parking_ts, r.id" },
+	/*
+	 * db-copy.c: "parkctl db copy", an SQLite site into an empty
+	 * PostgreSQL database.  Per table: READ (every column but what the
+	 * reservations' triggers keep: the counters, a spot's status; times
+	 * as unix seconds), WRITE (the same columns, ids kept: ?N the Nth
+	 * column of READ) and SUMS (count(*) first, then sums the copy must
+	 * give the same on both engines; the counters the triggers rebuilt
+	 * among them).  login_failures' and recovery_requests' id is
+	 * SQLite's rowid.  The WRITE of cache_gen replaces the row the
+	 * migration made.
+	 */
+	[STMT_COPY_USERS_READ] = { .sqlite =
+	    "SELECT id, username, email, password_hash, phone, "
+	    "is_active, created_at, updated_at, last_login, "
+	    "email_verified, prev_email, email_changed_at FROM users "
+	    "ORDER BY id",
+	    .pg =
+	    "SELECT id, username, email, password_hash, phone, "
+	    "is_active, extract(epoch FROM created_at)::bigint, "
+	    "extract(epoch FROM updated_at)::bigint, extract(epoch "
+	    "FROM last_login)::bigint, email_verified, prev_email, "
+	    "extract(epoch FROM email_changed_at)::bigint FROM users "
+	    "ORDER BY id" },
+	[STMT_COPY_USERS_WRITE] = { .sqlite =
+	    "INSERT INTO users (id, username, email, password_hash, "
+	    "phone, is_active, created_at, updated_at, last_login, "
+	    "email_verified, prev_email, email_changed_at) VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	    .pg =
+	    "INSERT INTO users (id, username, email, password_hash, "
+	    "phone, is_active, created_at, updated_at, last_login, "
+	    "email_verified, prev_email, email_changed_at) VALUES "
+	    "($1::bigint, $2::text, $3::text, $4::text, $5::text, "
+	    "$6::bigint, to_timestamp($7::bigint), "
+	    "to_timestamp($8::bigint), to_timestamp($9::bigint), "
+	    "$10::bigint, $11::text, to_timestamp($12::bigint))" },
+	[STMT_COPY_USERS_SUMS] = { .sqlite =
+	    "SELECT count(*), coalesce(sum(id), 0), "
+	    "coalesce(sum(spent_cents), 0), "
+	    "coalesce(sum(parked_secs), 0), "
+	    "coalesce(sum(resv_finished), 0), "
+	    "coalesce(sum(resv_cancelled + resv_no_show), 0), "
+	    "coalesce(sum(length(password_hash)), 0) FROM users",
+	    .pg =
+	    "SELECT count(*), coalesce(sum(id), 0)::bigint, "
+	    "coalesce(sum(spent_cents), 0)::bigint, "
+	    "coalesce(sum(parked_secs), 0)::bigint, "
+	    "coalesce(sum(resv_finished), 0)::bigint, "
+	    "coalesce(sum(resv_cancelled + resv_no_show), 0)::bigint, "
+	    "coalesce(sum(length(password_hash)), 0)::bigint FROM "
+	    "users" },
+	[STMT_COPY_LOTS_READ] = { .sqlite =
+	    "SELECT id, name, address, pin_code, price_cents, "
+	    "number_of_spots, is_active, description, hours_start, "
+	    "hours_end, deleted_at, created_at, updated_at, version "
+	    "FROM lots ORDER BY id",
+	    .pg =
+	    "SELECT id, name, address, pin_code, price_cents, "
+	    "number_of_spots, is_active, description, hours_start, "
+	    "hours_end, extract(epoch FROM deleted_at)::bigint, "
+	    "extract(epoch FROM created_at)::bigint, extract(epoch "
+	    "FROM updated_at)::bigint, version FROM lots ORDER BY id" },
+	[STMT_COPY_LOTS_WRITE] = { .sqlite =
+	    "INSERT INTO lots (id, name, address, pin_code, "
+	    "price_cents, number_of_spots, is_active, description, "
+	    "hours_start, hours_end, deleted_at, created_at, "
+	    "updated_at, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+	    "?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+	    .pg =
+	    "INSERT INTO lots (id, name, address, pin_code, "
+	    "price_cents, number_of_spots, is_active, description, "
+	    "hours_start, hours_end, deleted_at, created_at, "
+	    "updated_at, version) VALUES ($1::bigint, $2::text, "
+	    "$3::text, $4::text, $5::bigint, $6::bigint, $7::bigint, "
+	    "$8::text, $9::text, $10::text, "
+	    "to_timestamp($11::bigint), to_timestamp($12::bigint), "
+	    "to_timestamp($13::bigint), $14::bigint)" },
+	[STMT_COPY_LOTS_SUMS] = { .sqlite =
+	    "SELECT count(*), coalesce(sum(id), 0), "
+	    "coalesce(sum(occupied), 0), coalesce(sum(resv_count), "
+	    "0), coalesce(sum(resv_cancelled + resv_reserved + "
+	    "resv_no_show), 0), coalesce(sum(price_cents), 0), "
+	    "coalesce(sum(version), 0) FROM lots",
+	    .pg =
+	    "SELECT count(*), coalesce(sum(id), 0)::bigint, "
+	    "coalesce(sum(occupied), 0)::bigint, "
+	    "coalesce(sum(resv_count), 0)::bigint, "
+	    "coalesce(sum(resv_cancelled + resv_reserved + "
+	    "resv_no_show), 0)::bigint, coalesce(sum(price_cents), "
+	    "0)::bigint, coalesce(sum(version), 0)::bigint FROM lots" },
+	[STMT_COPY_SPOTS_READ] = { .sqlite =
+	    "SELECT id, lot_id, spot_number, removed_at FROM spots "
+	    "ORDER BY id",
+	    .pg =
+	    "SELECT id, lot_id, spot_number, extract(epoch FROM "
+	    "removed_at)::bigint FROM spots ORDER BY id" },
+	[STMT_COPY_SPOTS_WRITE] = { .sqlite =
+	    "INSERT INTO spots (id, lot_id, spot_number, removed_at) "
+	    "VALUES (?1, ?2, ?3, ?4)",
+	    .pg =
+	    "INSERT INTO spots (id, lot_id, spot_number, removed_at) "
+	    "VALUES ($1::bigint, $2::bigint, $3::bigint, "
+	    "to_timestamp($4::bigint))" },
+	[STMT_COPY_SPOTS_SUMS] = { .sqlite =
+	    "SELECT count(*), coalesce(sum(id), 0), "
+	    "coalesce(sum(spot_number), 0), coalesce(sum(status = "
+	    "'O'), 0), coalesce(sum(removed_at IS NOT NULL), 0) FROM "
+	    "spots",
+	    .pg =
+	    "SELECT count(*), coalesce(sum(id), 0)::bigint, "
+	    "coalesce(sum(spot_number), 0)::bigint, "
+	    "coalesce(sum((status = 'O')::int), 0)::bigint, "
+	    "coalesce(sum((removed_at IS NOT NULL)::int), 0)::bigint "
+	    "FROM spots" },
+	[STMT_COPY_RESV_READ] = { .sqlite =
+	    "SELECT id, spot_id, lot_id, user_id, vehicle_number, "
+	    "parking_ts, leaving_ts, hourly_cents, cost_cents, "
+	    "status, remarks, created_at, updated_at, vehicle_model, "
+	    "vehicle_color, expected_leaving_ts, start_time, "
+	    "end_time, hold_start, hold_end FROM reservations ORDER "
+	    "BY id",
+	    .pg =
+	    "SELECT id, spot_id, lot_id, user_id, vehicle_number, "
+	    "extract(epoch FROM parking_ts)::bigint, extract(epoch "
+	    "FROM leaving_ts)::bigint, hourly_cents, cost_cents, "
+	    "status, remarks, extract(epoch FROM created_at)::bigint, "
+	    "extract(epoch FROM updated_at)::bigint, vehicle_model, "
+	    "vehicle_color, extract(epoch FROM "
+	    "expected_leaving_ts)::bigint, extract(epoch FROM "
+	    "start_time)::bigint, extract(epoch FROM "
+	    "end_time)::bigint, extract(epoch FROM "
+	    "hold_start)::bigint, extract(epoch FROM "
+	    "hold_end)::bigint FROM reservations ORDER BY id" },
+	[STMT_COPY_RESV_WRITE] = { .sqlite =
+	    "INSERT INTO reservations (id, spot_id, lot_id, user_id, "
+	    "vehicle_number, parking_ts, leaving_ts, hourly_cents, "
+	    "cost_cents, status, remarks, created_at, updated_at, "
+	    "vehicle_model, vehicle_color, expected_leaving_ts, "
+	    "start_time, end_time, hold_start, hold_end) VALUES (?1, "
+	    "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+	    "?15, ?16, ?17, ?18, ?19, ?20)",
+	    .pg =
+	    "INSERT INTO reservations (id, spot_id, lot_id, user_id, "
+	    "vehicle_number, parking_ts, leaving_ts, hourly_cents, "
+	    "cost_cents, status, remarks, created_at, updated_at, "
+	    "vehicle_model, vehicle_color, expected_leaving_ts, "
+	    "start_time, end_time, hold_start, hold_end) VALUES "
+	    "($1::bigint, $2::bigint, $3::bigint, $4::bigint, "
+	    "$5::text, to_timestamp($6::bigint), "
+	    "to_timestamp($7::bigint), $8::bigint, $9::bigint, "
+	    "$10::text, $11::text, to_timestamp($12::bigint), "
+	    "to_timestamp($13::bigint), $14::text, $15::text, "
+	    "to_timestamp($16::bigint), to_timestamp($17::bigint), "
+	    "to_timestamp($18::bigint), to_timestamp($19::bigint), "
+	    "to_timestamp($20::bigint))" },
+	[STMT_COPY_RESV_SUMS] = { .sqlite =
+	    "SELECT count(*), coalesce(sum(id), 0), "
+	    "coalesce(sum(cost_cents), 0), coalesce(sum(parking_ts), "
+	    "0), coalesce(sum(status = 'active'), 0), "
+	    "coalesce(sum(hold_start), 0) FROM reservations",
+	    .pg =
+	    "SELECT count(*), coalesce(sum(id), 0)::bigint, "
+	    "coalesce(sum(cost_cents), 0)::bigint, "
+	    "coalesce(sum(extract(epoch FROM parking_ts)::bigint), "
+	    "0)::bigint, coalesce(sum((status = 'active')::int), "
+	    "0)::bigint, coalesce(sum(extract(epoch FROM "
+	    "hold_start)::bigint), 0)::bigint FROM reservations" },
+	[STMT_COPY_SESSIONS_READ] = { .sqlite =
+	    "SELECT id, user_id, is_admin, refresh_jti, remember, "
+	    "created_at, last_used_at, expires_at, revoked_at, "
+	    "revoked_reason, prev_jti, access_jti, rotated_at, "
+	    "refresh_exp, admin_fp, prev_access_jti FROM sessions "
+	    "ORDER BY id",
+	    .pg =
+	    "SELECT id, user_id, is_admin, refresh_jti, remember, "
+	    "extract(epoch FROM created_at)::bigint, extract(epoch "
+	    "FROM last_used_at)::bigint, extract(epoch FROM "
+	    "expires_at)::bigint, extract(epoch FROM "
+	    "revoked_at)::bigint, revoked_reason, prev_jti, "
+	    "access_jti, extract(epoch FROM rotated_at)::bigint, "
+	    "extract(epoch FROM refresh_exp)::bigint, admin_fp, "
+	    "prev_access_jti FROM sessions ORDER BY id" },
+	[STMT_COPY_SESSIONS_WRITE] = { .sqlite =
+	    "INSERT INTO sessions (id, user_id, is_admin, "
+	    "refresh_jti, remember, created_at, last_used_at, "
+	    "expires_at, revoked_at, revoked_reason, prev_jti, "
+	    "access_jti, rotated_at, refresh_exp, admin_fp, "
+	    "prev_access_jti) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+	    "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+	    .pg =
+	    "INSERT INTO sessions (id, user_id, is_admin, "
+	    "refresh_jti, remember, created_at, last_used_at, "
+	    "expires_at, revoked_at, revoked_reason, prev_jti, "
+	    "access_jti, rotated_at, refresh_exp, admin_fp, "
+	    "prev_access_jti) VALUES ($1::text, $2::bigint, "
+	    "$3::bigint, $4::text, $5::bigint, "
+	    "to_timestamp($6::bigint), to_timestamp($7::bigint), "
+	    "to_timestamp($8::bigint), to_timestamp($9::bigint), "
+	    "$10::text, $11::text, $12::text, "
+	    "to_timestamp($13::bigint), to_timestamp($14::bigint), "
+	    "$15::text, $16::text)" },
+	[STMT_COPY_SESSIONS_SUMS] = { .sqlite =
+	    "SELECT count(*), coalesce(sum(user_id), 0), "
+	    "coalesce(sum(expires_at), 0), coalesce(sum(revoked_at IS "
+	    "NULL), 0) FROM sessions",
+	    .pg =
+	    "SELECT count(*), coalesce(sum(user_id), 0)::bigint, "
+	    "coalesce(sum(extract(epoch FROM expires_at)::bigint), "
+	    "0)::bigint, coalesce(sum((revoked_at IS NULL)::int), "
+	    "0)::bigint FROM sessions" },
+	[STMT_COPY_LOGIN_FAILURES_READ] = { .sqlite =
+	    "SELECT rowid, account, at, remote_addr FROM "
+	    "login_failures ORDER BY rowid",
+	    .pg =
+	    "SELECT id, account, extract(epoch FROM at)::bigint, "
+	    "remote_addr FROM login_failures ORDER BY id" },
+	[STMT_COPY_LOGIN_FAILURES_WRITE] = { .sqlite =
+	    "INSERT INTO login_failures (id, account, at, "
+	    "remote_addr) VALUES (?1, ?2, ?3, ?4)",
+	    .pg =
+	    "INSERT INTO login_failures (id, account, at, "
+	    "remote_addr) VALUES ($1::bigint, $2::text, "
+	    "to_timestamp($3::bigint), $4::text)" },
+	[STMT_COPY_LOGIN_FAILURES_SUMS] = { .sqlite =
+	    "SELECT count(*), coalesce(sum(rowid), 0), "
+	    "coalesce(sum(at), 0) FROM login_failures",
+	    .pg =
+	    "SELECT count(*), coalesce(sum(id), 0)::bigint, "
+	    "coalesce(sum(extract(epoch FROM at)::bigint), 0)::bigint "
+	    "FROM login_failures" },
+	[STMT_COPY_TOKENS_READ] = { .sqlite =
+	    "SELECT hash, purpose, user_id, email, created_at, "
+	    "expires_at, used_at FROM account_tokens ORDER BY hash",
+	    .pg =
+	    "SELECT hash, purpose, user_id, email, extract(epoch FROM "
+	    "created_at)::bigint, extract(epoch FROM "
+	    "expires_at)::bigint, extract(epoch FROM used_at)::bigint "
+	    "FROM account_tokens ORDER BY hash" },
+	[STMT_COPY_TOKENS_WRITE] = { .sqlite =
+	    "INSERT INTO account_tokens (hash, purpose, user_id, "
+	    "email, created_at, expires_at, used_at) VALUES (?1, ?2, "
+	    "?3, ?4, ?5, ?6, ?7)",
+	    .pg =
+	    "INSERT INTO account_tokens (hash, purpose, user_id, "
+	    "email, created_at, expires_at, used_at) VALUES "
+	    "($1::text, $2::text, $3::bigint, $4::text, "
+	    "to_timestamp($5::bigint), to_timestamp($6::bigint), "
+	    "to_timestamp($7::bigint))" },
+	[STMT_COPY_TOKENS_SUMS] = { .sqlite =
+	    "SELECT count(*), coalesce(sum(user_id), 0), "
+	    "coalesce(sum(expires_at), 0), coalesce(sum(used_at IS "
+	    "NULL), 0) FROM account_tokens",
+	    .pg =
+	    "SELECT count(*), coalesce(sum(user_id), 0)::bigint, "
+	    "coalesce(sum(extract(epoch FROM expires_at)::bigint), "
+	    "0)::bigint, coalesce(sum((used_at IS NULL)::int), "
+	    "0)::bigint FROM account_tokens" },
+	[STMT_COPY_RECOVERY_READ] = { .sqlite =
+	    "SELECT rowid, addr_hash, at FROM recovery_requests ORDER "
+	    "BY rowid",
+	    .pg =
+	    "SELECT id, addr_hash, extract(epoch FROM at)::bigint "
+	    "FROM recovery_requests ORDER BY id" },
+	[STMT_COPY_RECOVERY_WRITE] = { .sqlite =
+	    "INSERT INTO recovery_requests (id, addr_hash, at) VALUES "
+	    "(?1, ?2, ?3)",
+	    .pg =
+	    "INSERT INTO recovery_requests (id, addr_hash, at) VALUES "
+	    "($1::bigint, $2::text, to_timestamp($3::bigint))" },
+	[STMT_COPY_RECOVERY_SUMS] = { .sqlite =
+	    "SELECT count(*), coalesce(sum(rowid), 0), "
+	    "coalesce(sum(at), 0) FROM recovery_requests",
+	    .pg =
+	    "SELECT count(*), coalesce(sum(id), 0)::bigint, "
+	    "coalesce(sum(extract(epoch FROM at)::bigint), 0)::bigint "
+	    "FROM recovery_requests" },
+	[STMT_COPY_EXPORTS_READ] = { .sqlite =
+	    "SELECT id, user_id, email, state, progress, filename, "
+	    "error, attempts, claimed_by, claimed_at, created_at, "
+	    "updated_at, finished_at FROM export_jobs ORDER BY id",
+	    .pg =
+	    "SELECT id, user_id, email, state, progress, filename, "
+	    "error, attempts, claimed_by, extract(epoch FROM "
+	    "claimed_at)::bigint, extract(epoch FROM "
+	    "created_at)::bigint, extract(epoch FROM "
+	    "updated_at)::bigint, extract(epoch FROM "
+	    "finished_at)::bigint FROM export_jobs ORDER BY id" },
+	[STMT_COPY_EXPORTS_WRITE] = { .sqlite =
+	    "INSERT INTO export_jobs (id, user_id, email, state, "
+	    "progress, filename, error, attempts, claimed_by, "
+	    "claimed_at, created_at, updated_at, finished_at) VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	    .pg =
+	    "INSERT INTO export_jobs (id, user_id, email, state, "
+	    "progress, filename, error, attempts, claimed_by, "
+	    "claimed_at, created_at, updated_at, finished_at) VALUES "
+	    "($1::text, $2::bigint, $3::text, $4::text, $5::bigint, "
+	    "$6::text, $7::text, $8::bigint, $9::text, "
+	    "to_timestamp($10::bigint), to_timestamp($11::bigint), "
+	    "to_timestamp($12::bigint), to_timestamp($13::bigint))" },
+	[STMT_COPY_EXPORTS_SUMS] = { .sqlite =
+	    "SELECT count(*), coalesce(sum(user_id), 0), "
+	    "coalesce(sum(progress), 0), coalesce(sum(attempts), 0) "
+	    "FROM export_jobs",
+	    .pg =
+	    "SELECT count(*), coalesce(sum(user_id), 0)::bigint, "
+	    "coalesce(sum(progress), 0)::bigint, "
+	    "coalesce(sum(attempts), 0)::bigint FROM export_jobs" },
+	[STMT_COPY_OUTBOX_READ] = { .sqlite =
+	    "SELECT id, idem_key, to_addr, subject, body_text, "
+	    "body_html, state, attempts, next_attempt_at, last_error, "
+	    "created_at, sent_at FROM outbox ORDER BY id",
+	    .pg =
+	    "SELECT id, idem_key, to_addr, subject, body_text, "
+	    "body_html, state, attempts, extract(epoch FROM "
+	    "next_attempt_at)::bigint, last_error, extract(epoch FROM "
+	    "created_at)::bigint, extract(epoch FROM sent_at)::bigint "
+	    "FROM outbox ORDER BY id" },
+	[STMT_COPY_OUTBOX_WRITE] = { .sqlite =
+	    "INSERT INTO outbox (id, idem_key, to_addr, subject, "
+	    "body_text, body_html, state, attempts, next_attempt_at, "
+	    "last_error, created_at, sent_at) VALUES (?1, ?2, ?3, ?4, "
+	    "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	    .pg =
+	    "INSERT INTO outbox (id, idem_key, to_addr, subject, "
+	    "body_text, body_html, state, attempts, next_attempt_at, "
+	    "last_error, created_at, sent_at) VALUES ($1::bigint, "
+	    "$2::text, $3::text, $4::text, $5::text, $6::text, "
+	    "$7::text, $8::bigint, to_timestamp($9::bigint), "
+	    "$10::text, to_timestamp($11::bigint), "
+	    "to_timestamp($12::bigint))" },
+	[STMT_COPY_OUTBOX_SUMS] = { .sqlite =
+	    "SELECT count(*), coalesce(sum(id), 0), "
+	    "coalesce(sum(attempts), 0), "
+	    "coalesce(sum(length(body_text)), 0) FROM outbox",
+	    .pg =
+	    "SELECT count(*), coalesce(sum(id), 0)::bigint, "
+	    "coalesce(sum(attempts), 0)::bigint, "
+	    "coalesce(sum(length(body_text)), 0)::bigint FROM outbox" },
+	[STMT_COPY_JOB_RUNS_READ] = { .sqlite =
+	    "SELECT id, job, started_at, finished_at, items, errors, "
+	    "status, message FROM job_runs ORDER BY id",
+	    .pg =
+	    "SELECT id, job, extract(epoch FROM started_at)::bigint, "
+	    "extract(epoch FROM finished_at)::bigint, items, errors, "
+	    "status, message FROM job_runs ORDER BY id" },
+	[STMT_COPY_JOB_RUNS_WRITE] = { .sqlite =
+	    "INSERT INTO job_runs (id, job, started_at, finished_at, "
+	    "items, errors, status, message) VALUES (?1, ?2, ?3, ?4, "
+	    "?5, ?6, ?7, ?8)",
+	    .pg =
+	    "INSERT INTO job_runs (id, job, started_at, finished_at, "
+	    "items, errors, status, message) VALUES ($1::bigint, "
+	    "$2::text, to_timestamp($3::bigint), "
+	    "to_timestamp($4::bigint), $5::bigint, $6::bigint, "
+	    "$7::text, $8::text)" },
+	[STMT_COPY_JOB_RUNS_SUMS] = { .sqlite =
+	    "SELECT count(*), coalesce(sum(id), 0), "
+	    "coalesce(sum(items), 0), coalesce(sum(errors), 0) FROM "
+	    "job_runs",
+	    .pg =
+	    "SELECT count(*), coalesce(sum(id), 0)::bigint, "
+	    "coalesce(sum(items), 0)::bigint, coalesce(sum(errors), "
+	    "0)::bigint FROM job_runs" },
+	[STMT_COPY_REMINDERS_READ] = { .sqlite =
+	    "SELECT user_id, day FROM reminders_sent ORDER BY user_id",
+	    .pg =
+	    "SELECT user_id, day FROM reminders_sent ORDER BY user_id" },
+	[STMT_COPY_REMINDERS_WRITE] = { .sqlite =
+	    "INSERT INTO reminders_sent (user_id, day) VALUES (?1, "
+	    "?2)",
+	    .pg =
+	    "INSERT INTO reminders_sent (user_id, day) VALUES "
+	    "($1::bigint, $2::text)" },
+	[STMT_COPY_REMINDERS_SUMS] = { .sqlite =
+	    "SELECT count(*), coalesce(sum(user_id), 0) FROM "
+	    "reminders_sent",
+	    .pg =
+	    "SELECT count(*), coalesce(sum(user_id), 0)::bigint FROM "
+	    "reminders_sent" },
+	[STMT_COPY_REPORTS_READ] = { .sqlite =
+	    "SELECT user_id, month FROM reports_sent ORDER BY user_id",
+	    .pg =
+	    "SELECT user_id, month FROM reports_sent ORDER BY user_id" },
+	[STMT_COPY_REPORTS_WRITE] = { .sqlite =
+	    "INSERT INTO reports_sent (user_id, month) VALUES (?1, "
+	    "?2)",
+	    .pg =
+	    "INSERT INTO reports_sent (user_id, month) VALUES "
+	    "($1::bigint, $2::text)" },
+	[STMT_COPY_REPORTS_SUMS] = { .sqlite =
+	    "SELECT count(*), coalesce(sum(user_id), 0) FROM "
+	    "reports_sent",
+	    .pg =
+	    "SELECT count(*), coalesce(sum(user_id), 0)::bigint FROM "
+	    "reports_sent" },
+	[STMT_COPY_CACHE_GEN_READ] = { .sqlite =
+	    "SELECT family, gen FROM cache_gen ORDER BY family",
+	    .pg =
+	    "SELECT family, gen FROM cache_gen ORDER BY family" },
+	[STMT_COPY_CACHE_GEN_WRITE] = { .sqlite =
+	    "INSERT INTO cache_gen (family, gen) VALUES (?1, ?2) ON "
+	    "CONFLICT (family) DO UPDATE SET gen = excluded.gen",
+	    .pg =
+	    "INSERT INTO cache_gen (family, gen) VALUES ($1::text, "
+	    "$2::bigint) ON CONFLICT (family) DO UPDATE SET gen = "
+	    "excluded.gen" },
+	[STMT_COPY_CACHE_GEN_SUMS] = { .sqlite =
+	    "SELECT count(*), coalesce(sum(gen), 0) FROM cache_gen",
+	    .pg =
+	    "SELECT count(*), coalesce(sum(gen), 0)::bigint FROM "
+	    "cache_gen" },
+	[STMT_COPY_IMPORT_MAP_READ] = { .sqlite =
+	    "SELECT source, kind, old_id, new_id FROM import_map "
+	    "ORDER BY source",
+	    .pg =
+	    "SELECT source, kind, old_id, new_id FROM import_map "
+	    "ORDER BY source" },
+	[STMT_COPY_IMPORT_MAP_WRITE] = { .sqlite =
+	    "INSERT INTO import_map (source, kind, old_id, new_id) "
+	    "VALUES (?1, ?2, ?3, ?4)",
+	    .pg =
+	    "INSERT INTO import_map (source, kind, old_id, new_id) "
+	    "VALUES ($1::text, $2::text, $3::bigint, $4::bigint)" },
+	[STMT_COPY_IMPORT_MAP_SUMS] = { .sqlite =
+	    "SELECT count(*), coalesce(sum(old_id), 0), "
+	    "coalesce(sum(new_id), 0) FROM import_map",
+	    .pg =
+	    "SELECT count(*), coalesce(sum(old_id), 0)::bigint, "
+	    "coalesce(sum(new_id), 0)::bigint FROM import_map" },
+	/* db-copy.c: the lots' versions as the source had them, after the
+	 * reservations' triggers moved them (?1 the lot, ?2 its version) */
+	[STMT_COPY_LOT_VERSION] = { .sqlite =
+	    "UPDATE lots SET version = ?2 WHERE id = ?1",
+	    .pg = "UPDATE lots SET version = $2::bigint WHERE id = $1::bigint" },
+	/* the sequences past the ids written (sql/pg's parkd_sync_ids());
+	 * SQLite's next rowid is max + 1 by itself */
+	[STMT_COPY_SYNC_IDS] = { .sqlite = "SELECT 0",
+	    .pg = "SELECT (parkd_sync_ids() IS NULL)::int" },
 };
 _Static_assert(sizeof(stmt_sql) / sizeof(stmt_sql[0]) == STMT__COUNT,
     "stmt_sql[] must have one row per enum stmt");

@@ -1848,6 +1848,28 @@ enum import_rc {
 enum import_rc import_flask(const struct import_opts *, struct buf *out,
     struct buf *err);
 
+/* ---- db-copy.c: parkctl db copy ---- */
+
+/* What db_copy() is asked to do. */
+struct copy_opts {
+	const char *to; /* the target, a postgresql:// URI */
+	int dry_run;    /* check and report; write nothing, migrate nothing */
+};
+enum copy_rc {
+	COPY_OK,      /* committed (for a dry run: would be) */
+	COPY_REFUSED, /* not an SQLite source, a target not empty... */
+	COPY_FAILED,  /* a failure on the way: nothing was committed */
+};
+/*
+ * Copies the SQLite database of conf.db_path, every table with its ids,
+ * into the empty PostgreSQL database o->to (migrated first), in one
+ * transaction that commits only when every table's counts and sums are
+ * the same on both.  Leaves the target as this process's connection.
+ * Appends what was done to out, or why not to err.
+ */
+enum copy_rc db_copy(const struct copy_opts *o, struct buf *out,
+    struct buf *err);
+
 /* ---- sqlembed.c (generated from sql/) ---- */
 
 struct sql_file {

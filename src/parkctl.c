@@ -59,6 +59,7 @@ static int cmd_cleanup(const struct cmd *, int, char **);
 static int cmd_backup(const struct cmd *, int, char **);
 static int cmd_exports(const struct cmd *, int, char **);
 static int cmd_import_flask(const struct cmd *, int, char **);
+static int cmd_db_copy(const struct cmd *, int, char **);
 
 /* THE command table: later commands (exports, mail, remind, report,
  * cleanup, backup, import-flask) are new rows. */
@@ -71,6 +72,8 @@ static const struct cmd cmd_table[] = {
 	    "replace ALL data with the sample lots and users" },
 	{ "db", "stats", cmd_db_stats, "[--json]",
 	    "count users, lots, spots, reservations, exports and mail" },
+	{ "db", "copy", cmd_db_copy, "--to postgresql://... [--dry-run]",
+	    "copy this SQLite database into an empty PostgreSQL one" },
 	{ "api", "routes", cmd_api_routes, "",
 	    "print the route table: method, path and who may call it" },
 	{ "mail", NULL, cmd_mail, "[--limit N]",
@@ -955,6 +958,62 @@ cmd_import_flask(const struct cmd *c, int argc, char **argv)
 		    err.p != NULL ? err.p : "failed");
 		rc = EXIT_FAIL;
 		break;
+	}
+	buf_free(&out);
+	buf_free(&err);
+	if (rc == EXIT_OK && (fflush(stdout) == EOF || ferror(stdout))) {
+		fprintf(stderr, "parkctl: stdout: %s\n", strerror(errno));
+		rc = EXIT_FAIL;
+	}
+	return rc;
+}
+
+/*
+ * db copy: copies the SQLite database of the settings into the empty
+ * PostgreSQL database --to names (db-copy.c).  Returns the exit code: 2 for
+ * usage, 1 when refused or failed (nothing committed).
+ */
+static int
+cmd_db_copy(const struct cmd *c, int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "to", required_argument, NULL, 't' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct copy_opts o = { 0 };
+	struct buf out = { 0 }, err = { 0 };
+	enum copy_rc r;
+	int rc, seen[3] = { 0, 0, 0 };
+
+	if ((rc = cmd_opts(c, argc, argv, "t:n", lopts, seen)) != -1)
+		return rc;
+	if (!seen[0] || opt_arg[0] == NULL || *opt_arg[0] == '\0') {
+		fprintf(stderr, "parkctl: db copy: --to is missing\nusage:\n");
+		cmd_usage(stderr, c);
+		return EXIT_USAGE;
+	}
+	o.to = opt_arg[0];
+	o.dry_run = seen[1];
+	if ((rc = ctl_config()) != -1)
+		return rc;
+	if (!db_path_is_pg(conf.db_path) && access(conf.db_path, F_OK) == -1) {
+		fprintf(stderr, "parkctl: db copy: %s: %s\n",
+		    db_path_shown(conf.db_path), strerror(errno));
+		return EXIT_FAIL;
+	}
+	r = db_copy(&o, &out, &err);
+	if (r == COPY_OK) {
+		if (!opt_quiet && out.p != NULL)
+			fputs(out.p, stdout);
+		rc = EXIT_OK;
+	} else {
+		fprintf(stderr, "parkctl: db copy: %s%s\n",
+		    err.p != NULL ? err.p : "failed",
+		    r == COPY_REFUSED ? "; nothing was copied" :
+		    "; nothing was committed");
+		rc = EXIT_FAIL;
 	}
 	buf_free(&out);
 	buf_free(&err);
