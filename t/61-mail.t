@@ -16,7 +16,11 @@
 - Injection (test 11): rows the schema lets through (controls other than
   CR/LF, NUL, '>', spaces) are refused before any SMTP command; the server
   sees exactly one RCPT TO per message.  (db_outbox_add()'s own refusals
-  and the builder are t/12-mail.c's.)
+  and the builder are t/12-mail.c's.)  On PostgreSQL a NUL cannot be
+  stored in text at all: the test checks the engine refuses it.
+- Both back ends (PARKD_DB=postgresql): the outbox is read and written
+  through t/lib/parking.py's dbconn(); two or three runs at once claim
+  with FOR UPDATE SKIP LOCKED there and still send each message once.
 - TLS (test 12): STARTTLS to an untrusted certificate, to a wrong host
   name, and to a server hiding STARTTLS all fail with nothing sent in
   clear; with MAIL_CA_FILE trusting the test CA it works; smtps likewise;
