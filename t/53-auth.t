@@ -23,7 +23,6 @@ import os
 import re
 import secrets
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -32,6 +31,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "lib"))
 import authlib as A  # noqa: E402
+import parking as P  # noqa: E402
 import parktest as T  # noqa: E402
 from authlib import details, forge, is_error, jwt_claims  # noqa: E402
 from parktest import diag, is_, like, ok  # noqa: E402
@@ -217,6 +217,20 @@ def login(c, ident, pw, **kw):
 # ---- login ------------------------------------------------------------------
 
 
+def set_hashes(s, *pairs):
+    """Stores password hashes (user id, hash) behind parkd's back, in one
+    write transaction of the stack's database (either back end)."""
+    db = P.dbconn(s)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        for uid, h in pairs:
+            db.execute("UPDATE users SET password_hash = ? WHERE id = ?",
+                       (h, uid))
+        db.execute("COMMIT")
+    finally:
+        db.close()
+
+
 def test_timing(c):
     """Every failed login costs at least one verification at the policy: a
     known user's wrong password, an unknown user, the admin's wrong
@@ -232,15 +246,9 @@ def test_timing(c):
     bad = A.User(c, "tbad")
     cheap = A.User(c, "tcheap")
     cheap2 = A.User(c, "tcheap2")
-    db = sqlite3.connect(os.path.join(s.dir, "parkd.db"), timeout=10)
-    with db:
-        db.execute("UPDATE users SET password_hash = ? WHERE id = ?",
-                   ("sha256$Xk3pQ9rT$" + "ab" * 32, bad.id))
-        db.execute("UPDATE users SET password_hash = ? WHERE id = ?",
-                   ("pbkdf2:sha256:1$Xk3pQ9rT$" + "ab" * 32, cheap.id))
-        db.execute("UPDATE users SET password_hash = ? WHERE id = ?",
-                   ("scrypt:16384:1:1$Xk3pQ9rT$" + "ab" * 64, cheap2.id))
-    db.close()
+    set_hashes(s, (bad.id, "sha256$Xk3pQ9rT$" + "ab" * 32),
+               (cheap.id, "pbkdf2:sha256:1$Xk3pQ9rT$" + "ab" * 32),
+               (cheap2.id, "scrypt:16384:1:1$Xk3pQ9rT$" + "ab" * 64))
     cases = [
         ("known user, wrong password", lambda: (known.email, "Wrong-pw-1")),
         ("unknown user", lambda: ("ghost.%s@example.com" % A.tag(),
@@ -1155,12 +1163,8 @@ def test_gate(c, clients=8):
 
         # A login that hashes for a second or more (a stored PBKDF2 hash
         # of 5,000,000 iterations, the cap); its worker killed meanwhile.
-        db = sqlite3.connect(os.path.join(s.dir, "parkd.db"), timeout=10)
-        with db:
-            db.execute("UPDATE users SET password_hash = ? WHERE id = ?",
-                       ("pbkdf2:sha256:5000000$Xk3pQ9rT2mW7vB1n$" + "ab" * 32,
-                        slow.id))
-        db.close()
+        set_hashes(s, (slow.id, "pbkdf2:sha256:5000000$Xk3pQ9rT2mW7vB1n$"
+                       + "ab" * 32))
         result = []
         t = threading.Thread(target=lambda: result.append(
             c.post("/api/auth/login", {"username": slow.email,
@@ -1236,12 +1240,8 @@ def test_gate_stopped(c):
     s = c.s
     slow = A.User(c, "stop")
     restart(s, PARKD_HASH_CONCURRENCY=1, PARKD_HASH_HOLD_MAX_S=2)
-    db = sqlite3.connect(os.path.join(s.dir, "parkd.db"), timeout=10)
-    with db:
-        db.execute("UPDATE users SET password_hash = ? WHERE id = ?",
-                   ("pbkdf2:sha256:5000000$Xk3pQ9rT2mW7vB1n$" + "ab" * 32,
-                    slow.id))
-    db.close()
+    set_hashes(s, (slow.id, "pbkdf2:sha256:5000000$Xk3pQ9rT2mW7vB1n$"
+                   + "ab" * 32))
     holder = None
     try:
         pids = s.worker_pids()

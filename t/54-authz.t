@@ -16,7 +16,6 @@ plan rows 18, 21 and 26).
 
 import os
 import re
-import sqlite3
 import sys
 import threading
 import time
@@ -24,6 +23,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "lib"))
 import authlib as A  # noqa: E402
+import parking as P  # noqa: E402
 import parktest as T  # noqa: E402
 from authlib import details, is_error  # noqa: E402
 from parktest import diag, is_, like, ok  # noqa: E402
@@ -178,8 +178,9 @@ def test_bola(c, a, b, admin, lot_id):
 
 
 def db_rows(c, sql, args=()):
-    """Rows of a query on the stack's database, read directly."""
-    db = sqlite3.connect(os.path.join(c.s.dir, "parkd.db"), timeout=15)
+    """Rows of a query on the stack's database, read directly (either back
+    end)."""
+    db = P.dbconn(c.s)
     try:
         return db.execute(sql, args).fetchall()
     finally:

@@ -39,6 +39,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "lib"))
+import parking as P  # noqa: E402
 import parktest as T  # noqa: E402
 import smtpsink  # noqa: E402
 from parktest import diag, is_, like, ok, skip  # noqa: E402
@@ -91,14 +92,34 @@ def admin_headers(s):
 
 
 def db(s):
-    c = sqlite3.connect(os.path.join(s.dir, "parkd.db"), timeout=15)
-    c.row_factory = sqlite3.Row
+    """A connection to the stack's database: sqlite3, or on PostgreSQL
+    (PARKD_DB=postgresql) a t/lib/pgconn one (autocommit, rows by name,
+    times as epoch seconds)."""
+    c = P.dbconn(s)
+    if not T.use_pg():
+        c.row_factory = sqlite3.Row
     return c
 
 
 def q(s, sql, *args):
-    with db(s) as c:
+    c = db(s)
+    try:
         return c.execute(sql, args).fetchall()
+    finally:
+        c.close()
+
+
+def write(s, *statements):
+    """Runs (sql, params) pairs in one transaction (setup behind parkd's
+    back; nothing of it is cached)."""
+    c = db(s)
+    try:
+        c.execute("BEGIN IMMEDIATE")
+        for sql, params in statements:
+            c.execute(sql, params)
+        c.execute("COMMIT")
+    finally:
+        c.close()
 
 
 def job(s, tid):
@@ -141,18 +162,23 @@ def start_exports(s, *args):
 def add_history(s, uid, lot_id, n, t0=1700000000):
     """n completed reservations of user uid, written straight to the
     database (setup only)."""
-    with db(s) as c:
-        spot = c.execute("SELECT id FROM spots WHERE lot_id = ? ORDER BY "
-                         "spot_number LIMIT 1", (lot_id,)).fetchone()[0]
-        c.executemany(
-            "INSERT INTO reservations (spot_id, lot_id, user_id,"
-            " vehicle_number, parking_ts, leaving_ts, hourly_cents,"
-            " cost_cents, status, remarks, created_at, updated_at)"
-            " VALUES (?, ?, ?, 'KA01AB1234', ?, ?, 5000, ?, 'completed',"
-            " ?, ?, ?)",
-            [(spot, lot_id, uid, t0 + i * 7200, t0 + i * 7200 + 3600 + i,
-              5000 * (1 + i % 3), "row %d, \"q\"" % i if i % 7 == 0 else
-              None, t0 + i * 7200, t0 + i * 7200) for i in range(n)])
+    spot = q(s, "SELECT id FROM spots WHERE lot_id = ? ORDER BY "
+             "spot_number LIMIT 1", lot_id)[0][0]
+    rows = [(spot, lot_id, uid, t0 + i * 7200, t0 + i * 7200 + 3600 + i,
+             5000 * (1 + i % 3), "row %d, \"q\"" % i if i % 7 == 0 else
+             None, t0 + i * 7200, t0 + i * 7200) for i in range(n)]
+    one = P.sql("(?, ?, ?, 'KA01AB1234', ?, ?, 5000, ?, 'completed', ?, ?,"
+                " ?)",
+                "(?, ?, ?, 'KA01AB1234', to_timestamp(?), to_timestamp(?),"
+                " 5000, ?, 'completed', ?, to_timestamp(?),"
+                " to_timestamp(?))")
+    # 100 rows a statement: one round trip each on PostgreSQL (psql)
+    write(s, *[("INSERT INTO reservations (spot_id, lot_id, user_id,"
+                " vehicle_number, parking_ts, leaving_ts, hourly_cents,"
+                " cost_cents, status, remarks, created_at, updated_at)"
+                " VALUES " + ", ".join([one] * len(rows[k:k + 100])),
+                [v for r in rows[k:k + 100] for v in r])
+               for k in range(0, n, 100)])
 
 
 def b64url(raw):
@@ -751,9 +777,8 @@ def test_email_option(s, erin, work):
     is_([job(s, t).get("email") for t in (tid, tid2, tid3)], [own] * 3,
         "every job stores the account's address, never the one given")
     # A job queued before the fix with another recipient stored.
-    with db(s) as c:
-        c.execute("UPDATE export_jobs SET email = ? WHERE id = ?",
-                  (other, tid3))
+    write(s, ("UPDATE export_jobs SET email = ? WHERE id = ?",
+              (other, tid3)))
     out = run_exports(s)
     ok(out.returncode == 0 and "3 exported" in out.stdout,
        "the 3 are exported", "  " + out.stdout + out.stderr)
@@ -1064,11 +1089,10 @@ def main():
         r1 = book(s, alice, lots[0])
         r2 = book(s, alice, lots[1])
         book(s, alice, lots[2], release=False)
-        with db(s) as c:
-            c.execute("UPDATE reservations SET remarks = ? WHERE id = ?",
-                      ('line one\nline "two", three', r1))
-            c.execute("UPDATE reservations SET remarks = '=1+2' WHERE id = ?",
-                      (r2,))
+        write(s, ("UPDATE reservations SET remarks = ? WHERE id = ?",
+                  ('line one\nline "two", three', r1)),
+              ("UPDATE reservations SET remarks = '=1+2' WHERE id = ?",
+               (r2,)))
         book(s, bob, lots[1])
         add_history(s, carol.id, lots[1], 3000)
         add_history(s, dave.id, lots[0], 1500)
