@@ -76,16 +76,24 @@ struct stmt_def {
 #define PG_T(n) "to_timestamp($" #n "::bigint)"
 #define PG_S(col) "extract(epoch FROM " col ")::bigint"
 /*
- * PostgreSQL: the id of an imported row, $1, or a new one for NULL (an
- * explicit NULL is no default there).  A kept id moves the sequence past
- * it, as SQLite's max(rowid) + 1 does by itself, so that a later row
- * without one never collides (the "0 *" keeps setval()'s effect and drops
- * its value).
+ * PostgreSQL: the id of an imported row, $1, or for NULL a new one as
+ * SQLite's rowid gives it, max(id) + 1 (an explicit NULL is no default
+ * there); either way the sequence is left at the table's largest id, so
+ * that the next row without one (the spots the import adds through
+ * SPOTS_ADD, parkd's next booking) takes max(id) + 1 too.  Not nextval():
+ * a rolled-back transaction (a dry run, a refused import) spends
+ * sequence values, and the import would then give other ids than on
+ * SQLite.  setval() may move a sequence back: the import holds the write
+ * lock, so no other writer holds an id past it; it starts with
+ * STMT_IMPORT_SYNC_IDS (parkd_sync_ids(), sql/pg/README) for the rows it
+ * adds without an id before any of the table's kept ones.
  */
 #define PG_SEQ(table) "pg_get_serial_sequence('" table "', 'id')::regclass"
-#define PG_KEEP_ID(table) "CASE WHEN $1::bigint IS NULL THEN nextval(" \
-    PG_SEQ(table) ") ELSE $1::bigint + 0 * setval(" PG_SEQ(table) "," \
-    " greatest($1::bigint, nextval(" PG_SEQ(table) "))) END"
+#define PG_MAX_ID(table) "(SELECT coalesce(max(id), 0) FROM " table ")"
+#define PG_KEEP_ID(table) "CASE WHEN $1::bigint IS NULL THEN setval(" \
+    PG_SEQ(table) ", " PG_MAX_ID(table) " + 1) ELSE $1::bigint + 0 *" \
+    " setval(" PG_SEQ(table) ", greatest($1::bigint, " PG_MAX_ID(table) \
+    ")) END"
 
 #define USER_COLS "id, username, email, password_hash, phone, is_active," \
     " created_at, updated_at, last_login, email_verified"
@@ -1346,6 +1354,11 @@ static const struct stmt_def stmt_sql[] = {
 	    " vehicle_color = coalesce(vehicle_color, $3::text),"
 	    " expected_leaving_ts = coalesce(expected_leaving_ts, " PG_T(4) "),"
 	    " remarks = $5::text WHERE id = $1::bigint" },
+	/* before the import's rows: each sequence at its table's largest
+	 * id + 1, as SQLite's rowid, whatever rolled-back transactions
+	 * spent (PG_KEEP_ID; SQLite needs nothing) */
+	[STMT_IMPORT_SYNC_IDS] = { .sqlite = "SELECT 1",
+	    .pg = "SELECT 1 FROM parkd_sync_ids()" },
 
 	/* db-exports.c: CSV export jobs */
 	/* ?1 user, ?2 a day ago: jobs queued or running, jobs of the day */
