@@ -159,6 +159,7 @@ enum stmt {
 
 	/* db-jobs.c: the mail outbox and job runs */
 	STMT_OUTBOX_ADD,
+	STMT_JOB_LOCK,
 	STMT_JOB_START,
 	STMT_JOB_FINISH,
 

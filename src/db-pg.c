@@ -774,6 +774,31 @@ pg_state(void)
 	return "reconnecting";
 }
 
+/* See park.h.  PQconninfoParse() knows each parameter's variable. */
+int
+db_pg_env(const char *url, struct buf *err)
+{
+	PQconninfoOption *opts, *o;
+	char *msg = NULL;
+
+	if ((opts = PQconninfoParse(url, &msg)) == NULL) {
+		buf_printf(err, "DATABASE_URL: %s", msg != NULL ? msg :
+		    "out of memory");
+		PQfreemem(msg);
+		return -1;
+	}
+	for (o = opts; o->keyword != NULL; o++)
+		if (o->val != NULL && *o->val != '\0' && o->envvar != NULL &&
+		    setenv(o->envvar, o->val, 1) == -1) {
+			buf_printf(err, "setenv %s: %s", o->envvar,
+			    strerror(errno));
+			PQconninfoFree(opts);
+			return -1;
+		}
+	PQconninfoFree(opts);
+	return 0;
+}
+
 const struct db_driver db_pg = {
 	.name = "postgresql",
 	.pg = 1,

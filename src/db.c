@@ -928,6 +928,12 @@ static const struct stmt_def stmt_sql[] = {
 	    " VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, 'queued',"
 	    " 0, " PG_T(6) ", " PG_T(6) ")"
 	    " ON CONFLICT (idem_key) DO NOTHING RETURNING id" },
+	/* ?1 the job's lock number (db_job_lock()): PostgreSQL's session
+	 * advisory lock ("park", ?1), 1 when taken, 0 when another session
+	 * holds it; SQLite has no lock to take (one host) and says 1 */
+	[STMT_JOB_LOCK] = { .sqlite = "SELECT ?1 > 0",
+	    .pg = "SELECT pg_try_advisory_lock(1885434475,"
+	    " $1::bigint::integer)::int" },
 	[STMT_JOB_START] = { .sqlite =
 	    "INSERT INTO job_runs (job, started_at, status)"
 	    " VALUES (?, ?, 'running')",
