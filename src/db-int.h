@@ -67,6 +67,7 @@ enum stmt {
 	STMT_PG_VERSION_GET,
 	STMT_PG_VERSION_SET,
 	STMT_PG_LASTVAL,
+	STMT_PG_XACT_STATUS,
 
 	/* db-sys.c: reset, in foreign-key-safe order */
 	STMT_RESET_REMINDERS,

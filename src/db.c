@@ -173,9 +173,11 @@ static const struct stmt_def stmt_sql[] = {
 	[STMT_PG_BEGIN] = { .pg = "BEGIN ISOLATION LEVEL READ COMMITTED" },
 	/* THE write lock: one writer at a time across every host, as
 	 * SQLite's BEGIN IMMEDIATE (db-pg.c says why); the key is parkd's
-	 * ("park", 2), sql/pg/README; waits up to lock_timeout */
+	 * ("park", 2), sql/pg/README; waits up to lock_timeout; then the
+	 * transaction's id, for a COMMIT whose answer is lost */
 	[STMT_PG_WRITE_LOCK] = { .pg =
-	    "SELECT pg_advisory_xact_lock(1885434475, 2)" },
+	    "SELECT pg_current_xact_id()::text"
+	    " FROM pg_advisory_xact_lock(1885434475, 2)" },
 	/* the migrations' lock ("park", 1), as dev/lib.sh's pg_migrate */
 	[STMT_PG_MIGRATE_LOCK] = { .pg =
 	    "SELECT pg_advisory_xact_lock(1885434475, 1)" },
@@ -192,6 +194,10 @@ static const struct stmt_def stmt_sql[] = {
 	    " VALUES ($1::bigint, $2::text, now())" },
 	/* db_last_id() after an INSERT without RETURNING id */
 	[STMT_PG_LASTVAL] = { .pg = "SELECT lastval()" },
+	/* ?1 a transaction's id (the write lock's column): 'committed',
+	 * 'aborted', 'in progress', or NULL when too old to tell */
+	[STMT_PG_XACT_STATUS] = { .pg =
+	    "SELECT pg_xact_status($1::text::xid8)" },
 
 	[STMT_RESET_REMINDERS] = { .sqlite = "DELETE FROM reminders_sent",
 	    .pg = PG_SAME },
