@@ -19,6 +19,18 @@ nginx (reliability.md rows 3 and 7).
   no user; reads go on working; raising the cap (SIGHUP) makes writes
   succeed again.
 
+On PostgreSQL (PARKD_DB=postgresql, issue #17) the busy tests hold
+parkd's advisory write lock (pgconn's BEGIN IMMEDIATE; the wait is
+lock_timeout), and in place of the full file come PostgreSQL's own
+faults, each under a load of clients booking and releasing: a statement
+past PARKD_PG_STATEMENT_TIMEOUT_MS, a deadlock forced between a booking
+and the test's session, parkd's sessions killed with
+pg_terminate_backend, the server stopped (fast) and started again.  Each
+time: no 500, every acknowledged booking and release in the database, no
+booking answered 503 in it (a COMMIT whose answer was lost is looked up
+by parkd; only while the server is down can it stay unknown, which parkd
+logs), the invariants, and booking works again with the same workers.
+
 Full disks for the export files are t/62-exports.t's; I/O errors in the
 middle of a transaction are t/15-iofault.c's.
 """
