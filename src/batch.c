@@ -26,6 +26,7 @@
 #endif
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -583,12 +584,22 @@ batch_report_text(const struct report *r, struct buf *b)
 
 /* ---- running jobs ---- */
 
-/* Records the start of a run; 0, or -1 (res says why). */
+/* Takes the job's lock and records the start of a run; 0, 1 when
+ * another run holds the lock (skipped: nothing recorded, a success), or
+ * -1 (res says why). */
 static int
 job_start(const char *job, int64_t *id, struct batch_result *res)
 {
+	enum dbrc r;
+
 	memset(res, 0, sizeof *res);
-	if (db_job_start(job, id) != DB_OK) {
+	if ((r = db_job_lock(job)) == DB_BUSY) {
+		snprintf(res->message, sizeof res->message, "skipped: another "
+		    "run of %s holds its lock (another host's timer?)", job);
+		res->skipped = 1;
+		return 1;
+	}
+	if (r != DB_OK || db_job_start(job, id) != DB_OK) {
 		snprintf(res->message, sizeof res->message,
 		    "cannot record the start of the run (database busy or "
 		    "unavailable)");
@@ -768,6 +779,7 @@ out:
 int
 batch_remind(const struct batch_remind_opts *o, struct batch_result *res)
 {
+	int skip;
 	struct pool p = { 0 }, cp = { 0 };
 	struct remind_ctx c;
 	struct batch_user *u;
@@ -778,8 +790,8 @@ batch_remind(const struct batch_remind_opts *o, struct batch_result *res)
 	int chunk, tries;
 	enum dbrc rc;
 
-	if (job_start("remind", &id, res) == -1)
-		return -1;
+	if ((skip = job_start("remind", &id, res)) != 0)
+		return skip == 1 ? 0 : -1;
 	chunk = o != NULL && o->chunk > 0 ? o->chunk : BATCH_CHUNK;
 	memset(&c, 0, sizeof c);
 	c.now = park_now();
@@ -997,6 +1009,7 @@ out:
 int
 batch_tick(int64_t now, struct batch_result *res)
 {
+	int skip;
 	struct pool p = { 0 };
 	struct resv_reminder *g;
 	long long marked = 0, queued = 0, q, errs;
@@ -1005,8 +1018,8 @@ batch_tick(int64_t now, struct batch_result *res)
 	int tries;
 	enum dbrc rc;
 
-	if (job_start("tick", &id, res) == -1)
-		return -1;
+	if ((skip = job_start("tick", &id, res)) != 0)
+		return skip == 1 ? 0 : -1;
 	if (now <= 0)
 		now = park_now();
 	for (tries = 0;; tries++) {
@@ -1053,6 +1066,7 @@ fail:
 int
 batch_report(const struct batch_report_opts *o, struct batch_result *res)
 {
+	int skip;
 	struct pool cp = { 0 };
 	struct batch_user *u;
 	struct report_msg *msg;
@@ -1063,8 +1077,8 @@ batch_report(const struct batch_report_opts *o, struct batch_result *res)
 	int y, m, chunk, tries;
 	enum dbrc rc;
 
-	if (job_start("report", &id, res) == -1)
-		return -1;
+	if ((skip = job_start("report", &id, res)) != 0)
+		return skip == 1 ? 0 : -1;
 	now = park_now();
 	chunk = o != NULL && o->chunk > 0 ? o->chunk : BATCH_CHUNK;
 	if (o != NULL && o->year > 0) {
@@ -1147,6 +1161,7 @@ clean_all(enum batch_clean what, int64_t before, const char *day,
 int
 batch_cleanup(struct batch_result *res)
 {
+	int skip;
 	static const struct {
 		enum batch_clean what;
 		const char *name;
@@ -1168,8 +1183,8 @@ batch_cleanup(struct batch_result *res)
 	int busy;
 	enum dbrc rc;
 
-	if (job_start("cleanup", &id, res) == -1)
-		return -1;
+	if ((skip = job_start("cleanup", &id, res)) != 0)
+		return skip == 1 ? 0 : -1;
 	now = park_now();
 	day_str(now - (int64_t)KEEP_REMINDERS_DAYS * DAY, day);
 	for (i = 0; i < sizeof steps / sizeof steps[0]; i++) {
@@ -1229,7 +1244,10 @@ batch_cleanup(struct batch_result *res)
 	/* Long readers let the WAL grow; a TRUNCATE checkpoint gives the
 	 * space back (reliability.md 1.5).  Readers or writers still active
 	 * make it partial, which is not a failure: the next run retries. */
-	if ((rc = db_batch_checkpoint(&busy, &frames)) != DB_OK) {
+	if (strcmp(db_backend(), "postgresql") == 0)
+		/* the server's WAL: its checkpointer recycles it */
+		buf_puts(&msg, "; no checkpoint: PostgreSQL manages its WAL");
+	else if ((rc = db_batch_checkpoint(&busy, &frames)) != DB_OK) {
 		res->errors++;
 		buf_puts(&msg, "; checkpoint failed");
 	} else {
@@ -1280,53 +1298,98 @@ remove_tmp(const char *tmp)
 	buf_free(&b);
 }
 
-int
-batch_backup(const char *path, struct batch_result *res)
+/* Checks that path can be made (it does not exist, its directory is
+ * writable) and names the hidden temporary file beside it in tmp (dir:
+ * the directory, with its "/").  0, or -1 with res->message. */
+static int
+backup_prepare(const char *path, struct buf *dir, struct buf *tmp,
+    struct batch_result *res)
 {
-	struct buf dir = { 0 }, tmp = { 0 }, problem = { 0 };
 	struct stat st;
 	const char *slash, *base;
 	char rnd[17];
-	int64_t id;
-	mode_t old;
-	int version, made = 0, rc;
-	enum dbrc r;
 
-	if (job_start("backup", &id, res) == -1)
-		return -1;
-	res->failed = 1;
 	if (lstat(path, &st) == 0) {
 		snprintf(res->message, sizeof res->message, "%s exists: "
 		    "refusing to overwrite it", path);
-		goto out;
+		return -1;
 	}
 	if (errno != ENOENT) {
 		snprintf(res->message, sizeof res->message, "%s: %s", path,
 		    strerror(errno));
-		goto out;
+		return -1;
 	}
 	/* The copy is written under a hidden temporary name in the same
 	 * directory, so that path only ever names a checked, complete
 	 * copy. */
 	if ((slash = strrchr(path, '/')) != NULL) {
-		buf_add(&dir, path, (size_t)(slash - path + 1));
+		buf_add(dir, path, (size_t)(slash - path + 1));
 		base = slash + 1;
 	} else {
-		buf_puts(&dir, "./");
+		buf_puts(dir, "./");
 		base = path;
 	}
 	if (*base == '\0') {
 		snprintf(res->message, sizeof res->message, "%s: not a file "
 		    "name", path);
-		goto out;
+		return -1;
 	}
-	if (access(dir.p, W_OK) == -1) {
+	if (access(dir->p, W_OK) == -1) {
 		snprintf(res->message, sizeof res->message, "cannot write in "
-		    "%s: %s", dir.p, strerror(errno));
-		goto out;
+		    "%s: %s", dir->p, strerror(errno));
+		return -1;
 	}
 	rand_hex(rnd, 8);
-	buf_printf(&tmp, "%s.%s.partial-%s", dir.p, base, rnd);
+	buf_printf(tmp, "%s.%s.partial-%s", dir->p, base, rnd);
+	return 0;
+}
+
+/* Syncs the checked copy tmp and links it to path (never over a file);
+ * *size: its size.  0, or -1 with res->message. */
+static int
+backup_place(const char *tmp, const char *path, const char *dir,
+    long long *size, struct batch_result *res)
+{
+	struct stat st;
+	int rc;
+
+	if (sync_path(tmp, 0) == -1) {
+		snprintf(res->message, sizeof res->message, "fsync %s: %s",
+		    tmp, strerror(errno));
+		return -1;
+	}
+	/* link() never replaces an existing file, unlike rename(): a file
+	 * made at path since the check above is kept. */
+	rc = link(tmp, path);
+	if (rc == -1 && (errno == EPERM || errno == ENOTSUP ||
+	    errno == EOPNOTSUPP) && lstat(path, &st) == -1 && errno == ENOENT)
+		rc = rename(tmp, path); /* a filesystem without links */
+	if (rc == -1) {
+		snprintf(res->message, sizeof res->message, "%s: %s%s", path,
+		    strerror(errno), errno == EEXIST ? ": refusing to "
+		    "overwrite it" : "");
+		return -1;
+	}
+	(void)sync_path(dir, 1);
+	*size = stat(path, &st) == 0 ? (long long)st.st_size : 0;
+	return 0;
+}
+
+int
+batch_backup(const char *path, struct batch_result *res)
+{
+	struct buf dir = { 0 }, tmp = { 0 }, problem = { 0 };
+	int64_t id;
+	long long size;
+	mode_t old;
+	int version, made = 0, skip;
+	enum dbrc r;
+
+	if ((skip = job_start("backup", &id, res)) != 0)
+		return skip == 1 ? 0 : -1;
+	res->failed = 1;
+	if (backup_prepare(path, &dir, &tmp, res) == -1)
+		goto out;
 
 	/* The copy holds password hashes: readable by its owner only. */
 	old = umask(077);
@@ -1346,35 +1409,128 @@ batch_backup(const char *path, struct batch_result *res)
 		    "?");
 		goto out;
 	}
-	if (sync_path(tmp.p, 0) == -1) {
-		snprintf(res->message, sizeof res->message, "fsync %s: %s",
-		    tmp.p, strerror(errno));
+	if (backup_place(tmp.p, path, dir.p, &size, res) == -1)
 		goto out;
-	}
-	/* link() never replaces an existing file, unlike rename(): a file
-	 * made at path since the check above is kept. */
-	rc = link(tmp.p, path);
-	if (rc == -1 && (errno == EPERM || errno == ENOTSUP ||
-	    errno == EOPNOTSUPP) && lstat(path, &st) == -1 && errno == ENOENT)
-		rc = rename(tmp.p, path); /* a filesystem without links */
-	if (rc == -1) {
-		snprintf(res->message, sizeof res->message, "%s: %s%s", path,
-		    strerror(errno), errno == EEXIST ? ": refusing to "
-		    "overwrite it" : "");
-		goto out;
-	}
-	(void)sync_path(dir.p, 1);
-	if (stat(path, &st) == -1)
-		st.st_size = 0;
 	res->items = 1;
 	res->failed = 0;
 	snprintf(res->message, sizeof res->message, "%s: %lld bytes, schema "
-	    "version %d, integrity ok", path, (long long)st.st_size, version);
+	    "version %d, integrity ok", path, size, version);
 out:
 	if (made)
 		remove_tmp(tmp.p);
 	buf_free(&dir);
 	buf_free(&tmp);
 	buf_free(&problem);
+	return job_end(id, res);
+}
+
+/*
+ * Runs prog (PATH searched) with argv, stdin /dev/null, stdout to
+ * /dev/null (or out, a file made 0600), the database's connection in the
+ * environment (db_pg_env), and waits.  Returns its exit status, 127 when
+ * it could not be run, or -1 (errno) when fork failed; what it said on
+ * stderr goes to parkctl's.
+ */
+static int
+run_pg_tool(const char *prog, char *const argv[])
+{
+	struct buf err = { 0 };
+	pid_t pid;
+	int status, fd;
+
+	if ((pid = fork()) == -1)
+		return -1;
+	if (pid == 0) {
+		if ((fd = open("/dev/null", O_RDWR)) != -1) {
+			(void)dup2(fd, 0);
+			(void)dup2(fd, 1);
+		}
+		if (db_pg_env(conf.db_path, &err) == -1) {
+			fprintf(stderr, "parkctl: %s\n", err.p);
+			_exit(127);
+		}
+		execvp(prog, argv);
+		fprintf(stderr, "parkctl: %s: %s\n", prog, strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			return -1;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+/* The program named by the environment variable env, else name. */
+static const char *
+pg_tool(const char *env, const char *name)
+{
+	const char *v = getenv(env);
+
+	return v != NULL && *v != '\0' ? v : name;
+}
+
+int
+batch_pg_dump(const char *path, struct batch_result *res)
+{
+	struct buf dir = { 0 }, tmp = { 0 }, arg = { 0 };
+	char fmt[] = "--format=custom", nopw[] = "--no-password";
+	char list[] = "--list";
+	char *dump = NULL, *restore = NULL, *argv[8];
+	int64_t id;
+	long long size;
+	mode_t old;
+	int made = 0, skip, st;
+
+	if ((skip = job_start("backup", &id, res)) != 0)
+		return skip == 1 ? 0 : -1;
+	res->failed = 1;
+	if (backup_prepare(path, &dir, &tmp, res) == -1)
+		goto out;
+	dump = xstrdup(pg_tool("PARKD_PG_DUMP", "pg_dump"));
+	restore = xstrdup(pg_tool("PARKD_PG_RESTORE", "pg_restore"));
+	/* One snapshot of every table (pg_dump reads in one REPEATABLE READ
+	 * transaction); custom format: compressed, for pg_restore.  The
+	 * archive holds password hashes: readable by its owner only. */
+	buf_printf(&arg, "--file=%s", tmp.p);
+	argv[0] = dump;
+	argv[1] = fmt;
+	argv[2] = nopw;
+	argv[3] = arg.p;
+	argv[4] = NULL;
+	old = umask(077);
+	st = run_pg_tool(dump, argv);
+	umask(old);
+	made = 1;
+	if (st != 0) {
+		snprintf(res->message, sizeof res->message, "%s failed (%s %d, "
+		    "see above)", dump, st == -1 ? "fork" : "exit status", st);
+		goto out;
+	}
+	/* the archive is whole: pg_restore reads its table of contents */
+	argv[0] = restore;
+	argv[1] = list;
+	argv[2] = tmp.p;
+	argv[3] = NULL;
+	if ((st = run_pg_tool(restore, argv)) != 0) {
+		snprintf(res->message, sizeof res->message, "%s --list cannot "
+		    "read the archive (exit status %d)", restore, st);
+		goto out;
+	}
+	if (backup_place(tmp.p, path, dir.p, &size, res) == -1)
+		goto out;
+	res->items = 1;
+	res->failed = 0;
+	snprintf(res->message, sizeof res->message, "%s: %lld bytes, pg_dump "
+	    "custom format (pg_restore), schema version %d, archive readable",
+	    path, size, db_version());
+out:
+	if (made)
+		(void)unlink(tmp.p);
+	free(dump);
+	free(restore);
+	buf_free(&dir);
+	buf_free(&tmp);
+	buf_free(&arg);
 	return job_end(id, res);
 }

@@ -2448,6 +2448,12 @@ import_rows(struct imp *imp)
 	enum dbrc rc;
 	long long others;
 
+	/* PostgreSQL: new ids as SQLite gives them (PG_KEEP_ID, db.c) */
+	if ((st = db_stmt(STMT_IMPORT_SYNC_IDS)) == NULL)
+		return db_lasterr();
+	if ((rc = db_row(st)) != DB_OK)
+		return rc == DB_NOTFOUND ? DB_ERROR : rc;
+	db_done(st);
 	if ((st = db_stmt(STMT_IMPORT_OTHER_SOURCES)) == NULL)
 		return db_lasterr();
 	db_bind_text(st, 1, imp->source);

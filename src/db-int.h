@@ -67,6 +67,7 @@ enum stmt {
 	STMT_PG_VERSION_GET,
 	STMT_PG_VERSION_SET,
 	STMT_PG_LASTVAL,
+	STMT_PG_XACT_STATUS,
 
 	/* db-sys.c: reset, in foreign-key-safe order */
 	STMT_RESET_REMINDERS,
@@ -159,6 +160,7 @@ enum stmt {
 
 	/* db-jobs.c: the mail outbox and job runs */
 	STMT_OUTBOX_ADD,
+	STMT_JOB_LOCK,
 	STMT_JOB_START,
 	STMT_JOB_FINISH,
 
@@ -210,6 +212,7 @@ enum stmt {
 	STMT_IMPORT_RESV_INSERT,
 	STMT_IMPORT_RESV_OLD_KEYS,
 	STMT_IMPORT_RESV_BACKFILL,
+	STMT_IMPORT_SYNC_IDS,
 
 	/* db-exports.c: CSV export jobs */
 	STMT_EXPORT_USER_COUNTS,

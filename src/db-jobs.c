@@ -43,6 +43,51 @@ db_outbox_add(const struct mail *m)
 	return db_run(st);
 }
 
+/* The second key of each job's advisory lock ("park", n): sql/pg/README
+ * keeps 1 (migrations) and 2 (the write lock). */
+static const struct {
+	const char *job;
+	int key;
+} job_keys[] = {
+	{ "remind", 10 }, { "report", 11 }, { "tick", 12 },
+	{ "cleanup", 13 }, { "backup", 14 },
+};
+
+/*
+ * Several hosts share one PostgreSQL database, each with its timers: a
+ * job's lock keeps two runs of one job from running at once (contract
+ * section 5).  A session lock, pg_try_advisory_lock: held until this
+ * process's connection closes, also when the process is killed (the
+ * server ends the session), never waited for.  Were the connection lost
+ * and made again mid-run, the lock would go with it: the run's work stays
+ * correct by itself (each item is claimed in its own transaction,
+ * batch.c), the lock only saves doing it twice at once.  SQLite: one
+ * host, no lock (STMT_JOB_LOCK says 1).  Returns DB_OK (held or nothing
+ * to hold), DB_BUSY (another run holds it), or the failure.
+ */
+enum dbrc
+db_job_lock(const char *job)
+{
+	struct dbstmt *st;
+	enum dbrc rc;
+	size_t i;
+	long long held;
+
+	for (i = 0; i < sizeof job_keys / sizeof job_keys[0]; i++)
+		if (strcmp(job_keys[i].job, job) == 0)
+			break;
+	if (i == sizeof job_keys / sizeof job_keys[0])
+		return DB_OK;
+	if ((st = db_stmt(STMT_JOB_LOCK)) == NULL)
+		return db_lasterr();
+	db_bind_int(st, 1, job_keys[i].key);
+	if ((rc = db_row(st)) != DB_OK)
+		return rc == DB_NOTFOUND ? DB_ERROR : rc;
+	held = db_col_int(st, 0);
+	db_done(st);
+	return held ? DB_OK : DB_BUSY;
+}
+
 enum dbrc
 db_job_start(const char *job, int64_t *id)
 {

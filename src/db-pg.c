@@ -21,7 +21,9 @@
  *   DB_UNAVAILABLE (a 503 with Retry-After); the next statement outside a
  *   transaction reconnects, with a back-off between failed attempts, so a
  *   database that is down costs each request one quick failure, never a
- *   crash or a reconnection storm.
+ *   crash or a reconnection storm.  A COMMIT whose answer is lost with
+ *   the connection is looked up on a new one (pg_commit_lost()), so that
+ *   a booking that was made is never answered 503.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -93,8 +95,13 @@ static int wait_min_ms;
 /* A migration is running: its write transactions take its lock too. */
 static int migrating;
 static char lasterr[256];
+/* The open write transaction's id (pg_current_xact_id(), as text): when
+ * its COMMIT's answer is lost with the connection, the server says what
+ * became of it (pg_commit_lost()).  "": none. */
+static char txn_xid[24];
 
 static enum dbrc pg_session(void);
+static enum dbrc pg_commit_lost(void);
 
 static struct pg_stmt *
 ps(struct dbstmt *st)
@@ -434,6 +441,54 @@ pg_note_effect(PGresult *res)
 }
 
 /*
+ * The connection broke while a COMMIT was on its way: the transaction
+ * may have committed (the server ends a session it was told to end, or
+ * that shuts down, between the commit and its answer) or not.  Answering
+ * 503 for a booking that was made would be a wrong answer, so the server
+ * is asked, on a new connection, what became of the transaction
+ * (pg_xact_status).  Returns DB_OK when it committed, else
+ * DB_UNAVAILABLE: aborted, or the server cannot be reached to tell
+ * (logged as unknown: the one case left, the server down).
+ */
+static enum dbrc
+pg_commit_lost(void)
+{
+	struct dbstmt *st;
+	char xid[sizeof txn_xid];
+	const char *v;
+	enum dbrc r;
+
+	snprintf(xid, sizeof xid, "%s", txn_xid);
+	txn_xid[0] = '\0';
+	if (xid[0] == '\0')
+		return DB_UNAVAILABLE;
+	retry_at_ms = 0;	/* ask at once */
+	if ((st = db_stmt(STMT_PG_XACT_STATUS)) == NULL) {
+		r = db_lasterr();
+		goto unknown;
+	}
+	db_bind_text(st, 1, xid);
+	if ((r = db_row(st)) != DB_OK)
+		goto unknown;
+	v = db_col_str(st, 0);
+	if (v != NULL && strcmp(v, "committed") == 0) {
+		db_done(st);
+		log_msg(LOG_WARN, "db: the answer to COMMIT was lost with the "
+		    "connection; transaction %s committed", xid);
+		return DB_OK;
+	}
+	log_msg(LOG_WARN, "db: the answer to COMMIT was lost with the "
+	    "connection; transaction %s: %s", xid, v != NULL ? v : "?");
+	db_done(st);
+	return DB_UNAVAILABLE;
+unknown:
+	log_msg(LOG_ERR, "db: the answer to COMMIT was lost with the "
+	    "connection and the server cannot say what became of "
+	    "transaction %s: outcome unknown", xid);
+	return DB_UNAVAILABLE;
+}
+
+/*
  * Steps st: the first step runs it (PQexecPrepared: the whole result
  * comes at once; parkd's statements return pages, not tables), the
  * others move along its rows.  Returns DB_OK with *row 1 or 0, or the
@@ -462,6 +517,8 @@ pg_step(struct dbstmt *st, int *row)
 			r = pg_rc(s->res, s->sql);
 			PQclear(s->res);
 			s->res = NULL;
+			if (s->id == STMT_COMMIT && r == DB_UNAVAILABLE)
+				return pg_commit_lost();
 			/* a ROLLBACK on a lost connection: nothing is left
 			 * to roll back */
 			return s->id == STMT_ROLLBACK && r == DB_UNAVAILABLE ?
@@ -638,6 +695,25 @@ pg_run(enum stmt id)
 	return db_run(db_stmt(id));
 }
 
+/* Takes the write lock and notes the transaction's id (txn_xid).
+ * Returns DB_OK or the failure. */
+static enum dbrc
+pg_write_lock(void)
+{
+	struct dbstmt *st;
+	const char *v;
+	enum dbrc r;
+
+	if ((st = db_stmt(STMT_PG_WRITE_LOCK)) == NULL)
+		return db_lasterr();
+	if ((r = db_row(st)) != DB_OK)
+		return r == DB_NOTFOUND ? DB_ERROR : r;
+	v = db_col_str(st, 0);
+	snprintf(txn_xid, sizeof txn_xid, "%s", v != NULL ? v : "");
+	db_done(st);
+	return DB_OK;
+}
+
 /*
  * A write transaction: BEGIN, then THE write lock, the advisory lock
  * ("park", 2) held to the end of the transaction.  One writer at a time
@@ -662,8 +738,9 @@ pg_begin(void)
 	if ((r = pg_run(STMT_PG_BEGIN)) != DB_OK)
 		return r;
 	txn = 1;
+	txn_xid[0] = '\0';
 	if ((migrating && (r = pg_run(STMT_PG_MIGRATE_LOCK)) != DB_OK) ||
-	    (r = pg_run(STMT_PG_WRITE_LOCK)) != DB_OK) {
+	    (r = pg_write_lock()) != DB_OK) {
 		/* past lock_timeout: parkd_db_busy_timeouts_total{lock=
 		 * "postgresql"}, as SQLite's busy handler counts its own */
 		if (r == DB_BUSY)
@@ -776,6 +853,31 @@ pg_state(void)
 	if (conn != NULL && !broken && PQstatus(conn) == CONNECTION_OK)
 		return "up";
 	return "reconnecting";
+}
+
+/* See park.h.  PQconninfoParse() knows each parameter's variable. */
+int
+db_pg_env(const char *url, struct buf *err)
+{
+	PQconninfoOption *opts, *o;
+	char *msg = NULL;
+
+	if ((opts = PQconninfoParse(url, &msg)) == NULL) {
+		buf_printf(err, "DATABASE_URL: %s", msg != NULL ? msg :
+		    "out of memory");
+		PQfreemem(msg);
+		return -1;
+	}
+	for (o = opts; o->keyword != NULL; o++)
+		if (o->val != NULL && *o->val != '\0' && o->envvar != NULL &&
+		    setenv(o->envvar, o->val, 1) == -1) {
+			buf_printf(err, "setenv %s: %s", o->envvar,
+			    strerror(errno));
+			PQconninfoFree(opts);
+			return -1;
+		}
+	PQconninfoFree(opts);
+	return 0;
 }
 
 const struct db_driver db_pg = {

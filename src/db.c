@@ -76,16 +76,24 @@ struct stmt_def {
 #define PG_T(n) "to_timestamp($" #n "::bigint)"
 #define PG_S(col) "extract(epoch FROM " col ")::bigint"
 /*
- * PostgreSQL: the id of an imported row, $1, or a new one for NULL (an
- * explicit NULL is no default there).  A kept id moves the sequence past
- * it, as SQLite's max(rowid) + 1 does by itself, so that a later row
- * without one never collides (the "0 *" keeps setval()'s effect and drops
- * its value).
+ * PostgreSQL: the id of an imported row, $1, or for NULL a new one as
+ * SQLite's rowid gives it, max(id) + 1 (an explicit NULL is no default
+ * there); either way the sequence is left at the table's largest id, so
+ * that the next row without one (the spots the import adds through
+ * SPOTS_ADD, parkd's next booking) takes max(id) + 1 too.  Not nextval():
+ * a rolled-back transaction (a dry run, a refused import) spends
+ * sequence values, and the import would then give other ids than on
+ * SQLite.  setval() may move a sequence back: the import holds the write
+ * lock, so no other writer holds an id past it; it starts with
+ * STMT_IMPORT_SYNC_IDS (parkd_sync_ids(), sql/pg/README) for the rows it
+ * adds without an id before any of the table's kept ones.
  */
 #define PG_SEQ(table) "pg_get_serial_sequence('" table "', 'id')::regclass"
-#define PG_KEEP_ID(table) "CASE WHEN $1::bigint IS NULL THEN nextval(" \
-    PG_SEQ(table) ") ELSE $1::bigint + 0 * setval(" PG_SEQ(table) "," \
-    " greatest($1::bigint, nextval(" PG_SEQ(table) "))) END"
+#define PG_MAX_ID(table) "(SELECT coalesce(max(id), 0) FROM " table ")"
+#define PG_KEEP_ID(table) "CASE WHEN $1::bigint IS NULL THEN setval(" \
+    PG_SEQ(table) ", " PG_MAX_ID(table) " + 1) ELSE $1::bigint + 0 *" \
+    " setval(" PG_SEQ(table) ", greatest($1::bigint, " PG_MAX_ID(table) \
+    ")) END"
 
 #define USER_COLS "id, username, email, password_hash, phone, is_active," \
     " created_at, updated_at, last_login, email_verified"
@@ -165,9 +173,11 @@ static const struct stmt_def stmt_sql[] = {
 	[STMT_PG_BEGIN] = { .pg = "BEGIN ISOLATION LEVEL READ COMMITTED" },
 	/* THE write lock: one writer at a time across every host, as
 	 * SQLite's BEGIN IMMEDIATE (db-pg.c says why); the key is parkd's
-	 * ("park", 2), sql/pg/README; waits up to lock_timeout */
+	 * ("park", 2), sql/pg/README; waits up to lock_timeout; then the
+	 * transaction's id, for a COMMIT whose answer is lost */
 	[STMT_PG_WRITE_LOCK] = { .pg =
-	    "SELECT pg_advisory_xact_lock(1885434475, 2)" },
+	    "SELECT pg_current_xact_id()::text"
+	    " FROM pg_advisory_xact_lock(1885434475, 2)" },
 	/* the migrations' lock ("park", 1), as dev/lib.sh's pg_migrate */
 	[STMT_PG_MIGRATE_LOCK] = { .pg =
 	    "SELECT pg_advisory_xact_lock(1885434475, 1)" },
@@ -184,6 +194,10 @@ static const struct stmt_def stmt_sql[] = {
 	    " VALUES ($1::bigint, $2::text, now())" },
 	/* db_last_id() after an INSERT without RETURNING id */
 	[STMT_PG_LASTVAL] = { .pg = "SELECT lastval()" },
+	/* ?1 a transaction's id (the write lock's column): 'committed',
+	 * 'aborted', 'in progress', or NULL when too old to tell */
+	[STMT_PG_XACT_STATUS] = { .pg =
+	    "SELECT pg_xact_status($1::text::xid8)" },
 
 	[STMT_RESET_REMINDERS] = { .sqlite = "DELETE FROM reminders_sent",
 	    .pg = PG_SAME },
@@ -920,6 +934,12 @@ static const struct stmt_def stmt_sql[] = {
 	    " VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, 'queued',"
 	    " 0, " PG_T(6) ", " PG_T(6) ")"
 	    " ON CONFLICT (idem_key) DO NOTHING RETURNING id" },
+	/* ?1 the job's lock number (db_job_lock()): PostgreSQL's session
+	 * advisory lock ("park", ?1), 1 when taken, 0 when another session
+	 * holds it; SQLite has no lock to take (one host) and says 1 */
+	[STMT_JOB_LOCK] = { .sqlite = "SELECT ?1 > 0",
+	    .pg = "SELECT pg_try_advisory_lock(1885434475,"
+	    " $1::bigint::integer)::int" },
 	[STMT_JOB_START] = { .sqlite =
 	    "INSERT INTO job_runs (job, started_at, status)"
 	    " VALUES (?, ?, 'running')",
@@ -1355,6 +1375,11 @@ static const struct stmt_def stmt_sql[] = {
 	    " vehicle_color = coalesce(vehicle_color, $3::text),"
 	    " expected_leaving_ts = coalesce(expected_leaving_ts, " PG_T(4) "),"
 	    " remarks = $5::text WHERE id = $1::bigint" },
+	/* before the import's rows: each sequence at its table's largest
+	 * id + 1, as SQLite's rowid, whatever rolled-back transactions
+	 * spent (PG_KEEP_ID; SQLite needs nothing) */
+	[STMT_IMPORT_SYNC_IDS] = { .sqlite = "SELECT 1",
+	    .pg = "SELECT 1 FROM parkd_sync_ids()" },
 
 	/* db-exports.c: CSV export jobs */
 	/* ?1 user, ?2 a day ago: jobs queued or running, jobs of the day */

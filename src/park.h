@@ -714,6 +714,11 @@ const char *db_path_shown(const char *path);
  * "reconnecting", "closed"). */
 const char *db_backend(void);
 const char *db_state(void);
+/* For a child process that runs PostgreSQL's own tools (pg_dump): sets
+ * the environment variables libpq reads (PGHOST, PGDATABASE, PGUSER,
+ * PGPASSWORD, PGSSLMODE...) from the URI url, so that no password shows
+ * on a command line.  Returns 0, or -1 with the reason in err. */
+int db_pg_env(const char *url, struct buf *err);
 /* The sample data (parkctl db reset) in the engine's dialect. */
 const char *db_sample(void);
 /* Makes the processes forked after it queue their write transactions on a
@@ -1247,6 +1252,10 @@ struct mail {
  * Returns DB_CONFLICT for an address or subject with CR, LF or NUL.
  */
 enum dbrc db_outbox_add(const struct mail *);
+/* Takes the job's lock for the rest of the process (PostgreSQL: an
+ * advisory lock per job, so that two hosts' timers never run one job at
+ * once; SQLite: nothing).  DB_OK, DB_BUSY: another run holds it. */
+enum dbrc db_job_lock(const char *job);
 /* Records the start of a batch job run; *id names it for db_job_finish. */
 enum dbrc db_job_start(const char *job, int64_t *id);
 /* Records the end: items done, errors, "ok" or "failed", a message. */
@@ -1635,6 +1644,8 @@ struct batch_result {
 	long long items;  /* messages queued, rows deleted, files written */
 	long long errors; /* items that failed (the run went on) */
 	int failed;       /* the run stopped early (database busy, failure) */
+	int skipped;      /* another run of the job held its lock: nothing
+			   * done, no run recorded (db_job_lock) */
 	char message[200]; /* one line: what happened */
 };
 
@@ -1660,6 +1671,12 @@ int batch_cleanup(struct batch_result *);
  * temporary name beside it, checked with integrity_check, synced, then
  * linked into place (never over an existing file). */
 int batch_backup(const char *path, struct batch_result *);
+/* PostgreSQL: pg_dump's archive (custom format, one consistent snapshot)
+ * of the database in path, which must not exist: written under a
+ * temporary name beside it, checked with pg_restore --list, synced, then
+ * linked into place.  The programs: PARKD_PG_DUMP and PARKD_PG_RESTORE
+ * from the environment, else pg_dump and pg_restore from PATH. */
+int batch_pg_dump(const char *path, struct batch_result *);
 
 /* Pure helpers, for t/14-report.c. */
 /* "YYYY-MM" (1970-01 to 9999-12) into *y, *m; 0, or -1 when malformed. */

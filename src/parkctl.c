@@ -86,7 +86,7 @@ static const struct cmd cmd_table[] = {
 	    "queue the monthly reports (default: last month)" },
 	{ "cleanup", NULL, cmd_cleanup, "",
 	    "delete old exports, mail, sessions, job runs; checkpoint" },
-	{ "backup", NULL, cmd_backup, "FILE",
+	{ "backup", NULL, cmd_backup, "[--pg-dump] FILE",
 	    "copy the live database to a new FILE and check the copy" },
 	{ "exports", NULL, cmd_exports, "[--max N] [--stale-after S] "
 	    "[--pause-ms MS]",
@@ -866,23 +866,29 @@ cmd_cleanup(const struct cmd *c, int argc, char **argv)
 }
 
 /*
- * backup FILE: an online copy of the database (batch.c).  Exit codes: 0
- * the copy is in FILE and passed integrity_check, 1 it failed (FILE
- * exists, cannot be written, or the copy is bad: FILE is then not made),
- * 2 no FILE given.
+ * backup FILE: an online copy of the SQLite database (batch.c).  On
+ * PostgreSQL the engine's tools are the backup: "backup FILE" says so
+ * (pg_dump, pg_basebackup and WAL archiving; docs/postgresql.md), and
+ * "backup --pg-dump FILE" runs pg_dump into FILE.  Exit codes: 0 the copy
+ * is in FILE and passed its check (or another run holds the job's lock),
+ * 1 it failed (FILE exists, cannot be written, or the copy is bad: FILE
+ * is then not made), 2 no FILE given, or the form does not fit the back
+ * end.
  */
 static int
 cmd_backup(const struct cmd *c, int argc, char **argv)
 {
 	static const struct option lopts[] = {
+		{ "pg-dump", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct batch_result res;
 	const char *file = NULL;
-	int rc, seen[1] = { 0 };
+	char shown[512];
+	int rc, pg, seen[2] = { 0, 0 };
 
-	/* the one operand comes last: "backup [--] FILE" */
+	/* the one operand comes last: "backup [--pg-dump] [--] FILE" */
 	if (argc >= 2 && argv[argc - 1][0] != '-') {
 		file = argv[argc - 1];
 		argc--;
@@ -895,9 +901,38 @@ cmd_backup(const struct cmd *c, int argc, char **argv)
 		cmd_usage(stderr, c);
 		return EXIT_USAGE;
 	}
+	/* the back end, from the settings alone (ctl_open_job loads them
+	 * again) */
+	if ((rc = ctl_config()) != -1)
+		return rc;
+	pg = db_path_is_pg(conf.db_path);
+	snprintf(shown, sizeof shown, "%s", db_path_shown(conf.db_path));
+	conf_free(&conf);
+	conf_loaded = 0;
+	if (pg && !seen[0]) {
+		fprintf(stderr, "parkctl: backup: %s is a PostgreSQL database: "
+		    "its own tools are the backup, not a copy of a file.\n"
+		    "  parkctl backup --pg-dump FILE   runs pg_dump: one "
+		    "consistent snapshot,\n"
+		    "      custom format, restored with pg_restore "
+		    "--single-transaction;\n"
+		    "  pg_basebackup with WAL archiving (archive_mode) for "
+		    "point-in-time\n"
+		    "      recovery of a database that matters.\n"
+		    "See docs/postgresql.md, \"Backups\".\n",
+		    shown);
+		return EXIT_USAGE;
+	}
+	if (!pg && seen[0]) {
+		fprintf(stderr, "parkctl: backup: --pg-dump is for a "
+		    "PostgreSQL database; %s is SQLite: parkctl backup FILE\n",
+		    shown);
+		return EXIT_USAGE;
+	}
 	if ((rc = ctl_open_job(c)) != -1)
 		return rc;
-	return job_report(c, batch_backup(file, &res), &res);
+	return job_report(c, pg ? batch_pg_dump(file, &res) :
+	    batch_backup(file, &res), &res);
 }
 
 /*

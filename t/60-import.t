@@ -40,7 +40,9 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "lib"))
 import flaskdb as F  # noqa: E402
+import parking as P  # noqa: E402
 import parktest as T  # noqa: E402
+import pgconn  # noqa: E402
 from parktest import diag, is_, like, ok  # noqa: E402
 
 # India: UTC+5:30 all year; Central Europe: +1, +2 in summer.
@@ -440,11 +442,23 @@ def test_atomic(s, tmp):
                    5, 5, "completed")
     db.reservation(spots[2], hal, "2025-08-01 12:00:00", vehicle="FAIL ME")
     db.close()
-    live = F.sqlite3.connect(s.settings["DATABASE_URL"][len("sqlite://"):],
-                             isolation_level=None)
-    live.execute("CREATE TRIGGER t60_fail BEFORE INSERT ON reservations "
-                 "WHEN NEW.vehicle_number = 'FAILME' "
-                 "BEGIN SELECT RAISE(ABORT, 't60: refused'); END")
+    live = P.dbconn(s)
+    # PostgreSQL: a trigger is the schema owner's to make (parkd's role
+    # may not), so the superuser of the test's own cluster makes it
+    sup = pgconn.Connection(re.sub(r"([?&]user=)[^&]*", r"\1postgres",
+                                   s.settings["DATABASE_URL"])) \
+        if T.use_pg() else live
+    if T.use_pg():
+        sup.execute("CREATE FUNCTION t60_fail() RETURNS trigger LANGUAGE"
+                    " plpgsql AS $$ BEGIN RAISE EXCEPTION 't60: refused';"
+                    " END $$")
+        sup.execute("CREATE TRIGGER t60_fail BEFORE INSERT ON reservations"
+                    " FOR EACH ROW WHEN (NEW.vehicle_number = 'FAILME')"
+                    " EXECUTE FUNCTION t60_fail()")
+    else:
+        live.execute("CREATE TRIGGER t60_fail BEFORE INSERT ON reservations "
+                     "WHEN NEW.vehicle_number = 'FAILME' "
+                     "BEGIN SELECT RAISE(ABORT, 't60: refused'); END")
     try:
         before = stats(s)
         out = run_import(s, path, TZ_A)
@@ -456,7 +470,12 @@ def test_atomic(s, tmp):
                          "'hal@example.net'").fetchone()[0]
         is_(n, 0, "the user written before the failure was rolled back")
     finally:
-        live.execute("DROP TRIGGER t60_fail")
+        if T.use_pg():
+            sup.execute("DROP TRIGGER t60_fail ON reservations")
+            sup.execute("DROP FUNCTION t60_fail()")
+            sup.close()
+        else:
+            live.execute("DROP TRIGGER t60_fail")
         live.close()
     out = run_import(s, path, TZ_A, "--dry-run")
     like(out.stdout, r"(?m)^users: read 1, imported 1,", "without the "
@@ -565,14 +584,11 @@ def test_backfill(s, path_a):
     then put model and colour into the remarks and dropped the expected
     leaving time.  Importing the file again fills them in."""
     want = bob_old_keys(s)
-    db = F.sqlite3.connect(os.path.join(s.dir, "parkd.db"))
-    db.execute("UPDATE reservations SET vehicle_model = NULL,"
-               " vehicle_color = NULL, expected_leaving_ts = NULL"
-               " WHERE id IN (3, 11)")
-    db.execute("UPDATE reservations SET remarks = remarks ||"
-               " ' [vehicle: Swift Red]' WHERE id = 11")
-    db.commit()
-    db.close()
+    P.db_write(s, ("UPDATE reservations SET vehicle_model = NULL,"
+                   " vehicle_color = NULL, expected_leaving_ts = NULL"
+                   " WHERE id IN (3, 11)", ()),
+               ("UPDATE reservations SET remarks = remarks ||"
+                " ' [vehicle: Swift Red]' WHERE id = 11", ()))
     old = {3: ("Reservation created successfully", None, None, None),
            11: ("Reservation created successfully [vehicle: Swift Red]",
                 None, None, None)}

@@ -55,6 +55,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "lib"))
 import parktest as T  # noqa: E402
 import parking as P  # noqa: E402
+import pgconn  # noqa: E402
 from parktest import diag, is_, like, ok  # noqa: E402
 
 DAY = 86400
@@ -117,25 +118,38 @@ def write(c, *statements):
 _user_seq = [0]
 
 
+def insert(c, lite, pg, params):
+    """Runs an INSERT (SQLite's text, PostgreSQL's with to_timestamp()
+    for the times); returns the new row's id (PostgreSQL: RETURNING id)."""
+    if T.use_pg():
+        return c.execute(pg + " RETURNING id", params).fetchone()[0]
+    return c.execute(lite, params).lastrowid
+
+
 def add_user(c, name=None, created=0, active=1):
     _user_seq[0] += 1
     name = name or "jobuser%d" % _user_seq[0]
-    cur = c.execute(
-        "INSERT INTO users (username, email, password_hash, is_active,"
+    return insert(
+        c, "INSERT INTO users (username, email, password_hash, is_active,"
         " created_at, updated_at) VALUES (?, ?, 'x', ?, ?, ?)",
+        "INSERT INTO users (username, email, password_hash, is_active,"
+        " created_at, updated_at) VALUES (?, ?, 'x', ?, to_timestamp(?),"
+        " to_timestamp(?))",
         (name, name.lower() + "@jobs.test", active, created, created))
-    return cur.lastrowid
 
 
 def add_lot(c, name, created, spots=10, price=5000, active=1,
             address=None):
-    cur = c.execute(
-        "INSERT INTO lots (name, address, pin_code, price_cents,"
+    lot = insert(
+        c, "INSERT INTO lots (name, address, pin_code, price_cents,"
         " number_of_spots, is_active, created_at, updated_at)"
         " VALUES (?, ?, '560001', ?, ?, ?, ?, ?)",
+        "INSERT INTO lots (name, address, pin_code, price_cents,"
+        " number_of_spots, is_active, created_at, updated_at)"
+        " VALUES (?, ?, '560001', ?, ?, ?, to_timestamp(?),"
+        " to_timestamp(?))",
         (name, address or name + " Road 1", price, spots, active, created,
          created))
-    lot = cur.lastrowid
     for n in range(1, spots + 1):
         c.execute("INSERT INTO spots (lot_id, spot_number) VALUES (?, ?)",
                   (lot, n))
@@ -150,12 +164,17 @@ def add_resv(c, user, lot, start, end, cents=None, spot=1, vehicle="KA01",
     status = status or ("active" if end is None else "completed")
     if cents is None and status == "completed":
         cents = 0
-    cur = c.execute(
-        "INSERT INTO reservations (spot_id, lot_id, user_id, vehicle_number,"
-        " parking_ts, leaving_ts, hourly_cents, cost_cents, status,"
-        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1000, ?, ?, ?, ?)",
+    return insert(
+        c, "INSERT INTO reservations (spot_id, lot_id, user_id,"
+        " vehicle_number, parking_ts, leaving_ts, hourly_cents, cost_cents,"
+        " status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1000, ?,"
+        " ?, ?, ?)",
+        "INSERT INTO reservations (spot_id, lot_id, user_id,"
+        " vehicle_number, parking_ts, leaving_ts, hourly_cents, cost_cents,"
+        " status, created_at, updated_at) VALUES (?, ?, ?, ?,"
+        " to_timestamp(?), to_timestamp(?), 1000, ?, ?, to_timestamp(?),"
+        " to_timestamp(?))",
         (sid, lot, user, vehicle, start, end, cents, status, start, start))
-    return cur.lastrowid
 
 
 def reminders(c, day):
@@ -307,6 +326,10 @@ def run_killed(s, now, chunk):
         p.communicate(timeout=20)
         marks = q1(c, "SELECT count(*) FROM reminders_sent WHERE day = ?",
                    day)
+        if T.use_pg():
+            # the killed run's job lock goes when the server ends its
+            # session, a moment after the process (never before)
+            job_lock_free(c, "remind")
         out = ctl(s, "remind", "--chunk", str(chunk), now=now + 60)
         ran(out, "remind rerun after SIGKILL (%s)" % day)
     finally:
@@ -345,11 +368,30 @@ def test_remind_kill(s, c):
     ok(q1(c, "PRAGMA integrity_check") == "ok", "integrity ok after kills")
 
 
+# the second key of each job's advisory lock (src/db-jobs.c, sql/pg/README)
+JOB_LOCKS = {"remind": 10, "report": 11, "tick": 12, "cleanup": 13,
+             "backup": 14}
+
+
+def job_lock_free(c, job, timeout=10):
+    """PostgreSQL: waits until no session holds job's advisory lock;
+    returns whether it is free."""
+    deadline = time.monotonic() + timeout
+    while True:
+        n = q1(c, "SELECT count(*) FROM pg_locks WHERE locktype ="
+               " 'advisory' AND classid = 1885434475 AND objid = ?"
+               " AND objsubid = 2 AND granted", JOB_LOCKS[job])
+        if n == 0 or time.monotonic() > deadline:
+            return n == 0
+        time.sleep(0.02)
+
+
 def test_remind_concurrent(s, c):
     """Reliability row 27: two runs at once."""
     for r in range(2):
         now = D1 + (20 + r) * DAY
         due = expected_due(c, now)
+        last = q1(c, "SELECT coalesce(max(id), 0) FROM job_runs")
         ps = [ctl_popen(s, "remind", "--chunk", "5", now=now)
               for _ in range(2)]
         outs = [p.communicate(timeout=60) for p in ps]
@@ -358,11 +400,70 @@ def test_remind_concurrent(s, c):
         got = reminders(c, day_of(now))
         is_(set(got), due, "together they reach every due user (%d)"
             % len(due))
+        # (on PostgreSQL one of them may have found the job's lock taken:
+        # it records no run)
         items = q(c, "SELECT items FROM job_runs WHERE job = 'remind'"
-                  " ORDER BY id DESC LIMIT 2")
+                  " AND id > ? ORDER BY id", last)
         is_(sum(i for (i,) in items), len(due), "their items add up to the "
             "users due: no message counted (or queued) twice (%r)"
             % (items,))
+
+
+def test_job_lock(s, c):
+    """Two hosts' timers fire one job at once (contract section 5): on
+    PostgreSQL the job's advisory lock lets one run and the other skip;
+    on SQLite (one host, no lock) both run, each user once.  The test
+    holds the write lock meanwhile, so that the first run is still
+    working when the second starts."""
+    for job, args, now in (("remind", ("--chunk", "5"), D1 + 30 * DAY),
+                           ("tick", ("--now", str(D1 + 30 * DAY)), None)):
+        due = expected_due(c, now) if job == "remind" else None
+        last = q1(c, "SELECT coalesce(max(id), 0) FROM job_runs")
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            ps = [ctl_popen(s, job, *args, now=now) for _ in range(2)]
+            time.sleep(1.5)
+        finally:
+            c.execute("ROLLBACK")
+        outs = [p.communicate(timeout=60) for p in ps]
+        ok(all(p.returncode == 0 for p in ps), "%s: two runs at once both "
+           "exit 0" % job, *[o[0] + o[1] for o in outs])
+        skipped = [o[0] for o in outs if "skipped: another run of %s holds"
+                   " its lock" % job in o[0]]
+        runs = q(c, "SELECT status FROM job_runs WHERE job = ? AND id > ?",
+                 job, last)
+        if T.use_pg():
+            ok(len(skipped) == 1, "%s on PostgreSQL: one of two runs at "
+               "once finds the job's lock taken and skips" % job,
+               *[o[0] + o[1] for o in outs])
+            is_(runs, [("ok",)], "%s: one run recorded, the other none"
+                % job)
+        else:
+            is_((len(skipped), len(runs)), (0, 2), "%s on SQLite (no job "
+                "lock): both run and are recorded" % job)
+        if due is not None:
+            got = reminders(c, day_of(now))
+            ok(set(got) == due and len(got) == len(due),
+               "%s: every due user has one reminder (%d)" % (job, len(due)))
+    if T.use_pg():
+        # the lock is the session's: held by another session, every run
+        # skips; once let go, the next run works
+        h = P.dbconn(s)
+        try:
+            h.execute("SELECT pg_advisory_lock(1885434475, ?)",
+                      (JOB_LOCKS["cleanup"],))
+            out = ctl(s, "cleanup")
+            ran(out, "cleanup while another session holds its lock")
+            like(out.stdout, r"skipped: another run of cleanup holds its "
+                 "lock", "it says it skipped")
+        finally:
+            h.close()
+        ok(job_lock_free(c, "cleanup"), "the lock goes with its session")
+        out = ctl(s, "cleanup")
+        ran(out, "cleanup once the lock is free")
+        ok("skipped" not in out.stdout, "it runs", out.stdout)
+        ok(job_lock_free(c, "cleanup"), "and its lock is gone when parkctl "
+           "exits")
 
 
 # ---- reports ---------------------------------------------------------------
@@ -504,22 +605,36 @@ def test_cleanup(s, c):
             ("old-queued", "queued", now - 40 * DAY, None),
             ("old-created-new-sent", "sent", now - 40 * DAY,
              now - 2 * DAY)):
-        c.execute("INSERT INTO outbox (idem_key, to_addr, subject, body_text,"
-                  " state, next_attempt_at, created_at, sent_at) VALUES"
-                  " (?, 'x@jobs.test', 's', 't', ?, ?, ?, ?)",
+        c.execute(P.sql("INSERT INTO outbox (idem_key, to_addr, subject,"
+                        " body_text, state, next_attempt_at, created_at,"
+                        " sent_at) VALUES (?, 'x@jobs.test', 's', 't', ?,"
+                        " ?, ?, ?)",
+                        "INSERT INTO outbox (idem_key, to_addr, subject,"
+                        " body_text, state, next_attempt_at, created_at,"
+                        " sent_at) VALUES (?, 'x@jobs.test', 's', 't', ?,"
+                        " to_timestamp(?), to_timestamp(?),"
+                        " to_timestamp(?))"),
                   ("clean:" + key, state, created, created, sent))
         ob.append(key)
-    c.execute("INSERT INTO login_failures (account, at) VALUES"
-              " ('old-fail', ?), ('new-fail', ?)",
+    c.execute(P.sql("INSERT INTO login_failures (account, at) VALUES"
+                    " ('old-fail', ?), ('new-fail', ?)",
+                    "INSERT INTO login_failures (account, at) VALUES"
+                    " ('old-fail', to_timestamp(?)), ('new-fail',"
+                    " to_timestamp(?))"),
               (now - 2 * window, now - 10))
     for sid, exp, rev in (("a" * 32, now - 40 * DAY, None),
                           ("b" * 32, now + 40 * DAY, now - 40 * DAY),
                           ("c" * 32, now + 40 * DAY, now - 5 * DAY),
                           ("d" * 32, now + 40 * DAY, None),
                           ("e" * 32, now - 5 * DAY, None)):
-        c.execute("INSERT INTO sessions (id, user_id, refresh_jti,"
-                  " created_at, last_used_at, expires_at, revoked_at,"
-                  " revoked_reason) VALUES (?, ?, 'j', ?, ?, ?, ?, ?)",
+        c.execute(P.sql("INSERT INTO sessions (id, user_id, refresh_jti,"
+                        " created_at, last_used_at, expires_at, revoked_at,"
+                        " revoked_reason) VALUES (?, ?, 'j', ?, ?, ?, ?, ?)",
+                        "INSERT INTO sessions (id, user_id, refresh_jti,"
+                        " created_at, last_used_at, expires_at, revoked_at,"
+                        " revoked_reason) VALUES (?, ?, 'j', to_timestamp(?),"
+                        " to_timestamp(?), to_timestamp(?), to_timestamp(?),"
+                        " ?)"),
                   (sid, uid, now - 100 * DAY, now - 100 * DAY, exp, rev,
                    "test" if rev else None))
     runs = {}
@@ -530,9 +645,10 @@ def test_cleanup(s, c):
             ("z-recent", "cleanup-test-z", now - 10 * DAY, "ok"),
             ("stale", "cleanup-test-stale", now - 2 * DAY, "running"),
             ("running", "cleanup-test-run", now - 60, "running")):
-        runs[name] = c.execute(
-            "INSERT INTO job_runs (job, started_at, status) VALUES"
-            " (?, ?, ?)", (job, started, status)).lastrowid
+        runs[name] = insert(
+            c, "INSERT INTO job_runs (job, started_at, status) VALUES"
+            " (?, ?, ?)", "INSERT INTO job_runs (job, started_at, status)"
+            " VALUES (?, to_timestamp(?), ?)", (job, started, status))
     c.execute("INSERT INTO reminders_sent (user_id, day) VALUES (?, ?),"
               " (?, ?)", (uid, day_of(now - 100 * DAY), uid,
                           day_of(now - DAY)))
@@ -551,10 +667,15 @@ def test_cleanup(s, c):
             f.write("reservation_id\r\n")
         os.utime(path, (finished, finished))
         files[key] = path
-        c.execute("INSERT INTO export_jobs (id, user_id, email, state,"
-                  " progress, filename, created_at, updated_at,"
-                  " finished_at) VALUES (?, ?, 'x@jobs.test', 'SUCCESS', 100,"
-                  " ?, ?, ?, ?)", (("1" if key == "old" else "2") * 32, uid,
+        c.execute(P.sql("INSERT INTO export_jobs (id, user_id, email,"
+                        " state, progress, filename, created_at, updated_at,"
+                        " finished_at) VALUES (?, ?, 'x@jobs.test',"
+                        " 'SUCCESS', 100, ?, ?, ?, ?)",
+                        "INSERT INTO export_jobs (id, user_id, email,"
+                        " state, progress, filename, created_at, updated_at,"
+                        " finished_at) VALUES (?, ?, 'x@jobs.test',"
+                        " 'SUCCESS', 100, ?, to_timestamp(?),"
+                        " to_timestamp(?), to_timestamp(?))"), (("1" if key == "old" else "2") * 32, uid,
                                    name, finished, finished, finished))
     other = os.path.join(folder, "README.txt")
     with open(other, "w") as f:
@@ -597,13 +718,22 @@ def test_cleanup(s, c):
        q1(c, "SELECT count(*) FROM export_jobs WHERE id = ?", "2" * 32) == 1,
        "a recent export stays")
     ok(os.path.exists(other), "another file in the folder is left alone")
-    like(out.stdout, r"checkpoint done, WAL truncated",
-         "the WAL checkpoint completed")
-    size = os.path.getsize(wal) if os.path.exists(wal) else 0
-    # what is left: the job's own record of its end, written afterwards
-    ok(size <= 32 + 2 * (4096 + 24) < wal_before,
-       "wal_checkpoint(TRUNCATE) emptied the WAL (%d bytes before, %d "
-       "after)" % (wal_before, size))
+    if T.use_pg():
+        # the server's WAL is its own: no claim of a checkpoint parkctl
+        # did not make
+        like(out.stdout, r"no checkpoint: PostgreSQL manages its WAL",
+             "PostgreSQL: the message says the server keeps its WAL")
+        ok("truncated" not in out.stdout, "and claims no truncation",
+           out.stdout)
+    else:
+        like(out.stdout, r"checkpoint done, WAL truncated",
+             "the WAL checkpoint completed")
+        size = os.path.getsize(wal) if os.path.exists(wal) else 0
+        # what is left: the job's own record of its end, written
+        # afterwards
+        ok(size <= 32 + 2 * (4096 + 24) < wal_before,
+           "wal_checkpoint(TRUNCATE) emptied the WAL (%d bytes before, %d "
+           "after)" % (wal_before, size))
     out = ctl(s, "cleanup")
     ran(out, "cleanup again")
     like(out.stdout, r"mail 0, login failures 0, sessions 0, job runs 0, "
@@ -629,6 +759,22 @@ def test_backup(s, c):
 
     folder = os.path.join(s.dir, "backup")
     os.mkdir(folder)
+    # PostgreSQL: the engine's tools are the backup; --pg-dump runs
+    # pg_dump.  SQLite: a copy of the file; --pg-dump is not for it.
+    how = ("--pg-dump",) if T.use_pg() else ()
+    if T.use_pg():
+        out = ctl(s, "backup", os.path.join(folder, "plain.db"))
+        ran(out, "PostgreSQL: backup FILE (no file copy there)", 2)
+        like(out.stderr, r"PostgreSQL database: its own tools are the "
+             r"backup(.|\n)*backup --pg-dump FILE(.|\n)*pg_basebackup "
+             r"with WAL archiving", "it says pg_dump and base backups are "
+             "the tools")
+    else:
+        out = ctl(s, "backup", "--pg-dump", os.path.join(folder, "x.dump"))
+        ran(out, "SQLite: backup --pg-dump", 2)
+        like(out.stderr, r"--pg-dump is for a PostgreSQL database",
+             "it says why")
+    ok(os.listdir(folder) == [], "nothing written")
     copies = []  # (path, exit status, stdout, lots made before, after)
     t = threading.Thread(target=writer)
     t.start()
@@ -637,7 +783,7 @@ def test_backup(s, c):
         for i in range(3):
             target = os.path.join(folder, "copy%d.db" % i)
             before = len(made)
-            out = ctl(s, "backup", target)
+            out = ctl(s, "backup", *how, target)
             copies.append((target, out, before, len(made)))
     finally:
         stop.set()
@@ -647,23 +793,73 @@ def test_backup(s, c):
        "the API wrote during the backups (%r lots)"
        % [after - before for _, _, before, after in copies])
     for target, out, before, after in copies:
-        test_copy(s, c, target, out, base + before, base + after + 1)
+        (test_dump if T.use_pg() else test_copy)(
+            s, c, target, out, base + before, base + after + 1)
     ok(sorted(os.listdir(folder)) == ["copy0.db", "copy1.db", "copy2.db"],
        "no temporary file is left beside the copies",
        "  %r" % os.listdir(folder))
 
     target = copies[0][0]
     size, mtime = os.path.getsize(target), os.path.getmtime(target)
-    out = ctl(s, "backup", target)
+    out = ctl(s, "backup", *how, target)
     ran(out, "backup onto an existing file", 1)
     like(out.stderr, r"exists: refusing to overwrite", "it says why")
     ok(os.path.getsize(target) == size and
        os.path.getmtime(target) == mtime, "the existing file is untouched")
-    out = ctl(s, "backup", os.path.join(s.dir, "nodir", "x.db"))
+    out = ctl(s, "backup", *how, os.path.join(s.dir, "nodir", "x.db"))
     ran(out, "backup into a missing folder", 1)
     ok(not os.path.exists(os.path.join(s.dir, "nodir")), "nothing made")
     out = ctl(s, "backup")
     ran(out, "backup without a file", 2)
+
+
+def test_dump(s, c, target, out, lots_min, lots_max):
+    """PostgreSQL: checks one pg_dump archive made by parkctl backup
+    --pg-dump while lots were created, by restoring it into a new
+    database of the test's cluster (as its superuser)."""
+    name = os.path.basename(target)
+    ran(out, "backup --pg-dump %s while the API writes" % name)
+    like(out.stdout, r"%s: \d+ bytes, pg_dump custom format \(pg_restore\),"
+         r" schema version \d+, archive readable" % name,
+         "it says what it wrote")
+    if not ok(os.path.exists(target), "%s exists" % name):
+        return
+    is_(oct(stat.S_IMODE(os.stat(target).st_mode)), oct(0o600),
+        "%s is readable by its owner only" % name)
+    url = s.settings["DATABASE_URL"]
+    sup_url = re.sub(r"([?&]user=)[^&]*", r"\1postgres", url)
+    db = "r" + name.split(".")[0] + str(os.getpid())
+    sup = pgconn.Connection(sup_url)
+    try:
+        sup.execute('CREATE DATABASE "%s"' % db)
+    finally:
+        sup.close()
+    restored = re.sub(r"^postgresql:///[^?]*", "postgresql:///" + db,
+                      sup_url)
+    r = subprocess.run([os.path.join(T.PG_BIN, "pg_restore"),
+                        "--dbname=" + restored, "--single-transaction",
+                        "--exit-on-error", target], capture_output=True,
+                       text=True, timeout=120)
+    is_(r.returncode, 0, "%s restores with pg_restore --single-transaction"
+        % name) or diag(r.stderr[-2000:])
+    b = pgconn.Connection(restored)
+    try:
+        differ = [t for t in ("users", "reservations", "outbox",
+                              "reminders_sent", "reports_sent", "sessions",
+                              "export_jobs")
+                  if q1(b, "SELECT count(*) FROM " + t) !=
+                  q1(c, "SELECT count(*) FROM " + t)]
+        is_(differ, [], "%s has the same rows as the database" % name)
+        n = q1(b, "SELECT count(*) FROM lots")
+        ok(lots_min <= n <= lots_max, "%s has the lots of one moment of the "
+           "run (%d in [%d, %d])" % (name, n, lots_min, lots_max))
+        v = "SELECT max(version) FROM parkd_schema"
+        is_(q1(b, v), q1(c, v), "%s has the schema version" % name)
+        ok(q1(b, "SELECT count(*) FROM spots") ==
+           q1(b, "SELECT coalesce(sum(number_of_spots), 0) FROM lots"),
+           "%s is consistent: every lot's spots are there" % name)
+    finally:
+        b.close()
 
 
 def test_copy(s, c, target, out, lots_min, lots_max):
@@ -840,6 +1036,7 @@ def main():
             test_remind_people(s, c)
             test_remind_kill(s, c)
             test_remind_concurrent(s, c)
+            test_job_lock(s, c)
             test_report(s, c)
             test_cleanup(s, c)
             test_backup(s, c)

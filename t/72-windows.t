@@ -94,7 +94,13 @@ def shift(s, rid, delta):
     P.db_write(s, ("UPDATE reservations SET start_time = start_time + ?1,"
                    " end_time = end_time + ?1, hold_start = hold_start + ?1,"
                    " hold_end = hold_end + ?1, parking_ts = parking_ts + ?1"
-                   " WHERE id = ?2", (delta, rid)))
+                   " WHERE id = ?2", (delta, rid),
+                   "UPDATE reservations SET start_time = start_time +"
+                   " make_interval(secs => ?1), end_time = end_time +"
+                   " make_interval(secs => ?1), hold_start = hold_start +"
+                   " make_interval(secs => ?1), hold_end = hold_end +"
+                   " make_interval(secs => ?1), parking_ts = parking_ts +"
+                   " make_interval(secs => ?1) WHERE id = ?2"))
 
 
 def row(s, rid):
@@ -391,7 +397,12 @@ def test_walkin_hold(s, u, v):
     P.db_write(s, ("UPDATE reservations SET parking_ts = parking_ts - 5 * "
                    "3600, hold_start = hold_start - 5 * 3600, hold_end = "
                    "hold_end - 5 * 3600, created_at = created_at - 5 * 3600"
-                   " WHERE id = ?", (wid,)))
+                   " WHERE id = ?", (wid,),
+                   "UPDATE reservations SET parking_ts = parking_ts -"
+                   " interval '5 hours', hold_start = hold_start - interval"
+                   " '5 hours', hold_end = hold_end - interval '5 hours',"
+                   " created_at = created_at - interval '5 hours'"
+                   " WHERE id = ?"))
     u.req("POST", "/api/user/pkl/cancel", {"reservation_id": rid})
     r = reserve(u, lot, slot_now(), slot_now() + H)
     is_((r.status, (data(r) or {}).get("spot_number")), (200, 1),
@@ -549,7 +560,12 @@ def test_checkin(s, u, v):
                 " parking_ts, hourly_cents, created_at, updated_at,"
                 " hold_start, hold_end) VALUES (?, ?, ?, ?, 1000, ?, ?, ?,"
                 " ?)", (spot, lot, v.id, now - 6 * H, now - 6 * H,
-                        now - 6 * H, now - 6 * H, now - 2 * H)))
+                        now - 6 * H, now - 6 * H, now - 2 * H),
+                "INSERT INTO reservations (spot_id, lot_id, user_id,"
+                " parking_ts, hourly_cents, created_at, updated_at,"
+                " hold_start, hold_end) VALUES (?, ?, ?, to_timestamp(?),"
+                " 1000, to_timestamp(?), to_timestamp(?), to_timestamp(?),"
+                " to_timestamp(?))"))
     shift(s, rid, -3 * H)
     r = checkin(rid)
     d = data(r) or {}
@@ -822,9 +838,14 @@ def test_dashboard(s):
                        " l.id = r.lot_id WHERE r.status = 'reserved' AND"
                        " l.deleted_at IS NULL").fetchone()[0]
         ns, ci = c.execute(
-            "SELECT sum(status = 'no_show'), sum(start_time IS NOT NULL AND"
-            " (status = 'active' OR status = 'completed')) FROM"
-            " reservations WHERE parking_ts >= ? AND parking_ts <= ?",
+            P.sql("SELECT sum(status = 'no_show'), sum(start_time IS NOT"
+                  " NULL AND (status = 'active' OR status = 'completed'))"
+                  " FROM reservations WHERE parking_ts >= ? AND"
+                  " parking_ts <= ?",
+                  "SELECT sum((status = 'no_show')::int), sum((start_time"
+                  " IS NOT NULL AND (status = 'active' OR status ="
+                  " 'completed'))::int) FROM reservations WHERE parking_ts"
+                  " >= to_timestamp(?) AND parking_ts <= to_timestamp(?)"),
             (now - 30 * 86400, now)).fetchone()
     finally:
         c.close()

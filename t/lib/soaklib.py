@@ -228,11 +228,16 @@ class Soak:
                 rows.append((spot, lot, uids[i % len(uids)], "HIST%d" % i,
                              t0, t0 + hours * 3600 - 60, 700, 700 * hours,
                              t0, t0 + hours * 3600))
-            c.executemany(
+            c.executemany(P.sql(
                 "INSERT INTO reservations (spot_id, lot_id, user_id,"
                 " vehicle_number, parking_ts, leaving_ts, hourly_cents,"
                 " cost_cents, status, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'completed', ?, ?)", rows)
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'completed', ?, ?)",
+                "INSERT INTO reservations (spot_id, lot_id, user_id,"
+                " vehicle_number, parking_ts, leaving_ts, hourly_cents,"
+                " cost_cents, status, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, to_timestamp(?), to_timestamp(?), ?,"
+                " ?, 'completed', to_timestamp(?), to_timestamp(?))"), rows)
             c.execute("UPDATE cache_gen SET gen = gen + 1")
             c.execute("COMMIT")
         finally:
