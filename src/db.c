@@ -1961,7 +1961,9 @@ static const struct stmt_def stmt_sql[] = {
 	 * give the same on both engines; the counters the triggers rebuilt
 	 * among them).  login_failures' and recovery_requests' id is
 	 * SQLite's rowid.  The WRITE of cache_gen replaces the row the
-	 * migration made.
+	 * migration made.  The writes run on the PostgreSQL target alone:
+	 * they have no SQLite text (SQLite's login_failures has no id
+	 * column to write).
 	 */
 	[STMT_COPY_USERS_READ] = { .sqlite =
 	    "SELECT id, username, email, password_hash, phone, "
@@ -1975,11 +1977,7 @@ static const struct stmt_def stmt_sql[] = {
 	    "FROM last_login)::bigint, email_verified, prev_email, "
 	    "extract(epoch FROM email_changed_at)::bigint FROM users "
 	    "ORDER BY id" },
-	[STMT_COPY_USERS_WRITE] = { .sqlite =
-	    "INSERT INTO users (id, username, email, password_hash, "
-	    "phone, is_active, created_at, updated_at, last_login, "
-	    "email_verified, prev_email, email_changed_at) VALUES "
-	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[STMT_COPY_USERS_WRITE] = { .sqlite = NULL,
 	    .pg =
 	    "INSERT INTO users (id, username, email, password_hash, "
 	    "phone, is_active, created_at, updated_at, last_login, "
@@ -2014,12 +2012,7 @@ static const struct stmt_def stmt_sql[] = {
 	    "hours_end, extract(epoch FROM deleted_at)::bigint, "
 	    "extract(epoch FROM created_at)::bigint, extract(epoch "
 	    "FROM updated_at)::bigint, version FROM lots ORDER BY id" },
-	[STMT_COPY_LOTS_WRITE] = { .sqlite =
-	    "INSERT INTO lots (id, name, address, pin_code, "
-	    "price_cents, number_of_spots, is_active, description, "
-	    "hours_start, hours_end, deleted_at, created_at, "
-	    "updated_at, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-	    "?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+	[STMT_COPY_LOTS_WRITE] = { .sqlite = NULL,
 	    .pg =
 	    "INSERT INTO lots (id, name, address, pin_code, "
 	    "price_cents, number_of_spots, is_active, description, "
@@ -2048,9 +2041,7 @@ static const struct stmt_def stmt_sql[] = {
 	    .pg =
 	    "SELECT id, lot_id, spot_number, extract(epoch FROM "
 	    "removed_at)::bigint FROM spots ORDER BY id" },
-	[STMT_COPY_SPOTS_WRITE] = { .sqlite =
-	    "INSERT INTO spots (id, lot_id, spot_number, removed_at) "
-	    "VALUES (?1, ?2, ?3, ?4)",
+	[STMT_COPY_SPOTS_WRITE] = { .sqlite = NULL,
 	    .pg =
 	    "INSERT INTO spots (id, lot_id, spot_number, removed_at) "
 	    "VALUES ($1::bigint, $2::bigint, $3::bigint, "
@@ -2085,14 +2076,7 @@ static const struct stmt_def stmt_sql[] = {
 	    "end_time)::bigint, extract(epoch FROM "
 	    "hold_start)::bigint, extract(epoch FROM "
 	    "hold_end)::bigint FROM reservations ORDER BY id" },
-	[STMT_COPY_RESV_WRITE] = { .sqlite =
-	    "INSERT INTO reservations (id, spot_id, lot_id, user_id, "
-	    "vehicle_number, parking_ts, leaving_ts, hourly_cents, "
-	    "cost_cents, status, remarks, created_at, updated_at, "
-	    "vehicle_model, vehicle_color, expected_leaving_ts, "
-	    "start_time, end_time, hold_start, hold_end) VALUES (?1, "
-	    "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-	    "?15, ?16, ?17, ?18, ?19, ?20)",
+	[STMT_COPY_RESV_WRITE] = { .sqlite = NULL,
 	    .pg =
 	    "INSERT INTO reservations (id, spot_id, lot_id, user_id, "
 	    "vehicle_number, parking_ts, leaving_ts, hourly_cents, "
@@ -2134,13 +2118,7 @@ static const struct stmt_def stmt_sql[] = {
 	    "access_jti, extract(epoch FROM rotated_at)::bigint, "
 	    "extract(epoch FROM refresh_exp)::bigint, admin_fp, "
 	    "prev_access_jti FROM sessions ORDER BY id" },
-	[STMT_COPY_SESSIONS_WRITE] = { .sqlite =
-	    "INSERT INTO sessions (id, user_id, is_admin, "
-	    "refresh_jti, remember, created_at, last_used_at, "
-	    "expires_at, revoked_at, revoked_reason, prev_jti, "
-	    "access_jti, rotated_at, refresh_exp, admin_fp, "
-	    "prev_access_jti) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-	    "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+	[STMT_COPY_SESSIONS_WRITE] = { .sqlite = NULL,
 	    .pg =
 	    "INSERT INTO sessions (id, user_id, is_admin, "
 	    "refresh_jti, remember, created_at, last_used_at, "
@@ -2168,9 +2146,7 @@ static const struct stmt_def stmt_sql[] = {
 	    .pg =
 	    "SELECT id, account, extract(epoch FROM at)::bigint, "
 	    "remote_addr FROM login_failures ORDER BY id" },
-	[STMT_COPY_LOGIN_FAILURES_WRITE] = { .sqlite =
-	    "INSERT INTO login_failures (id, account, at, "
-	    "remote_addr) VALUES (?1, ?2, ?3, ?4)",
+	[STMT_COPY_LOGIN_FAILURES_WRITE] = { .sqlite = NULL,
 	    .pg =
 	    "INSERT INTO login_failures (id, account, at, "
 	    "remote_addr) VALUES ($1::bigint, $2::text, "
@@ -2190,10 +2166,7 @@ static const struct stmt_def stmt_sql[] = {
 	    "created_at)::bigint, extract(epoch FROM "
 	    "expires_at)::bigint, extract(epoch FROM used_at)::bigint "
 	    "FROM account_tokens ORDER BY hash" },
-	[STMT_COPY_TOKENS_WRITE] = { .sqlite =
-	    "INSERT INTO account_tokens (hash, purpose, user_id, "
-	    "email, created_at, expires_at, used_at) VALUES (?1, ?2, "
-	    "?3, ?4, ?5, ?6, ?7)",
+	[STMT_COPY_TOKENS_WRITE] = { .sqlite = NULL,
 	    .pg =
 	    "INSERT INTO account_tokens (hash, purpose, user_id, "
 	    "email, created_at, expires_at, used_at) VALUES "
@@ -2215,9 +2188,7 @@ static const struct stmt_def stmt_sql[] = {
 	    .pg =
 	    "SELECT id, addr_hash, extract(epoch FROM at)::bigint "
 	    "FROM recovery_requests ORDER BY id" },
-	[STMT_COPY_RECOVERY_WRITE] = { .sqlite =
-	    "INSERT INTO recovery_requests (id, addr_hash, at) VALUES "
-	    "(?1, ?2, ?3)",
+	[STMT_COPY_RECOVERY_WRITE] = { .sqlite = NULL,
 	    .pg =
 	    "INSERT INTO recovery_requests (id, addr_hash, at) VALUES "
 	    "($1::bigint, $2::text, to_timestamp($3::bigint))" },
@@ -2239,11 +2210,7 @@ static const struct stmt_def stmt_sql[] = {
 	    "created_at)::bigint, extract(epoch FROM "
 	    "updated_at)::bigint, extract(epoch FROM "
 	    "finished_at)::bigint FROM export_jobs ORDER BY id" },
-	[STMT_COPY_EXPORTS_WRITE] = { .sqlite =
-	    "INSERT INTO export_jobs (id, user_id, email, state, "
-	    "progress, filename, error, attempts, claimed_by, "
-	    "claimed_at, created_at, updated_at, finished_at) VALUES "
-	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	[STMT_COPY_EXPORTS_WRITE] = { .sqlite = NULL,
 	    .pg =
 	    "INSERT INTO export_jobs (id, user_id, email, state, "
 	    "progress, filename, error, attempts, claimed_by, "
@@ -2270,11 +2237,7 @@ static const struct stmt_def stmt_sql[] = {
 	    "next_attempt_at)::bigint, last_error, extract(epoch FROM "
 	    "created_at)::bigint, extract(epoch FROM sent_at)::bigint "
 	    "FROM outbox ORDER BY id" },
-	[STMT_COPY_OUTBOX_WRITE] = { .sqlite =
-	    "INSERT INTO outbox (id, idem_key, to_addr, subject, "
-	    "body_text, body_html, state, attempts, next_attempt_at, "
-	    "last_error, created_at, sent_at) VALUES (?1, ?2, ?3, ?4, "
-	    "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[STMT_COPY_OUTBOX_WRITE] = { .sqlite = NULL,
 	    .pg =
 	    "INSERT INTO outbox (id, idem_key, to_addr, subject, "
 	    "body_text, body_html, state, attempts, next_attempt_at, "
@@ -2298,10 +2261,7 @@ static const struct stmt_def stmt_sql[] = {
 	    "SELECT id, job, extract(epoch FROM started_at)::bigint, "
 	    "extract(epoch FROM finished_at)::bigint, items, errors, "
 	    "status, message FROM job_runs ORDER BY id" },
-	[STMT_COPY_JOB_RUNS_WRITE] = { .sqlite =
-	    "INSERT INTO job_runs (id, job, started_at, finished_at, "
-	    "items, errors, status, message) VALUES (?1, ?2, ?3, ?4, "
-	    "?5, ?6, ?7, ?8)",
+	[STMT_COPY_JOB_RUNS_WRITE] = { .sqlite = NULL,
 	    .pg =
 	    "INSERT INTO job_runs (id, job, started_at, finished_at, "
 	    "items, errors, status, message) VALUES ($1::bigint, "
@@ -2320,9 +2280,7 @@ static const struct stmt_def stmt_sql[] = {
 	    "SELECT user_id, day FROM reminders_sent ORDER BY user_id",
 	    .pg =
 	    "SELECT user_id, day FROM reminders_sent ORDER BY user_id" },
-	[STMT_COPY_REMINDERS_WRITE] = { .sqlite =
-	    "INSERT INTO reminders_sent (user_id, day) VALUES (?1, "
-	    "?2)",
+	[STMT_COPY_REMINDERS_WRITE] = { .sqlite = NULL,
 	    .pg =
 	    "INSERT INTO reminders_sent (user_id, day) VALUES "
 	    "($1::bigint, $2::text)" },
@@ -2336,9 +2294,7 @@ static const struct stmt_def stmt_sql[] = {
 	    "SELECT user_id, month FROM reports_sent ORDER BY user_id",
 	    .pg =
 	    "SELECT user_id, month FROM reports_sent ORDER BY user_id" },
-	[STMT_COPY_REPORTS_WRITE] = { .sqlite =
-	    "INSERT INTO reports_sent (user_id, month) VALUES (?1, "
-	    "?2)",
+	[STMT_COPY_REPORTS_WRITE] = { .sqlite = NULL,
 	    .pg =
 	    "INSERT INTO reports_sent (user_id, month) VALUES "
 	    "($1::bigint, $2::text)" },
@@ -2352,9 +2308,7 @@ static const struct stmt_def stmt_sql[] = {
 	    "SELECT family, gen FROM cache_gen ORDER BY family",
 	    .pg =
 	    "SELECT family, gen FROM cache_gen ORDER BY family" },
-	[STMT_COPY_CACHE_GEN_WRITE] = { .sqlite =
-	    "INSERT INTO cache_gen (family, gen) VALUES (?1, ?2) ON "
-	    "CONFLICT (family) DO UPDATE SET gen = excluded.gen",
+	[STMT_COPY_CACHE_GEN_WRITE] = { .sqlite = NULL,
 	    .pg =
 	    "INSERT INTO cache_gen (family, gen) VALUES ($1::text, "
 	    "$2::bigint) ON CONFLICT (family) DO UPDATE SET gen = "
@@ -2370,9 +2324,7 @@ static const struct stmt_def stmt_sql[] = {
 	    .pg =
 	    "SELECT source, kind, old_id, new_id FROM import_map "
 	    "ORDER BY source" },
-	[STMT_COPY_IMPORT_MAP_WRITE] = { .sqlite =
-	    "INSERT INTO import_map (source, kind, old_id, new_id) "
-	    "VALUES (?1, ?2, ?3, ?4)",
+	[STMT_COPY_IMPORT_MAP_WRITE] = { .sqlite = NULL,
 	    .pg =
 	    "INSERT INTO import_map (source, kind, old_id, new_id) "
 	    "VALUES ($1::text, $2::text, $3::bigint, $4::bigint)" },
@@ -2384,12 +2336,11 @@ static const struct stmt_def stmt_sql[] = {
 	    "coalesce(sum(new_id), 0)::bigint FROM import_map" },
 	/* db-copy.c: the lots' versions as the source had them, after the
 	 * reservations' triggers moved them (?1 the lot, ?2 its version) */
-	[STMT_COPY_LOT_VERSION] = { .sqlite =
-	    "UPDATE lots SET version = ?2 WHERE id = ?1",
+	[STMT_COPY_LOT_VERSION] = { .sqlite = NULL,
 	    .pg = "UPDATE lots SET version = $2::bigint WHERE id = $1::bigint" },
 	/* the sequences past the ids written (sql/pg's parkd_sync_ids());
 	 * SQLite's next rowid is max + 1 by itself */
-	[STMT_COPY_SYNC_IDS] = { .sqlite = "SELECT 0",
+	[STMT_COPY_SYNC_IDS] = { .sqlite = NULL,
 	    .pg = "SELECT (parkd_sync_ids() IS NULL)::int" },
 };
 _Static_assert(sizeof(stmt_sql) / sizeof(stmt_sql[0]) == STMT__COUNT,
@@ -3198,40 +3149,62 @@ db_to_http(enum dbrc rc, struct resp *resp)
 
 /*
  * Returns path as messages may show it: an SQLite file as it is; a
- * PostgreSQL URI without its password (the userinfo's ":password" and a
- * "password=" parameter become "***").  Static storage, overwritten by
- * the next call.
+ * PostgreSQL URI with the userinfo's ":password" as ":***" and the value
+ * of every query parameter but a few harmless ones as "***".  A list of
+ * what may be shown, not of what may not: libpq decodes percent-encoded
+ * keys ("pass%77ord") and knows other secrets (sslpassword), which a
+ * match on "password=" let through (the #17 review).  Static storage,
+ * overwritten by the next call.
  */
 const char *
 db_path_shown(const char *path)
 {
+	static const char *const shown[] = { "host", "hostaddr", "port",
+	    "dbname", "user", "sslmode", "target_session_attrs",
+	    "connect_timeout", "application_name" };
 	static char out[512];
-	const char *p, *at, *colon, *end;
-	size_t i = 0, n;
+	struct buf b = { 0 };
+	const char *p, *at, *end, *q, *eq, *amp;
+	size_t i, k;
+	int show;
 
 	if (path == NULL || !db_path_is_pg(path))
 		return path != NULL ? path : "";
 	p = strstr(path, "://") + 3;
 	end = p + strcspn(p, "/?");
-	at = memchr(p, '@', (size_t)(end - p));
-	colon = at != NULL ? memchr(p, ':', (size_t)(at - p)) : NULL;
-	for (const char *s = path; *s != '\0' && i + 4 < sizeof out; s++) {
-		if (s == colon) {
-			memcpy(out + i, ":***", 4);
-			i += 4;
-			s = at - 1;
-			continue;
+	at = NULL; /* the last '@' of the authority ends the userinfo */
+	for (q = p; q < end; q++)
+		if (*q == '@')
+			at = q;
+	if (at != NULL && (q = memchr(p, ':', (size_t)(at - p))) != NULL) {
+		buf_add(&b, path, (size_t)(q - path));
+		buf_puts(&b, ":***");
+		buf_add(&b, at, (size_t)(end - at));
+	} else
+		buf_add(&b, path, (size_t)(end - path));
+	q = end + strcspn(end, "?");
+	buf_add(&b, end, (size_t)(q - end));
+	while (*q != '\0') {
+		buf_add(&b, q, 1); /* '?' or '&' */
+		q++;
+		amp = q + strcspn(q, "&");
+		eq = memchr(q, '=', (size_t)(amp - q));
+		show = 0;
+		for (i = 0; eq != NULL && i < sizeof(shown) / sizeof(*shown);
+		    i++) {
+			k = strlen(shown[i]);
+			if ((size_t)(eq - q) == k && strncmp(q, shown[i], k) == 0)
+				show = 1;
 		}
-		if (strncmp(s, "password=", 9) == 0 && (s[-1] == '?' ||
-		    s[-1] == '&') && i + 13 < sizeof out) {
-			memcpy(out + i, "password=***", 12);
-			i += 12;
-			n = strcspn(s, "&");
-			s += n - 1;
-			continue;
+		if (show || eq == NULL)
+			buf_add(&b, q, (size_t)(amp - q));
+		else {
+			buf_add(&b, q, (size_t)(eq - q));
+			buf_puts(&b, "=***");
 		}
-		out[i++] = *s;
+		q = amp;
 	}
-	out[i] = '\0';
+	snprintf(out, sizeof out, "%.*s", (int)b.len, b.p != NULL ? b.p : "");
+	buf_free(&b);
 	return out;
 }

@@ -364,6 +364,18 @@ test_fresh(const char *path)
 	    "a postgresql:// URI with no server there: DB_UNAVAILABLE");
 	ok(!db_is_open() && db_stmt(STMT_PING) == NULL,
 	    "and nothing is open");
+	/* What messages show of a URI: no secret in any form libpq reads
+	 * (the #17 review: sslpassword and a percent-encoded key got out) */
+	is_str(db_path_shown("postgresql://u:pw@h:5432/d?sslmode=verify-full"
+	    "&password=p1&sslpassword=p2&pass%77ord=p3&options=x"),
+	    "postgresql://u:***@h:5432/d?sslmode=verify-full&password=***"
+	    "&sslpassword=***&pass%77ord=***&options=***",
+	    "a URI shown: the password, sslpassword, an encoded key masked");
+	is_str(db_path_shown("postgres://a:b@c@h/d?host=/run/pg&user=parkd"),
+	    "postgres://a:***@h/d?host=/run/pg&user=parkd",
+	    "the userinfo ends at the last '@'; harmless keys shown");
+	is_str(db_path_shown("/var/lib/parkd/parkd.db"),
+	    "/var/lib/parkd/parkd.db", "an SQLite path as it is");
 	is_int(db_open(path, 1), DB_OK, "reopen and migrate again");
 	is_int(db_version(), db_version_latest(), "still at latest");
 

@@ -331,10 +331,15 @@ def check_totals(s, lot, u, m):
     is_(r.status, 200, "a reservation a day ahead, for parkctl tick")
     # 31 minutes past its start: the grace (30 min) is over
     back = int(time.time()) - 31 * 60 - start
+    pg_d = "make_interval(secs => ?1)"
     P.db_write(s, ("UPDATE reservations SET start_time = start_time + ?1,"
                    " end_time = end_time + ?1, hold_start = hold_start + ?1,"
                    " hold_end = hold_end + ?1, parking_ts = parking_ts + ?1"
-                   " WHERE id = ?2", (back, rid)))
+                   " WHERE id = ?2", (back, rid),
+                   "UPDATE reservations SET start_time = start_time + %s,"
+                   " end_time = end_time + %s, hold_start = hold_start + %s,"
+                   " hold_end = hold_end + %s, parking_ts = parking_ts + %s"
+                   " WHERE id = ?2" % ((pg_d,) * 5)))
     _, m0 = scrape(s)
     p = s.parkctl("tick")
     ok(p.returncode == 0 and "1 no-show" in p.stdout + p.stderr,
@@ -357,7 +362,11 @@ def check_totals(s, lot, u, m):
     P.db_write(s, *[("INSERT INTO outbox (idem_key, to_addr, subject,"
                      " body_text, state, next_attempt_at, created_at)"
                      " VALUES (?, 'a@b.test', 's', 'b', ?, 0, 0)",
-                     (k, "failed" if i < 3 else "sent"))
+                     (k, "failed" if i < 3 else "sent"),
+                     "INSERT INTO outbox (idem_key, to_addr, subject,"
+                     " body_text, state, next_attempt_at, created_at)"
+                     " VALUES (?, 'a@b.test', 's', 'b', ?, to_timestamp(0),"
+                     " to_timestamp(0))")
                     for i, k in enumerate(keys)])
     _, m2 = scrape(s)
     is_([delta(m1, m2, 'parkd_outbox_messages{state="%s"}' % x)
