@@ -38,8 +38,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import parktest as T  # noqa: E402
 from parktest import diag, is_, ok  # noqa: E402
 
-NAME = "t80"
-NET = "10.77.80"
+# A cluster of this run's own (a name and a /24 from the pid), so that two
+# runs at once on one machine never meet.
+_B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+NAME = "t" + "".join(_B36[os.getpid() // 36 ** i % 36] for i in range(4))
+NET = "10.78.%d" % (os.getpid() % 250)
 LB = (NET + ".10", 8080)
 APP = {"app1": (NET + ".21", 8080), "app2": (NET + ".22", 8080)}
 CDIR = "/tmp/parkd-t80-%d" % os.getpid()
@@ -547,6 +550,31 @@ def test_failover(admin, users):
     is_(dup, [], "  no spot with two active reservations (db2)")
 
 
+def sweep():
+    """Stops the clusters of earlier runs that died without stopping theirs
+    (their directory names a pid that no longer runs)."""
+    for d in os.listdir("/tmp"):
+        if not d.startswith("parkd-t80-") or not d[10:].isdigit():
+            continue
+        if T.pid_alive(int(d[10:])):
+            continue
+        env = {}
+        try:
+            with open(os.path.join("/tmp", d, "cluster.env")) as f:
+                for line in f:
+                    k, _, v = line.rstrip("\n").partition("=")
+                    env[k] = v
+        except OSError:
+            continue
+        if "NAME" in env and "NET" in env:
+            diag("stopping the cluster %s left by an earlier run" % d)
+            subprocess.run([CLUSTER, "stop"], env=dict(
+                os.environ, PARKD_CLUSTER_NAME=env["NAME"],
+                PARKD_CLUSTER_NET=env["NET"],
+                PARKD_CLUSTER_DIR=os.path.join("/tmp", d)),
+                capture_output=True, timeout=120)
+
+
 def stop_cluster():
     """dev/cluster stop; keeps the directory (logs) when a test failed."""
     env = {}
@@ -562,7 +590,7 @@ def main():
     if why:
         T.skip("cluster in network namespaces", why)
         return
-    cluster("stop", timeout=120)  # a previous run's leftovers, if any
+    sweep()
     atexit.register(stop_cluster)
     t0 = time.monotonic()
     r = cluster("start", timeout=300)
