@@ -515,7 +515,7 @@ def test_failover(admin, users):
         while time.monotonic() < deadline and \
                 not [x for x in load.successes(t_kill) if x[1] == "book"]:
             time.sleep(0.1)
-        time.sleep(3)
+        time.sleep(9)  # past every worker's reconnection back-off (5 s)
         load.stop()
     # Without service: from the first failure after the kill to the first
     # booking sent after that failure and acknowledged.
