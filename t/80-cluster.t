@@ -8,7 +8,10 @@ synchronous standby (db2), Redis and an SMTP sink.  Then, in this order:
 - 64 clients book a 20-spot lot at once through the balancer: both hosts
   serve, exactly 20 bookings, all different spots, 44 LOT_FULL; no spot
   with two active reservations, no overlapping holds (read on db1).
-- A lot created through app1 is read at once through app2.
+- 64 clients reserve overlapping windows of a 5-spot lot at once: exactly
+  5 succeed; no overlapping holds.
+- A lot created through app1 is read at once through app2, and a price
+  changed through app1 (its lot cached on app2) is read fresh on app2.
 - Both hosts run parkctl exports, mail, tick and remind at the same
   moment: every export file and every e-mail exactly once (the sink).
 - Redis killed: both hosts answer the same reads with the same bodies, a
@@ -245,6 +248,41 @@ def test_rush(admin, users):
                 "AND a.hold_start < b.hold_end AND b.hold_start < a.hold_end")
     is_(over, [], "  0 overlapping holds (db1)")
     return lid
+
+
+def iso(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def test_windows(admin, users):
+    """64 clients reserve overlapping windows of a 5-spot lot at once:
+    [T+2h, T+4h) and [T+3h, T+5h) all share [T+3h, T+4h), so exactly 5
+    succeed, whichever host answers."""
+    lid = create_lot(admin, 5, "Window Lot")
+    t = int(time.time()) // 900 * 900 + 2 * 3600
+    res = at_once([(lambda i=i, u=u: req(
+        LB, "POST", "/api/user/pkl/reserve/%d" % lid,
+        {"start": iso(t + (i % 2) * 3600), "end": iso(t + 2 * 3600 +
+                                                      (i % 2) * 3600),
+         "vehicle_number": "W %d" % u[1]}, u[0]))
+        for i, u in enumerate(users)])
+    won = [j["data"] for st, j in res if st == 200]
+    other = sorted(set((st, j and j.get("code")) for st, j in res
+                       if st != 200))
+    is_(len(won), 5, "%d clients reserve overlapping windows of a 5-spot "
+        "lot at once through the balancer: exactly 5 succeed" % CLIENTS)
+    is_(other, [(409, "LOT_FULL")], "  the others get 409 LOT_FULL")
+    is_(sorted(d["spot_number"] for d in won), [1, 2, 3, 4, 5],
+        "  on 5 different spots")
+    over = psql("db1", "SELECT a.id, b.id FROM reservations a JOIN "
+                "reservations b ON a.spot_id = b.spot_id AND a.id < b.id "
+                "WHERE a.hold_start IS NOT NULL AND b.hold_start IS NOT NULL "
+                "AND a.hold_start < b.hold_end AND b.hold_start < a.hold_end")
+    is_(over, [], "  0 overlapping holds (db1)")
+    held = psql("db1", "SELECT count(*) FROM reservations WHERE "
+                "hold_start IS NOT NULL")
+    ok(int(held[0][0]) >= SPOTS + 5, "  the check saw the holds (%s rows "
+       "hold an interval)" % held[0][0])
 
 
 def test_fresh(admin):
@@ -605,6 +643,7 @@ def main():
     ok(True, "%d users registered and logged in through the balancer"
        % CLIENTS)
     test_rush(admin, users)
+    test_windows(admin, users)
     test_fresh(admin)
     test_jobs(users)
     test_redis(admin)
