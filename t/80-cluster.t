@@ -306,7 +306,9 @@ def ns_run(host, *args):
     return subprocess.Popen(
         ["ip", "netns", "exec", "%s-%s" % (NAME, host), T.PARKCTL, "-c",
          os.path.join(CDIR, host, "parkd.env")] + list(args),
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        env=dict({"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+                 **{k: v for k, v in os.environ.items()
+                    if k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")}),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         stdin=subprocess.DEVNULL)
 
