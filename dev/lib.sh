@@ -414,6 +414,14 @@ pg_start() {
 			-l "$dir/postgresql.log" -w -t 120 start >/dev/null ||
 			die "PostgreSQL did not start: see $dir/postgresql.log"
 	fi
+	pg_roles "$dir"
+}
+
+# pg_roles DIR: makes the roles and the database of the cluster under DIR
+# (each only if missing) and their privileges, on its socket as the
+# superuser.  Dies on a failure, saying where the server's log is.
+pg_roles() {
+	local dir=$1
 	pg_psql "$dir" postgres postgres <<-EOF ||
 		SELECT format('CREATE ROLE %I LOGIN', r)
 		FROM unnest(ARRAY['$PARKD_PG_OWNER', '$PARKD_PG_ROLE']) AS r
@@ -496,4 +504,170 @@ pg_migrate() {
 		-c 'SELECT max(version) FROM parkd_schema')
 	[ "${v:-0}" -le "$n" ] ||
 		die "the database has schema version $v, newer than sql/pg's $n"
+}
+
+# ---- PostgreSQL over TCP, for dev/cluster (issue #18) ----
+#
+# The same kind of private cluster as pg_start's (initdb's flags, fsync
+# and synchronous_commit on, the same roles), but listening on one TCP
+# address as well as its socket in DIR, for hosts in network namespaces
+# of their own: pg_hba.conf trusts the cluster's private network CIDR for
+# the parkd database and for replication (a test network of one machine;
+# docs/postgresql.md says what a real site puts there: TLS, SCRAM).  The
+# socket stays the administrator's way in (paths are not namespaced).
+# PARKD_PG_STANDBY names the synchronous standby (application_name).
+
+# _pg_net_dir DIR: makes DIR (0700, the cluster user's) and prints its
+# absolute path; dies as pg_start does on a name or length it cannot use.
+_pg_net_dir() {
+	local dir user
+	mkdir -p "$1"
+	dir=$(cd "$1" && pwd -P)
+	case $dir in
+	*[!A-Za-z0-9_./-]*) die "$dir: use a directory whose name has only" \
+		"letters, digits and _ . / -" ;;
+	esac
+	[ ${#dir} -le 90 ] || die "$dir is too long for a socket path"
+	user=$(pg_user)
+	chmod 0700 "$dir"
+	[ "$(id -u)" != 0 ] || chown "$user:$(id -g "$user")" "$dir"
+	pg_as "$user" test -w "$dir" -a -x "$dir" ||
+		die "user $user cannot reach $dir: use one under /tmp"
+	echo "$dir"
+}
+
+# _pg_net_conf DIR ADDR: appends the settings of a networked cluster
+# member (primary or standby: a standby is promoted with them) to
+# DIR/data/postgresql.conf, as the cluster's user.  The last value of a
+# setting wins.
+_pg_net_conf() {
+	pg_as "$(pg_user)" tee -a "$1/data/postgresql.conf" >/dev/null <<-EOF
+
+		# pg_init_net / pg_standby_net (dev/lib.sh): one TCP address,
+		# durable, streaming replication with a synchronous standby
+		listen_addresses = '$2'
+		port = 5432
+		unix_socket_directories = '$1'
+		unix_socket_permissions = 0700
+		fsync = on
+		synchronous_commit = on
+		full_page_writes = on
+		max_connections = 200
+		timezone = 'UTC'
+		log_timezone = 'UTC'
+		wal_level = replica
+		max_wal_senders = 10
+		max_replication_slots = 10
+		hot_standby = on
+		wal_log_hints = on
+		log_connections = off
+	EOF
+}
+
+# _pg_net_hba DIR CIDR: writes DIR/data/pg_hba.conf: the socket, and the
+# private network CIDR for the parkd database and replication.
+_pg_net_hba() {
+	printf '%s\n' '# pg_init_net (dev/lib.sh): a private test network' \
+		'local all all trust' \
+		"host $PARKD_PG_DB all $2 trust" \
+		"host replication postgres $2 trust" |
+		pg_as "$(pg_user)" tee "$1/data/pg_hba.conf" >/dev/null
+}
+
+# pg_init_net DIR ADDR CIDR: makes (once) the primary's cluster under DIR
+# listening on ADDR:5432.  Does not start it (pg_start_net).  Its commits
+# wait for no standby until pg_sync_standby names one (a commit waiting for
+# a standby that does not exist yet never returns).
+pg_init_net() {
+	local dir
+	pg_have || die "no PostgreSQL server binaries in $PARKD_PG_BIN" \
+		"(apt-get install postgresql)"
+	dir=$(_pg_net_dir "$1")
+	[ -f "$dir/data/PG_VERSION" ] && return 0
+	say "initdb $dir/data (primary on $2)"
+	pg_as "$(pg_user)" "$PARKD_PG_BIN/initdb" -D "$dir/data" \
+		--username=postgres --auth-local=trust --auth-host=reject \
+		--encoding=UTF8 --locale=C --data-checksums \
+		--no-instructions >"$dir/initdb.log" 2>&1 ||
+		die "initdb failed: see $dir/initdb.log"
+	_pg_net_conf "$dir" "$2"
+	_pg_net_hba "$dir" "$3"
+}
+
+# pg_start_net NS DIR: starts the cluster under DIR inside the network
+# namespace NS (pg_ctl -w: until it takes connections, or dies).
+pg_start_net() {
+	local ns=$1 dir=$2
+	say "starting PostgreSQL in $dir (namespace $ns)"
+	ip netns exec "$ns" setpriv --reuid="$(pg_user)" \
+		--regid="$(id -g "$(pg_user)")" --init-groups -- \
+		"$PARKD_PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgresql.log" \
+		-w -t 120 start >/dev/null ||
+		die "PostgreSQL did not start: see $dir/postgresql.log"
+}
+
+# pg_standby_net NS DIR PRIMARY ADDR NAME CIDR: makes DIR a streaming
+# standby of the primary at PRIMARY:5432 (pg_basebackup -R inside NS, so
+# that it connects from the standby's own address), listening on ADDR,
+# replicating as application_name NAME, and starts it in NS.  As a
+# promoted primary it waits for no standby of its own
+# (synchronous_standby_names empty) until one is rebuilt.
+pg_standby_net() {
+	local ns=$1 dir=$2 primary=$3 addr=$4 name=$5 cidr=$6 user
+	dir=$(_pg_net_dir "$dir")
+	user=$(pg_user)
+	if [ ! -f "$dir/data/PG_VERSION" ]; then
+		say "pg_basebackup from $primary into $dir/data"
+		ip netns exec "$ns" setpriv --reuid="$user" \
+			--regid="$(id -g "$user")" --init-groups -- \
+			"$PARKD_PG_BIN/pg_basebackup" -h "$primary" -p 5432 \
+			-U postgres -D "$dir/data" -R -X stream \
+			--checkpoint=fast >"$dir/basebackup.log" 2>&1 ||
+			die "pg_basebackup failed: see $dir/basebackup.log"
+		_pg_net_conf "$dir" "$addr"
+		pg_as "$user" tee -a "$dir/data/postgresql.conf" >/dev/null <<-EOF
+			synchronous_standby_names = ''
+		EOF
+		# postgresql.auto.conf (pg_basebackup -R) is read last: the
+		# standby's name goes there.
+		pg_as "$user" tee -a "$dir/data/postgresql.auto.conf" \
+			>/dev/null <<-EOF
+			primary_conninfo = 'host=$primary port=5432 user=postgres application_name=$name'
+		EOF
+		_pg_net_hba "$dir" "$cidr"
+	fi
+	pg_start_net "$ns" "$dir"
+}
+
+# pg_sync_standby DIR NAME: makes the standby whose application_name is
+# NAME the synchronous standby of the primary under DIR (ALTER SYSTEM, so
+# that it outlives a restart; a reload applies it), and waits (at most
+# 30 s) until pg_stat_replication says it is.  From then on a commit
+# returns only when NAME has it too (synchronous_commit = on).
+pg_sync_standby() {
+	local dir=$1 name=$2 i s
+	pg_psql "$dir" postgres postgres -c \
+		"ALTER SYSTEM SET synchronous_standby_names = 'FIRST 1 ($name)'" \
+		-c 'SELECT pg_reload_conf()' >/dev/null ||
+		die "could not set synchronous_standby_names"
+	for ((i = 0; i < 300; i++)); do
+		s=$(pg_psql "$dir" postgres postgres -At -c \
+			"SELECT sync_state FROM pg_stat_replication
+			 WHERE application_name = '$name'" 2>/dev/null || true)
+		[ "$s" = sync ] && return 0
+		sleep 0.1
+	done
+	die "$name did not become the synchronous standby: see" \
+		"$dir/postgresql.log"
+}
+
+# pg_url_net ROLE HOST...: prints the DATABASE_URL naming every HOST
+# (port 5432) with target_session_attrs=read-write, so that libpq takes
+# whichever host is the primary now, and a connect timeout of 2 s.
+pg_url_net() {
+	local role=$1 hosts
+	shift
+	hosts=$(printf '%s:5432,' "$@")
+	printf 'postgresql://%s@%s/%s?target_session_attrs=read-write&connect_timeout=2\n' \
+		"$role" "${hosts%,}" "$PARKD_PG_DB"
 }

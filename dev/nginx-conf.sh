@@ -7,6 +7,7 @@
 # Usage: dev/nginx-conf.sh --prefix DIR --listen ADDR --socket PATH
 #                          --webroot DIR --exportdir DIR [--workers N]
 #                          [--trust ADDR]... [--metrics-allow ADDR]...
+#                          [--real-ip-from ADDR]...
 #
 # --trust adds an address (or CIDR) to the trusted addresses that the login
 # and registration rate limit exempts (the geo block of parkd-common.conf).
@@ -18,6 +19,12 @@
 # block $parkd_metrics_allowed of parkd-common.conf: loopback, 127.0.0.1
 # and ::1, when not given); "--metrics-allow none" allows nobody.
 #
+# --real-ip-from names a load balancer in front (dev/cluster): requests from
+# that address (or CIDR) are taken to come from the client its X-Real-IP
+# header names (nginx's realip module), so that the rate limits, --trust
+# and the access log see the client, not the balancer.  Without it nginx
+# believes no such header.
+#
 # Writes DIR/nginx.conf, DIR/parkd-common.conf (nginx/parkd-common.conf with
 # the trusted addresses) and DIR/parkd-site.conf, and creates DIR/logs and
 # DIR/tmp.  Start nginx with
@@ -28,7 +35,7 @@
 set -euo pipefail
 
 usage() {
-	echo "usage: $0 --prefix DIR --listen ADDR --socket PATH --webroot DIR --exportdir DIR [--workers N] [--trust ADDR]... [--metrics-allow ADDR]..." >&2
+	echo "usage: $0 --prefix DIR --listen ADDR --socket PATH --webroot DIR --exportdir DIR [--workers N] [--trust ADDR]... [--metrics-allow ADDR]... [--real-ip-from ADDR]..." >&2
 	exit 2
 }
 
@@ -55,6 +62,7 @@ sed_escape() {
 prefix='' listen='' socket='' webroot='' exportdir='' workers=1
 trusted=() trust_given=0
 metrics=() metrics_given=0
+realip=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--prefix) prefix=${2:?}; shift 2 ;;
@@ -73,6 +81,7 @@ while [ $# -gt 0 ]; do
 		[ "${2:?}" = none ] || metrics+=("$2")
 		shift 2
 		;;
+	--real-ip-from) realip+=("${2:?}"); shift 2 ;;
 	*) usage ;;
 	esac
 done
@@ -103,6 +112,18 @@ for a in ${metrics[@]+"${metrics[@]}"}; do
 	'' | *[!0-9a-fA-F.:/]*) echo "$0: bad --metrics-allow: $a" >&2; exit 2 ;;
 	esac
 done
+realip_lines=''
+for a in ${realip[@]+"${realip[@]}"}; do
+	case $a in
+	'' | *[!0-9a-fA-F.:/]*) echo "$0: bad --real-ip-from: $a" >&2; exit 2 ;;
+	esac
+	realip_lines="$realip_lines    set_real_ip_from $a;
+"
+done
+if [ -n "$realip_lines" ]; then
+	realip_lines="$realip_lines    real_ip_header X-Real-IP;
+"
+fi
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 check_path "the source directory" "$srcdir"
@@ -200,7 +221,7 @@ http {
 $types
     default_type application/octet-stream;
     sendfile on;
-$temp_paths
+$temp_paths$realip_lines
     include "$prefix/parkd-common.conf";
     access_log "$prefix/logs/nginx-access.log" parkd;
     include "$prefix/parkd-site.conf";

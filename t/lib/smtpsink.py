@@ -89,16 +89,18 @@ class _Closed(Exception):
 
 
 class Sink:
-    """One SMTP server on 127.0.0.1.  See the module's documentation."""
+    """One SMTP server on 127.0.0.1 (or host).  See the module's
+    documentation."""
 
     def __init__(self, directory, mode="normal", port=0, tls=None,
                  hide_starttls=False, implicit_tls=False, tempfail=0,
-                 tempfail_code=451, delay=0.0, auth=False):
+                 tempfail_code=451, delay=0.0, auth=False, host="127.0.0.1"):
         if mode not in MODES:
             raise ValueError("unknown mode %r" % mode)
         if implicit_tls and not tls:
             raise ValueError("implicit_tls needs tls=(cert, key)")
         self.dir = directory
+        self.host = host
         os.makedirs(directory, exist_ok=True)
         self.mode = mode
         self.port = port
@@ -130,7 +132,7 @@ class Sink:
         """Listens and serves in background threads; returns the port."""
         s = socket.socket()
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", self.port))
+        s.bind((self.host, self.port))
         s.listen(64)
         s.settimeout(0.2)
         self.port = s.getsockname()[1]
@@ -506,6 +508,9 @@ def main(argv):
     ap = argparse.ArgumentParser(description="An SMTP sink for tests.")
     ap.add_argument("--dir", required=True, help="where to log")
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--host", default="127.0.0.1",
+                    help="the address to listen on (dev/cluster: the mail "
+                         "namespace's)")
     ap.add_argument("--mode", choices=MODES, default="normal")
     ap.add_argument("--tempfail", type=int, default=0)
     ap.add_argument("--tempfail-code", type=int, default=451)
@@ -528,7 +533,7 @@ def main(argv):
     sink = Sink(a.dir, mode=a.mode, port=a.port, tls=tls,
                 hide_starttls=a.hide_starttls, implicit_tls=a.implicit_tls,
                 tempfail=a.tempfail, tempfail_code=a.tempfail_code,
-                delay=a.delay, auth=a.auth)
+                delay=a.delay, auth=a.auth, host=a.host)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *x: done.set())
     signal.signal(signal.SIGINT, lambda *x: done.set())
