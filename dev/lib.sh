@@ -630,9 +630,14 @@ pg_standby_net() {
 		EOF
 		# postgresql.auto.conf (pg_basebackup -R) is read last: the
 		# standby's name goes there.
+		# (synchronous_standby_names there too: a base backup of a
+		# primary that named its standby with ALTER SYSTEM has it in
+		# postgresql.auto.conf, and this one, promoted, would wait for
+		# a standby of that name.)
 		pg_as "$user" tee -a "$dir/data/postgresql.auto.conf" \
 			>/dev/null <<-EOF
 			primary_conninfo = 'host=$primary port=5432 user=postgres application_name=$name'
+			synchronous_standby_names = ''
 		EOF
 		_pg_net_hba "$dir" "$cidr"
 	fi

@@ -22,6 +22,12 @@ synchronous standby (db2), Redis and an SMTP sink.  Then, in this order:
 - db1 killed under booking load, db2 promoted: every booking acknowledged
   before the kill is on db2; parkd serves again without a restart; the
   time without service is printed.
+- The old primary is fenced: start-host db1 and a second promote are
+  refused; rejoin db1 makes it db2's synchronous standby, which a write
+  through the balancer reaches.
+- Before the cluster starts: a PARKD_CLUSTER_DIR another user made (or one
+  anyone may write) is refused, and nothing is written through a link
+  planted in it; once it runs, a second cluster on its prefix is refused.
 
 Skipped where the machine cannot make network namespaces (not root, no
 ip command, or the kernel refuses).
@@ -41,11 +47,39 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import parktest as T  # noqa: E402
 from parktest import diag, is_, ok  # noqa: E402
 
-# A cluster of this run's own (a name and a /24 from the pid), so that two
-# runs at once on one machine never meet.
+
+
+def net_used(net):
+    """True when an address or a route of this machine is in net.0/24
+    (what dev/cluster's net_free refuses)."""
+    out = ""
+    for cmd in (["ip", "-4", "-o", "addr", "show", "to", net + ".0/24"],
+                ["ip", "-4", "route", "show", "table", "all", "root",
+                 net + ".0/24"]):
+        try:
+            out += subprocess.run(cmd, capture_output=True, text=True,
+                                  timeout=10).stdout
+        except OSError:
+            return False
+    return bool(out.strip())
+
+
+def free_net():
+    """A 10.78.X prefix no address or route of this machine is in: from the
+    pid's on, so that two runs at once start apart (a prefix taken between
+    this check and the start is refused by dev/cluster, not shared)."""
+    for i in range(250):
+        net = "10.78.%d" % ((os.getpid() + i) % 250)
+        if not net_used(net):
+            return net
+    return "10.78.%d" % (os.getpid() % 250)
+
+
+# A cluster of this run's own (a name from the pid, a free /24), so that
+# two runs at once on one machine never meet.
 _B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 NAME = "t" + "".join(_B36[os.getpid() // 36 ** i % 36] for i in range(4))
-NET = "10.78.%d" % (os.getpid() % 250)
+NET = free_net()
 LB = (NET + ".10", 8080)
 APP = {"app1": (NET + ".21", 8080), "app2": (NET + ".22", 8080)}
 CDIR = "/tmp/parkd-t80-%d" % os.getpid()
@@ -590,6 +624,81 @@ def test_failover(admin, users):
     is_(dup, [], "  no spot with two active reservations (db2)")
 
 
+def test_fencing(admin):
+    r = cluster("start-host", "db1")
+    ok(r.returncode != 0 and "rejoin" in r.stderr, "start-host of the old "
+       "primary db1 after the promote is refused (two primaries)",
+       r.stderr[-1000:])
+    pids = subprocess.run(["ip", "netns", "pids", NAME + "-db1"],
+                          capture_output=True, text=True).stdout.split()
+    is_(pids, [], "  nothing runs in db1's namespace")
+    r = cluster("promote")
+    ok(r.returncode != 0 and "still runs" in r.stderr, "promote while the "
+       "primary (db2) runs is refused", r.stderr[-1000:])
+    r = cluster("rejoin", "db1", timeout=240)
+    if not ok(r.returncode == 0, "rejoin db1: a standby of db2 again",
+              r.stderr[-2000:]):
+        return
+    is_(psql("db1", "SELECT pg_is_in_recovery()"), [["t"]],
+        "  db1 is in recovery (a standby)")
+    is_(psql("db2", "SELECT sync_state FROM pg_stat_replication WHERE "
+             "application_name = 'db1'"), [["sync"]],
+        "  db1 is db2's synchronous standby")
+    lid = create_lot(admin, 2, "Fenced Lot")
+    seen = []
+    for _ in range(100):
+        seen = psql("db1", "SELECT count(*) FROM lots WHERE id = %d"
+                    % int(lid))
+        if seen == [["1"]]:
+            break
+        time.sleep(0.1)
+    is_(seen, [["1"]], "  a lot created through the balancer (on db2) is "
+        "replayed on db1")
+
+
+def test_unsafe_dir():
+    """dev/cluster start with a PARKD_CLUSTER_DIR it must refuse."""
+    victim = "/tmp/parkd-t80-victim-%d" % os.getpid()
+    for owner, mode, why in ((65534, 0o755, "another user's"),
+                             (0, 0o777, "a world-writable")):
+        d = "/tmp/parkd-t80-unsafe-%d" % os.getpid()
+        subprocess.run(["rm", "-rf", d])
+        with open(victim, "w") as f:
+            f.write("precious\n")
+        os.mkdir(d)
+        os.chmod(d, mode)
+        os.symlink(victim, os.path.join(d, "cluster.env.tmp"))
+        os.chown(d, owner, owner)
+        try:
+            r = subprocess.run([CLUSTER, "start"], env=dict(
+                cluster_env(), PARKD_CLUSTER_DIR=d), capture_output=True,
+                text=True, timeout=120, stdin=subprocess.DEVNULL)
+            with open(victim) as f:
+                kept = f.read()
+            ok(r.returncode != 0 and "refusing" in r.stderr and
+               kept == "precious\n" and sorted(os.listdir(d)) ==
+               ["cluster.env.tmp"], "start in %s directory is refused, "
+               "nothing written through its link" % why, r.stderr[-1000:])
+        finally:
+            subprocess.run(["rm", "-rf", d, victim])
+    r = subprocess.run(["ip", "netns", "list"], capture_output=True,
+                       text=True)
+    ok(NAME + "-" not in r.stdout, "  no namespace made")
+
+
+def test_same_net():
+    d = "/tmp/parkd-t80-second-%d" % os.getpid()
+    env = dict(cluster_env(), PARKD_CLUSTER_DIR=d,
+               PARKD_CLUSTER_NAME=NAME[:4] + ("y" if NAME[4] != "y" else "x"))
+    r = subprocess.run([CLUSTER, "start"], env=env, capture_output=True,
+                       text=True, timeout=300, stdin=subprocess.DEVNULL)
+    if r.returncode == 0:
+        subprocess.run([CLUSTER, "stop"], env=env, capture_output=True,
+                       timeout=120)
+    ok(r.returncode != 0 and "in use" in r.stderr and not os.path.exists(d),
+       "a second cluster on the same prefix is refused", r.stderr[-1000:])
+
+
 def sweep():
     """Stops the clusters of earlier runs that died without stopping theirs
     (their directory names a pid that no longer runs)."""
@@ -631,6 +740,7 @@ def main():
         T.skip("cluster in network namespaces", why)
         return
     sweep()
+    test_unsafe_dir()
     atexit.register(stop_cluster)
     t0 = time.monotonic()
     r = cluster("start", timeout=300)
@@ -650,7 +760,9 @@ def main():
     test_jobs(users)
     test_redis(admin)
     test_kill_app(admin, users)
+    test_same_net()
     test_failover(admin, users)
+    test_fencing(admin)
 
 
 if __name__ == "__main__":
