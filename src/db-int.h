@@ -68,6 +68,7 @@ enum stmt {
 	STMT_PG_VERSION_SET,
 	STMT_PG_LASTVAL,
 	STMT_PG_XACT_STATUS,
+	STMT_PG_IDENTITY,
 
 	/* db-sys.c: reset, in foreign-key-safe order */
 	STMT_RESET_REMINDERS,

@@ -99,8 +99,15 @@ static char lasterr[256];
  * its COMMIT's answer is lost with the connection, the server says what
  * became of it (pg_commit_lost()).  "": none. */
 static char txn_xid[24];
+/* The server of the connection: "system identifier/timeline"
+ * (STMT_PG_IDENTITY, asked once per connection); "": not known (a
+ * standby, or the question failed).  txn_ident: the one the open write
+ * transaction runs on, for pg_commit_lost(). */
+static char conn_ident[48];
+static char txn_ident[48];
 
 static enum dbrc pg_session(void);
+static enum dbrc pg_identity(void);
 static enum dbrc pg_commit_lost(void);
 
 static struct pg_stmt *
@@ -187,7 +194,7 @@ pg_connect(const char *url)
 	conn_gen++;
 	txn = 0;
 	broken = 0;
-	if ((r = pg_session()) != DB_OK) {
+	if ((r = pg_session()) != DB_OK || (r = pg_identity()) != DB_OK) {
 		PQfinish(conn);
 		conn = NULL;
 		return r;
@@ -446,20 +453,32 @@ pg_note_effect(PGresult *res)
  * that shuts down, between the commit and its answer) or not.  Answering
  * 503 for a booking that was made would be a wrong answer, so the server
  * is asked, on a new connection, what became of the transaction
- * (pg_xact_status).  Returns DB_OK when it committed, else
- * DB_UNAVAILABLE: aborted, or the server cannot be reached to tell
- * (logged as unknown: the one case left, the server down).
+ * (pg_xact_status).
+ *
+ * Only the server the transaction ran on can tell, and only on its
+ * timeline: libpq's new connection may reach another host (a multi-host
+ * URI takes whichever is read-write now: after a failover, the promoted
+ * standby), where the same xid is another transaction's, or none.  So
+ * the answer counts only when the connection that gave it has the
+ * identity (system identifier and timeline, conn_ident) the transaction's
+ * had (txn_ident); a primary restarted on its timeline keeps its xids
+ * and may be asked.  Anything else is unknown.
+ *
+ * Returns DB_OK when it committed, else DB_UNAVAILABLE: aborted, or no
+ * server can tell (logged as unknown: the server down, or another one).
  */
 static enum dbrc
 pg_commit_lost(void)
 {
 	struct dbstmt *st;
-	char xid[sizeof txn_xid];
+	char xid[sizeof txn_xid], was[sizeof txn_ident];
 	const char *v;
 	enum dbrc r;
 
 	snprintf(xid, sizeof xid, "%s", txn_xid);
+	snprintf(was, sizeof was, "%s", txn_ident);
 	txn_xid[0] = '\0';
+	txn_ident[0] = '\0';
 	if (xid[0] == '\0')
 		return DB_UNAVAILABLE;
 	retry_at_ms = 0;	/* ask at once */
@@ -470,6 +489,17 @@ pg_commit_lost(void)
 	db_bind_text(st, 1, xid);
 	if ((r = db_row(st)) != DB_OK)
 		goto unknown;
+	/* the answer came on the connection now open: conn_ident's */
+	if (was[0] == '\0' || strcmp(was, conn_ident) != 0) {
+		db_done(st);
+		log_msg(LOG_ERR, "db: the answer to COMMIT was lost with the "
+		    "connection, and the new one is to another server (%s, "
+		    "the transaction ran on %s), which cannot say what became "
+		    "of transaction %s: outcome unknown",
+		    conn_ident[0] != '\0' ? conn_ident : "?",
+		    was[0] != '\0' ? was : "?", xid);
+		return DB_UNAVAILABLE;
+	}
 	v = db_col_str(st, 0);
 	if (v != NULL && strcmp(v, "committed") == 0) {
 		db_done(st);
@@ -710,6 +740,7 @@ pg_write_lock(void)
 		return r == DB_NOTFOUND ? DB_ERROR : r;
 	v = db_col_str(st, 0);
 	snprintf(txn_xid, sizeof txn_xid, "%s", v != NULL ? v : "");
+	snprintf(txn_ident, sizeof txn_ident, "%s", conn_ident);
 	db_done(st);
 	return DB_OK;
 }
@@ -831,6 +862,37 @@ pg_session(void)
 	db_bind_text(st, 1, stmt_ms);
 	db_bind_text(st, 2, lock_ms);
 	return db_run(st);
+}
+
+/*
+ * Notes the identity of the server just connected to (conn_ident:
+ * STMT_PG_IDENTITY), once per connection, for pg_commit_lost().  A
+ * question that fails leaves it unknown (a lost COMMIT's outcome is
+ * then unknown too) but the connection usable; returns DB_OK, or
+ * DB_UNAVAILABLE when the connection went.
+ */
+static enum dbrc
+pg_identity(void)
+{
+	struct dbstmt *st;
+	const char *v;
+	enum dbrc r;
+
+	conn_ident[0] = '\0';
+	if ((st = db_stmt(STMT_PG_IDENTITY)) == NULL)
+		r = db_lasterr();
+	else if ((r = db_row(st)) == DB_OK) {
+		v = db_col_str(st, 0);
+		snprintf(conn_ident, sizeof conn_ident, "%s",
+		    v != NULL ? v : "");
+		db_done(st);
+	}
+	if (r == DB_UNAVAILABLE)
+		return r;
+	if (conn_ident[0] == '\0')
+		log_msg(LOG_WARN, "db: the server's identity is unknown: a "
+		    "COMMIT whose answer is lost will be reported unknown");
+	return DB_OK;
 }
 
 /* db_migrate() raises the lock wait for its run (ms > 0), and puts it

@@ -198,6 +198,17 @@ static const struct stmt_def stmt_sql[] = {
 	 * 'aborted', 'in progress', or NULL when too old to tell */
 	[STMT_PG_XACT_STATUS] = { .pg =
 	    "SELECT pg_xact_status($1::text::xid8)" },
+	/* the server's identity, once per connection: its system identifier
+	 * and timeline (the first 8 hex digits of its WAL file's name; a
+	 * promoted standby starts a new one at once, where its last
+	 * checkpoint's may still name the old); NULL on a standby.  A lost
+	 * COMMIT's xid is asked of the same identity only (db-pg.c
+	 * pg_commit_lost()) */
+	[STMT_PG_IDENTITY] = { .pg =
+	    "SELECT CASE WHEN pg_is_in_recovery() THEN NULL"
+	    " ELSE system_identifier::text || '/' ||"
+	    " substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) END"
+	    " FROM pg_control_system()" },
 
 	[STMT_RESET_REMINDERS] = { .sqlite = "DELETE FROM reminders_sent",
 	    .pg = PG_SAME },

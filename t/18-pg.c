@@ -15,6 +15,15 @@
  * parent stays the parent's), and a backend killed from another
  * connection: DB_UNAVAILABLE, then a reconnection (not inside a
  * transaction: there, DB_UNAVAILABLE until the rollback).
+ *
+ * A COMMIT whose answer is lost (test_other_server(), when t/18-pg.t
+ * gives a second cluster, initialised on its own: PARKD_TEST_PG_URL2
+ * lists both, the first's first, as a multi-host URI does a primary and
+ * its standby): the first cluster stops under an open transaction, the
+ * driver reconnects to the second, where the same xid is another
+ * transaction's, committed: the outcome is unknown (DB_UNAVAILABLE), not
+ * that commit.  Then the first restarted on its timeline under an open
+ * transaction: it is asked (t/18-pg.t checks the log says "aborted").
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -32,6 +41,9 @@
 #include "tap.h"
 
 static const char *url;
+/* test_other_server(): both clusters (the first's first), the second
+ * alone, dev/lib.sh and the first's directory */
+static const char *url2, *url_b, *dev_lib, *dir_a;
 
 /* A statement of the test's own on slot id (a row it never runs through
  * db_stmt()), prepared by the driver directly. */
@@ -293,6 +305,119 @@ test_killed(void)
 	db_rollback();
 }
 
+/* Runs dev/lib.sh's pg_stop or pg_start (fn) on the first cluster;
+ * returns 1 when it succeeded. */
+static int
+cluster_a(const char *fn)
+{
+	pid_t c = fork();
+	int status;
+
+	if (c == 0) {
+		/* its messages to stderr: stdout is TAP */
+		dup2(2, 1);
+		execl("/bin/bash", "bash", "-c",
+		    "set -e; . \"$1\"; \"$2\" \"$3\"", "-", dev_lib, fn,
+		    dir_a, (char *)NULL);
+		_exit(127);
+	}
+	return waitpid(c, &status, 0) == c && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0;
+}
+
+/* The open transaction's id (text), "" on failure. */
+static void
+current_xid(char *out, size_t n)
+{
+	struct dbstmt *st = raw(STMT_STATS_USERS,
+	    "SELECT pg_current_xact_id()::text");
+
+	out[0] = '\0';
+	if (st != NULL && db_row(st) == DB_OK) {
+		snprintf(out, n, "%s", db_col_str(st, 0));
+		db_done(st);
+	}
+}
+
+/* In a child, on the second cluster alone: commits transactions until
+ * its xids are past xid; exits 0 when xid is then "committed" there. */
+static int
+commit_past(const char *xid)
+{
+	pid_t c = fork();
+	int status, i;
+
+	if (c == 0) {
+		struct dbstmt *next, *st;
+
+		if (db_open(url_b, 0) != DB_OK)
+			_exit(2);
+		next = raw(STMT_STATS_EXPORTS,
+		    "SELECT pg_current_xact_id()::text::bigint");
+		st = raw(STMT_STATS_OUTBOX,
+		    "SELECT pg_xact_status($1::text::xid8)");
+		if (next == NULL || st == NULL)
+			_exit(3);
+		for (i = 0; i < 1000000; i++) {
+			long long v = 0;
+
+			if (db_row(next) == DB_OK)
+				v = db_col_int(next, 0);
+			db_done(next);
+			if (v > strtoll(xid, NULL, 10) + 1)
+				break;
+		}
+		db_bind_text(st, 1, xid);
+		if (db_row(st) != DB_OK || db_col_str(st, 0) == NULL ||
+		    strcmp(db_col_str(st, 0), "committed") != 0)
+			_exit(4);
+		db_done(st);
+		db_close();
+		_exit(0);
+	}
+	if (waitpid(c, &status, 0) != c || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static void
+test_other_server(void)
+{
+	char xid[32];
+
+	is_int(db_open(url2, 0), DB_OK, "connect to the first of two "
+	    "clusters");
+	/* COMMIT prepared on this connection: a COMMIT prepared after the
+	 * connection went is never sent, and never lost */
+	ok(db_begin() == DB_OK && db_commit() == DB_OK, "a first commit");
+	is_int(db_begin(), DB_OK, "a write transaction on it");
+	current_xid(xid, sizeof xid);
+	ok(xid[0] != '\0', "its xid %s", xid);
+	is_int(commit_past(xid), 0, "on the second cluster (initialised on "
+	    "its own) xid %s is another transaction's, committed", xid);
+	ok(cluster_a("pg_stop"), "the first cluster stops: the COMMIT's "
+	    "answer is lost with the connection");
+	is_int(db_commit(), DB_UNAVAILABLE, "the COMMIT is looked up on the "
+	    "second server, which cannot tell: unknown, DB_UNAVAILABLE, not "
+	    "the other transaction's commit");
+	ok(!db_pg.in_txn(), "the transaction is over");
+	is_int(db_ping(), DB_OK, "the driver goes on, on the second cluster");
+	ok(cluster_a("pg_start"), "the first cluster starts again");
+
+	/* the same server restarted on its timeline: its answer counts */
+	is_int(db_open(url2, 0), DB_OK, "reconnect: the first cluster again");
+	ok(db_begin() == DB_OK && db_commit() == DB_OK, "a first commit");
+	is_int(db_begin(), DB_OK, "a write transaction on it");
+	current_xid(xid, sizeof xid);
+	diag("the restarted server's transaction: %s", xid);
+	ok(cluster_a("pg_stop") && cluster_a("pg_start"),
+	    "the first cluster restarts under it (same timeline)");
+	is_int(db_commit(), DB_UNAVAILABLE, "the COMMIT is looked up on it "
+	    "again: aborted, DB_UNAVAILABLE");
+	is_int(db_ping(), DB_OK, "the driver goes on");
+	db_close();
+}
+
 int
 main(void)
 {
@@ -312,5 +437,14 @@ main(void)
 	test_writer_lock();
 	test_killed();
 	db_close();
+	url2 = getenv("PARKD_TEST_PG_URL2");
+	url_b = getenv("PARKD_TEST_PG_URL_B");
+	dev_lib = getenv("PARKD_TEST_DEV_LIB");
+	dir_a = getenv("PARKD_TEST_PG_DIR");
+	if (url2 != NULL && url_b != NULL && dev_lib != NULL && dir_a != NULL)
+		test_other_server();
+	else
+		printf("ok %d # SKIP no second cluster (t/18-pg.t gives "
+		    "one)\n", ++tap_n);
 	return done_testing();
 }
