@@ -99,12 +99,12 @@ static char lasterr[256];
  * its COMMIT's answer is lost with the connection, the server says what
  * became of it (pg_commit_lost()).  "": none. */
 static char txn_xid[24];
-/* The server of the connection: "system identifier/timeline"
+/* The server of the connection: "system identifier/timeline/start"
  * (STMT_PG_IDENTITY, asked once per connection); "": not known (a
  * standby, or the question failed).  txn_ident: the one the open write
  * transaction runs on, for pg_commit_lost(). */
-static char conn_ident[48];
-static char txn_ident[48];
+static char conn_ident[80];
+static char txn_ident[80];
 
 static enum dbrc pg_session(void);
 static enum dbrc pg_identity(void);
@@ -460,9 +460,11 @@ pg_note_effect(PGresult *res)
  * URI takes whichever is read-write now: after a failover, the promoted
  * standby), where the same xid is another transaction's, or none.  So
  * the answer counts only when the connection that gave it has the
- * identity (system identifier and timeline, conn_ident) the transaction's
- * had (txn_ident); a primary restarted on its timeline keeps its xids
- * and may be asked.  Anything else is unknown.
+ * identity (system identifier, timeline and the postmaster's start time,
+ * conn_ident) the transaction's had (txn_ident).  Not even a restart of
+ * the same server on its timeline: after a crash, xids whose WAL never
+ * reached the disk are handed out again, so "committed" could be another
+ * transaction's.  Anything else is unknown.
  *
  * Returns DB_OK when it committed, else DB_UNAVAILABLE: aborted, or no
  * server can tell (logged as unknown: the server down, or another one).

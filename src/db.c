@@ -207,7 +207,8 @@ static const struct stmt_def stmt_sql[] = {
 	[STMT_PG_IDENTITY] = { .pg =
 	    "SELECT CASE WHEN pg_is_in_recovery() THEN NULL"
 	    " ELSE system_identifier::text || '/' ||"
-	    " substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) END"
+	    " substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) || '/' ||"
+	    " extract(epoch FROM pg_postmaster_start_time())::text END"
 	    " FROM pg_control_system()" },
 
 	[STMT_RESET_REMINDERS] = { .sqlite = "DELETE FROM reminders_sent",
