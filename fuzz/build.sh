@@ -13,7 +13,7 @@ mkdir -p "$out/obj"
 out=$(cd "$out" && pwd)
 
 make -C "$build" src/sqlembed.c >/dev/null
-pkgs="sqlite3 json-c libjwt hiredis libcurl libcrypto"
+pkgs="sqlite3 libpq json-c libjwt hiredis libcurl libcrypto"
 # shellcheck disable=SC2046,SC2086,SC2207 # word splitting wanted
 cflags=(-g -O1 -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE
 	-I"$build" -I"$src/src" $(pkg-config --cflags $pkgs))
