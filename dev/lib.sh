@@ -362,7 +362,7 @@ pg_url() {
 # the database (each only if missing).  Dies on any failure, saying where
 # the server's log is.
 pg_start() {
-	local dir user conf
+	local dir user
 	pg_have || die "no PostgreSQL server binaries in $PARKD_PG_BIN" \
 		"(apt-get install postgresql)"
 	mkdir -p "$1"
@@ -381,27 +381,8 @@ pg_start() {
 			"directory is closed to it): use one under /tmp"
 	if [ ! -f "$dir/data/PG_VERSION" ]; then
 		say "initdb $dir/data (as $user)"
-		pg_as "$user" "$PARKD_PG_BIN/initdb" -D "$dir/data" \
-			--username=postgres --auth-local=trust --auth-host=reject \
-			--encoding=UTF8 --locale=C --data-checksums \
-			--no-instructions >"$dir/initdb.log" 2>&1 ||
-			die "initdb failed: see $dir/initdb.log"
-		conf=$dir/data/postgresql.conf
-		# Appended settings win over initdb's (the last one counts).
-		pg_as "$user" tee -a "$conf" >/dev/null <<-EOF
-
-			# pg_start (dev/lib.sh): private, socket only, durable
-			listen_addresses = ''
-			port = 5432
-			unix_socket_directories = '$dir'
-			unix_socket_permissions = 0700
-			fsync = on
-			synchronous_commit = on
-			full_page_writes = on
-			max_connections = 200
-			timezone = 'UTC'
-			log_timezone = 'UTC'
-		EOF
+		_pg_initdb "$user" "$dir"
+		_pg_conf "$user" "$dir" ''
 		# The socket only, and DIR's mode decides who reaches it.
 		printf '%s\n' '# pg_start (dev/lib.sh): the socket only' \
 			'local all all trust' |
@@ -536,18 +517,28 @@ _pg_net_dir() {
 	echo "$dir"
 }
 
-# _pg_net_conf DIR ADDR: appends the settings of a networked cluster
-# member (primary or standby: a standby is promoted with them) to
-# DIR/data/postgresql.conf, as the cluster's user.  The last value of a
-# setting wins.
-_pg_net_conf() {
-	pg_as "$(pg_user)" tee -a "$1/data/postgresql.conf" >/dev/null <<-EOF
+# _pg_initdb USER DIR: makes the cluster DIR/data as USER (UTF8, C
+# locale, data checksums; the socket trusted, TCP refused until a caller
+# writes pg_hba.conf); dies, naming DIR/initdb.log, when it fails.
+_pg_initdb() {
+	pg_as "$1" "$PARKD_PG_BIN/initdb" -D "$2/data" \
+		--username=postgres --auth-local=trust --auth-host=reject \
+		--encoding=UTF8 --locale=C --data-checksums \
+		--no-instructions >"$2/initdb.log" 2>&1 ||
+		die "initdb failed: see $2/initdb.log"
+}
 
-		# pg_init_net / pg_standby_net (dev/lib.sh): one TCP address,
-		# durable, streaming replication with a synchronous standby
-		listen_addresses = '$2'
+# _pg_conf USER DIR LISTEN: appends the settings every cluster of ours has
+# (durable, its socket in DIR, UTC) and listen_addresses = LISTEN ('' for
+# the socket only) to DIR/data/postgresql.conf, as USER.  Appended
+# settings win over initdb's (the last value of a setting counts).
+_pg_conf() {
+	pg_as "$1" tee -a "$2/data/postgresql.conf" >/dev/null <<-EOF
+
+		# dev/lib.sh: private, durable
+		listen_addresses = '$3'
 		port = 5432
-		unix_socket_directories = '$1'
+		unix_socket_directories = '$2'
 		unix_socket_permissions = 0700
 		fsync = on
 		synchronous_commit = on
@@ -555,6 +546,17 @@ _pg_net_conf() {
 		max_connections = 200
 		timezone = 'UTC'
 		log_timezone = 'UTC'
+	EOF
+}
+
+# _pg_net_conf DIR ADDR: the settings of a networked cluster member
+# (primary or standby: a standby is promoted with them): _pg_conf's on
+# ADDR, and streaming replication with a synchronous standby.
+_pg_net_conf() {
+	_pg_conf "$(pg_user)" "$1" "$2"
+	pg_as "$(pg_user)" tee -a "$1/data/postgresql.conf" >/dev/null <<-EOF
+
+		# pg_init_net / pg_standby_net (dev/lib.sh): replication
 		wal_level = replica
 		max_wal_senders = 10
 		max_replication_slots = 10
@@ -585,11 +587,7 @@ pg_init_net() {
 	dir=$(_pg_net_dir "$1")
 	[ -f "$dir/data/PG_VERSION" ] && return 0
 	say "initdb $dir/data (primary on $2)"
-	pg_as "$(pg_user)" "$PARKD_PG_BIN/initdb" -D "$dir/data" \
-		--username=postgres --auth-local=trust --auth-host=reject \
-		--encoding=UTF8 --locale=C --data-checksums \
-		--no-instructions >"$dir/initdb.log" 2>&1 ||
-		die "initdb failed: see $dir/initdb.log"
+	_pg_initdb "$(pg_user)" "$dir"
 	_pg_net_conf "$dir" "$2"
 	_pg_net_hba "$dir" "$3"
 }
